@@ -1,0 +1,123 @@
+/// Lossless coding of decimal sensor values as integers (the idea of ALP and Elf).
+///
+/// Most sensors print a fixed number of decimals. If every value `v` equals `Double(k) / 10^e`
+/// bit for bit for integers `k`, the segment stores `e` and the `k`s — predicted from their
+/// predecessors (order 0, 1 or 2, whichever is smallest) and Rice-coded. Values that do not fit
+/// (NaN, ±inf, -0.0, more digits) are exceptions stored with their exact bits.
+package enum DecimalCodec {
+    static let maxExponent = 18
+    static let limit = 9_007_199_254_740_992.0  // 2^53: integers exactly representable
+
+    @inline(__always)
+    static func integer(_ v: Double, _ e: Int) -> Int64? {
+        let p = PowersOfTen.table[e]
+        let k = (v * p).rounded()
+        guard abs(k) < limit else { return nil }
+        let ki = Int64(k)
+        return (Double(ki) / p).bitPattern == v.bitPattern ? ki : nil
+    }
+
+    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8]? {
+        let n = range.count
+        guard n > 0 else { return nil }
+        // Smallest exponent that codes every value that can be coded at all.
+        var e = 0
+        var hopeless = 0
+        for i in range {
+            let x = v[i]
+            if x.bitPattern == (-0.0).bitPattern || !x.isFinite { continue }
+            if integer(x, e) != nil { continue }
+            var f = e + 1
+            while f <= maxExponent && integer(x, f) == nil { f += 1 }
+            if f <= maxExponent { e = f } else { hopeless += 1 }
+            if hopeless > n / 8 { return nil }
+        }
+        var ks = [Int64]()
+        ks.reserveCapacity(n)
+        var exceptions = Exceptions()
+        var last: Int64 = 0
+        for i in range {
+            if let k = integer(v[i], e), v[i].bitPattern != (-0.0).bitPattern {
+                ks.append(k)
+                last = k
+            } else {
+                exceptions.add(i - range.lowerBound, v[i])
+                ks.append(last)
+            }
+        }
+        if exceptions.count > n / 8 { return nil }
+        let (order, residuals) = Predictor.bestResiduals(ks)
+        var w = ByteWriter(capacity: n + 16)
+        w.u8(UInt8(e))
+        w.u8(UInt8(order))
+        exceptions.write(into: &w)
+        var bw = BitWriter(capacity: n)
+        RiceCodec.encode(residuals, into: &bw)
+        w.append(bw.finish())
+        return w.bytes
+    }
+
+    package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
+        let e = Int(try r.u8("decimal exponent"))
+        guard e <= maxExponent else { throw DecodeError("decimal exponent \(e) too large", offset: r.offset - 1) }
+        let order = Int(try r.u8("predictor order"))
+        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
+        let exceptions = try Exceptions.read(&r, count: count)
+        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+        var zig = [UInt64]()
+        zig.reserveCapacity(count)
+        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        let base = out.count
+        let p = PowersOfTen.table[e]
+        Predictor.reconstruct(zig, order: order) { k in out.append(Double(k) / p) }
+        exceptions.apply(to: &out, base: base)
+        r.offset = r.end
+    }
+}
+
+/// Integer prediction shared by the integer codecs: residual = k - prediction, zig-zagged.
+package enum Predictor {
+    @inline(__always)
+    static func predict(_ order: Int, _ p1: Int64, _ p2: Int64) -> Int64 {
+        switch order {
+        case 0: return 0
+        case 1: return p1
+        default: return (p1 &* 2) &- p2
+        }
+    }
+
+    /// Residuals under the order (0, 1 or 2) whose Rice cost estimate is smallest.
+    package static func bestResiduals(_ ks: [Int64]) -> (order: Int, residuals: [UInt64]) {
+        var best = (order: 0, bits: Int.max)
+        for order in 0...2 {
+            var p1: Int64 = 0, p2: Int64 = 0
+            var bits = 0
+            for k in ks {
+                let u = ZigZag.encode(k &- predict(order, p1, p2))
+                bits += 64 - u.leadingZeroBitCount
+                p2 = p1
+                p1 = k
+            }
+            if bits < best.bits { best = (order, bits) }
+        }
+        var out = [UInt64]()
+        out.reserveCapacity(ks.count)
+        var p1: Int64 = 0, p2: Int64 = 0
+        for k in ks {
+            out.append(ZigZag.encode(k &- predict(best.order, p1, p2)))
+            p2 = p1
+            p1 = k
+        }
+        return (best.order, out)
+    }
+
+    package static func reconstruct(_ zig: [UInt64], order: Int, _ emit: (Int64) -> Void) {
+        var p1: Int64 = 0, p2: Int64 = 0
+        for z in zig {
+            let k = ZigZag.decode(z) &+ predict(order, p1, p2)
+            emit(k)
+            p2 = p1
+            p1 = k
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// Error-bounded coding: each value is predicted from the already *reconstructed* values and
+/// the prediction error is rounded to a grid of step ≈ 2·bound, then Rice-coded.
+///
+/// The decoder repeats the same floating-point operations in the same order, so the encoder's
+/// check of every reconstructed value is the decoder's result. Values that fail the check
+/// (rounding at the grid edge, non-finite, a relative bound of 0 at zero) are exceptions with
+/// exact bits.
+package enum QuantizedCodec {
+    static let limit = 4.0e18
+
+    @inline(__always)
+    static func predict(_ order: Int, _ r1: Double, _ r2: Double) -> Double {
+        order == 1 ? r1 : (r1 + r1) - r2
+    }
+
+    /// The grid step for a segment: twice the smallest error allowed anywhere in it, shaved by
+    /// a hair so a value at exactly half a step still lands inside the bound.
+    static func step(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Double {
+        if bound.relativePercent == 0 { return 2 * bound.absolute * (1 - 1e-9) }
+        var smallest = Double.infinity
+        for i in range {
+            let a = bound.allowed(v[i])
+            if a > 0 && a < smallest { smallest = a }
+        }
+        return smallest.isFinite ? 2 * smallest * (1 - 1e-9) : 0
+    }
+
+    package static func encode(
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound
+    ) -> [UInt8]? {
+        let n = range.count
+        let step = step(v, range, bound: bound)
+        guard n > 0, step > 0, step.isFinite else { return nil }
+        var best: [UInt8]? = nil
+        for order in 1...2 {
+            var qs = [UInt64]()
+            qs.reserveCapacity(n)
+            var exceptions = Exceptions()
+            var r1 = 0.0, r2 = 0.0
+            for i in range {
+                let x = v[i]
+                let pred = predict(order, r1, r2)
+                let qd = ((x - pred) / step).rounded()
+                var recon = x
+                var q: Int64 = 0
+                if qd.isFinite && abs(qd) < limit {
+                    q = Int64(qd)
+                    let candidate = pred + Double(q) * step
+                    if bound.accepts(original: x, stored: candidate) {
+                        recon = candidate
+                    } else {
+                        q = 0
+                        exceptions.add(i - range.lowerBound, x)
+                    }
+                } else {
+                    exceptions.add(i - range.lowerBound, x)
+                }
+                if !recon.isFinite { recon = pred }  // keep the predictor finite after NaN/inf
+                qs.append(ZigZag.encode(q))
+                r2 = r1
+                r1 = recon
+            }
+            if exceptions.count > n / 4 { continue }
+            var w = ByteWriter(capacity: n / 2 + 32)
+            w.f64(step)
+            w.u8(UInt8(order))
+            exceptions.write(into: &w)
+            var bw = BitWriter(capacity: n / 2)
+            RiceCodec.encode(qs, into: &bw)
+            w.append(bw.finish())
+            if best == nil || w.count < best!.count { best = w.bytes }
+        }
+        return best
+    }
+
+    package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
+        let step = try r.f64("grid step")
+        guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
+        let order = Int(try r.u8("predictor order"))
+        guard order == 1 || order == 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
+        let exceptions = try Exceptions.read(&r, count: count)
+        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+        var zig = [UInt64]()
+        zig.reserveCapacity(count)
+        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        var r1 = 0.0, r2 = 0.0
+        var e = 0
+        let base = out.count
+        for (i, z) in zig.enumerated() {
+            let pred = predict(order, r1, r2)
+            var recon = pred + Double(ZigZag.decode(z)) * step
+            if e < exceptions.count && exceptions.positions[e] == i {
+                recon = Double(bitPattern: exceptions.bits[e])
+                e += 1
+            }
+            out.append(recon)
+            if !recon.isFinite { recon = pred }
+            r2 = r1
+            r1 = recon
+        }
+        _ = base
+        r.offset = r.end
+    }
+}

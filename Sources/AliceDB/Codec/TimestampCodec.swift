@@ -1,0 +1,125 @@
+/// Exact timestamp coding: delta-of-delta with zero-run lengths, or Rice-coded when jittery.
+///
+/// A regular series costs one varint per segment (its interval); a gap costs a few bytes;
+/// jitter costs a few bits per point. The first timestamp lives in the segment header.
+package enum TimestampCodec {
+    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3 }
+
+    /// Encodes `ts[range]`, whose first element the caller stores separately.
+    package static func encode(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> [UInt8] {
+        var w = ByteWriter(capacity: 16)
+        let n = range.count
+        if n <= 1 {
+            w.u8(Mode.single.rawValue)
+            return w.bytes
+        }
+        let lo = range.lowerBound
+        let firstDelta = ts[lo + 1] &- ts[lo]
+        var regular = true
+        var i = lo + 2
+        while i < range.upperBound {
+            if ts[i] &- ts[i - 1] != firstDelta {
+                regular = false
+                break
+            }
+            i += 1
+        }
+        if regular {
+            w.u8(Mode.regular.rawValue)
+            w.svarint(firstDelta)
+            return w.bytes
+        }
+        // Delta-of-delta stream (first element relative to firstDelta, i.e. always 0).
+        var dods = [Int64]()
+        dods.reserveCapacity(n - 2)
+        var prev = firstDelta
+        for j in (lo + 2)..<range.upperBound {
+            let d = ts[j] &- ts[j - 1]
+            dods.append(d &- prev)
+            prev = d
+        }
+        var runs = ByteWriter(capacity: 32)
+        runs.u8(Mode.runs.rawValue)
+        runs.svarint(firstDelta)
+        var zeros: UInt64 = 0
+        for d in dods {
+            if d == 0 {
+                zeros += 1
+            } else {
+                runs.varint(zeros)
+                runs.svarint(d)
+                zeros = 0
+            }
+        }
+        runs.varint(zeros)
+        // Rice alternative for jittery clocks.
+        let zig = dods.map(ZigZag.encode)
+        let riceBytes = (RiceCodec.sizeInBits(zig) + 7) / 8
+        if riceBytes + 1 + 10 < runs.count {
+            w.u8(Mode.rice.rawValue)
+            w.svarint(firstDelta)
+            var bw = BitWriter(capacity: riceBytes + 8)
+            RiceCodec.encode(zig, into: &bw)
+            w.append(bw.finish())
+            return w.bytes
+        }
+        return runs.bytes
+    }
+
+    /// Decodes `count` timestamps starting at `first`, appending them to `out`.
+    package static func decode(
+        _ r: inout ByteReader, count: Int, first: Int64, into out: inout [Int64]
+    ) throws(DecodeError) {
+        out.append(first)
+        if count <= 1 {
+            guard try r.u8("timestamp mode") == Mode.single.rawValue || count == 0 else {
+                throw DecodeError("timestamp mode for a single point", offset: r.offset)
+            }
+            return
+        }
+        let modeByte = try r.u8("timestamp mode")
+        guard let mode = Mode(rawValue: modeByte) else {
+            throw DecodeError("unknown timestamp mode \(modeByte)", offset: r.offset - 1)
+        }
+        let firstDelta = try r.svarint("timestamp delta")
+        var t = first &+ firstDelta
+        out.append(t)
+        switch mode {
+        case .single:
+            throw DecodeError("timestamp mode single with \(count) points", offset: r.offset)
+        case .regular:
+            for _ in 2..<count {
+                t = t &+ firstDelta
+                out.append(t)
+            }
+        case .runs:
+            var d = firstDelta
+            var left = count - 2
+            while true {
+                let zeros = try r.count("timestamp run", limit: left)
+                for _ in 0..<zeros {
+                    t = t &+ d
+                    out.append(t)
+                }
+                left -= zeros
+                if left == 0 { break }
+                d = d &+ (try r.svarint("delta of delta"))
+                t = t &+ d
+                out.append(t)
+                left -= 1
+            }
+        case .rice:
+            var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+            var zig = [UInt64]()
+            zig.reserveCapacity(count - 2)
+            try RiceCodec.decode(count: count - 2, from: &br, into: &zig)
+            var d = firstDelta
+            for z in zig {
+                d = d &+ ZigZag.decode(z)
+                t = t &+ d
+                out.append(t)
+            }
+            r.offset = r.end
+        }
+    }
+}

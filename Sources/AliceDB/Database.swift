@@ -1,0 +1,179 @@
+internal import Dispatch
+internal import Logging
+internal import Synchronization
+
+/// A time-series database in one directory: verified model segments, a WAL, a catalog.
+///
+/// One process may open a directory for writing (a lock file enforces it); any number may open
+/// it read-only meanwhile and see everything the writer has put into its WAL, flushed or not.
+/// All methods are thread-safe; writes are serialised.
+public final class Database: Sendable {
+    private let engine: Mutex<Engine>
+    private let timer: MaintenanceTimer?
+    public let path: String
+    public let options: DatabaseOptions
+
+    /// Opens (or creates) the database at `path`, replaying its WAL.
+    /// - Throws: `AliceDBError` with code `.locked` if another process writes it, `.corrupt` if
+    ///   the catalog is unreadable, `.io` on system errors. Torn WAL or segment tails are
+    ///   truncated with a warning, never a failed open.
+    public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws {
+        self.path = path
+        self.options = options
+        engine = Mutex(try Engine(path: path, options: options))
+        if options.readOnly {
+            timer = nil
+            return
+        }
+        var periodMs = 1000
+        if case .interval(let ms) = options.sync { periodMs = max(5, min(ms, 1000)) }
+        let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "alicedb.maintenance"))
+        t.schedule(deadline: .now() + .milliseconds(periodMs), repeating: .milliseconds(periodMs), leeway: .milliseconds(periodMs / 4 + 1))
+        timer = MaintenanceTimer(source: t)
+        t.setEventHandler { [weak self] in self?.maintenance() }
+        t.resume()
+    }
+
+    deinit {
+        timer?.source.cancel()
+        try? engine.withLock { e throws(AliceDBError) in try e.close() }
+    }
+
+    private func maintenance() {
+        engine.withLock { e in
+            do { try e.maintenance() } catch { e.logger.error("background maintenance failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    private func locked<R: Sendable>(_ body: (Engine) throws(AliceDBError) -> R) throws(AliceDBError) -> R {
+        try engine.withLock { (e: inout Engine) throws(AliceDBError) -> R in try body(e) }
+    }
+
+    // MARK: Series
+
+    /// Creates a series or changes its options (buffered points are flushed under the old ones).
+    @discardableResult
+    public func createSeries(_ name: String, options: SeriesOptions = SeriesOptions()) throws -> SeriesInfo {
+        try locked { e throws(AliceDBError) in try e.setOptions(name, options) }
+    }
+
+    /// Every series in the catalog, by id.
+    public func listSeries() -> [SeriesInfo] {
+        engine.withLock { e in e.catalog.byID.values.sorted { $0.id < $1.id } }
+    }
+
+    public func series(named name: String) -> SeriesInfo? {
+        engine.withLock { e in e.catalog.byName[name] }
+    }
+
+    // MARK: Writes
+
+    /// Writes one point; the series is created (lossless) if it does not exist.
+    /// - Complexity: amortised O(1); a flush fits and writes the series' buffer.
+    public func put(_ series: String, _ timestamp: Int64, _ value: Double) throws {
+        var t = timestamp, v = value
+        try withUnsafePointer(to: &t) { tp in
+            try withUnsafePointer(to: &v) { vp in
+                try putBatch(series, UnsafeBufferPointer(start: tp, count: 1), UnsafeBufferPointer(start: vp, count: 1))
+            }
+        }
+    }
+
+    /// Writes many points of one series with one WAL record (no per-point allocation).
+    public func putBatch(_ series: String, timestamps: [Int64], values: [Double]) throws {
+        try timestamps.withUnsafeBufferPointer { t in
+            try values.withUnsafeBufferPointer { v in try putBatch(series, t, v) }
+        }
+    }
+
+    public func putBatch(_ series: String, _ timestamps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws {
+        try locked { e throws(AliceDBError) in
+            let id = try e.seriesID(series, create: true)
+            try e.put(series: id, timestamps, values)
+        }
+    }
+
+    // MARK: Queries
+
+    /// The value written at exactly `timestamp`, or nil if there is no sample there (no interpolation).
+    /// - Complexity: O(log segments) plus one segment decode (cached).
+    public func get(_ series: String, at timestamp: Int64) throws -> Double? {
+        try locked { e throws(AliceDBError) in try e.get(try e.seriesID(series, create: false), at: timestamp) }
+    }
+
+    /// Points in `[from, to]`, in time order.
+    public func scan(_ series: String, from: Int64 = .min, to: Int64 = .max) throws -> [DataPoint] {
+        var out = [DataPoint]()
+        try scan(series, from: from, to: to) { out.append(DataPoint($0, $1)) }
+        return out
+    }
+
+    /// Streams the points in `[from, to]` to `body`, in time order.
+    public func scan(_ series: String, from: Int64 = .min, to: Int64 = .max, _ body: (Int64, Double) -> Void) throws {
+        try locked { e throws(AliceDBError) in try e.scan(try e.seriesID(series, create: false), from: from, to: to, body) }
+    }
+
+    /// Count, sum, min, max and avg over `[from, to]`; whole segments answer from their exact summaries.
+    /// - Complexity: O(segments) plus decoding the (at most two) partial segments.
+    public func aggregate(_ series: String, from: Int64 = .min, to: Int64 = .max) throws -> AggregateResult {
+        try locked { e throws(AliceDBError) in try e.aggregate(try e.seriesID(series, create: false), from: from, to: to) }
+    }
+
+    /// One aggregate per `interval`-wide bucket starting at `from`; empty buckets are omitted.
+    public func downsample(_ series: String, from: Int64, to: Int64, interval: Int64) throws -> [Bucket] {
+        try locked { e throws(AliceDBError) in
+            try e.downsample(try e.seriesID(series, create: false), from: from, to: to, interval: interval)
+        }
+    }
+
+    /// Points, bytes, bytes/point and model mix, per series and in total.
+    public func stats(series: String? = nil) throws -> DatabaseStats {
+        try locked { e throws(AliceDBError) in try e.stats(series: series) }
+    }
+
+    /// The stored segments of a series.
+    public func inspect(_ series: String) throws -> [SegmentInfo] {
+        try locked { e throws(AliceDBError) in try e.inspect(try e.seriesID(series, create: false)) }
+    }
+
+    /// Re-decodes every segment and checks it against its header and bound.
+    public func verify() throws -> VerifyReport {
+        try locked { e throws(AliceDBError) in try e.verify() }
+    }
+
+    public var counters: WriteCounters { engine.withLock { $0.counters } }
+
+    // MARK: Maintenance
+
+    /// Fits and writes every buffered point, and syncs.
+    public func flush() throws { try locked { e throws(AliceDBError) in try e.flushAll() } }
+
+    /// Makes every acknowledged point durable in the WAL.
+    public func sync() throws { try locked { e throws(AliceDBError) in try e.wal?.sync() } }
+
+    /// Merges segment files smaller than `smallBytes`; returns how many were merged.
+    @discardableResult
+    public func compact(smallBytes: Int = 4 << 20) throws -> Int {
+        try locked { e throws(AliceDBError) in try e.compact(smallBytes: smallBytes) }
+    }
+
+    /// Deletes segments older than `olderThan` (timestamp units) and then the oldest until the
+    /// segment files fit in `maxBytes`.
+    @discardableResult
+    public func applyRetention(olderThan: Int64? = nil, maxBytes: Int? = nil) throws -> (segments: Int, points: Int) {
+        try locked { e throws(AliceDBError) in try e.retain(olderThan: olderThan, maxBytes: maxBytes) }
+    }
+
+    /// Flushes every MemTable, syncs, removes the WAL and releases the lock.
+    public func close() throws {
+        timer?.source.cancel()
+        try locked { e throws(AliceDBError) in try e.close() }
+    }
+}
+
+/// Holds the dispatch timer of background maintenance. `@unchecked Sendable`: a dispatch source
+/// is safe to cancel from any thread (libdispatch locks internally), and nothing else is stored.
+private final class MaintenanceTimer: @unchecked Sendable {
+    let source: any DispatchSourceTimer
+    init(source: any DispatchSourceTimer) { self.source = source }
+}

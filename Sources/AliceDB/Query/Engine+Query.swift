@@ -1,0 +1,175 @@
+extension Engine {
+    /// Segments of `series` that overlap `[from, to]`, in index order.
+    func overlapping(_ series: UInt32, _ from: Int64, _ to: Int64) -> ArraySlice<SegmentRef> {
+        guard let refs = store.index[series], !refs.isEmpty else { return [] }
+        if store.overlapping.contains(series) {
+            return ArraySlice(refs.filter { $0.header.lastTimestamp >= from && $0.header.firstTimestamp <= to })
+        }
+        // Disjoint segments sorted by start: their ends are sorted too.
+        var lo = 0, hi = refs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if refs[mid].header.lastTimestamp < from { lo = mid + 1 } else { hi = mid }
+        }
+        var end = lo
+        while end < refs.count && refs[end].header.firstTimestamp <= to { end += 1 }
+        return refs[lo..<end]
+    }
+
+    /// Index of the first element of sorted `ts` that is ≥ `t`.
+    @inline(__always)
+    func lowerBound(_ ts: [Int64], _ t: Int64) -> Int {
+        var lo = 0, hi = ts.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ts[mid] < t { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// Calls `body` for every point in `[from, to]`, in time order (ties: arrival order).
+    func scan(_ series: UInt32, from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws(AliceDBError) {
+        try checkOpen()
+        guard from <= to else { return }
+        var needsSort = store.overlapping.contains(series)
+        var lastT = Int64.min
+        var collected = [DataPoint]()
+        func emit(_ t: Int64, _ v: Double) {
+            if needsSort { collected.append(DataPoint(t, v)) } else { body(t, v) }
+        }
+        let refs = overlapping(series, from, to)
+        if let buffer = mem.buffers[series], let first = buffer.ts.first, let lastRef = refs.last,
+           first <= lastRef.header.lastTimestamp
+        {
+            needsSort = true
+        }
+        for ref in refs {
+            let d = try store.decode(ref)
+            var i = lowerBound(d.timestamps, from)
+            while i < d.timestamps.count && d.timestamps[i] <= to {
+                emit(d.timestamps[i], d.values[i])
+                i += 1
+            }
+            lastT = max(lastT, ref.header.lastTimestamp)
+        }
+        if let buffer = mem.buffers[series], buffer.count > 0 {
+            var i = lowerBound(buffer.ts, from)
+            while i < buffer.count && buffer.ts[i] <= to {
+                emit(buffer.ts[i], buffer.values[i])
+                i += 1
+            }
+        }
+        if needsSort {
+            // Stable: segments come in (start, flush) order and the MemTable last.
+            let order = collected.indices.sorted { (collected[$0].timestamp, $0) < (collected[$1].timestamp, $1) }
+            for i in order { body(collected[i].timestamp, collected[i].value) }
+        }
+    }
+
+    /// The value stored at exactly `t` (the most recently written if there are several).
+    func get(_ series: UInt32, at t: Int64) throws(AliceDBError) -> Double? {
+        try checkOpen()
+        if let buffer = mem.buffers[series], buffer.count > 0 {
+            var i = lowerBound(buffer.ts, t)
+            var found: Double? = nil
+            while i < buffer.count && buffer.ts[i] == t {
+                found = buffer.values[i]
+                i += 1
+            }
+            if let found { return found }
+        }
+        var result: Double? = nil
+        var resultLSN: UInt64 = 0
+        for ref in overlapping(series, t, t) {
+            let d = try store.decode(ref)
+            var i = lowerBound(d.timestamps, t)
+            while i < d.timestamps.count && d.timestamps[i] == t {
+                if result == nil || ref.lsn >= resultLSN {
+                    result = d.values[i]
+                    resultLSN = ref.lsn
+                }
+                i += 1
+            }
+        }
+        return result
+    }
+
+    /// Count, sum, min, max over `[from, to]`: summaries for whole segments, the model inside partial ones.
+    func aggregate(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> AggregateResult {
+        try checkOpen()
+        var s = SegmentSummary.empty
+        guard from <= to else { return AggregateResult(s) }
+        for ref in overlapping(series, from, to) {
+            if ref.header.firstTimestamp >= from && ref.header.lastTimestamp <= to {
+                s.merge(ref.header.summary)
+                continue
+            }
+            let d = try store.decode(ref)
+            var i = lowerBound(d.timestamps, from)
+            while i < d.timestamps.count && d.timestamps[i] <= to {
+                s.count += 1
+                s.add(d.values[i])
+                i += 1
+            }
+        }
+        if let buffer = mem.buffers[series], buffer.count > 0 {
+            var i = lowerBound(buffer.ts, from)
+            while i < buffer.count && buffer.ts[i] <= to {
+                s.count += 1
+                s.add(buffer.values[i])
+                i += 1
+            }
+        }
+        return AggregateResult(s)
+    }
+
+    /// Buckets `[from + k·interval, from + (k+1)·interval)` over `[from, to]`; empty buckets omitted.
+    func downsample(_ series: UInt32, from: Int64, to: Int64, interval: Int64) throws(AliceDBError) -> [Bucket] {
+        try checkOpen()
+        guard interval > 0 else { throw AliceDBError(.invalidArgument, "interval must be positive") }
+        guard from <= to else { return [] }
+        let step = UInt64(interval)
+        var buckets = [UInt64: SegmentSummary]()
+        @inline(__always) func bucket(_ t: Int64) -> UInt64 { UInt64(bitPattern: t &- from) / step }
+        func add(_ t: Int64, _ v: Double) {
+            var b = buckets[bucket(t)] ?? .empty
+            b.count += 1
+            b.add(v)
+            buckets[bucket(t)] = b
+        }
+        for ref in overlapping(series, from, to) {
+            let h = ref.header
+            if h.firstTimestamp >= from && h.lastTimestamp <= to && bucket(h.firstTimestamp) == bucket(h.lastTimestamp) {
+                var b = buckets[bucket(h.firstTimestamp)] ?? .empty
+                b.merge(h.summary)
+                buckets[bucket(h.firstTimestamp)] = b
+                continue
+            }
+            let d = try store.decode(ref)
+            // Runs of points in one bucket are summed locally to keep the dictionary out of the loop.
+            var i = lowerBound(d.timestamps, from)
+            while i < d.timestamps.count && d.timestamps[i] <= to {
+                let k = bucket(d.timestamps[i])
+                var local = SegmentSummary.empty
+                while i < d.timestamps.count && d.timestamps[i] <= to && bucket(d.timestamps[i]) == k {
+                    local.count += 1
+                    local.add(d.values[i])
+                    i += 1
+                }
+                var b = buckets[k] ?? .empty
+                b.merge(local)
+                buckets[k] = b
+            }
+        }
+        if let buffer = mem.buffers[series], buffer.count > 0 {
+            var i = lowerBound(buffer.ts, from)
+            while i < buffer.count && buffer.ts[i] <= to {
+                add(buffer.ts[i], buffer.values[i])
+                i += 1
+            }
+        }
+        return buckets.keys.sorted().map { k in
+            Bucket(start: from &+ Int64(bitPattern: k &* step), result: AggregateResult(buckets[k]!))
+        }
+    }
+}

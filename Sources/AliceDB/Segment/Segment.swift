@@ -1,0 +1,185 @@
+/// The summary a segment carries about the *original* values it replaced: exact, so whole-segment
+/// aggregates are exact even when the stored values are lossy.
+public struct SegmentSummary: Sendable, Hashable {
+    public var count: Int
+    /// Values that are NaN; they count as points but not in sum/min/max/avg.
+    public var nanCount: Int
+    public var min: Double
+    public var max: Double
+    public var sum: Double
+
+    public static let empty = SegmentSummary(count: 0, nanCount: 0, min: .infinity, max: -.infinity, sum: 0)
+
+    public init(count: Int, nanCount: Int, min: Double, max: Double, sum: Double) {
+        self.count = count
+        self.nanCount = nanCount
+        self.min = min
+        self.max = max
+        self.sum = sum
+    }
+
+    /// Summary of `values[range]` in order (the sum is the left-to-right Double sum).
+    package init(_ values: UnsafeBufferPointer<Double>, _ range: Range<Int>) {
+        self = .empty
+        count = range.count
+        for i in range { add(values[i]) }
+    }
+
+    @inline(__always)
+    package mutating func add(_ v: Double) {
+        if v.isNaN {
+            nanCount += 1
+            return
+        }
+        sum += v
+        if v < min { min = v }
+        if v > max { max = v }
+    }
+
+    package mutating func merge(_ other: SegmentSummary) {
+        count += other.count
+        nanCount += other.nanCount
+        sum += other.sum
+        min = Swift.min(min, other.min)
+        max = Swift.max(max, other.max)
+    }
+}
+
+/// The fixed part of a segment: what the index keeps in memory for every segment.
+public struct SegmentHeader: Sendable, Hashable {
+    public var seriesID: UInt32
+    public var kind: ModelKind
+    public var firstTimestamp: Int64
+    public var lastTimestamp: Int64
+    public var bound: ErrorBound
+    public var summary: SegmentSummary
+    /// Largest |stored − original| the encoder measured (0 when lossless).
+    public var maxError: Double
+
+    public var count: Int { summary.count }
+}
+
+/// A decoded segment: its header and its points.
+public struct DecodedSegment: Sendable {
+    public var header: SegmentHeader
+    public var timestamps: [Int64]
+    public var values: [Double]
+}
+
+/// The versioned binary segment format (see docs/format.md).
+package enum SegmentFormat {
+    package static let magic: [UInt8] = Array("ALSG".utf8)
+    package static let version: UInt8 = 1
+    /// No segment holds more points than this, so decoding allocates at most ~1 MiB.
+    package static let maxPoints = 1 << 16
+
+    struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let absoluteBound = Flags(rawValue: 1)
+        static let relativeBound = Flags(rawValue: 2)
+        static let maxError = Flags(rawValue: 4)
+    }
+
+    /// Serialises a segment whose payloads are already encoded.
+    package static func encode(
+        header h: SegmentHeader, timestampBytes: [UInt8], valueBytes: [UInt8]
+    ) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + timestampBytes.count + valueBytes.count)
+        w.append(magic)
+        w.u8(version)
+        w.u8(h.kind.rawValue)
+        var flags: Flags = []
+        if h.bound.absolute > 0 { flags.insert(.absoluteBound) }
+        if h.bound.relativePercent > 0 { flags.insert(.relativeBound) }
+        if h.maxError > 0 { flags.insert(.maxError) }
+        w.u8(flags.rawValue)
+        w.varint(UInt64(h.seriesID))
+        w.varint(UInt64(h.summary.count))
+        w.svarint(h.firstTimestamp)
+        w.varint(UInt64(bitPattern: h.lastTimestamp &- h.firstTimestamp))
+        if flags.contains(.absoluteBound) { w.f64(h.bound.absolute) }
+        if flags.contains(.relativeBound) { w.f64(h.bound.relativePercent) }
+        if flags.contains(.maxError) { w.f64(h.maxError) }
+        w.f64(h.summary.min)
+        w.f64(h.summary.max)
+        w.f64(h.summary.sum)
+        w.varint(UInt64(h.summary.nanCount))
+        w.varint(UInt64(timestampBytes.count))
+        w.varint(UInt64(valueBytes.count))
+        w.append(timestampBytes)
+        w.append(valueBytes)
+        w.u32(CRC32C.checksum(w.bytes))
+        return w.bytes
+    }
+
+    /// Parses and checks the header; returns it with the payload offsets.
+    package static func header(
+        _ raw: UnsafeRawBufferPointer
+    ) throws(DecodeError) -> (SegmentHeader, tsRange: Range<Int>, valueRange: Range<Int>) {
+        guard raw.count >= 4 + 3 + 4 else { throw DecodeError("segment too short (\(raw.count) bytes)", offset: 0) }
+        for i in 0..<4 where raw[i] != magic[i] { throw DecodeError("bad segment magic", offset: i) }
+        let stored = raw.loadUnaligned(fromByteOffset: raw.count - 4, as: UInt32.self).littleEndian
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count - 4)]))
+        guard stored == actual else { throw DecodeError("segment CRC mismatch", offset: raw.count - 4) }
+        var r = ByteReader(raw, from: 4, to: raw.count - 4)
+        let version = try r.u8("version")
+        guard version == SegmentFormat.version else { throw DecodeError("unsupported segment version \(version)", offset: 4) }
+        let kindByte = try r.u8("model kind")
+        guard let kind = ModelKind(rawValue: kindByte) else { throw DecodeError("unknown model kind \(kindByte)", offset: 5) }
+        let flags = Flags(rawValue: try r.u8("flags"))
+        let series = try r.count("series id", limit: Int(UInt32.max))
+        let count = try r.count("point count", limit: maxPoints)
+        guard count > 0 else { throw DecodeError("empty segment", offset: r.offset) }
+        let first = try r.svarint("first timestamp")
+        let last = first &+ Int64(bitPattern: try r.varint("time span"))
+        guard last >= first else { throw DecodeError("segment ends before it starts", offset: r.offset) }
+        let absolute = flags.contains(.absoluteBound) ? try r.f64("absolute bound") : 0
+        let relative = flags.contains(.relativeBound) ? try r.f64("relative bound") : 0
+        let maxError = flags.contains(.maxError) ? try r.f64("max error") : 0
+        let minV = try r.f64("min"), maxV = try r.f64("max"), sum = try r.f64("sum")
+        let nans = try r.count("NaN count", limit: count)
+        let tsLen = try r.count("timestamp length", limit: r.remaining)
+        let valueLen = try r.count("value length", limit: r.remaining)
+        let tsStart = try r.skip(tsLen, "timestamps")
+        let valueStart = try r.skip(valueLen, "values")
+        guard r.remaining == 0 else { throw DecodeError("\(r.remaining) stray bytes in segment", offset: r.offset) }
+        let header = SegmentHeader(
+            seriesID: UInt32(series), kind: kind, firstTimestamp: first, lastTimestamp: last,
+            bound: ErrorBound(absolute: absolute, relativePercent: relative),
+            summary: SegmentSummary(count: count, nanCount: nans, min: minV, max: maxV, sum: sum),
+            maxError: maxError)
+        return (header, tsStart..<(tsStart + tsLen), valueStart..<(valueStart + valueLen))
+    }
+
+    /// Decodes a whole segment from untrusted bytes: an error, never a trap.
+    package static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> DecodedSegment {
+        let (h, tsRange, valueRange) = try header(raw)
+        var ts = [Int64]()
+        ts.reserveCapacity(h.count)
+        var tr = ByteReader(raw, from: tsRange.lowerBound, to: tsRange.upperBound)
+        try TimestampCodec.decode(&tr, count: h.count, first: h.firstTimestamp, into: &ts)
+        guard ts.count == h.count, ts.last == h.lastTimestamp else {
+            throw DecodeError("timestamps disagree with the header", offset: tsRange.lowerBound)
+        }
+        var values = [Double]()
+        values.reserveCapacity(h.count)
+        var vr = ByteReader(raw, from: valueRange.lowerBound, to: valueRange.upperBound)
+        switch h.kind {
+        case .constant, .linear, .polynomial, .sinusoid:
+            let model = try FunctionModel.read(h.kind, &vr)
+            for t in ts { values.append(model.evaluate(t &- h.firstTimestamp)) }
+        case .decimal: try DecimalCodec.decode(&vr, count: h.count, into: &values)
+        case .xor: try XORCodec.decode(&vr, count: h.count, into: &values)
+        case .lzma: try LZMACodec.decode(&vr, count: h.count, into: &values)
+        case .quantized: try QuantizedCodec.decode(&vr, count: h.count, into: &values)
+        case .raw: try RawCodec.decode(&vr, count: h.count, into: &values)
+        }
+        guard values.count == h.count else { throw DecodeError("value count disagrees", offset: valueRange.lowerBound) }
+        return DecodedSegment(header: h, timestamps: ts, values: values)
+    }
+
+    package static func decode(_ bytes: [UInt8]) throws(DecodeError) -> DecodedSegment {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try decode(raw) } }
+        return try result.get()
+    }
+}

@@ -1,0 +1,94 @@
+internal import FoundationEssentials
+
+/// Per-series settings, stored in the catalog.
+public struct SeriesOptions: Sendable, Hashable, Codable {
+    /// The error bound; lossless by default.
+    public var bound: ErrorBound
+    /// MemTable capacity in points (a flush happens when it is full).
+    public var capacity: Int?
+
+    public init(bound: ErrorBound = .lossless, capacity: Int? = nil) {
+        self.bound = bound
+        self.capacity = capacity
+    }
+}
+
+/// One series in the catalog.
+public struct SeriesInfo: Sendable, Hashable, Codable {
+    public var id: UInt32
+    public var name: String
+    public var options: SeriesOptions
+}
+
+/// The series catalog: name ↔ id and settings, one JSON file replaced atomically on change.
+package struct Catalog {
+    struct File: Codable {
+        var format: String
+        var version: Int
+        var series: [SeriesInfo]
+    }
+
+    package private(set) var byName: [String: SeriesInfo] = [:]
+    package private(set) var byID: [UInt32: SeriesInfo] = [:]
+    let path: String
+
+    init(path: String) { self.path = path }
+
+    static func load(path: String) throws(AliceDBError) -> Catalog {
+        var c = Catalog(path: path)
+        guard let bytes = try FileIO.readFile(path) else { return c }
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: Data(bytes))
+        } catch {
+            throw AliceDBError(.corrupt, "catalog is not valid: \(error)", path: path)
+        }
+        guard file.format == "alicedb-catalog", file.version == 1 else {
+            throw AliceDBError(.corrupt, "catalog has format \(file.format) version \(file.version)", path: path)
+        }
+        for s in file.series {
+            c.byName[s.name] = s
+            c.byID[s.id] = s
+        }
+        return c
+    }
+
+    func save() throws(AliceDBError) {
+        let file = File(format: "alicedb-catalog", version: 1, series: byID.values.sorted { $0.id < $1.id })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do { data = try encoder.encode(file) } catch {
+            throw AliceDBError(.io, "catalog could not be encoded: \(error)", path: path)
+        }
+        let tmp = path + ".tmp"
+        let fd = try FileIO.open(tmp, write: true, create: true, truncate: true)
+        do {
+            try FileIO.writeAll(fd, [UInt8](data), path: tmp)
+            try FileIO.sync(fd, path: tmp)
+            FileIO.close(fd)
+        } catch {
+            FileIO.close(fd)
+            throw error
+        }
+        try FileIO.rename(tmp, path)
+        var dir = path
+        while let last = dir.last, last != "/" { dir.removeLast() }
+        try FileIO.syncDirectory(dir.isEmpty ? "." : dir)
+    }
+
+    /// Adds a series (or changes its options); the caller saves.
+    mutating func upsert(_ name: String, options: SeriesOptions) -> SeriesInfo {
+        if var s = byName[name] {
+            s.options = options
+            byName[name] = s
+            byID[s.id] = s
+            return s
+        }
+        let id = (byID.keys.max() ?? 0) + 1
+        let s = SeriesInfo(id: id, name: name, options: options)
+        byName[name] = s
+        byID[id] = s
+        return s
+    }
+}

@@ -1,0 +1,57 @@
+public import Logging
+
+/// How a database is opened.
+public struct DatabaseOptions: Sendable {
+    /// Open without the writer lock: queries only, including points still in a writer's WAL.
+    public var readOnly: Bool
+    /// When the WAL is fsynced (group commit by default).
+    public var sync: SyncPolicy
+    /// Bytes all MemTables may hold together; the largest buffers are flushed past it.
+    public var memoryBudget: Int
+    /// MemTable capacity in points for series that do not set their own.
+    public var defaultCapacity: Int
+    /// Flush a buffer whose oldest point has waited this long (nil: never by age).
+    public var maxBufferAgeSeconds: Double?
+    /// Settings of the fitter competition.
+    public var fitter: FitterOptions
+    /// Options for series created implicitly by `put`.
+    public var defaultSeriesOptions: SeriesOptions
+    /// Where the engine logs (torn tails, retention, corruption).
+    public var logger: Logger
+
+    public init(
+        readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,
+        defaultCapacity: Int = 8192, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
+        defaultSeriesOptions: SeriesOptions = SeriesOptions(), logger: Logger = Logger(label: "alicedb")
+    ) {
+        self.readOnly = readOnly
+        self.sync = sync
+        self.memoryBudget = max(memoryBudget, 64 << 10)
+        self.defaultCapacity = min(max(defaultCapacity, 16), SegmentFormat.maxPoints)
+        self.maxBufferAgeSeconds = maxBufferAgeSeconds
+        self.fitter = fitter
+        self.defaultSeriesOptions = defaultSeriesOptions
+        self.logger = logger
+    }
+}
+
+/// Counters of the write path.
+public struct WriteCounters: Sendable, Hashable, Codable {
+    /// Points accepted by `put`/`putBatch`.
+    public var points: Int = 0
+    /// Points that arrived before a newer point of their series (merged into the MemTable).
+    public var outOfOrder: Int = 0
+    /// Points at or before the newest *flushed* timestamp: stored in overlapping segments.
+    public var late: Int = 0
+    /// Segments written and their bytes.
+    public var segments: Int = 0
+    public var segmentBytes: Int = 0
+    /// Flushes by cause.
+    public var flushesFull: Int = 0
+    public var flushesBudget: Int = 0
+    public var flushesAge: Int = 0
+    public var flushesExplicit: Int = 0
+    /// Retention: segments and points deleted.
+    public var retentionSegments: Int = 0
+    public var retentionPoints: Int = 0
+}

@@ -1,0 +1,172 @@
+internal import Logging
+
+extension Engine {
+    func seriesStats(_ info: SeriesInfo) -> SeriesStats {
+        let refs = store.index[info.id] ?? []
+        var models = [String: Int]()
+        var points = 0, bytes = 0
+        var first: Int64? = nil, last: Int64? = nil
+        for r in refs {
+            models[r.header.kind.description, default: 0] += r.header.count
+            points += r.header.count
+            bytes += r.length
+            first = min(first ?? r.header.firstTimestamp, r.header.firstTimestamp)
+            last = max(last ?? r.header.lastTimestamp, r.header.lastTimestamp)
+        }
+        let buffered = mem.buffers[info.id]?.count ?? 0
+        if let b = mem.buffers[info.id], let f = b.ts.first, let l = b.ts.last {
+            first = min(first ?? f, f)
+            last = max(last ?? l, l)
+        }
+        let total = points + buffered
+        return SeriesStats(
+            name: info.name, points: total, bufferedPoints: buffered, segments: refs.count, bytes: bytes,
+            bytesPerPoint: total > 0 ? Double(bytes) / Double(total) : 0, models: models,
+            firstTimestamp: first, lastTimestamp: last, bound: info.options.bound)
+    }
+
+    /// Bytes of every regular file under the data directory.
+    func directoryBytes() -> (total: Int, wal: Int) {
+        var total = 0, wal = 0
+        for name in ["catalog.json", "LOCK"] { total += FileIO.size(path: path + "/" + name) ?? 0 }
+        for (sub, isWAL) in [("segments", false), ("wal", true)] {
+            for name in (try? FileIO.list(path + "/" + sub)) ?? [] {
+                let size = FileIO.size(path: path + "/" + sub + "/" + name) ?? 0
+                total += size
+                if isWAL { wal += size }
+            }
+        }
+        return (total, wal)
+    }
+
+    func stats(series name: String?) throws(AliceDBError) -> DatabaseStats {
+        try checkOpen()
+        try wal?.flushBuffer()
+        let infos: [SeriesInfo]
+        if let name {
+            guard let s = catalog.byName[name] else { throw AliceDBError(.notFound, "unknown series '\(name)'", path: path) }
+            infos = [s]
+        } else {
+            infos = catalog.byID.values.sorted { $0.id < $1.id }
+        }
+        let per = infos.map(seriesStats)
+        var models = [String: Int]()
+        for s in per { for (k, v) in s.models { models[k, default: 0] += v } }
+        let points = per.reduce(0) { $0 + $1.points }
+        let (dirBytes, walBytes) = directoryBytes()
+        let bytes = name == nil ? dirBytes : per.reduce(0) { $0 + $1.bytes }
+        return DatabaseStats(
+            points: points, bufferedPoints: per.reduce(0) { $0 + $1.bufferedPoints },
+            segments: per.reduce(0) { $0 + $1.segments }, bytes: bytes,
+            bytesPerPoint: points > 0 ? Double(bytes) / Double(points) : 0, models: models,
+            segmentFiles: store.fileCount, walBytes: walBytes, series: per, counters: counters)
+    }
+
+    func inspect(_ series: UInt32) throws(AliceDBError) -> [SegmentInfo] {
+        try checkOpen()
+        return (store.index[series] ?? []).map { r in
+            SegmentInfo(
+                model: r.header.kind.description, firstTimestamp: r.header.firstTimestamp,
+                lastTimestamp: r.header.lastTimestamp, points: r.header.count, bytes: r.length,
+                maxError: r.header.maxError, bound: r.header.bound, file: SegmentFile.fileName(r.file), offset: r.offset)
+        }
+    }
+
+    /// Re-reads and decodes every segment: CRCs, structure, and that the decoded values agree
+    /// with the exact summary within the segment's bound (bit-exactly when lossless).
+    func verify() throws(AliceDBError) -> VerifyReport {
+        try checkOpen()
+        var report = VerifyReport()
+        report.faults += store.faults
+        for (series, refs) in store.index.sorted(by: { $0.key < $1.key }) {
+            let name = catalog.byID[series]?.name ?? "#\(series)"
+            if catalog.byID[series] == nil { report.faults.append("segments of series id \(series) missing from the catalog") }
+            for r in refs {
+                report.segments += 1
+                report.points += r.header.count
+                let place = "\(name): segment in \(SegmentFile.fileName(r.file)) at byte \(r.offset)"
+                let bytes: [UInt8]
+                do { bytes = try store.rawBytes(r) } catch {
+                    report.faults.append("\(place): \(error)")
+                    continue
+                }
+                let d: DecodedSegment
+                do { d = try SegmentFormat.decode(bytes) } catch {
+                    report.faults.append("\(place): \(error)")
+                    continue
+                }
+                if let fault = Engine.check(d) { report.faults.append("\(place): \(fault)") }
+            }
+        }
+        return report
+    }
+
+    /// Consistency of a decoded segment with its own header.
+    static func check(_ d: DecodedSegment) -> String? {
+        let h = d.header
+        var s = SegmentSummary.empty
+        s.count = d.values.count
+        for v in d.values { s.add(v) }
+        for i in 1..<max(1, d.timestamps.count) where d.timestamps[i] < d.timestamps[i - 1] {
+            return "timestamps out of order at point \(i)"
+        }
+        if s.nanCount != h.summary.nanCount { return "NaN count \(s.nanCount) ≠ header \(h.summary.nanCount)" }
+        if h.bound.isLossless {
+            if h.maxError != 0 { return "lossless segment claims max error \(h.maxError)" }
+            if s.min != h.summary.min || s.max != h.summary.max {
+                return "decoded min/max \(s.min)/\(s.max) ≠ header \(h.summary.min)/\(h.summary.max)"
+            }
+            if s.sum.bitPattern != h.summary.sum.bitPattern && !(s.sum.isNaN && h.summary.sum.isNaN) {
+                return "decoded sum \(s.sum) ≠ header \(h.summary.sum)"
+            }
+            return nil
+        }
+        // Lossy: the stored values may sit anywhere within the bound of the originals.
+        let slack = max(h.bound.allowed(h.summary.min), h.bound.allowed(h.summary.max), h.bound.absolute)
+        if h.maxError > slack * (1 + 1e-12) { return "max error \(h.maxError) exceeds the bound \(h.bound)" }
+        if s.count - s.nanCount > 0 {
+            if s.min < h.summary.min - slack * (1 + 1e-9) || s.max > h.summary.max + slack * (1 + 1e-9) {
+                return "decoded range \(s.min)…\(s.max) leaves \(h.summary.min)…\(h.summary.max) ± \(slack)"
+            }
+            let sumSlack = slack * Double(s.count) * (1 + 1e-9) + abs(h.summary.sum) * 1e-12
+            if s.sum.isFinite && h.summary.sum.isFinite && abs(s.sum - h.summary.sum) > sumSlack {
+                return "decoded sum \(s.sum) is further than \(sumSlack) from \(h.summary.sum)"
+            }
+        }
+        return nil
+    }
+
+    func compact(smallBytes: Int) throws(AliceDBError) -> Int {
+        try checkWritable()
+        try flushAll()
+        return try store.compact(smallBytes: smallBytes)
+    }
+
+    /// Deletes segments whose newest point is older than `olderThan`, then the oldest segments
+    /// until the segment files fit in `maxBytes`. Counted and logged.
+    func retain(olderThan: Int64?, maxBytes: Int?) throws(AliceDBError) -> (segments: Int, points: Int) {
+        try checkWritable()
+        var drop = Set<DecodedCache.Key>()
+        var all = store.index.values.flatMap { $0 }
+        if let cutoff = olderThan {
+            for r in all where r.header.lastTimestamp < cutoff { drop.insert(.init(file: r.file, offset: r.offset)) }
+        }
+        if let maxBytes {
+            var bytes = store.totalBytes
+            all.sort { ($0.header.lastTimestamp, $0.lsn) < ($1.header.lastTimestamp, $1.lsn) }
+            for r in all where bytes > maxBytes {
+                if drop.insert(.init(file: r.file, offset: r.offset)).inserted { bytes -= r.length }
+            }
+        }
+        guard !drop.isEmpty else { return (0, 0) }
+        let files = Set(drop.map(\.file))
+        let dropped = try store.rewrite(files: Array(files)) { !drop.contains(.init(file: $0.file, offset: $0.offset)) }
+        counters.retentionSegments += dropped.segments
+        counters.retentionPoints += dropped.points
+        logger.warning(
+            "retention deleted segments",
+            metadata: ["segments": "\(dropped.segments)", "points": "\(dropped.points)",
+                       "older_than": "\(olderThan.map(String.init) ?? "-")", "max_bytes": "\(maxBytes.map(String.init) ?? "-")"])
+        return dropped
+    }
+}

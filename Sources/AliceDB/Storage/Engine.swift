@@ -1,0 +1,261 @@
+internal import Logging
+
+/// The single-threaded core of a database; `Database` serialises access to it with a mutex.
+final class Engine {
+    let path: String
+    let options: DatabaseOptions
+    var logger: Logger { options.logger }
+    var catalog: Catalog
+    let store: SegmentStore
+    var wal: WAL?
+    var mem: MemTable
+    var memBytes = 0
+    var nextLSN: UInt64 = 1
+    var counters = WriteCounters()
+    var lockFD: Int32 = -1
+    var closed = false
+    /// Flushed high-water mark per series (newest flushed timestamp).
+    var highWater: [UInt32: Int64] = [:]
+
+    init(path: String, options: DatabaseOptions) throws(AliceDBError) {
+        self.path = path
+        self.options = options
+        if options.readOnly {
+            guard FileIO.exists(path + "/catalog.json") || FileIO.exists(path + "/segments") else {
+                throw AliceDBError(.notFound, "no database here", path: path)
+            }
+        } else {
+            try FileIO.makeDirectory(path)
+        }
+        var lockFD: Int32 = -1
+        if !options.readOnly {
+            lockFD = try FileIO.open(path + "/LOCK", write: true, create: true)
+            guard FileIO.lockExclusive(lockFD) else {
+                let holder = (try? FileIO.readFile(path + "/LOCK")).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                FileIO.close(lockFD)
+                throw AliceDBError(
+                    .locked, "database is open for writing by another process (pid \(holder.isEmpty ? "?" : holder)); use a read-only open to query it",
+                    path: path)
+            }
+            try FileIO.truncate(lockFD, to: 0, path: path + "/LOCK")
+            try? FileIO.writeAll(lockFD, Array("\(FileIO.processID)".utf8), path: path + "/LOCK")
+        }
+        self.lockFD = lockFD
+        do {
+            catalog = try Catalog.load(path: path + "/catalog.json")
+            store = SegmentStore(dir: path + "/segments", readOnly: options.readOnly, logger: options.logger)
+            mem = MemTable(budget: options.readOnly ? Int.max : options.memoryBudget)
+            try store.load()
+            for (s, refs) in store.index { highWater[s] = refs.reduce(Int64.min) { max($0, $1.header.lastTimestamp) } }
+            try recover()
+        } catch {
+            if lockFD >= 0 { FileIO.close(lockFD) }
+            throw error
+        }
+    }
+
+    /// Replays the WAL: every record newer than its series' flushed LSN goes back into the MemTable.
+    private func recover() throws(AliceDBError) {
+        let walDir = path + "/wal"
+        var replayed = 0
+        let (files, walMax) = try WAL.replay(dir: walDir, repair: !options.readOnly, logger: logger) { record throws(AliceDBError) in
+            guard record.lsn > (store.flushedLSN[record.seriesID] ?? 0) else { return }
+            if catalog.byID[record.seriesID] == nil {
+                logger.error("WAL names a series missing from the catalog; recovered under a generated name",
+                             metadata: ["series": "\(record.seriesID)"])
+                _ = catalog.upsert("series-\(record.seriesID)", options: options.defaultSeriesOptions)
+                if !options.readOnly { try catalog.save() }
+            }
+            replayed += record.timestamps.count
+            try insert(series: record.seriesID, record.timestamps, record.values, lsn: record.lsn, fromWAL: true)
+        }
+        nextLSN = max(walMax, store.maxLSN) + 1
+        if replayed > 0 { logger.info("recovered points from the WAL", metadata: ["points": "\(replayed)"]) }
+        if !options.readOnly {
+            let w = WAL(dir: walDir, logger: logger)
+            try w.openForAppend(existing: files)
+            wal = w
+            try removeObsoleteWAL()
+        }
+    }
+
+    func checkOpen() throws(AliceDBError) {
+        if closed { throw AliceDBError(.closed, "database is closed", path: path) }
+    }
+
+    func checkWritable() throws(AliceDBError) {
+        try checkOpen()
+        if options.readOnly { throw AliceDBError(.readOnly, "database is open read-only", path: path) }
+    }
+
+    // MARK: Series
+
+    func seriesID(_ name: String, create: Bool) throws(AliceDBError) -> UInt32 {
+        if let s = catalog.byName[name] { return s.id }
+        guard create else { throw AliceDBError(.notFound, "unknown series '\(name)'", path: path) }
+        try checkWritable()
+        try validate(name: name)
+        let s = catalog.upsert(name, options: options.defaultSeriesOptions)
+        try catalog.save()
+        return s.id
+    }
+
+    func validate(name: String) throws(AliceDBError) {
+        guard !name.isEmpty, name.utf8.count <= 1024, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw AliceDBError(.invalidArgument, "series name must be 1–1024 bytes of printable UTF-8")
+        }
+    }
+
+    func setOptions(_ name: String, _ opts: SeriesOptions) throws(AliceDBError) -> SeriesInfo {
+        try checkWritable()
+        try validate(name: name)
+        if let cap = opts.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
+            throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
+        }
+        if let id = catalog.byName[name]?.id, mem.buffers[id]?.count ?? 0 > 0, catalog.byID[id]?.options != opts {
+            try flushSeries(id)  // buffered points keep the bound they were written under
+        }
+        let s = catalog.upsert(name, options: opts)
+        try catalog.save()
+        return s
+    }
+
+    // MARK: Writes
+
+    func put(series: UInt32, _ ts: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws(AliceDBError) {
+        try checkWritable()
+        guard ts.count == values.count else {
+            throw AliceDBError(.invalidArgument, "putBatch: \(ts.count) timestamps but \(values.count) values")
+        }
+        guard !ts.isEmpty, let wal else { return }
+        let lsn = nextLSN
+        nextLSN += 1
+        wal.append(lsn: lsn, series: series, ts: ts, values: values)
+        try insert(series: series, ts, values, lsn: lsn, fromWAL: false)
+        counters.points += ts.count
+        switch options.sync {
+        case .everyWrite:
+            try wal.sync()
+        case .interval(let ms):
+            if FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000 {
+                try wal.sync()
+            } else if wal.bufferedBytes >= 1 << 20 {
+                try wal.flushBuffer()
+            }
+        case .off:
+            if wal.bufferedBytes >= 1 << 20 { try wal.flushBuffer() }
+        }
+    }
+
+    func insert<T: Collection, V: Collection>(
+        series: UInt32, _ ts: T, _ values: V, lsn: UInt64, fromWAL: Bool
+    ) throws(AliceDBError) where T.Element == Int64, V.Element == Double {
+        let now = FileIO.monotonicNanos()
+        let capacity = options.readOnly ? Int.max : catalog.byID[series]?.options.capacity ?? options.defaultCapacity
+        let high = highWater[series] ?? Int64.min
+        var buffer = mem.buffers.removeValue(forKey: series) ?? SeriesBuffer(capacity: capacity)
+        buffer.capacity = capacity
+        memBytes -= buffer.bytes
+        var late = 0, outOfOrder = 0
+        var t = ts.startIndex, v = values.startIndex
+        while t != ts.endIndex {
+            let time = ts[t]
+            if time <= high { late += 1 }
+            if buffer.insert(time, values[v], lsn: lsn, now: now) { outOfOrder += 1 }
+            if buffer.isFull {
+                memBytes += buffer.bytes
+                mem.buffers[series] = buffer
+                try flushSeries(series)
+                counters.flushesFull += 1
+                buffer = mem.buffers.removeValue(forKey: series)!
+                memBytes -= buffer.bytes
+            }
+            t = ts.index(after: t)
+            v = values.index(after: v)
+        }
+        memBytes += buffer.bytes
+        mem.buffers[series] = buffer
+        if !fromWAL {
+            counters.late += late
+            counters.outOfOrder += outOfOrder
+        }
+        while memBytes > mem.budget, let victim = mem.victim() {
+            try flushSeries(victim, release: true)
+            counters.flushesBudget += 1
+        }
+    }
+
+    /// Fits, verifies and writes every buffered point of a series, then empties its buffer.
+    func flushSeries(_ series: UInt32, release: Bool = false) throws(AliceDBError) {
+        guard !options.readOnly, var buffer = mem.buffers[series], buffer.count > 0 else { return }
+        let bound = catalog.byID[series]?.options.bound ?? .lossless
+        let segments = buffer.ts.withUnsafeBufferPointer { t in
+            buffer.values.withUnsafeBufferPointer { v in
+                Competition.encode(seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: bound, options: options.fitter)
+            }
+        }
+        try store.append(series: series, lsn: buffer.newestLSN, segments: segments)
+        counters.segments += segments.count
+        counters.segmentBytes += segments.reduce(0) { $0 + $1.bytes.count }
+        highWater[series] = max(highWater[series] ?? Int64.min, buffer.ts.last!)
+        memBytes -= buffer.bytes
+        buffer.clear(release: release)
+        memBytes += buffer.bytes
+        mem.buffers[series] = buffer
+        try removeObsoleteWAL()
+    }
+
+    /// Deletes WAL files whose points are all in segments (after making those segments durable).
+    func removeObsoleteWAL() throws(AliceDBError) {
+        guard let wal else { return }
+        let minUnflushed = mem.minUnflushedLSN(else: nextLSN)
+        if wal.fileMaxLSN.contains(where: { $0.key != wal.currentFile && $0.value < minUnflushed }) {
+            try store.sync()
+            try wal.removeObsolete(minUnflushedLSN: minUnflushed)
+        }
+    }
+
+    func flushAll() throws(AliceDBError) {
+        for s in mem.buffers.keys.sorted() where mem.buffers[s]!.count > 0 {
+            try flushSeries(s)
+            counters.flushesExplicit += 1
+        }
+        try store.sync()
+        try wal?.sync()
+        try removeObsoleteWAL()
+    }
+
+    /// Periodic work: WAL group commit and age-based flushes.
+    func maintenance() throws(AliceDBError) {
+        guard !closed, !options.readOnly, let wal else { return }
+        if case .interval(let ms) = options.sync, FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000 {
+            try wal.sync()
+        }
+        if let age = options.maxBufferAgeSeconds {
+            let now = FileIO.monotonicNanos()
+            let limit = UInt64(max(0, age) * 1e9)
+            for (s, b) in mem.buffers where b.count > 0 && now &- b.firstArrival >= limit {
+                try flushSeries(s)
+                counters.flushesAge += 1
+            }
+        }
+    }
+
+    func close() throws(AliceDBError) {
+        guard !closed else { return }
+        if !options.readOnly {
+            try flushAll()
+            wal?.close()
+            // Everything is in segments now: the WAL files can all go.
+            if let files = try? WAL.files(in: path + "/wal") {
+                for f in files { try FileIO.remove(path + "/wal/" + WAL.fileName(f)) }
+            }
+        }
+        try store.close()
+        closed = true
+        if lockFD >= 0 {
+            FileIO.close(lockFD)
+            lockFD = -1
+        }
+    }
+}

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+internal import Glibc
+#else
+internal import Darwin
+#endif
+
+/// Thin wrappers over the POSIX calls the storage layer needs: each retries `EINTR` and turns
+/// `-1`/`errno` into an `AliceDBError` that names the file.
+package enum FileIO {
+    static func failure(_ what: String, _ path: String, _ err: Int32 = errno) -> AliceDBError {
+        let reason = String(cString: strerror(err))
+        let code: AliceDBError.Code =
+            err == ENOSPC || err == EDQUOT ? .diskFull : err == ENOENT ? .notFound : .io
+        return AliceDBError(code, "\(what) failed: \(reason)", path: path, errno: err)
+    }
+
+    @inline(__always)
+    static func retrying(_ body: () -> Int) -> (Int, Int32) {
+        while true {
+            let r = body()
+            if r == -1 && errno == EINTR { continue }
+            return (r, r == -1 ? errno : 0)
+        }
+    }
+
+    /// The corresponding C function is `open`.
+    package static func open(_ path: String, write: Bool, create: Bool = false, truncate: Bool = false) throws(AliceDBError) -> Int32 {
+        var flags = write ? O_RDWR : O_RDONLY
+        if create { flags |= O_CREAT }
+        if truncate { flags |= O_TRUNC }
+        flags |= O_CLOEXEC
+        let (fd, err) = retrying { Int(Glibc.open(path, flags, 0o644)) }
+        if fd < 0 { throw failure("open", path, err) }
+        return Int32(fd)
+    }
+
+    package static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    /// Writes all of `bytes` at the current end of the file. The corresponding C function is `write`.
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(AliceDBError) {
+        var done = 0
+        while done < bytes.count {
+            let (n, err) = retrying { Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done) }
+            if n < 0 { throw failure("write", path, err) }
+            if n == 0 { throw failure("write", path, ENOSPC) }
+            done += n
+        }
+    }
+
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(AliceDBError) {
+        let r = bytes.withUnsafeBytes { raw in Result { () throws(AliceDBError) in try writeAll(fd, raw, path: path) } }
+        try r.get()
+    }
+
+    /// Reads exactly `count` bytes at `offset`. The corresponding C function is `pread`.
+    package static func read(_ fd: Int32, offset: Int, count: Int, path: String) throws(AliceDBError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        var failure: AliceDBError? = nil
+        out.withUnsafeMutableBytes { buf in
+            while done < count {
+                let (n, err) = retrying { pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done)) }
+                if n < 0 {
+                    failure = FileIO.failure("read", path, err)
+                    return
+                }
+                if n == 0 {
+                    failure = AliceDBError(.corrupt, "file ends early (wanted \(count) bytes)", path: path, offset: offset + done)
+                    return
+                }
+                done += n
+            }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
+    /// The whole file (or nil if it does not exist).
+    package static func readFile(_ path: String) throws(AliceDBError) -> [UInt8]? {
+        let fd: Int32
+        do { fd = try open(path, write: false) } catch where error.code == .notFound { return nil }
+        defer { close(fd) }
+        let size = try self.size(fd, path: path)
+        return try read(fd, offset: 0, count: size, path: path)
+    }
+
+    /// The corresponding C function is `fstat`.
+    package static func size(_ fd: Int32, path: String) throws(AliceDBError) -> Int {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw failure("stat", path) }
+        return Int(st.st_size)
+    }
+
+    package static func size(path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+
+    /// The corresponding C function is `fsync`.
+    package static func sync(_ fd: Int32, path: String) throws(AliceDBError) {
+        let (r, err) = retrying { Int(fsync(fd)) }
+        if r != 0 { throw failure("fsync", path, err) }
+    }
+
+    /// Makes a rename or unlink in `dir` durable.
+    package static func syncDirectory(_ dir: String) throws(AliceDBError) {
+        let fd = try open(dir, write: false)
+        defer { close(fd) }
+        try sync(fd, path: dir)
+    }
+
+    /// The corresponding C function is `ftruncate`.
+    package static func truncate(_ fd: Int32, to size: Int, path: String) throws(AliceDBError) {
+        let (r, err) = retrying { Int(ftruncate(fd, off_t(size))) }
+        if r != 0 { throw failure("truncate", path, err) }
+    }
+
+    package static func seekToEnd(_ fd: Int32) { _ = lseek(fd, 0, SEEK_END) }
+
+    /// The corresponding C function is `rename`.
+    package static func rename(_ from: String, _ to: String) throws(AliceDBError) {
+        if Glibc.rename(from, to) != 0 { throw failure("rename to \(to)", from) }
+    }
+
+    /// The corresponding C function is `unlink`; a missing file is not an error.
+    package static func remove(_ path: String) throws(AliceDBError) {
+        if unlink(path) != 0 && errno != ENOENT { throw failure("unlink", path) }
+    }
+
+    /// Creates `path` (and parents) if missing. The corresponding C function is `mkdir`.
+    package static func makeDirectory(_ path: String) throws(AliceDBError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw failure("mkdir", current) }
+        }
+    }
+
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Names in `dir` (not `.`/`..`), sorted. The corresponding C function is `readdir`.
+    package static func list(_ dir: String) throws(AliceDBError) -> [String] {
+        guard let d = opendir(dir) else { throw failure("opendir", dir) }
+        defer { closedir(d) }
+        var names = [String]()
+        while let entry = readdir(d) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Takes an exclusive advisory lock without waiting. The corresponding C function is `flock`.
+    package static func lockExclusive(_ fd: Int32) -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
+
+    /// Monotonic nanoseconds, for ages and sync intervals.
+    package static func monotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Wall-clock milliseconds since the epoch.
+    package static func wallMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    package static var processID: Int32 { getpid() }
+}

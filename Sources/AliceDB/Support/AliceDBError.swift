@@ -1,0 +1,52 @@
+/// An engine error: what went wrong, where (file, line, byte offset), and why.
+public struct AliceDBError: Error, CustomStringConvertible, Sendable {
+    /// The kind of failure; a struct so that kinds can be added without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: Hashable, Sendable {
+            case io, locked, corrupt, notFound, invalidArgument, readOnly, closed, badInput, diskFull
+        }
+        private let value: Value
+        public static let io = Code(value: .io)
+        public static let locked = Code(value: .locked)
+        public static let corrupt = Code(value: .corrupt)
+        public static let notFound = Code(value: .notFound)
+        public static let invalidArgument = Code(value: .invalidArgument)
+        public static let readOnly = Code(value: .readOnly)
+        public static let closed = Code(value: .closed)
+        public static let badInput = Code(value: .badInput)
+        public static let diskFull = Code(value: .diskFull)
+
+        public var description: String { "\(value)" }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The file (or input) the error is about, if any.
+    public var path: String?
+    /// Line number in a text input, if any.
+    public var line: Int?
+    /// Byte offset in a binary file, if any.
+    public var offset: Int?
+    /// The C `errno`, if a system call failed.
+    public var errno: Int32?
+
+    public init(
+        _ code: Code, _ message: String, path: String? = nil, line: Int? = nil, offset: Int? = nil,
+        errno: Int32? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.line = line
+        self.offset = offset
+        self.errno = errno
+    }
+
+    public var description: String {
+        var where_ = ""
+        if let path { where_ += path }
+        if let line { where_ += ":\(line)" }
+        if let offset { where_ += " (byte \(offset))" }
+        return where_.isEmpty ? message : "\(where_): \(message)"
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import AliceDB
+
+@Suite struct DatabaseTests {
+    @Test func putScanReopenLossless() throws {
+        let dir = TempDir()
+        let (ts, values) = TestData.load("hpc_voltage.csv", limit: 10_000)!
+        do {
+            let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 1000))
+            try db.putBatch("v", timestamps: ts, values: values)
+            // Unflushed and flushed points are all visible.
+            let got = try db.scan("v")
+            #expect(got.map(\.timestamp) == ts)
+            #expect(got.map(\.value.bitPattern) == values.map(\.bitPattern))
+            #expect(try db.get("v", at: ts[1234]) == values[1234])
+            #expect(try db.get("v", at: ts[1234] + 1) == nil)
+            try db.close()
+        }
+        let db = try Database(path: dir.path)
+        let got = try db.scan("v")
+        #expect(got.map(\.timestamp) == ts)
+        #expect(got.map(\.value.bitPattern) == values.map(\.bitPattern))
+        let agg = try db.aggregate("v")
+        #expect(agg.count == ts.count)
+        #expect(agg.min == values.min())
+        #expect(agg.max == values.max())
+        let report = try db.verify()
+        #expect(report.ok, "\(report.faults)")
+        let partial = try db.aggregate("v", from: ts[100], to: ts[5000])
+        #expect(partial.count == 4901)
+        let exactSum = values[100...5000].reduce(0, +)
+        #expect(abs(partial.sum - exactSum) < 1e-6 * abs(exactSum))
+        try db.close()
+    }
+
+    @Test func recoveryReplaysWALWithoutClose() throws {
+        let dir = TempDir()
+        do {
+            let db = try Database(path: dir.path, options: DatabaseOptions(sync: .everyWrite, defaultCapacity: 100))
+            for i in 0..<250 { try db.put("s", Int64(i), Double(i) * 0.5) }
+            // Simulate a crash: no close. The engine is leaked so deinit never flushes.
+            Unmanaged.passRetained(db).retain()
+        }
+        // The lock of the leaked writer is held by this process, so open a second handle read-only first.
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        #expect(try ro.scan("s").count == 250)
+        #expect(try ro.aggregate("s").sum == (0..<250).reduce(0.0) { $0 + Double($1) * 0.5 })
+    }
+
+    @Test func secondWriterIsRefused() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.path)
+        #expect(throws: AliceDBError.self) { _ = try Database(path: dir.path) }
+        try db.close()
+        let again = try Database(path: dir.path)
+        try again.close()
+    }
+
+    @Test func outOfOrderAndDuplicatesAreKept() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 16))
+        for t in [1, 2, 3, 5, 4, 4, 10] as [Int64] { try db.put("s", t, Double(t)) }
+        try db.flush()
+        // Late points after a flush go to an overlapping segment.
+        try db.put("s", 2, 20)
+        try db.put("s", 100, 100)
+        let pts = try db.scan("s")
+        #expect(pts.map(\.timestamp) == [1, 2, 2, 3, 4, 4, 5, 10, 100])
+        #expect(try db.get("s", at: 2) == 20)
+        #expect(db.counters.late == 1)
+        #expect(db.counters.outOfOrder == 2)
+        try db.close()
+        let again = try Database(path: dir.path)
+        #expect(try again.scan("s").map(\.timestamp) == [1, 2, 2, 3, 4, 4, 5, 10, 100])
+        #expect(try again.aggregate("s").count == 9)
+        try again.close()
+    }
+
+    @Test func boundedSeriesStaysWithinBound() throws {
+        let dir = TempDir()
+        let (ts, values) = TestData.load("elf_basel_wind.csv", limit: 30_000)!
+        let bound = 0.8
+        let db = try Database(path: dir.path)
+        try db.createSeries("w", options: SeriesOptions(bound: ErrorBound(absolute: bound)))
+        try db.putBatch("w", timestamps: ts, values: values)
+        try db.close()
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        let got = try ro.scan("w")
+        #expect(got.count == values.count)
+        for (p, v) in zip(got, values) where abs(p.value - v) > bound {
+            Issue.record("\(p.timestamp): \(p.value) vs \(v)")
+            break
+        }
+        let agg = try ro.aggregate("w")
+        #expect(agg.sum == values.reduce(0, +) || abs(agg.sum - values.reduce(0, +)) < 1e-6)
+        #expect(agg.max == values.max())
+        #expect(try ro.verify().ok)
+    }
+}

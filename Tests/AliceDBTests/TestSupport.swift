@@ -1,0 +1,57 @@
+import Foundation
+@testable import AliceDB
+
+/// Shared helpers: data set slices and temporary directories.
+enum TestData {
+    static let datasets: URL = {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { dir.deleteLastPathComponent() }  // Tests/AliceDBTests/File → repo → ..
+        return dir.appendingPathComponent("shared/datasets")
+    }()
+
+    /// The first `limit` rows of a shared data set (ts, value).
+    static func load(_ name: String, limit: Int = .max) -> (ts: [Int64], values: [Double])? {
+        guard let text = try? String(contentsOf: datasets.appendingPathComponent(name), encoding: .utf8) else {
+            return nil
+        }
+        var ts = [Int64](), values = [Double]()
+        for line in text.split(separator: "\n").dropFirst() {
+            if ts.count >= limit { break }
+            let parts = line.split(separator: ",")
+            guard parts.count == 2, let t = Int64(parts[0]), let v = Double(parts[1]) else { continue }
+            ts.append(t)
+            values.append(v)
+        }
+        return (ts, values)
+    }
+
+    static var datasetNames: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: datasets.path)) ?? []).filter { $0.hasSuffix(".csv") }.sorted()
+    }
+}
+
+/// A fresh directory under the system temp dir, removed when the value is released.
+final class TempDir {
+    let url: URL
+    var path: String { url.path }
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("alicedb-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+func encodeAll(_ ts: [Int64], _ values: [Double], bound: ErrorBound, chunk: Int = 8192) -> [EncodedSegment] {
+    var out = [EncodedSegment]()
+    ts.withUnsafeBufferPointer { t in
+        values.withUnsafeBufferPointer { v in
+            var start = 0
+            while start < ts.count {
+                let end = min(ts.count, start + chunk)
+                out += Competition.encode(seriesID: 1, timestamps: t, values: v, range: start..<end, bound: bound)
+                start = end
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages the build needs (only those missing), then builds.
+# Usage: scripts/setup.sh [debug|release]
+set -eu
+cd "$(dirname "$0")/.."
+need=""
+for pkg in liblzma-dev pkg-config; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+    echo "installing:$need" >&2
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >&2
+fi
+config="${1:-debug}"
+swift build -c "$config" >&2
