@@ -1,7 +1,65 @@
 import AliceDB
 import ArgumentParser
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct AliceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alicedb", abstract: "ALICE-DB")
+    static let configuration = CommandConfiguration(
+        commandName: "alicedb",
+        abstract: "ALICE-DB: a model-based time-series store for sensor data.",
+        subcommands: [
+            ImportCommand.self, ExportCommand.self, GetCommand.self, ScanCommand.self, AggCommand.self,
+            DownsampleCommand.self, StatsCommand.self, InspectCommand.self, VerifyCommand.self,
+            SeriesCommand.self, CompactCommand.self, RetentionCommand.self, BenchCommand.self,
+        ])
+
+    /// Errors become one clear line and an exit code, here and nowhere else.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as AliceDBError {
+            Terminal.err("alicedb: error: \(error)")
+            Glibc.exit(error.code == .invalidArgument ? 2 : 1)
+        } catch let error as VerifyFailed {
+            Terminal.err("alicedb: verify: \(error.faults) fault(s) found")
+            Glibc.exit(1)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+struct VerifyFailed: Error {
+    var faults: Int
+}
+
+struct DatabaseArgument: ParsableArguments {
+    @Option(name: .long, help: "The data directory.")
+    var db: String
+
+    /// A read-only open: works while a writer (the agent) runs, and sees its unflushed points.
+    func openReadOnly() throws -> Database {
+        try Database(path: db, options: DatabaseOptions(readOnly: true))
+    }
+}
+
+struct FormatArgument: ParsableArguments {
+    @Option(name: .long, help: "Output format: table (default on a terminal), csv (default otherwise) or json.")
+    var format: OutputFormat?
+
+    var resolved: OutputFormat { format ?? (Terminal.stdoutIsTTY ? .table : .csv) }
+}
+
+struct RangeArgument: ParsableArguments {
+    @Option(name: .long, help: "First timestamp (inclusive); default: the beginning.")
+    var from: Int64?
+    @Option(name: .long, help: "Last timestamp (inclusive); default: the end.")
+    var to: Int64?
+
+    var lower: Int64 { from ?? .min }
+    var upper: Int64 { to ?? .max }
 }

@@ -171,3 +171,19 @@ package enum FileIO {
 
     package static var processID: Int32 { getpid() }
 }
+
+extension FileIO {
+    /// Reads up to `buffer.count` bytes; 0 at the end. The corresponding C function is `read`.
+    package static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(AliceDBError) -> Int {
+        let (n, err) = retrying { Glibc.read(fd, buffer.baseAddress!, buffer.count) }
+        if n < 0 { throw failure("read", path, err) }
+        return n
+    }
+}
+
+extension FileIO {
+    /// Removes an empty directory. The corresponding C function is `rmdir`.
+    package static func removeDirectory(_ path: String) throws(AliceDBError) {
+        if rmdir(path) != 0 && errno != ENOENT { throw failure("rmdir", path) }
+    }
+}

@@ -1,0 +1,151 @@
+import AliceDB
+import ArgumentParser
+
+func modelMix(_ models: [String: Int], total: Int) -> String {
+    guard total > 0 else { return "" }
+    return models.sorted { $0.value > $1.value }.map { "\($0.key) \(fixed(100 * Double($0.value) / Double(total), 1))%" }
+        .joined(separator: ", ")
+}
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Points, bytes on disk, bytes/point and model mix, per series and in total.")
+    @OptionGroup var database: DatabaseArgument
+    @Option(name: .long, help: "Only this series.") var series: String?
+    @OptionGroup var output: FormatArgument
+
+    func run() throws {
+        let s = try database.openReadOnly().stats(series: series)
+        let format = output.resolved
+        if format == .json {
+            // One object: totals, then per series.
+            var out = StdoutBuffer()
+            func models(_ m: [String: Int]) -> String {
+                "{" + m.sorted { $0.key < $1.key }.map { "\(JSON.quote($0.key)): \($0.value)" }.joined(separator: ", ") + "}"
+            }
+            out.write("{\n  \"points\": \(s.points),\n  \"bytes\": \(s.bytes),\n  \"bytes_per_point\": \(s.bytesPerPoint),\n")
+            out.write("  \"segments\": \(s.segments),\n  \"buffered_points\": \(s.bufferedPoints),\n  \"wal_bytes\": \(s.walBytes),\n")
+            out.write("  \"segment_files\": \(s.segmentFiles),\n  \"models\": \(models(s.models)),\n  \"series\": [")
+            for (i, x) in s.series.enumerated() {
+                out.write(i == 0 ? "\n" : ",\n")
+                out.write("    {\"name\": \(JSON.quote(x.name)), \"points\": \(x.points), \"bytes\": \(x.bytes), ")
+                out.write("\"bytes_per_point\": \(x.bytesPerPoint), \"segments\": \(x.segments), \"buffered_points\": \(x.bufferedPoints), ")
+                out.write("\"max_error\": \(x.bound.absolute), \"max_error_pct\": \(x.bound.relativePercent), ")
+                out.write("\"first_ts\": \(x.firstTimestamp.map(String.init) ?? "null"), \"last_ts\": \(x.lastTimestamp.map(String.init) ?? "null"), ")
+                out.write("\"models\": \(models(x.models))}")
+            }
+            out.write(s.series.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+            out.flush()
+            return
+        }
+        var t = Table(["series", "points", "buffered", "segments", "bytes", "bytes/point", "bound", "models"])
+        for x in s.series {
+            t.add([.text(x.name), .int(Int64(x.points)), .int(Int64(x.bufferedPoints)), .int(Int64(x.segments)),
+                   .int(Int64(x.bytes)), .text(fixed(x.bytesPerPoint, 3)), .text(x.bound.description),
+                   .text(modelMix(x.models, total: x.points - x.bufferedPoints))])
+        }
+        if series == nil {
+            t.add([.text("(all files)"), .int(Int64(s.points)), .int(Int64(s.bufferedPoints)), .int(Int64(s.segments)),
+                   .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""),
+                   .text(modelMix(s.models, total: s.points - s.bufferedPoints))])
+        }
+        t.render(format)
+    }
+}
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "The segments of a series: model, span, points, bytes, max error.")
+    @OptionGroup var database: DatabaseArgument
+    @Option(name: .long, help: "The series.") var series: String
+    @OptionGroup var output: FormatArgument
+
+    func run() throws {
+        let segments = try database.openReadOnly().inspect(series)
+        var t = Table(["model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "max_error", "bound", "file", "offset"])
+        for s in segments {
+            t.add([.text(s.model), .int(s.firstTimestamp), .int(s.lastTimestamp), .int(Int64(s.points)), .int(Int64(s.bytes)),
+                   .double(Double(s.bytes) / Double(s.points)), .double(s.maxError), .text(s.bound.description),
+                   .text(s.file), .int(Int64(s.offset))])
+        }
+        t.render(output.resolved)
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Re-decode every segment, check CRCs and bounds; exit 1 on any fault.")
+    @OptionGroup var database: DatabaseArgument
+
+    func run() throws {
+        let report = try database.openReadOnly().verify()
+        for f in report.faults { print("FAULT \(f)") }
+        print("verified \(report.segments) segments, \(report.points) points: \(report.ok ? "ok" : "\(report.faults.count) fault(s)")")
+        if !report.ok { throw VerifyFailed(faults: report.faults.count) }
+    }
+}
+
+struct SeriesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "series", abstract: "List series, or create one / change its error bound with --series.")
+    @OptionGroup var database: DatabaseArgument
+    @Option(name: .long, help: "Create or change this series.") var series: String?
+    @Option(name: .long, help: "Absolute error bound (0 = lossless).") var maxError: Double?
+    @Option(name: .long, help: "Relative error bound in percent.") var maxErrorPct: Double?
+    @Option(name: .long, help: "MemTable capacity in points.") var capacity: Int?
+    @OptionGroup var output: FormatArgument
+
+    func run() throws {
+        let db: Database
+        if let series {
+            db = try Database(path: database.db)
+            let old = db.series(named: series)?.options
+            try db.createSeries(series, options: SeriesOptions(
+                bound: ErrorBound(absolute: maxError ?? old?.bound.absolute ?? 0, relativePercent: maxErrorPct ?? old?.bound.relativePercent ?? 0),
+                capacity: capacity ?? old?.capacity))
+        } else {
+            db = try database.openReadOnly()
+        }
+        var t = Table(["id", "series", "bound", "capacity"])
+        for s in db.listSeries() {
+            t.add([.int(Int64(s.id)), .text(s.name), .text(s.options.bound.description), s.options.capacity.map { .int(Int64($0)) } ?? .text("default")])
+        }
+        if series != nil { try db.close() }
+        t.render(output.resolved)
+    }
+}
+
+struct CompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Merge small segment files.")
+    @OptionGroup var database: DatabaseArgument
+    @Option(name: .long, help: "Files smaller than this many bytes are merged.") var smallBytes: Int = 4 << 20
+
+    func run() throws {
+        let db = try Database(path: database.db)
+        let merged = try db.compact(smallBytes: smallBytes)
+        try db.close()
+        print("merged \(merged) segment files")
+    }
+}
+
+struct RetentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention", abstract: "Delete old segments: by age (timestamp units) and/or by total bytes.")
+    @OptionGroup var database: DatabaseArgument
+    @Option(name: .long, help: "Delete segments whose newest point is older than this timestamp.") var olderThan: Int64?
+    @Option(name: .long, help: "Delete segments older than this many milliseconds before now (timestamps in epoch ms).") var maxAgeMs: Int64?
+    @Option(name: .long, help: "Delete the oldest segments until the segment files fit in this many bytes.") var maxBytes: Int?
+
+    func run() throws {
+        var cutoff = olderThan
+        if let age = maxAgeMs {
+            let now = FileIO.wallMillis()
+            cutoff = max(cutoff ?? .min, now - age)
+        }
+        guard cutoff != nil || maxBytes != nil else { throw ValidationError("give --older-than, --max-age-ms or --max-bytes") }
+        let db = try Database(path: database.db)
+        let (segments, points) = try db.applyRetention(olderThan: cutoff, maxBytes: maxBytes)
+        try db.close()
+        print("retention deleted \(segments) segments (\(points) points)")
+    }
+}

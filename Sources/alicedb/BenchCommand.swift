@@ -1,0 +1,55 @@
+import AliceDB
+import ArgumentParser
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark every CSV in a folder: bytes/point at bound 0 and 1 % of range, speed of import and queries.")
+
+    @Argument(help: "Folder of ts,value CSV files.")
+    var folder: String = "../shared/datasets"
+    @Option(name: .long, help: "Bound for the lossy run as a fraction of each data set's value range.")
+    var boundFraction: Double = 0.01
+    @Option(name: .long, help: "Also run at this second fraction (e.g. 0.001); 0 = skip.")
+    var secondFraction: Double = 0.001
+    @Option(name: .long, help: "Only files whose name contains this.")
+    var filter: String?
+    @Option(name: .long, help: "Where the temporary databases go (default: a fresh folder under /tmp).")
+    var workDir: String?
+    @OptionGroup var output: FormatArgument
+
+    func run() throws {
+        let runner = try BenchRunner(folder: folder, workDir: workDir)
+        var fractions = [0.0, boundFraction]
+        if secondFraction > 0 { fractions.append(secondFraction) }
+        let results = try runner.run(fractions: fractions, filter: filter) { name in
+            if Terminal.stderrIsTTY { Terminal.errInline("\rbench: \(name)                    ") }
+        }
+        if Terminal.stderrIsTTY { Terminal.errInline("\r" + String(repeating: " ", count: 60) + "\r") }
+        var t = Table([
+            "dataset", "points", "bound", "bytes/pt", "max_err/bound", "models", "import_pts/s", "encode_pts/s",
+            "decode_pts/s", "get_ns", "scan_ns/pt", "agg_us", "verify",
+        ])
+        for r in results {
+            t.add([
+                .text(r.name), .int(Int64(r.points)), .text(r.fraction == 0 ? "0" : "\(fixed(r.fraction * 100, 2))%"),
+                .text(fixed(r.bytesPerPoint, 3)), .text(r.fraction == 0 ? (r.exact ? "exact" : "MISMATCH") : fixed(r.maxErrorRatio, 3)),
+                .text(modelMix(r.models, total: r.points)), .text(fixed(r.importRate, 0)), .text(fixed(r.encodeRate, 0)),
+                .text(fixed(r.decodeRate, 0)), .text(fixed(r.getNanos, 0)), .text(fixed(r.scanNanosPerPoint, 2)),
+                .text(fixed(r.aggregateMicros, 2)), .text(r.verified ? "ok" : "FAIL"),
+            ])
+        }
+        for f in fractions {
+            let rs = results.filter { $0.fraction == f }
+            guard !rs.isEmpty else { continue }
+            let mean = rs.reduce(0) { $0 + $1.bytesPerPoint } / Double(rs.count)
+            t.add([.text("MEAN"), .int(Int64(rs.reduce(0) { $0 + $1.points })), .text(f == 0 ? "0" : "\(fixed(f * 100, 2))%"),
+                   .text(fixed(mean, 3)), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""),
+                   .text(rs.allSatisfy(\.verified) && rs.allSatisfy { $0.fraction > 0 || $0.exact } ? "ok" : "FAIL")])
+        }
+        t.render(output.resolved)
+        if results.contains(where: { !$0.verified || ($0.fraction == 0 && !$0.exact) || $0.maxErrorRatio > 1 }) {
+            throw ExitCode(1)
+        }
+    }
+}
