@@ -16,10 +16,12 @@ struct BenchCommand: ParsableCommand {
     var filter: String?
     @Option(name: .long, help: "Where the temporary databases go (default: a fresh folder under /tmp).")
     var workDir: String?
+    @Option(name: .long, help: "MemTable capacity in points (segment size limit).")
+    var capacity: Int = DatabaseOptions().defaultCapacity
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let runner = try BenchRunner(folder: folder, workDir: workDir)
+        let runner = try BenchRunner(folder: folder, workDir: workDir, capacity: capacity)
         var fractions = [0.0, boundFraction]
         if secondFraction > 0 { fractions.append(secondFraction) }
         let results = try runner.run(fractions: fractions, filter: filter) { name in

@@ -22,9 +22,11 @@ struct BenchRunner {
 
     let folder: String
     let workDir: String
+    let capacity: Int
 
-    init(folder: String, workDir: String?) throws {
+    init(folder: String, workDir: String?, capacity: Int) throws {
         self.folder = folder
+        self.capacity = capacity
         self.workDir = workDir ?? "/tmp/alicedb-bench-\(FileIO.processID)"
         try FileIO.makeDirectory(self.workDir)
     }
@@ -76,7 +78,7 @@ struct BenchRunner {
         // Import: putBatch in chunks, fitting on every full MemTable, then close (flush + sync).
         let start = Clock.now
         do {
-            let db = try Database(path: dir)
+            let db = try Database(path: dir, options: DatabaseOptions(defaultCapacity: capacity))
             try db.createSeries("s", options: SeriesOptions(bound: errorBound))
             var i = 0
             while i < ts.count {
@@ -98,7 +100,7 @@ struct BenchRunner {
             values.withUnsafeBufferPointer { v in
                 var i = 0
                 while i < t.count {
-                    let end = min(t.count, i + 8192)
+                    let end = min(t.count, i + capacity)
                     for s in Competition.encode(seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound) {
                         encoded.append(s.bytes)
                     }

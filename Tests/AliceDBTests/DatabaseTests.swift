@@ -40,7 +40,7 @@ import Testing
             let db = try Database(path: dir.path, options: DatabaseOptions(sync: .everyWrite, defaultCapacity: 100))
             for i in 0..<250 { try db.put("s", Int64(i), Double(i) * 0.5) }
             // Simulate a crash: no close. The engine is leaked so deinit never flushes.
-            Unmanaged.passRetained(db).retain()
+            _ = Unmanaged.passRetained(db)
         }
         // The lock of the leaked writer is held by this process, so open a second handle read-only first.
         let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))

@@ -7,7 +7,7 @@ public struct FitterOptions: Sendable, Hashable {
     /// Try LZMA only when the best other lossless codec needs more than this many bytes/point.
     public var lzmaThreshold: Double
 
-    public init(maxPolynomialDegree: Int = 3, sinusoid: Bool = true, lzmaThreshold: Double = 3.0) {
+    public init(maxPolynomialDegree: Int = 3, sinusoid: Bool = true, lzmaThreshold: Double = 5.0) {
         self.maxPolynomialDegree = min(max(maxPolynomialDegree, 0), FunctionModel.maxDegree)
         self.sinusoid = sinusoid
         self.lzmaThreshold = lzmaThreshold
@@ -81,6 +81,10 @@ package enum Competition {
                 let x = XORCodec.encode(v, window)
                 candidates.append(Candidate(kind: .xor, count: remaining, payload: x))
                 bestLossless = min(bestLossless, Double(x.count) / Double(remaining))
+                if let d = DictionaryCodec.encode(v, window) {
+                    candidates.append(Candidate(kind: .dictionary, count: remaining, payload: d))
+                    bestLossless = min(bestLossless, Double(d.count) / Double(remaining))
+                }
                 if bestLossless > options.lzmaThreshold, let l = LZMACodec.encode(v, window) {
                     candidates.append(Candidate(kind: .lzma, count: remaining, payload: l))
                 }

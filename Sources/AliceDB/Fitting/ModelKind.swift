@@ -9,6 +9,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case lzma = 6
     case quantized = 7
     case raw = 8
+    case dictionary = 9
 
     public var description: String {
         switch self {
@@ -21,6 +22,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .lzma: "lzma"
         case .quantized: "quantized"
         case .raw: "raw"
+        case .dictionary: "dictionary"
         }
     }
 

@@ -173,6 +173,7 @@ package enum SegmentFormat {
         case .lzma: try LZMACodec.decode(&vr, count: h.count, into: &values)
         case .quantized: try QuantizedCodec.decode(&vr, count: h.count, into: &values)
         case .raw: try RawCodec.decode(&vr, count: h.count, into: &values)
+        case .dictionary: try DictionaryCodec.decode(&vr, count: h.count, into: &values)
         }
         guard values.count == h.count else { throw DecodeError("value count disagrees", offset: valueRange.lowerBound) }
         return DecodedSegment(header: h, timestamps: ts, values: values)

@@ -21,7 +21,7 @@ public struct DatabaseOptions: Sendable {
 
     public init(
         readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,
-        defaultCapacity: Int = 8192, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
+        defaultCapacity: Int = 16384, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
         defaultSeriesOptions: SeriesOptions = SeriesOptions(), logger: Logger = Logger(label: "alicedb")
     ) {
         self.readOnly = readOnly

@@ -1,0 +1,104 @@
+/// Lossless coding of series that reuse few distinct values (a sensor's quantisation levels,
+/// float32 readings printed in decimal): a sorted table of the distinct values, then each point's
+/// rank in that table, predicted from the previous ranks and Rice-coded.
+///
+/// Ranks move like the values do, so a smooth series gives small rank steps whatever the values'
+/// digits look like. The table itself is coded with the decimal codec when it can be, else XOR.
+package enum DictionaryCodec {
+    /// Worth trying only if distinct values are at most this share of the points.
+    static let maxDistinctShare = 2
+
+    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8]? {
+        let n = range.count
+        guard n >= 64 else { return nil }
+        let limit = n / maxDistinctShare
+        var seen = Set<UInt64>(minimumCapacity: min(limit, 4096))
+        var exceptions = Exceptions()
+        for i in range {
+            let x = v[i]
+            guard x.isFinite, x.bitPattern != (-0.0).bitPattern else {
+                exceptions.add(i - range.lowerBound, x)
+                if exceptions.count > n / 8 { return nil }
+                continue
+            }
+            if seen.insert(x.bitPattern).inserted && seen.count > limit { return nil }
+        }
+        let table = seen.map { Double(bitPattern: $0) }.sorted()
+        var rankOf = [UInt64: Int64](minimumCapacity: table.count)
+        for (r, x) in table.enumerated() { rankOf[x.bitPattern] = Int64(r) }
+        var ranks = [Int64]()
+        ranks.reserveCapacity(n)
+        var last: Int64 = 0
+        for i in range {
+            if let r = rankOf[v[i].bitPattern], v[i].bitPattern != (-0.0).bitPattern {
+                last = r
+            }
+            ranks.append(last)  // exceptions repeat the previous rank (a zero residual)
+        }
+        let tableBytes: [UInt8]
+        let tableKind: ModelKind
+        if let d = table.withUnsafeBufferPointer({ DecimalCodec.encode($0, 0..<$0.count) }) {
+            tableBytes = d
+            tableKind = .decimal
+        } else {
+            tableBytes = table.withUnsafeBufferPointer { XORCodec.encode($0, 0..<$0.count) }
+            tableKind = .xor
+        }
+        let (order, residuals) = Predictor.bestResiduals(ranks)
+        var w = ByteWriter(capacity: tableBytes.count + n + 16)
+        w.u8(tableKind.rawValue)
+        w.varint(UInt64(table.count))
+        w.varint(UInt64(tableBytes.count))
+        w.append(tableBytes)
+        w.u8(UInt8(order))
+        exceptions.write(into: &w)
+        var bw = BitWriter(capacity: n)
+        RiceCodec.encode(residuals, into: &bw)
+        w.append(bw.finish())
+        return w.bytes
+    }
+
+    package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
+        let kindByte = try r.u8("table codec")
+        let size = try r.count("table size", limit: count)
+        let length = try r.count("table length", limit: r.remaining)
+        var table = [Double]()
+        table.reserveCapacity(size)
+        var tr = ByteReader(r.bytes, from: r.offset, to: r.offset + length)
+        switch ModelKind(rawValue: kindByte) {
+        case .decimal: try DecimalCodec.decode(&tr, count: size, into: &table)
+        case .xor: try XORCodec.decode(&tr, count: size, into: &table)
+        default: throw DecodeError("unknown table codec \(kindByte)", offset: r.offset - 1)
+        }
+        guard table.count == size else { throw DecodeError("table size disagrees", offset: r.offset) }
+        r.offset += length
+        let order = Int(try r.u8("predictor order"))
+        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
+        let exceptions = try Exceptions.read(&r, count: count)
+        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+        var zig = [UInt64]()
+        zig.reserveCapacity(count)
+        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        let base = out.count
+        var bad = false
+        Predictor.reconstruct(zig, order: order) { k in
+            if k >= 0 && k < Int64(size) {
+                out.append(table[Int(k)])
+            } else {
+                bad = true
+                out.append(0)
+            }
+        }
+        // A rank outside the table is corruption unless an exception overwrites that point.
+        if bad {
+            let fixed = Set(exceptions.positions)
+            var ranks = [Int64]()
+            Predictor.reconstruct(zig, order: order) { ranks.append($0) }
+            for (i, k) in ranks.enumerated() where (k < 0 || k >= Int64(size)) && !fixed.contains(i) {
+                throw DecodeError("rank \(k) outside a table of \(size)", offset: r.offset)
+            }
+        }
+        exceptions.apply(to: &out, base: base)
+        r.offset = r.end
+    }
+}
