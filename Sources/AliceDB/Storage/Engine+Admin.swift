@@ -122,7 +122,14 @@ extension Engine {
             return nil
         }
         // Lossy: the stored values may sit anywhere within the bound of the originals.
-        let slack = max(h.bound.allowed(h.summary.min), h.bound.allowed(h.summary.max), h.bound.absolute)
+        // The largest error any point may carry: from the summary's extremes, or (relative bounds
+        // with ±inf among the values) from the decoded magnitudes, since |original| ≤ |stored| / (1 − pct).
+        var slack = max(h.bound.allowed(h.summary.min), h.bound.allowed(h.summary.max), h.bound.absolute)
+        if h.bound.relativePercent > 0 {
+            guard h.bound.relativePercent < 100 else { return nil }
+            let largest = d.values.reduce(0.0) { $1.isFinite ? max($0, abs($1)) : $0 }
+            slack = max(slack, h.bound.relativePercent / 100 * largest / (1 - h.bound.relativePercent / 100))
+        }
         if h.maxError > slack * (1 + 1e-12) { return "max error \(h.maxError) exceeds the bound \(h.bound)" }
         if s.count - s.nanCount > 0 {
             if s.min < h.summary.min - slack * (1 + 1e-9) || s.max > h.summary.max + slack * (1 + 1e-9) {

@@ -1,0 +1,119 @@
+import PropertyBased
+import Testing
+@testable import AliceDB
+
+@Suite struct PropertyTests {
+    static let bounds: [ErrorBound] = [.lossless, ErrorBound(absolute: 0.01), ErrorBound(absolute: 5), ErrorBound(relativePercent: 1)]
+
+    /// Every segment the competition emits decodes to the same timestamps and values within the bound.
+    @Test func competitionRoundTripWithinBound() async {
+        await propertyCheck(
+            count: 300,
+            input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(), Gen.int(in: 1...3000),
+            Gen.int(in: 0..<4)
+        ) { shape, clock, seed, count, b in
+            let recipe = Recipe(shape: shape, clock: clock, seed: seed, count: count)
+            let (ts, values) = recipe.make()
+            let bound = Self.bounds[b]
+            let segments = encodeAll(ts, values, bound: bound, chunk: 1000)
+            var outTs = [Int64](), outV = [Double]()
+            for s in segments {
+                guard let d = try? SegmentFormat.decode(s.bytes) else {
+                    Issue.record("\(recipe) \(bound): segment does not decode")
+                    return
+                }
+                #expect(Engine.check(d) == nil, "\(recipe) \(bound)")
+                outTs += d.timestamps
+                outV += d.values
+            }
+            #expect(outTs == ts, "\(recipe) \(bound)")
+            #expect(outV.count == values.count)
+            for (i, (a, b2)) in zip(values, outV).enumerated() where !bound.accepts(original: a, stored: b2) {
+                Issue.record("\(recipe) \(bound): point \(i) \(a) came back as \(b2)")
+                break
+            }
+        }
+    }
+
+    /// Arbitrary bytes never trap the decoder: it returns a segment or an error.
+    @Test func randomBytesNeverTrap() async {
+        await propertyCheck(count: 2000, input: Gen.uint8().array(of: 0...300)) { bytes in
+            _ = try? SegmentFormat.decode(bytes)
+            var withMagic = SegmentFormat.magic + bytes
+            _ = try? SegmentFormat.decode(withMagic)
+            // With a valid checksum the codec decoders themselves see the garbage.
+            withMagic += [0, 0, 0, 0]
+            let crc = CRC32C.checksum(withMagic, to: withMagic.count - 4)
+            for k in 0..<4 { withMagic[withMagic.count - 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+            _ = try? SegmentFormat.decode(withMagic)
+        }
+    }
+
+    /// Valid segments with bytes flipped (and the checksum fixed) decode or fail cleanly.
+    @Test func mutatedSegmentsNeverTrap() async {
+        await propertyCheck(
+            count: 400, input: Gen.int(in: 0..<Recipe.shapes), Gen.uint64(), Gen.int(in: 0..<4), Gen.uint64()
+        ) { shape, seed, b, mutation in
+            let (ts, values) = Recipe(shape: shape, clock: Int(seed % 5), seed: seed, count: 300).make()
+            var rng = TestRNG(seed: mutation)
+            for s in encodeAll(ts, values, bound: Self.bounds[b], chunk: 300) {
+                for _ in 0..<8 {
+                    var bytes = s.bytes
+                    for _ in 0..<(1 + Int(rng.next() % 4)) {
+                        let i = Int(rng.next() % UInt64(bytes.count - 4))
+                        bytes[i] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+                    }
+                    let crc = CRC32C.checksum(bytes, to: bytes.count - 4)
+                    for k in 0..<4 { bytes[bytes.count - 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+                    _ = try? SegmentFormat.decode(bytes)
+                    // Truncations too.
+                    _ = try? SegmentFormat.decode(Array(bytes[0..<Int(rng.next() % UInt64(bytes.count))]))
+                }
+            }
+        }
+    }
+
+    /// The whole engine: put (out of order included), close, reopen, scan — within the bound.
+    @Test func databaseRoundTrip() async throws {
+        await propertyCheck(
+            count: 40, input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(),
+            Gen.int(in: 1...2000), Gen.int(in: 0..<4)
+        ) { shape, clock, seed, count, b in
+            let (ts, values) = Recipe(shape: shape, clock: clock, seed: seed, count: count).make()
+            let bound = Self.bounds[b]
+            let dir = TempDir()
+            do {
+                let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 256))
+                try db.createSeries("x", options: SeriesOptions(bound: bound))
+                // Half in one batch, the rest point by point in reverse (late data).
+                let half = count / 2
+                try db.putBatch("x", timestamps: Array(ts[..<half]), values: Array(values[..<half]))
+                for i in (half..<count).reversed() { try db.put("x", ts[i], values[i]) }
+                try db.close()
+                let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+                let got = try ro.scan("x")
+                #expect(got.map(\.timestamp) == ts.sorted())
+                #expect(got.count == count)
+                #expect(try ro.verify().ok)
+                #expect(try ro.aggregate("x").count == count)
+                // Values: per timestamp, sorted originals against sorted results (ties may come
+                // back in any order; sorted matching is valid whenever any matching is).
+                var expected = [Int64: [Double]](), actual = [Int64: [Double]]()
+                for (t, v) in zip(ts, values) { expected[t, default: []].append(v) }
+                for p in got { actual[p.timestamp, default: []].append(p.value) }
+                func order(_ a: Double, _ b: Double) -> Bool {
+                    a.isNaN || b.isNaN ? (a.isNaN ? 1 : 0, a.bitPattern) < (b.isNaN ? 1 : 0, b.bitPattern) : a < b
+                }
+                for (t, originals) in expected {
+                    let stored = (actual[t] ?? []).sorted(by: order)
+                    for (o, v) in zip(originals.sorted(by: order), stored) where !bound.accepts(original: o, stored: v) {
+                        Issue.record("seed \(seed): \(v) at \(t) for \(o) is outside \(bound)")
+                        return
+                    }
+                }
+            } catch {
+                Issue.record("seed \(seed): \(error)")
+            }
+        }
+    }
+}

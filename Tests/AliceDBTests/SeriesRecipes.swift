@@ -1,0 +1,82 @@
+@testable import AliceDB
+
+/// Deterministic random series of the shapes sensors produce, for property tests.
+struct Recipe: CustomStringConvertible {
+    var shape: Int
+    var clock: Int
+    var seed: UInt64
+    var count: Int
+
+    static let shapes = 8
+    static let clocks = 5
+
+    var description: String { "Recipe(shape: \(shape), clock: \(clock), seed: \(seed), count: \(count))" }
+
+    func make() -> (ts: [Int64], values: [Double]) {
+        var rng = TestRNG(seed: seed)
+        var ts = [Int64](), values = [Double]()
+        var t: Int64 = [0, 1_600_000_000_000, -5_000, Int64.max - 10_000_000, Int64.min + 5][Int(seed % 5)]
+        for i in 0..<count {
+            ts.append(t)
+            let step: Int64
+            switch clock {
+            case 0: step = 1000  // regular
+            case 1: step = 1000 + Int64(rng.next() % 21) - 10  // jitter
+            case 2: step = rng.next() % 5 == 0 ? 0 : 1  // duplicates
+            case 3: step = rng.next() % 50 == 0 ? Int64(rng.next() % 1_000_000) : 60_000  // gaps
+            default: step = Int64(rng.next() % 7)  // irregular, with duplicates
+            }
+            // Saturate at the top of the range: timestamps stay sorted (duplicates there).
+            let (next, overflow) = t.addingReportingOverflow(step)
+            if !overflow { t = next }
+            values.append(value(i, &rng))
+        }
+        return (ts, values)
+    }
+
+    private func value(_ i: Int, _ rng: inout TestRNG) -> Double {
+        switch shape {
+        case 0:  // constant runs
+            return Double((i / (1 + Int(seed % 97))) % 5) * 1.5
+        case 1:  // ramps
+            return Double(i) * 0.25 + Double(seed % 10)
+        case 2:  // noisy sine
+            return 20 * _sin(Double(i) / 30) + rng.unit() * 0.3
+        case 3:  // special values
+            let specials: [Double] = [
+                .nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_0001), Double(bitPattern: 0xFFF8_0000_0000_BEEF),
+                .infinity, -.infinity, -0.0, 0.0, .leastNonzeroMagnitude, -.greatestFiniteMagnitude, 1.5,
+            ]
+            return rng.next() % 3 == 0 ? specials[Int(rng.next() % UInt64(specials.count))] : rng.unit() * 100
+        case 4:  // huge and tiny magnitudes
+            let e = Double(Int(rng.next() % 600) - 300)
+            return (rng.unit() - 0.5) * _pow10(e)
+        case 5:  // decimal random walk, 2 decimals
+            return Double(Int64(seed % 1000) + Int64(i % 37) - Int64(i % 11)) / 100
+        case 6:  // arbitrary bits
+            return Double(bitPattern: rng.next())
+        default:  // few distinct levels
+            return [12.5, 13.25, 11.0, 99.125][Int(rng.next() % 4)]
+        }
+    }
+}
+
+struct TestRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+func _pow10(_ e: Double) -> Double {
+    var r = 1.0
+    let n = Int(abs(e))
+    for _ in 0..<n { r *= 10 }
+    return e < 0 ? 1 / r : r
+}
