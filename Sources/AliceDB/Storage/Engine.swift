@@ -58,16 +58,34 @@ final class Engine {
     private func recover() throws(AliceDBError) {
         let walDir = path + "/wal"
         var replayed = 0
+        // Sub-records of one big batch share an LSN; `consumed` counts that record's points so far.
+        var currentLSN: UInt64 = 0
+        var consumed: UInt64 = 0
         let (files, walMax) = try WAL.replay(dir: walDir, repair: !options.readOnly, logger: logger) { record throws(AliceDBError) in
-            guard record.lsn > (store.flushedLSN[record.seriesID] ?? 0) else { return }
+            if record.lsn != currentLSN {
+                currentLSN = record.lsn
+                consumed = 0
+            }
+            let before = consumed
+            let n = UInt64(record.timestamps.count)
+            consumed += n
+            let flushed = store.flushedLSN[record.seriesID] ?? .start
+            var skip: UInt64 = 0
+            if record.lsn < flushed.lsn { return }
+            if record.lsn == flushed.lsn {
+                if flushed.points == 0 || flushed.points >= before + n { return }
+                skip = flushed.points > before ? flushed.points - before : 0
+            }
             if catalog.byID[record.seriesID] == nil {
                 logger.error("WAL names a series missing from the catalog; recovered under a generated name",
                              metadata: ["series": "\(record.seriesID)"])
                 _ = catalog.upsert("series-\(record.seriesID)", options: options.defaultSeriesOptions)
                 if !options.readOnly { try catalog.save() }
             }
-            replayed += record.timestamps.count
-            try insert(series: record.seriesID, record.timestamps, record.values, lsn: record.lsn, fromWAL: true)
+            replayed += Int(n - skip)
+            try insert(
+                series: record.seriesID, record.timestamps[Int(skip)...], record.values[Int(skip)...], lsn: record.lsn,
+                fromWAL: true, recordOffset: before + skip)
         }
         nextLSN = max(walMax, store.maxLSN) + 1
         if replayed > 0 { logger.info("recovered points from the WAL", metadata: ["points": "\(replayed)"]) }
@@ -148,7 +166,7 @@ final class Engine {
     }
 
     func insert<T: Collection, V: Collection>(
-        series: UInt32, _ ts: T, _ values: V, lsn: UInt64, fromWAL: Bool
+        series: UInt32, _ ts: T, _ values: V, lsn: UInt64, fromWAL: Bool, recordOffset: UInt64 = 0
     ) throws(AliceDBError) where T.Element == Int64, V.Element == Double {
         let now = FileIO.monotonicNanos()
         let capacity = options.readOnly ? Int.max : catalog.byID[series]?.options.capacity ?? options.defaultCapacity
@@ -158,14 +176,18 @@ final class Engine {
         memBytes -= buffer.bytes
         var late = 0, outOfOrder = 0
         var t = ts.startIndex, v = values.startIndex
+        var done = recordOffset
         while t != ts.endIndex {
+            done += 1
             let time = ts[t]
             if time <= high { late += 1 }
             if buffer.insert(time, values[v], lsn: lsn, now: now) { outOfOrder += 1 }
             if buffer.isFull {
                 memBytes += buffer.bytes
                 mem.buffers[series] = buffer
-                try flushSeries(series)
+                // Mid-record, the frame says how many of this record's points it holds.
+                let whole = ts.index(after: t) == ts.endIndex && !fromWAL
+                try flushSeries(series, cleanWAL: false, recordPoints: whole ? 0 : done)
                 counters.flushesFull += 1
                 buffer = mem.buffers.removeValue(forKey: series)!
                 memBytes -= buffer.bytes
@@ -180,13 +202,19 @@ final class Engine {
             counters.outOfOrder += outOfOrder
         }
         while memBytes > mem.budget, let victim = mem.victim() {
-            try flushSeries(victim, release: true)
+            try flushSeries(victim, release: true, cleanWAL: false)
             counters.flushesBudget += 1
         }
+        if !fromWAL { try removeObsoleteWAL() }
     }
 
     /// Fits, verifies and writes every buffered point of a series, then empties its buffer.
-    func flushSeries(_ series: UInt32, release: Bool = false) throws(AliceDBError) {
+    /// - Parameter cleanWAL: delete WAL files made obsolete; false while a batch is half inserted,
+    ///   because its record's points are then partly outside every buffer yet still needed.
+    /// - Parameter recordPoints: how many points of the newest record are in the buffer (0: all).
+    func flushSeries(
+        _ series: UInt32, release: Bool = false, cleanWAL: Bool = true, recordPoints: UInt64 = 0
+    ) throws(AliceDBError) {
         guard !options.readOnly, var buffer = mem.buffers[series], buffer.count > 0 else { return }
         let bound = catalog.byID[series]?.options.bound ?? .lossless
         let segments = buffer.ts.withUnsafeBufferPointer { t in
@@ -194,7 +222,7 @@ final class Engine {
                 Competition.encode(seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: bound, options: options.fitter)
             }
         }
-        try store.append(series: series, lsn: buffer.newestLSN, segments: segments)
+        try store.append(series: series, position: WALPosition(lsn: buffer.newestLSN, points: recordPoints), segments: segments)
         counters.segments += segments.count
         counters.segmentBytes += segments.reduce(0) { $0 + $1.bytes.count }
         highWater[series] = max(highWater[series] ?? Int64.min, buffer.ts.last!)
@@ -202,13 +230,18 @@ final class Engine {
         buffer.clear(release: release)
         memBytes += buffer.bytes
         mem.buffers[series] = buffer
-        try removeObsoleteWAL()
+        if cleanWAL { try removeObsoleteWAL() }
     }
 
     /// Deletes WAL files whose points are all in segments (after making those segments durable).
     func removeObsoleteWAL() throws(AliceDBError) {
         guard let wal else { return }
         let minUnflushed = mem.minUnflushedLSN(else: nextLSN)
+        // Nothing buffered: the current file holds only flushed points; start a new one so it can go.
+        if minUnflushed == nextLSN && wal.currentBytes > 0 {
+            try wal.flushBuffer()
+            try wal.rotate()
+        }
         if wal.fileMaxLSN.contains(where: { $0.key != wal.currentFile && $0.value < minUnflushed }) {
             try store.sync()
             try wal.removeObsolete(minUnflushedLSN: minUnflushed)

@@ -2,7 +2,7 @@
 ///
 /// File header: `"ALSF", u8 version, 3 reserved, u64 file id, varint n, n × u64 ids of files this
 /// one replaces (compaction), u32 crc32c`. Frame: `"ALFR", u32 body length, u32 crc32c(body),
-/// body = varint series, u64 lsn, varint k, k × (varint length, segment bytes)`. A frame holds
+/// body = varint series, u64 lsn, varint record points (0: the whole record), varint k, k × (varint length, segment bytes)`. A frame holds
 /// everything one flush wrote for one series, so it lands whole or not at all.
 package enum SegmentFile {
     static let magic: [UInt8] = Array("ALSF".utf8)
@@ -17,7 +17,7 @@ package enum SegmentFile {
 
     struct Frame {
         var series: UInt32
-        var lsn: UInt64
+        var position: WALPosition
         /// (offset in file, length) of each segment.
         var segments: [(offset: Int, length: Int)]
         var end: Int
@@ -40,10 +40,11 @@ package enum SegmentFile {
         return w.bytes
     }
 
-    static func encodeFrame(series: UInt32, lsn: UInt64, segments: [[UInt8]]) -> [UInt8] {
+    static func encodeFrame(series: UInt32, position: WALPosition, segments: [[UInt8]]) -> [UInt8] {
         var body = ByteWriter(capacity: segments.reduce(32) { $0 + $1.count + 4 })
         body.varint(UInt64(series))
-        body.u64(lsn)
+        body.u64(position.lsn)
+        body.varint(position.points)
         body.varint(UInt64(segments.count))
         for s in segments {
             body.varint(UInt64(s.count))
@@ -92,6 +93,7 @@ package enum SegmentFile {
         var b = ByteReader(raw, from: bodyStart, to: bodyStart + length)
         let series = try b.count("series id", limit: Int(UInt32.max))
         let lsn = try b.u64("lsn")
+        let points = try b.varint("record points")
         let k = try b.count("segment count", limit: length)
         var segments = [(offset: Int, length: Int)]()
         for _ in 0..<k {
@@ -99,7 +101,7 @@ package enum SegmentFile {
             segments.append((try b.skip(len, "segment"), len))
         }
         guard b.remaining == 0 else { throw DecodeError("stray bytes in frame", offset: b.offset) }
-        return Frame(series: UInt32(series), lsn: lsn, segments: segments, end: bodyStart + length)
+        return Frame(series: UInt32(series), position: WALPosition(lsn: lsn, points: points), segments: segments, end: bodyStart + length)
     }
 
     /// The next offset after `offset` where a valid frame starts, if any (skips corruption).

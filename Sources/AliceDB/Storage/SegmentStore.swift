@@ -10,6 +10,24 @@ package struct SegmentRef: Sendable {
     package var lsn: UInt64
 }
 
+/// How far into the WAL a series' points are in segments: every record before `lsn`, and of the
+/// record `lsn` the first `points` points (0: all of it). A big batch can span several flushes.
+package struct WALPosition: Comparable, Sendable, Hashable {
+    package var lsn: UInt64
+    package var points: UInt64
+
+    package static let start = WALPosition(lsn: 0, points: 0)
+
+    package init(lsn: UInt64, points: UInt64) {
+        self.lsn = lsn
+        self.points = points
+    }
+
+    package static func < (a: WALPosition, b: WALPosition) -> Bool {
+        (a.lsn, a.points == 0 ? UInt64.max : a.points) < (b.lsn, b.points == 0 ? UInt64.max : b.points)
+    }
+}
+
 /// The segment files of a data directory and the in-memory index over them.
 package final class SegmentStore {
     static let maxFileBytes = 64 << 20
@@ -20,8 +38,8 @@ package final class SegmentStore {
     package private(set) var index: [UInt32: [SegmentRef]] = [:]
     /// Per series: whether any two of its segments overlap in time.
     private(set) var overlapping: Set<UInt32> = []
-    /// Per series, the LSN up to which its points are in segments.
-    package private(set) var flushedLSN: [UInt32: UInt64] = [:]
+    /// Per series, the WAL position up to which its points are in segments.
+    package private(set) var flushedLSN: [UInt32: WALPosition] = [:]
     private var fds: [UInt64: Int32] = [:]
     private var fileSizes: [UInt64: Int] = [:]
     private var activeFile: UInt64 = 0
@@ -39,7 +57,7 @@ package final class SegmentStore {
 
     func path(_ n: UInt64) -> String { dir + "/" + SegmentFile.fileName(n) }
 
-    package var maxLSN: UInt64 { flushedLSN.values.max() ?? 0 }
+    package var maxLSN: UInt64 { flushedLSN.values.map(\.lsn).max() ?? 0 }
 
     /// Reads every segment file; drops files a finished compaction replaced; truncates torn tails
     /// (read-write) and skips corrupt frames with an error log, keeping what is intact.
@@ -91,7 +109,7 @@ package final class SegmentStore {
         let p = path(n)
         var validEnd = 0
         var refs = [SegmentRef]()
-        var lsns = [(UInt32, UInt64)]()
+        var lsns = [(UInt32, WALPosition)]()
         bytes.withUnsafeBytes { raw in
             guard let (_, start) = try? SegmentFile.decodeHeader(raw) else { return }
             var offset = start
@@ -102,14 +120,14 @@ package final class SegmentStore {
                     for (o, len) in frame.segments {
                         do {
                             let (h, _, _) = try SegmentFormat.header(UnsafeRawBufferPointer(rebasing: raw[o..<(o + len)]))
-                            refs.append(SegmentRef(header: h, file: n, offset: o, length: len, lsn: frame.lsn))
+                            refs.append(SegmentRef(header: h, file: n, offset: o, length: len, lsn: frame.position.lsn))
                         } catch {
                             corruptFrames += 1
                             faults.append("\(p): corrupt segment at byte \(o) skipped (\(error))")
                             logger.error("corrupt segment skipped", metadata: ["file": "\(p)", "offset": "\(o)", "reason": "\(error)"])
                         }
                     }
-                    lsns.append((frame.series, frame.lsn))
+                    lsns.append((frame.series, frame.position))
                     offset = frame.end
                     validEnd = offset
                 } catch {
@@ -140,7 +158,7 @@ package final class SegmentStore {
         }
         fileSizes[n] = min(validEnd, bytes.count)
         for r in refs { index[r.header.seriesID, default: []].append(r) }
-        for (s, l) in lsns { flushedLSN[s] = max(flushedLSN[s] ?? 0, l) }
+        for (s, l) in lsns { flushedLSN[s] = max(flushedLSN[s] ?? .start, l) }
     }
 
     private func sortSeries(_ s: UInt32) {
@@ -183,9 +201,10 @@ package final class SegmentStore {
     }
 
     /// Appends one flush of one series as a frame.
-    func append(series: UInt32, lsn: UInt64, segments: [EncodedSegment]) throws(AliceDBError) {
+    func append(series: UInt32, position: WALPosition, segments: [EncodedSegment]) throws(AliceDBError) {
         precondition(!readOnly)
-        let frame = SegmentFile.encodeFrame(series: series, lsn: lsn, segments: segments.map(\.bytes))
+        let lsn = position.lsn
+        let frame = SegmentFile.encodeFrame(series: series, position: position, segments: segments.map(\.bytes))
         let fd = try ensureActive()
         let p = path(activeFile)
         let start = fileSizes[activeFile] ?? 0
@@ -204,6 +223,9 @@ package final class SegmentStore {
         w.varint(UInt64(series))
         offset += w.count + 8
         w = ByteWriter()
+        w.varint(position.points)
+        offset += w.count
+        w = ByteWriter()
         w.varint(UInt64(segments.count))
         offset += w.count
         for s in segments {
@@ -220,7 +242,7 @@ package final class SegmentStore {
             }
             offset += s.bytes.count
         }
-        flushedLSN[series] = max(flushedLSN[series] ?? 0, lsn)
+        flushedLSN[series] = max(flushedLSN[series] ?? .start, position)
     }
 
     func sync() throws(AliceDBError) {
@@ -282,12 +304,11 @@ package final class SegmentStore {
         let oldSet = Set(old)
         // The new file goes after everything, and the active file is closed so new flushes follow it.
         let newID = (fileSizes.keys.max() ?? 0) + 1
-        var bySeries = [UInt32: (lsn: UInt64, segments: [SegmentRef])]()
+        var bySeries = [UInt32: (position: WALPosition, segments: [SegmentRef])]()
         var dropped = (segments: 0, points: 0)
         for (s, refs) in index {
             for r in refs where oldSet.contains(r.file) {
-                var entry = bySeries[s] ?? (0, [])
-                entry.lsn = max(entry.lsn, r.lsn)
+                var entry = bySeries[s] ?? (flushedLSN[s] ?? .start, [])
                 if keep(r) {
                     entry.segments.append(r)
                 } else {
@@ -298,26 +319,27 @@ package final class SegmentStore {
             }
         }
         // Series whose frames carried only LSNs (no segments) keep their LSN too.
+        // (Each series keeps its flushed WAL position, even if every segment went.)
         for (s, l) in flushedLSN where bySeries[s] == nil { bySeries[s] = (l, []) }
         let tmp = path(newID) + ".tmp"
         let fd = try FileIO.open(tmp, write: true, create: true, truncate: true)
         do {
             try FileIO.writeAll(fd, SegmentFile.encodeHeader(.init(id: newID, replaces: old.sorted())), path: tmp)
             for s in bySeries.keys.sorted() {
-                let (lsn, refs) = bySeries[s]!
+                let (position, refs) = bySeries[s]!
                 var chunk = [[UInt8]]()
                 var chunkBytes = 0
                 for r in refs {
                     let b = try rawBytes(r)
                     if chunkBytes + b.count > SegmentFile.maxFrameBytes / 2 && !chunk.isEmpty {
-                        try FileIO.writeAll(fd, SegmentFile.encodeFrame(series: s, lsn: lsn, segments: chunk), path: tmp)
+                        try FileIO.writeAll(fd, SegmentFile.encodeFrame(series: s, position: position, segments: chunk), path: tmp)
                         chunk = []
                         chunkBytes = 0
                     }
                     chunk.append(b)
                     chunkBytes += b.count
                 }
-                try FileIO.writeAll(fd, SegmentFile.encodeFrame(series: s, lsn: lsn, segments: chunk), path: tmp)
+                try FileIO.writeAll(fd, SegmentFile.encodeFrame(series: s, position: position, segments: chunk), path: tmp)
             }
             try FileIO.sync(fd, path: tmp)
             FileIO.close(fd)

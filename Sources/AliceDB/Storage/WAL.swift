@@ -175,15 +175,22 @@ package final class WAL {
         currentSize += buffer.count
         buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
         dirty = true
-        if currentSize >= WAL.maxFileBytes {
-            try FileIO.sync(fd, path: path(currentFile))
-            FileIO.close(fd)
-            currentFile += 1
-            fd = try FileIO.open(path(currentFile), write: true, create: true, truncate: true)
-            currentSize = 0
-            try FileIO.syncDirectory(dir)
-        }
+        if currentSize >= WAL.maxFileBytes { try rotate() }
     }
+
+    /// Closes the current file and starts the next, so the old one can be deleted once flushed.
+    func rotate() throws(AliceDBError) {
+        try FileIO.sync(fd, path: path(currentFile))
+        FileIO.close(fd)
+        currentFile += 1
+        fd = try FileIO.open(path(currentFile), write: true, create: true, truncate: true)
+        currentSize = 0
+        dirty = false
+        try FileIO.syncDirectory(dir)
+    }
+
+    /// Bytes in the current file, written or buffered.
+    var currentBytes: Int { currentSize + buffer.count }
 
     /// Writes the buffer and makes everything written durable.
     func sync() throws(AliceDBError) {

@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import Testing
+@testable import AliceDB
+
+/// Corrupt, truncated and hostile files: clear errors, intact data stays readable, never a trap.
+@Suite struct StorageFaultTests {
+    func fill(_ dir: TempDir, series: [String] = ["a", "b"], points: Int = 5000, capacity: Int = 1000) throws {
+        let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: capacity))
+        for (k, s) in series.enumerated() {
+            let ts = (0..<points).map { Int64($0) * 1000 }
+            let vs = (0..<points).map { Double($0 % 97) / 10 + Double(k) }
+            try db.putBatch(s, timestamps: ts, values: vs)
+        }
+        try db.close()
+    }
+
+    func segmentFiles(_ dir: TempDir) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir.path + "/segments").filter { $0.hasSuffix(".seg") }.sorted()
+            .map { dir.path + "/segments/" + $0 }
+    }
+
+    @Test func tornSegmentTailIsTruncatedOnWritableOpen() throws {
+        let dir = TempDir()
+        try fill(dir)
+        let file = try segmentFiles(dir).last!
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        try h.seekToEnd()
+        try h.write(contentsOf: Data([0x41, 0x4C, 0x46, 0x52, 0xFF, 0x00, 0x00]))  // a torn frame
+        try h.close()
+        // Read-only: the fault is reported, the data intact.
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        #expect(try ro.scan("a").count == 5000)
+        let report = try ro.verify()
+        #expect(!report.ok)
+        #expect(report.faults.first?.contains("torn tail") == true)
+        // A writer truncates it (with a warning) and all is well.
+        let db = try Database(path: dir.path)
+        #expect(try db.scan("b").count == 5000)
+        try db.close()
+        #expect(try Database(path: dir.path, options: DatabaseOptions(readOnly: true)).verify().ok)
+    }
+
+    @Test func corruptFrameIsSkippedAndNamed() throws {
+        let dir = TempDir()
+        try fill(dir)
+        let file = try segmentFiles(dir).first!
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        let report = try ro.verify()
+        #expect(!report.ok)
+        #expect(report.faults.contains { $0.contains(file) && $0.contains("corrupt frame") })
+        // Everything outside the broken frame is still there.
+        let total = try ro.scan("a").count + ro.scan("b").count
+        #expect(total >= 10_000 - 1000 && total < 10_000)
+    }
+
+    @Test func tornWALTailKeepsEarlierPoints() throws {
+        let dir = TempDir()
+        do {
+            let db = try Database(path: dir.path, options: DatabaseOptions(sync: .everyWrite, defaultCapacity: 10_000))
+            for i in 0..<100 { try db.put("w", Int64(i), Double(i)) }
+            _ = Unmanaged.passRetained(db)  // crash: no close
+        }
+        let wal = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/wal").sorted().last!
+        let path = dir.path + "/wal/" + wal
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try h.truncate(atOffset: UInt64(size - 5))  // tear the last record
+        try h.close()
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        let got = try ro.scan("w")
+        #expect(got.count == 99)
+        #expect(got.map(\.value) == (0..<99).map(Double.init))
+    }
+
+    @Test func corruptCatalogIsAClearError() throws {
+        let dir = TempDir()
+        try fill(dir)
+        try Data("{ not json".utf8).write(to: URL(fileURLWithPath: dir.path + "/catalog.json"))
+        do {
+            _ = try Database(path: dir.path)
+            Issue.record("opened a database with a corrupt catalog")
+        } catch let e as AliceDBError {
+            #expect(e.code == .corrupt)
+            #expect(e.description.contains("catalog.json"))
+        }
+        // The segments were not touched.
+        #expect(try segmentFiles(dir).count > 0)
+    }
+
+    @Test func garbageSegmentFileDoesNotStopTheOthers() throws {
+        let dir = TempDir()
+        try fill(dir)
+        try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(
+            to: URL(fileURLWithPath: dir.path + "/segments/00000000000000ff.seg"))
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        #expect(try ro.scan("a").count == 5000)
+        #expect(!(try ro.verify().ok))
+    }
+
+    @Test func compactionMergesFilesAndKeepsEveryPoint() throws {
+        let dir = TempDir()
+        for round in 0..<4 {
+            let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 500))
+            let ts = (0..<1000).map { Int64(round * 1000 + $0) }
+            try db.putBatch("c", timestamps: ts, values: ts.map { Double($0) / 4 })
+            try db.close()
+        }
+        #expect(try segmentFiles(dir).count == 4)
+        let db = try Database(path: dir.path)
+        #expect(try db.compact() == 4)
+        #expect(try segmentFiles(dir).count == 1)
+        try db.close()
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        let got = try ro.scan("c")
+        #expect(got.map(\.timestamp) == (0..<4000).map(Int64.init))
+        #expect(try ro.verify().ok)
+    }
+
+    @Test func retentionByAgeAndBytesIsCounted() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 1000))
+        let ts = (0..<10_000).map { Int64($0) }
+        try db.putBatch("r", timestamps: ts, values: ts.map { _ in Double.random(in: 0..<1) })
+        try db.flush()
+        let byAge = try db.applyRetention(olderThan: 3000)
+        #expect(byAge.segments == 3)
+        #expect(byAge.points == 3000)
+        #expect(try db.scan("r").first?.timestamp == 3000)
+        let before = try db.stats().bytes
+        let byBytes = try db.applyRetention(maxBytes: before / 2)
+        #expect(byBytes.segments > 0)
+        #expect(db.counters.retentionPoints == 3000 + byBytes.points)
+        try db.close()
+        // Dropped points do not come back from the WAL on reopen.
+        let again = try Database(path: dir.path)
+        #expect(try again.scan("r").count == 7000 - byBytes.points)
+        try again.close()
+    }
+
+    @Test func unknownSeriesAndReadOnlyWritesAreErrors() throws {
+        let dir = TempDir()
+        try fill(dir)
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        #expect(throws: AliceDBError.self) { try ro.scan("nope") }
+        #expect(throws: AliceDBError.self) { try ro.put("a", 1, 1) }
+        #expect(throws: AliceDBError.self) { _ = try Database(path: dir.path + "/missing", options: DatabaseOptions(readOnly: true)) }
+    }
+}
