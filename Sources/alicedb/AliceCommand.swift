@@ -18,6 +18,8 @@ struct AliceCommand: ParsableCommand {
 
     /// Errors become one clear line and an exit code, here and nowhere else.
     static func main() {
+        // A file-size limit must surface as a write error (EFBIG), not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

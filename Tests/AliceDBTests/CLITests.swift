@@ -179,3 +179,30 @@ enum CLI {
         try db.close()
     }
 }
+
+@Suite struct DiskFullTests {
+    /// A write that fails (here: a file-size limit, as a full SD card would) is an error, and
+    /// everything stored before it stays readable.
+    @Test func fullDiskIsAnErrorAndLosesNothingStored() throws {
+        let dir = TempDir()
+        let src = TestData.datasets.appendingPathComponent("elf_basel_temp.csv").path
+        // First a complete series.
+        #expect(try CLI.run(["import", src, "--db", dir.path + "/db", "--series", "first"]).status == 0)
+        // Then an import under a 64 KiB file-size limit: the WAL hits it.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ulimit -f 64; exec \"$0\" import \"$1\" --db \"$2\" --series second", CLI.binary, src, dir.path + "/db"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        #expect(message.contains("File too large") || message.contains("No space"), "\(message)")
+        let db = try Database(path: dir.path + "/db")
+        #expect(try db.scan("first").count == 100_001)
+        #expect(try db.verify().ok)
+        try db.close()
+    }
+}

@@ -10,7 +10,7 @@ package enum FileIO {
     static func failure(_ what: String, _ path: String, _ err: Int32 = errno) -> AliceDBError {
         let reason = String(cString: strerror(err))
         let code: AliceDBError.Code =
-            err == ENOSPC || err == EDQUOT ? .diskFull : err == ENOENT ? .notFound : .io
+            err == ENOSPC || err == EDQUOT || err == EFBIG ? .diskFull : err == ENOENT ? .notFound : .io
         return AliceDBError(code, "\(what) failed: \(reason)", path: path, errno: err)
     }
 

@@ -171,7 +171,14 @@ package final class WAL {
     /// Hands buffered records to the OS (no fsync); rotates the file when it is big.
     func flushBuffer() throws(AliceDBError) {
         guard !buffer.isEmpty else { return }
-        try FileIO.writeAll(fd, buffer, path: path(currentFile))
+        do {
+            try FileIO.writeAll(fd, buffer, path: path(currentFile))
+        } catch {
+            // Never leave half a record in the middle of the log: cut back to the last whole one.
+            try? FileIO.truncate(fd, to: currentSize, path: path(currentFile))
+            FileIO.seekToEnd(fd)
+            throw error
+        }
         currentSize += buffer.count
         buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
         dirty = true
