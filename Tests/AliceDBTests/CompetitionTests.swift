@@ -46,3 +46,47 @@ import Testing
         }
     }
 }
+
+@Suite struct CodecChoiceTests {
+    func kinds(_ ts: [Int64], _ values: [Double], _ bound: ErrorBound) -> Set<ModelKind> {
+        Set(encodeAll(ts, values, bound: bound, chunk: 16384).map(\.header.kind))
+    }
+
+    @Test func lzmaWinsOnRepeatedRandomBits() throws {
+        var rng = TestRNG(seed: 7)
+        let pattern = (0..<9000).map { _ in Double(bitPattern: rng.next() >> 2) }
+        let values = pattern + pattern.prefix(7000)
+        let ts = values.indices.map(Int64.init)
+        let segments = encodeAll(ts, values, bound: .lossless, chunk: 16384)
+        #expect(segments.map(\.header.kind) == [.lzma])
+        let d = try SegmentFormat.decode(segments[0].bytes)
+        #expect(d.values.map(\.bitPattern) == values.map(\.bitPattern))
+    }
+
+    @Test func plateausBecomeConstantsAndRampsLines() {
+        let values = [Double](repeating: 21.5, count: 3000) + (0..<3000).map { 21.5 + Double($0) * 0.5 }
+        let ts = values.indices.map { Int64($0) * 1000 }
+        let k = kinds(ts, values, .lossless)
+        #expect(k.contains(.constant))
+        #expect(k.contains(.linear))
+        // Within a bound a noisy ramp is a line too.
+        let noisy = (0..<3000).map { Double($0) * 0.1 + Double($0 % 3) * 0.01 }
+        #expect(kinds(Array(ts[..<3000]), noisy, ErrorBound(absolute: 0.05)) == [.linear])
+    }
+
+    @Test func polynomialAndSinusoidWinOnTheirShapes() {
+        let ts = (0..<4000).map { Int64($0) }
+        let parabola = ts.map { let x = Double($0) / 4000; return 3 * x * x - 2 * x + 1 }
+        #expect(kinds(ts, parabola, ErrorBound(absolute: 1e-6)).contains(.polynomial))
+        let wave = ts.map { 10 * _sin(Double($0) * 0.05) + 3 }
+        #expect(kinds(ts, wave, ErrorBound(absolute: 1e-3)).contains(.sinusoid))
+    }
+
+    @Test func regularTimestampsCostAlmostNothing() throws {
+        let ts = (0..<16384).map { 1_700_000_000_000 + Int64($0) * 1000 }
+        let values = [Double](repeating: 1, count: 16384)
+        let segments = encodeAll(ts, values, bound: .lossless, chunk: 16384)
+        #expect(segments.count == 1)
+        #expect(segments[0].bytes.count < 80)  // 16 384 points, a handful of bytes
+    }
+}

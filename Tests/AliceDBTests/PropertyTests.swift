@@ -8,8 +8,8 @@ import Testing
     /// Every segment the competition emits decodes to the same timestamps and values within the bound.
     @Test func competitionRoundTripWithinBound() async {
         await propertyCheck(
-            count: 300,
-            input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(), Gen.int(in: 1...3000),
+            count: 200,
+            input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(), Gen.int(in: 1...2000),
             Gen.int(in: 0..<4)
         ) { shape, clock, seed, count, b in
             let recipe = Recipe(shape: shape, clock: clock, seed: seed, count: count)
@@ -76,7 +76,7 @@ import Testing
     /// The whole engine: put (out of order included), close, reopen, scan — within the bound.
     @Test func databaseRoundTrip() async throws {
         await propertyCheck(
-            count: 40, input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(),
+            count: 30, input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(),
             Gen.int(in: 1...2000), Gen.int(in: 0..<4)
         ) { shape, clock, seed, count, b in
             let (ts, values) = Recipe(shape: shape, clock: clock, seed: seed, count: count).make()
@@ -101,8 +101,10 @@ import Testing
                 var expected = [Int64: [Double]](), actual = [Int64: [Double]]()
                 for (t, v) in zip(ts, values) { expected[t, default: []].append(v) }
                 for p in got { actual[p.timestamp, default: []].append(p.value) }
+                // NaNs last (by bits); -0.0 before 0.0, which `<` alone would leave in any order.
                 func order(_ a: Double, _ b: Double) -> Bool {
-                    a.isNaN || b.isNaN ? (a.isNaN ? 1 : 0, a.bitPattern) < (b.isNaN ? 1 : 0, b.bitPattern) : a < b
+                    if a.isNaN || b.isNaN { return (a.isNaN ? 1 : 0, a.bitPattern) < (b.isNaN ? 1 : 0, b.bitPattern) }
+                    return (a, a.sign == .minus ? 0 : 1) < (b, b.sign == .minus ? 0 : 1)
                 }
                 for (t, originals) in expected {
                     let stored = (actual[t] ?? []).sorted(by: order)

@@ -7,7 +7,7 @@ public struct FitterOptions: Sendable, Hashable {
     /// Try LZMA only when the best other lossless codec needs more than this many bytes/point.
     public var lzmaThreshold: Double
 
-    public init(maxPolynomialDegree: Int = 3, sinusoid: Bool = true, lzmaThreshold: Double = 5.0) {
+    public init(maxPolynomialDegree: Int = 3, sinusoid: Bool = true, lzmaThreshold: Double = 6.0) {
         self.maxPolynomialDegree = min(max(maxPolynomialDegree, 0), FunctionModel.maxDegree)
         self.sinusoid = sinusoid
         self.lzmaThreshold = lzmaThreshold
@@ -45,6 +45,9 @@ package enum Competition {
         var out = [EncodedSegment]()
         var pos = range.lowerBound
         let fitters = FunctionFitters(ts: ts, values: v, bound: bound)
+        // What the codecs cost per point (header and timestamps included): from the last codec
+        // segment, or a first estimate. Models must beat it; codec stretches end where one would.
+        var codecCost: Double? = nil
         while pos < range.upperBound {
             let remaining = min(range.upperBound - pos, SegmentFormat.maxPoints)
             var tsCache = [Int: [UInt8]]()
@@ -54,12 +57,15 @@ package enum Competition {
                 tsCache[n] = b
                 return b
             }
-            var candidates = [Candidate]()
+            func score(_ c: Candidate) -> Double {
+                Double(headerEstimate + tsBytes(c.count).count + c.payload.count) / Double(c.count)
+            }
+            var models = [Candidate]()
             func addModel(_ fit: (FunctionModel, Int)?) {
                 guard let (model, n) = fit, n > 0 else { return }
                 var w = ByteWriter(capacity: 40)
                 model.write(into: &w)
-                candidates.append(Candidate(kind: model.kind, count: n, payload: w.bytes))
+                models.append(Candidate(kind: model.kind, count: n, payload: w.bytes))
             }
             addModel(fitters.constant(start: pos, limit: remaining))
             addModel(fitters.linear(start: pos, limit: remaining))
@@ -69,32 +75,19 @@ package enum Competition {
                         addModel(fitters.polynomial(degree: degree, start: pos, limit: remaining))
                     }
                 }
-                if options.sinusoid { addModel(fitters.sinusoid(start: pos, limit: remaining)) }
-            }
-            let window = pos..<(pos + remaining)
-            var bestLossless = Double.infinity
-            if let d = DecimalCodec.encode(v, window) {
-                candidates.append(Candidate(kind: .decimal, count: remaining, payload: d))
-                bestLossless = Double(d.count) / Double(remaining)
-            }
-            if bound.isLossless {
-                let x = XORCodec.encode(v, window)
-                candidates.append(Candidate(kind: .xor, count: remaining, payload: x))
-                bestLossless = min(bestLossless, Double(x.count) / Double(remaining))
-                if let d = DictionaryCodec.encode(v, window) {
-                    candidates.append(Candidate(kind: .dictionary, count: remaining, payload: d))
-                    bestLossless = min(bestLossless, Double(d.count) / Double(remaining))
+                // A sinusoid only where nothing simpler already covers most of the buffer.
+                if options.sinusoid && (models.map(\.count).max() ?? 0) < 256 {
+                    addModel(fitters.sinusoid(start: pos, limit: remaining))
                 }
-                if bestLossless > options.lzmaThreshold, let l = LZMACodec.encode(v, window) {
-                    candidates.append(Candidate(kind: .lzma, count: remaining, payload: l))
-                }
-            } else if let q = QuantizedCodec.encode(v, window, bound: bound) {
-                candidates.append(Candidate(kind: .quantized, count: remaining, payload: q))
             }
-            func score(_ c: Candidate) -> Double {
-                Double(headerEstimate + tsBytes(c.count).count + c.payload.count) / Double(c.count)
+            let estimate: Double
+            if let codecCost {
+                estimate = codecCost
+            } else {
+                let probe = pos..<(pos + min(remaining, 1024))
+                estimate = codecs(v, probe, bound: bound, options: options).map(score).min() ?? .infinity
             }
-            let ranked = candidates.map { ($0, score($0)) }.sorted { $0.1 < $1.1 }.map(\.0)
+            var ranked = models.map { ($0, score($0)) }.filter { $0.1 <= estimate }.sorted { $0.1 < $1.1 }.map(\.0)
             var emitted: EncodedSegment? = nil
             for c in ranked {
                 if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(c.count)) {
@@ -103,7 +96,19 @@ package enum Competition {
                 }
             }
             if emitted == nil {
-                let raw = Candidate(kind: .raw, count: remaining, payload: RawCodec.encode(v, window))
+                // A codec stretch up to where a constant or linear run would win again.
+                let length = codecRun(fitters, from: pos, limit: remaining, costPerPoint: estimate)
+                ranked = codecs(v, pos..<(pos + length), bound: bound, options: options).sorted { score($0) < score($1) }
+                for c in ranked {
+                    if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(c.count)) {
+                        emitted = s
+                        codecCost = Double(s.bytes.count) / Double(s.header.count)
+                        break
+                    }
+                }
+            }
+            if emitted == nil {
+                let raw = Candidate(kind: .raw, count: remaining, payload: RawCodec.encode(v, pos..<(pos + remaining)))
                 emitted = verified(raw, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(remaining))
             }
             guard let segment = emitted else {
@@ -115,6 +120,52 @@ package enum Competition {
         return out
     }
 
+    /// Every codec's encoding of `range` (those that apply).
+    static func codecs(
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, options: FitterOptions
+    ) -> [Candidate] {
+        var out = [Candidate]()
+        let n = range.count
+        var bestLossless = Double.infinity
+        let kinds: [ModelKind] = bound.isLossless ? [.decimal, .xor, .dictionary] : [.decimal, .quantized]
+        for kind in kinds {
+            if let e = encode(kind, v, range, bound: bound) {
+                out.append(Candidate(kind: kind, count: n, payload: e))
+                bestLossless = min(bestLossless, Double(e.count) / Double(n))
+            }
+        }
+        if bound.isLossless && bestLossless > options.lzmaThreshold, let l = LZMACodec.encode(v, range) {
+            out.append(Candidate(kind: .lzma, count: n, payload: l))
+        }
+        return out
+    }
+
+    static func encode(_ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> [UInt8]? {
+        switch kind {
+        case .decimal: DecimalCodec.encode(v, range)
+        case .xor: XORCodec.encode(v, range)
+        case .dictionary: DictionaryCodec.encode(v, range)
+        case .lzma: LZMACodec.encode(v, range)
+        case .quantized: QuantizedCodec.encode(v, range, bound: bound)
+        case .raw: RawCodec.encode(v, range)
+        default: nil
+        }
+    }
+
+    /// How far a codec segment starting at `start` should reach: up to the first point (probed every
+    /// 64) where a constant or linear run long enough to beat `costPerPoint` begins.
+    static func codecRun(_ fitters: FunctionFitters, from start: Int, limit: Int, costPerPoint: Double) -> Int {
+        // A model segment (~70 bytes) plus the extra codec header must pay for themselves.
+        let minRun = max(32, Int(Double(headerEstimate * 2 + 24) / max(costPerPoint, 0.01)))
+        var q = start + 64
+        while q + minRun <= start + limit {
+            if let (_, n) = fitters.constant(start: q, limit: minRun), n >= minRun { return q - start }
+            if let (_, n) = fitters.linear(start: q, limit: minRun), n >= minRun { return q - start }
+            q += 64
+        }
+        return limit
+    }
+
     /// Builds the segment and decodes it again; `nil` unless every point comes back within the bound.
     static func verified(
         _ c: Candidate, seriesID: UInt32, ts: UnsafeBufferPointer<Int64>, v: UnsafeBufferPointer<Double>,
@@ -124,20 +175,22 @@ package enum Competition {
         var header = SegmentHeader(
             seriesID: seriesID, kind: c.kind, firstTimestamp: ts[start], lastTimestamp: ts[range.upperBound - 1],
             bound: bound, summary: SegmentSummary(v, range), maxError: 0)
-        // The max error is measured on a first decode, then the final bytes are decoded again.
-        for pass in 0..<2 {
-            let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload)
-            guard let decoded = try? SegmentFormat.decode(bytes) else { return nil }
-            var worst = 0.0
-            for (j, i) in range.enumerated() {
-                guard decoded.timestamps[j] == ts[i], bound.accepts(original: v[i], stored: decoded.values[j]) else {
-                    return nil
-                }
-                if v[i].isFinite { worst = max(worst, abs(decoded.values[j] - v[i])) }
+        // Decode the candidate exactly as a reader will, check every point, measure the max error.
+        let first = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload)
+        guard let decoded = try? SegmentFormat.decode(first) else { return nil }
+        var worst = 0.0
+        for (j, i) in range.enumerated() {
+            guard decoded.timestamps[j] == ts[i], bound.accepts(original: v[i], stored: decoded.values[j]) else {
+                return nil
             }
-            if pass == 1 || worst == header.maxError { return EncodedSegment(header: header, bytes: bytes) }
-            header.maxError = worst
+            if v[i].isFinite { worst = max(worst, abs(decoded.values[j] - v[i])) }
         }
+        if worst == 0 { return EncodedSegment(header: header, bytes: first) }
+        // Only the header's max-error field changes; its payloads are the bytes just verified.
+        header.maxError = worst
+        let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload)
+        guard let (h, _, _) = try? bytes.withUnsafeBytes({ try SegmentFormat.header($0) }), h == header else { return nil }
+        return EncodedSegment(header: header, bytes: bytes)
         return nil
     }
 }

@@ -105,10 +105,19 @@ package struct FunctionFitters {
         var best: (FunctionModel, Int)? = nil
         var n = minimum
         var failed = limit + 1
+        var misses = 0
         while n <= limit {
-            guard let m = fit(n) else { failed = n; break }
-            let covered = acceptedPrefix(m, start: start, limit: limit)
-            if covered < n { failed = n; break }
+            // Before a first success a short window may be too short to fit (a sine needs a period):
+            // keep doubling a few times.
+            guard let m = fit(n), case let covered = acceptedPrefix(m, start: start, limit: limit), covered >= n else {
+                misses += 1
+                if best == nil && misses < 5 && n < limit {
+                    n = min(limit, n * 2)
+                    continue
+                }
+                failed = n
+                break
+            }
             if best == nil || covered > best!.1 { best = (m, covered) }
             if covered >= limit { return best }
             n = max(n * 2, covered + 1)
@@ -179,25 +188,66 @@ package struct FunctionFitters {
         guard crossings >= 3, lastCross > firstCross else { return nil }
         let halfPeriod = (lastCross - firstCross) / Double(crossings - 1)
         let omega0 = Double.pi / halfPeriod
-        var best: (FunctionModel, Double)? = nil
-        for factor in [0.98, 0.99, 1.0, 1.01, 1.02] {
-            let omega = omega0 * factor
+        // Least squares for offset and phase at a given ω; its squared error guides the search on ω.
+        func fit(_ omega: Double) -> (FunctionModel, Double)? {
             var ata = [Double](repeating: 0, count: 9)
             var atb = [Double](repeating: 0, count: 3)
             for i in start..<(start + count) {
                 let x = omega * Double(ts[i] &- t0)
-                let row = [1.0, _sin(x), _cos(x)]
-                for r in 0..<3 {
-                    atb[r] += row[r] * values[i]
-                    for c in 0..<3 { ata[r * 3 + c] += row[r] * row[c] }
-                }
+                let s = _sin(x), c = _cos(x), y = values[i]
+                atb[0] += y
+                atb[1] += s * y
+                atb[2] += c * y
+                ata[0] += 1
+                ata[1] += s
+                ata[2] += c
+                ata[4] += s * s
+                ata[5] += s * c
+                ata[8] += c * c
             }
-            guard let p = LinearSolve.solve(ata, atb, size: 3) else { continue }
+            ata[3] = ata[1]
+            ata[6] = ata[2]
+            ata[7] = ata[5]
+            guard let p = LinearSolve.solve(ata, atb, size: 3) else { return nil }
             let model = FunctionModel.sinusoid(omega: omega, c: p[0], a: p[1], b: p[2])
-            var worst = 0.0
-            for i in start..<(start + count) { worst = max(worst, abs(model.evaluate(ts[i] &- t0) - values[i])) }
-            if best == nil || worst < best!.1 { best = (model, worst) }
+            var sse = 0.0
+            for i in start..<(start + count) {
+                let e = model.evaluate(ts[i] &- t0) - values[i]
+                sse += e * e
+            }
+            return (model, sse)
         }
+        // Cheap rejection: if the crossing estimate is nowhere near the bound, searching ω will not help.
+        guard let quick = fit(omega0) else { return nil }
+        let rms = (quick.1 / Double(count)).squareRoot()
+        var variance = 0.0
+        for i in start..<(start + count) { variance += (values[i] - mean) * (values[i] - mean) }
+        let std = (variance / Double(count)).squareRoot()
+        // Worth refining only if the rough sine already explains most of the signal.
+        if rms > max(4 * max(bound.allowed(mean), bound.absolute), 0.3 * std) { return nil }
+        // Golden-section search of ω within ±8 % of the crossing estimate.
+        var lo = omega0 * 0.92, hi = omega0 * 1.08
+        let g = (5.0.squareRoot() - 1) / 2
+        var a = hi - g * (hi - lo), b = lo + g * (hi - lo)
+        guard var fa = fit(a), var fb = fit(b) else { return nil }
+        for _ in 0..<24 {
+            if fa.1 <= fb.1 {
+                hi = b
+                b = a
+                fb = fa
+                a = hi - g * (hi - lo)
+                guard let f = fit(a) else { break }
+                fa = f
+            } else {
+                lo = a
+                a = b
+                fa = fb
+                b = lo + g * (hi - lo)
+                guard let f = fit(b) else { break }
+                fb = f
+            }
+        }
+        let best: (FunctionModel, Double)? = fa.1 <= fb.1 ? fa : fb
         return best?.0
     }
 }
