@@ -119,3 +119,55 @@ import Testing
         #expect(try ro.scan("other").count == 1)
     }
 }
+
+@Suite struct MemTableTests {
+    /// Many series under a small budget: the buffers never hold much more than the budget,
+    /// the largest are flushed first, and nothing is lost.
+    @Test func budgetPressureFlushesAndKeepsEverything() throws {
+        let dir = TempDir()
+        let budget = 256 << 10
+        let db = try Database(path: dir.path, options: DatabaseOptions(memoryBudget: budget, defaultCapacity: 16384))
+        var maxBuffered = 0
+        for round in 0..<20 {
+            for s in 0..<50 {
+                let ts = (0..<100).map { Int64(round * 100 + $0) }
+                try db.putBatch("s\(s)", timestamps: ts, values: ts.map { Double($0 % 7) })
+            }
+            maxBuffered = max(maxBuffered, try db.stats().bufferedPoints)
+        }
+        #expect(db.counters.flushesBudget > 0)
+        // 16 bytes a point: the buffered points fit in the budget (plus one growth step).
+        #expect(maxBuffered * 16 <= budget * 2)
+        try db.close()
+        let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        for s in 0..<50 { #expect(try ro.aggregate("s\(s)").count == 2000) }
+    }
+
+    @Test func oldBuffersAreFlushedByAge() async throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20), maxBufferAgeSeconds: 0.05))
+        try db.put("slow", 1, 1)
+        var flushed = false
+        for _ in 0..<100 where !flushed {
+            try await Task.sleep(for: .milliseconds(20))
+            flushed = try db.stats().segments == 1
+        }
+        #expect(flushed)
+        #expect(db.counters.flushesAge == 1)
+        try db.close()
+    }
+
+    @Test func groupCommitMakesPointsVisibleToReadersWithinTheInterval() async throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20)))
+        try db.put("live", 7, 7.5)
+        var seen = false
+        for _ in 0..<100 where !seen {
+            try await Task.sleep(for: .milliseconds(20))
+            let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+            seen = try ro.get("live", at: 7) == 7.5
+        }
+        #expect(seen)
+        try db.close()
+    }
+}

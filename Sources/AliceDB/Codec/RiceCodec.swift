@@ -4,8 +4,10 @@
 /// Each block of `blockSize` values carries its own parameter `k` (6 bits), chosen to minimise
 /// the block's exact size. A value whose quotient reaches `escapeQuotient` is written as an
 /// escape: the unary prefix, 7 bits of width, then the value itself — so an outlier costs
-/// ~80 bits instead of an unbounded unary run.
+/// ~80 bits instead of an unbounded unary run. A block of only zeros (a plateau, a quantised
+/// signal that stays inside one grid step) is the parameter 63 alone: 6 bits for 64 values.
 package enum RiceCodec {
+    static let zeroBlock = 63
     package static let blockSize = 64
     static let escapeQuotient = 20
 
@@ -28,9 +30,10 @@ package enum RiceCodec {
         }
         let n = UInt64(range.count)
         let mean = overflow ? UInt64.max : sum / n
+        if sum == 0 && !overflow { return (zeroBlock, 0) }
         let guess = max(0, bitWidth(mean) - 1)
         var best = (k: guess, bits: Int.max)
-        for k in max(0, guess - 2)...min(63, guess + 2) {
+        for k in max(0, guess - 2)...min(zeroBlock - 1, guess + 2) {
             var bits = 0
             for i in range { bits += cost(values[i], k: k) }
             if bits < best.bits { best = (k, bits) }
@@ -59,6 +62,10 @@ package enum RiceCodec {
                 let end = min(p.count, i + blockSize)
                 let k = bestK(p, i..<end).k
                 w.write(UInt64(k), bits: 6)
+                if k == zeroBlock {
+                    i = end
+                    continue
+                }
                 for j in i..<end {
                     let u = p[j]
                     let q = u >> UInt64(k)
@@ -82,6 +89,11 @@ package enum RiceCodec {
         while i < count {
             let end = min(count, i + blockSize)
             let k = Int(try r.read(bits: 6))
+            if k == zeroBlock {
+                out.append(contentsOf: repeatElement(0, count: end - i))
+                i = end
+                continue
+            }
             for _ in i..<end {
                 let q = try r.readUnary(limit: escapeQuotient)
                 if q < escapeQuotient {
