@@ -76,33 +76,49 @@ public enum CSVImporter {
             vs[c].removeAll(keepingCapacity: true)
         }
         var lastProgress = 0
-        while let line = try reader.next() {
-            if line.isEmpty { continue }
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            var problem: String? = nil
-            if fields.count != header.count {
-                problem = "expected \(header.count) fields, found \(fields.count)"
-            } else if let t = Int64(fields[tsIndex].trimmingCharacters(in: " \t")) {
-                var parsed = [(Int, Double)]()
+        let fieldCount = header.count
+        var starts = [Int](repeating: 0, count: fieldCount + 1)
+        var parsed = [Double?](repeating: nil, count: columns.count)
+        func text(_ b: UnsafeBufferPointer<UInt8>, _ f: Int) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: b[starts[f]..<(starts[f + 1] - 1)]), as: UTF8.self)
+        }
+        while true {
+            // Parse the line in place; a String is made only for an error message.
+            let outcome = try reader.nextBytes { line -> (t: Int64, problem: String?)? in
+                if line.isEmpty { return nil }
+                var count = 0
+                starts[0] = 0
+                for (i, c) in line.enumerated() where c == UInt8(ascii: ",") {
+                    count += 1
+                    if count > fieldCount - 1 { break }
+                    starts[count] = i + 1
+                }
+                guard count == fieldCount - 1 else {
+                    let found = line.reduce(1) { $0 + ($1 == UInt8(ascii: ",") ? 1 : 0) }
+                    return (0, "expected \(fieldCount) fields, found \(found)")
+                }
+                starts[fieldCount] = line.count + 1
+                func field(_ f: Int) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: line[starts[f]..<(starts[f + 1] - 1)])
+                }
+                guard let t = DoubleText.parseInteger(bytes: field(tsIndex)) else {
+                    return (0, "'\(text(line, tsIndex).prefix(40))' is not an integer timestamp")
+                }
                 for (c, col) in columns.enumerated() {
-                    let text = fields[col.index].trimmingCharacters(in: " \t")
-                    if text.isEmpty { continue }  // a missing value in a multi-column file
-                    guard let v = DoubleText.parse(text) else {
-                        problem = "column \(col.index + 1): '\(text.prefix(40))' is not a number"
-                        break
+                    let f = field(col.index)
+                    if f.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
+                        parsed[c] = nil  // a missing value in a multi-column file
+                        continue
                     }
-                    parsed.append((c, v))
-                }
-                if problem == nil {
-                    for (c, v) in parsed {
-                        ts[c].append(t)
-                        vs[c].append(v)
-                        if ts[c].count >= options.batch { try flush(c) }
+                    guard let v = DoubleText.parse(bytes: f) else {
+                        return (0, "column \(col.index + 1): '\(text(line, col.index).prefix(40))' is not a number")
                     }
+                    parsed[c] = v
                 }
-            } else {
-                problem = "'\(fields[tsIndex].prefix(40))' is not an integer timestamp"
+                return (t, nil)
             }
+            guard let lineOutcome = outcome else { break }  // end of file
+            guard let (t, problem) = lineOutcome else { continue }  // empty line
             if let problem {
                 guard options.skipBad else {
                     for c in columns.indices { try flush(c) }
@@ -110,6 +126,13 @@ public enum CSVImporter {
                 }
                 result.skippedRows += 1
                 if result.problems.count < 10 { result.problems.append("\(path):\(reader.lineNumber): \(problem)") }
+            } else {
+                for c in columns.indices {
+                    guard let v = parsed[c] else { continue }
+                    ts[c].append(t)
+                    vs[c].append(v)
+                    if ts[c].count >= options.batch { try flush(c) }
+                }
             }
             if reader.bytesRead - lastProgress >= 1 << 20 {
                 lastProgress = reader.bytesRead

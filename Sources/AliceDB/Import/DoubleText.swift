@@ -9,6 +9,69 @@ public enum DoubleText {
         return v.description
     }
 
+    /// Parses ASCII bytes: plain decimals (`-12.375`, at most 15 significant digits) directly and
+    /// exactly — `Double(k) / 10^e` is the correctly rounded value when both are exact — anything
+    /// else through `parse(_:)`.
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        var i = 0, n = bytes.count
+        while i < n && (bytes[i] == 0x20 || bytes[i] == 0x09) { i += 1 }
+        while n > i && (bytes[n - 1] == 0x20 || bytes[n - 1] == 0x09) { n -= 1 }
+        var negative = false
+        var j = i
+        if j < n && (bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: "+")) {
+            negative = bytes[j] == UInt8(ascii: "-")
+            j += 1
+        }
+        var k: Int64 = 0, digits = 0, fraction = 0, seenDot = false, seenDigit = false
+        while j < n {
+            let c = bytes[j]
+            if c >= 0x30 && c <= 0x39 {
+                seenDigit = true
+                if k > 0 || c != 0x30 { digits += 1 }
+                if digits > 15 { break }
+                k = k * 10 + Int64(c - 0x30)
+                if seenDot { fraction += 1 }
+            } else if c == UInt8(ascii: ".") && !seenDot {
+                seenDot = true
+            } else {
+                break
+            }
+            j += 1
+        }
+        if j == n && seenDigit && digits <= 15 && fraction <= 22 {
+            var v = Double(k)
+            if fraction > 0 { v /= PowersOfTen.table[fraction] }
+            return negative ? -v : v
+        }
+        guard i < n else { return nil }
+        return parse(String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<n]), as: UTF8.self))
+    }
+
+    /// Parses ASCII digits (optional sign, surrounding blanks) as an Int64; nil on anything else or overflow.
+    public static func parseInteger(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0, n = bytes.count
+        while i < n && (bytes[i] == 0x20 || bytes[i] == 0x09) { i += 1 }
+        while n > i && (bytes[n - 1] == 0x20 || bytes[n - 1] == 0x09) { n -= 1 }
+        guard i < n else { return nil }
+        var negative = false
+        if bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < n else { return nil }
+        var v: Int64 = 0
+        while i < n {
+            let c = bytes[i]
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(c - 0x30)) : m.addingReportingOverflow(Int64(c - 0x30))
+            if o1 || o2 { return nil }
+            v = a
+            i += 1
+        }
+        return v
+    }
+
     /// Parses what `format` writes, plus the usual decimal and exponent forms. Rejects values
     /// that overflow to infinity unless written as `inf`.
     public static func parse<S: StringProtocol>(_ text: S) -> Double? {
@@ -63,6 +126,33 @@ public struct LineReader: ~Copyable {
         }.get()
         buffer.removeLast(chunk - got)
         if got == 0 { eof = true }
+    }
+
+    /// The next line's bytes (without `\n` / `\r\n`) lent to `body`; nil at the end.
+    public mutating func nextBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R? {
+        while true {
+            let found: Int? = buffer.withUnsafeBufferPointer { b in
+                var i = start
+                while i < b.count {
+                    if b[i] == UInt8(ascii: "\n") { return i }
+                    i += 1
+                }
+                return nil
+            }
+            if found != nil || eof {
+                guard let nl = found ?? (start < buffer.count ? buffer.count : nil) else { return nil }
+                var end = nl
+                if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let (s, e) = (start, end)
+                bytesRead += min(nl + 1, buffer.count) - start
+                start = min(nl + 1, buffer.count)
+                lineNumber += 1
+                return try buffer.withUnsafeBufferPointer { b in
+                    try body(UnsafeBufferPointer(rebasing: b[s..<e]))
+                }
+            }
+            try fill()
+        }
     }
 
     /// The next line without its terminator (`\n` or `\r\n`), or nil at the end.

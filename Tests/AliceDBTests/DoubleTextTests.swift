@@ -1,0 +1,37 @@
+import PropertyBased
+import Testing
+@testable import AliceDB
+
+@Suite struct DoubleTextTests {
+    func parse(_ s: String) -> Double? {
+        Array(s.utf8).withUnsafeBufferPointer { DoubleText.parse(bytes: $0) }
+    }
+
+    /// The fast decimal path gives exactly what the standard library's parser gives.
+    @Test func fastPathMatchesStandardParser() async {
+        await propertyCheck(count: 3000, input: Gen.int64(in: -999_999_999_999_999...999_999_999_999_999), Gen.int(in: 0...18)) { k, e in
+            var digits = String(k.magnitude)
+            if e > 0 {
+                if digits.count <= e { digits = String(repeating: "0", count: e - digits.count + 1) + digits }
+                digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -e))
+            }
+            let text = (k < 0 ? "-" : "") + digits
+            #expect(parse(text)?.bitPattern == Double(text)?.bitPattern, "\(text)")
+        }
+    }
+
+    @Test func specialForms() {
+        for text in ["-0", "-0.0", "1e-7", "1.2345678901234568e+17", "inf", "-inf", "nan", " 2.5 ", "0.1", "12345678901234567890.5"] {
+            let expected = DoubleText.parse(text.trimmingCharacters(in: " "))
+            #expect(parse(text)?.bitPattern == expected?.bitPattern, "\(text)")
+        }
+        #expect(parse("-0")?.sign == .minus)
+        #expect(parse("abc") == nil)
+        #expect(parse("1e400") == nil)  // overflow is an error, not infinity
+        #expect(parse("") == nil)
+        let payload = Double(bitPattern: 0x7FF8_0000_0000_BEEF)
+        #expect(parse(DoubleText.format(payload))?.bitPattern == payload.bitPattern)
+        #expect(Array("9223372036854775808".utf8).withUnsafeBufferPointer { DoubleText.parseInteger(bytes: $0) } == nil)
+        #expect(Array("-9223372036854775808".utf8).withUnsafeBufferPointer { DoubleText.parseInteger(bytes: $0) } == .min)
+    }
+}
