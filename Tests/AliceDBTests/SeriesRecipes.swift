@@ -62,15 +62,9 @@ struct Recipe: CustomStringConvertible {
 }
 
 struct TestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed ^ 0x5DEE_CE66_D1CE_4E5B }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var inner: SplitMix
+    init(seed: UInt64) { inner = SplitMix(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B) }
+    mutating func next() -> UInt64 { inner.next() }
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 

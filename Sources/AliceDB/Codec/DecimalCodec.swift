@@ -46,32 +46,20 @@ package enum DecimalCodec {
             }
         }
         if exceptions.count > n / 8 { return nil }
-        let (order, residuals) = Predictor.bestResiduals(ks)
         var w = ByteWriter(capacity: n + 16)
         w.u8(UInt8(e))
-        w.u8(UInt8(order))
-        exceptions.write(into: &w)
-        var bw = BitWriter(capacity: n)
-        RiceCodec.encode(residuals, into: &bw)
-        w.append(bw.finish())
+        Predictor.writeStream(ks, exceptions: exceptions, into: &w)
         return w.bytes
     }
 
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
         let e = Int(try r.u8("decimal exponent"))
         guard e <= maxExponent else { throw DecodeError("decimal exponent \(e) too large", offset: r.offset - 1) }
-        let order = Int(try r.u8("predictor order"))
-        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
-        let exceptions = try Exceptions.read(&r, count: count)
-        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
-        var zig = [UInt64]()
-        zig.reserveCapacity(count)
-        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        let (ks, exceptions) = try Predictor.readStream(&r, count: count)
         let base = out.count
         let p = PowersOfTen.table[e]
-        Predictor.reconstruct(zig, order: order) { k in out.append(Double(k) / p) }
+        for k in ks { out.append(Double(k) / p) }
         exceptions.apply(to: &out, base: base)
-        r.offset = r.end
     }
 }
 
@@ -109,6 +97,32 @@ package enum Predictor {
             p1 = k
         }
         return (best.order, out)
+    }
+
+    /// Writes `u8 order, exceptions, Rice-coded residuals` — the tail of every integer codec.
+    package static func writeStream(_ ks: [Int64], exceptions: Exceptions, into w: inout ByteWriter) {
+        let (order, residuals) = bestResiduals(ks)
+        w.u8(UInt8(order))
+        exceptions.write(into: &w)
+        var bw = BitWriter(capacity: ks.count)
+        RiceCodec.encode(residuals, into: &bw)
+        w.append(bw.finish())
+    }
+
+    /// Reads what `writeStream` wrote (it runs to the end of `r`).
+    package static func readStream(_ r: inout ByteReader, count: Int) throws(DecodeError) -> (ks: [Int64], exceptions: Exceptions) {
+        let order = Int(try r.u8("predictor order"))
+        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
+        let exceptions = try Exceptions.read(&r, count: count)
+        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+        var zig = [UInt64]()
+        zig.reserveCapacity(count)
+        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        r.offset = r.end
+        var ks = [Int64]()
+        ks.reserveCapacity(count)
+        reconstruct(zig, order: order) { ks.append($0) }
+        return (ks, exceptions)
     }
 
     package static func reconstruct(_ zig: [UInt64], order: Int, _ emit: (Int64) -> Void) {

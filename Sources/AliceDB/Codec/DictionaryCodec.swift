@@ -44,17 +44,12 @@ package enum DictionaryCodec {
             tableBytes = table.withUnsafeBufferPointer { XORCodec.encode($0, 0..<$0.count) }
             tableKind = .xor
         }
-        let (order, residuals) = Predictor.bestResiduals(ranks)
         var w = ByteWriter(capacity: tableBytes.count + n + 16)
         w.u8(tableKind.rawValue)
         w.varint(UInt64(table.count))
         w.varint(UInt64(tableBytes.count))
         w.append(tableBytes)
-        w.u8(UInt8(order))
-        exceptions.write(into: &w)
-        var bw = BitWriter(capacity: n)
-        RiceCodec.encode(residuals, into: &bw)
-        w.append(bw.finish())
+        Predictor.writeStream(ranks, exceptions: exceptions, into: &w)
         return w.bytes
     }
 
@@ -72,33 +67,19 @@ package enum DictionaryCodec {
         }
         guard table.count == size else { throw DecodeError("table size disagrees", offset: r.offset) }
         r.offset += length
-        let order = Int(try r.u8("predictor order"))
-        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
-        let exceptions = try Exceptions.read(&r, count: count)
-        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
-        var zig = [UInt64]()
-        zig.reserveCapacity(count)
-        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        let (ranks, exceptions) = try Predictor.readStream(&r, count: count)
         let base = out.count
-        var bad = false
-        Predictor.reconstruct(zig, order: order) { k in
+        var fixed: Set<Int>? = nil
+        for (i, k) in ranks.enumerated() {
             if k >= 0 && k < Int64(size) {
                 out.append(table[Int(k)])
-            } else {
-                bad = true
-                out.append(0)
+                continue
             }
-        }
-        // A rank outside the table is corruption unless an exception overwrites that point.
-        if bad {
-            let fixed = Set(exceptions.positions)
-            var ranks = [Int64]()
-            Predictor.reconstruct(zig, order: order) { ranks.append($0) }
-            for (i, k) in ranks.enumerated() where (k < 0 || k >= Int64(size)) && !fixed.contains(i) {
-                throw DecodeError("rank \(k) outside a table of \(size)", offset: r.offset)
-            }
+            // A rank outside the table is corruption unless an exception overwrites that point.
+            if fixed == nil { fixed = Set(exceptions.positions) }
+            guard fixed!.contains(i) else { throw DecodeError("rank \(k) outside a table of \(size)", offset: r.offset) }
+            out.append(0)
         }
         exceptions.apply(to: &out, base: base)
-        r.offset = r.end
     }
 }
