@@ -3,8 +3,9 @@ import Testing
 
 @Suite struct CompetitionTests {
     @Test func losslessRoundTripOnEveryDataset() throws {
+        #expect(TestData.datasetNames.count == 19)
         for name in TestData.datasetNames {
-            guard let (ts, values) = TestData.load(name, limit: 20_000) else { continue }
+            let (ts, values) = try #require(TestData.load(name, limit: 20_000))
             let segments = encodeAll(ts, values, bound: .lossless)
             var outTs = [Int64](), outV = [Double]()
             var bytes = 0
@@ -24,7 +25,7 @@ import Testing
 
     @Test func boundedRoundTripOnEveryDataset() throws {
         for name in TestData.datasetNames {
-            guard let (ts, values) = TestData.load(name, limit: 20_000) else { continue }
+            let (ts, values) = try #require(TestData.load(name, limit: 20_000))
             let range = (values.max()! - values.min()!)
             let bound = ErrorBound(absolute: range * 0.01)
             let segments = encodeAll(ts, values, bound: bound)

@@ -3,10 +3,11 @@ import Foundation
 
 /// Shared helpers: data set slices and temporary directories.
 enum TestData {
+    /// Slices (6 000 rows) of the shared real data sets, committed under Tests/Fixtures.
     static let datasets: URL = {
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { dir.deleteLastPathComponent() }  // Tests/AliceDBTests/File → repo → ..
-        return dir.appendingPathComponent("shared/datasets")
+        for _ in 0..<2 { dir.deleteLastPathComponent() }  // Tests/AliceDBTests/File → Tests
+        return dir.appendingPathComponent("Fixtures/datasets")
     }()
 
     /// The first `limit` rows of a shared data set (ts, value).
