@@ -88,7 +88,10 @@ final class Engine {
                 fromWAL: true, recordOffset: before + skip)
         }
         nextLSN = max(walMax, store.maxLSN) + 1
-        if replayed > 0 { logger.info("recovered points from the WAL", metadata: ["points": "\(replayed)"]) }
+        // A reader sees a live writer's unflushed points on every open: not news.
+        if replayed > 0 {
+            logger.log(level: options.readOnly ? .debug : .info, "recovered points from the WAL", metadata: ["points": "\(replayed)"])
+        }
         if !options.readOnly {
             let w = WAL(dir: walDir, logger: logger)
             try w.openForAppend(existing: files)

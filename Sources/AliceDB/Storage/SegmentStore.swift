@@ -146,7 +146,8 @@ package final class SegmentStore {
         }
         if validEnd < bytes.count {
             if readOnly { faults.append("\(p): torn tail after byte \(validEnd) of \(bytes.count) (an interrupted flush; a writer truncates it)") }
-            logger.warning(
+            logger.log(
+                level: readOnly ? .debug : .warning,  // a reader may catch a live writer mid-flush
                 "segment file has a torn tail (an interrupted flush); \(readOnly ? "ignored" : "truncated")",
                 metadata: ["file": "\(p)", "offset": "\(validEnd)", "size": "\(bytes.count)"])
             if !readOnly {

@@ -115,7 +115,9 @@ package final class WAL {
             }
             fileMax[n] = fileLSN
             if let problem {
-                logger.warning(
+                // A reader can catch a live writer mid-record: only a writer's repair is worth a warning.
+                logger.log(
+                    level: repair ? .warning : .debug,
                     "WAL tail is torn; \(repair ? "truncated" : "ignored") after the last whole record",
                     metadata: ["file": "\(path)", "offset": "\(good)", "size": "\(bytes.count)", "reason": "\(problem)"])
                 if repair {
