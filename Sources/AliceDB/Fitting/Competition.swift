@@ -191,6 +191,5 @@ package enum Competition {
         let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload)
         guard let (h, _, _) = try? bytes.withUnsafeBytes({ try SegmentFormat.header($0) }), h == header else { return nil }
         return EncodedSegment(header: header, bytes: bytes)
-        return nil
     }
 }
