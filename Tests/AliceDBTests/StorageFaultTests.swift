@@ -141,6 +141,22 @@ import Testing
         try again.close()
     }
 
+    @Test func writerCompactsAndAppliesRetentionOnItsOwn() throws {
+        let dir = TempDir()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for round in 0..<9 {
+            let db = try Database(path: dir.path)
+            // Half the rounds write a day-old point, half a fresh one.
+            try db.put("auto", round % 2 == 0 ? now - 86_400_000 + Int64(round) : now + Int64(round), Double(round))
+            try db.close()
+        }
+        #expect(try segmentFiles(dir).count < 9)  // merged once there were 8 small files
+        let db = try Database(path: dir.path, options: DatabaseOptions(retention: RetentionPolicy(maxAgeMilliseconds: 3_600_000)))
+        #expect(try db.scan("auto").map(\.value) == [1, 3, 5, 7])
+        #expect(db.counters.retentionPoints == 5)
+        try db.close()
+    }
+
     @Test func unknownSeriesAndReadOnlyWritesAreErrors() throws {
         let dir = TempDir()
         try fill(dir)

@@ -18,12 +18,21 @@ public struct DatabaseOptions: Sendable {
     public var defaultSeriesOptions: SeriesOptions
     /// Where the engine logs (torn tails, retention, corruption).
     public var logger: Logger
+    /// Applied by the writer at open and then every minute (nil: keep everything).
+    public var retention: RetentionPolicy?
+    /// The writer merges segment files smaller than this once there are `compactAfterFiles` of them.
+    public var compactSmallBytes: Int
+    public var compactAfterFiles: Int
 
     public init(
         readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,
         defaultCapacity: Int = 16384, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
-        defaultSeriesOptions: SeriesOptions = SeriesOptions(), logger: Logger = Logger(label: "alicedb")
+        defaultSeriesOptions: SeriesOptions = SeriesOptions(), logger: Logger = Logger(label: "alicedb"),
+        retention: RetentionPolicy? = nil, compactSmallBytes: Int = 4 << 20, compactAfterFiles: Int = 8
     ) {
+        self.retention = retention
+        self.compactSmallBytes = compactSmallBytes
+        self.compactAfterFiles = max(2, compactAfterFiles)
         self.readOnly = readOnly
         self.sync = sync
         self.memoryBudget = max(memoryBudget, 64 << 10)
@@ -32,6 +41,20 @@ public struct DatabaseOptions: Sendable {
         self.fitter = fitter
         self.defaultSeriesOptions = defaultSeriesOptions
         self.logger = logger
+    }
+}
+
+/// What the writer deletes on its own: counted in `WriteCounters` and logged.
+public struct RetentionPolicy: Sendable, Hashable {
+    /// Delete segments whose newest point is older than this many milliseconds before now
+    /// (timestamps taken as epoch milliseconds).
+    public var maxAgeMilliseconds: Int64?
+    /// Delete the oldest segments while the segment files exceed this many bytes.
+    public var maxBytes: Int?
+
+    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int? = nil) {
+        self.maxAgeMilliseconds = maxAgeMilliseconds
+        self.maxBytes = maxBytes
     }
 }
 

@@ -16,6 +16,7 @@ final class Engine {
     var closed = false
     /// Flushed high-water mark per series (newest flushed timestamp).
     var highWater: [UInt32: Int64] = [:]
+    var lastHousekeeping: UInt64 = 0
 
     init(path: String, options: DatabaseOptions) throws(AliceDBError) {
         self.path = path
@@ -97,6 +98,7 @@ final class Engine {
             try w.openForAppend(existing: files)
             wal = w
             try removeObsoleteWAL()
+            try housekeeping()
         }
     }
 
@@ -261,9 +263,23 @@ final class Engine {
         try removeObsoleteWAL()
     }
 
-    /// Periodic work: WAL group commit and age-based flushes.
+    /// Housekeeping of a writer: retention, then compaction of small files.
+    func housekeeping() throws(AliceDBError) {
+        guard !closed, !options.readOnly else { return }
+        lastHousekeeping = FileIO.monotonicNanos()
+        if let r = options.retention, r.maxAgeMilliseconds != nil || r.maxBytes != nil {
+            let cutoff = r.maxAgeMilliseconds.map { FileIO.wallMillis() &- $0 }
+            _ = try retain(olderThan: cutoff, maxBytes: r.maxBytes)
+        }
+        if store.files.values.filter({ $0 < options.compactSmallBytes }).count >= options.compactAfterFiles {
+            _ = try store.compact(smallBytes: options.compactSmallBytes)
+        }
+    }
+
+    /// Periodic work: WAL group commit, age-based flushes, and every minute housekeeping.
     func maintenance() throws(AliceDBError) {
         guard !closed, !options.readOnly, let wal else { return }
+        if FileIO.monotonicNanos() &- lastHousekeeping >= 60_000_000_000 { try housekeeping() }
         if case .interval(let ms) = options.sync, FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000 {
             try wal.sync()
         }
