@@ -7,11 +7,14 @@ let package = Package(
     products: [
         .library(name: "AliceDB", targets: ["AliceDB"]),
         .executable(name: "alicedb", targets: ["alicedb"]),
+        .library(name: "MQTT", targets: ["MQTT"]),
+        .executable(name: "alicedb-agent", targets: ["alicedb-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -19,10 +22,32 @@ let package = Package(
             pkgConfig: "liblzma",
             providers: [.apt(["liblzma-dev"])]
         ),
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(name: "MQTT", dependencies: ["CMosquitto"]),
         .target(
             name: "AliceDB",
             dependencies: [
                 "CLZMA",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Agent",
+            dependencies: [
+                "AliceDB", "MQTT",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "alicedb-agent",
+            dependencies: [
+                "Agent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -40,6 +65,10 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "AliceDB", "MQTT", .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

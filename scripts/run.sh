@@ -1,7 +1,54 @@
 #!/bin/sh
-# The main job: sets up what is missing, builds (release), runs the quick start on a shared
-# data set. (The MQTT gateway agent will take this place when it lands.)
+# The main job: sets up what is missing, builds (release), starts a local MQTT broker (unless one
+# already listens on 127.0.0.1:1883), runs alicedb-agent with its embedded default configuration,
+# replays a real data set over MQTT (QoS 1), stops the agent with SIGTERM and queries what it stored.
+# Usage: scripts/run.sh [DATASET.csv] [POINTS]
 set -eu
 cd "$(dirname "$0")/.."
+csv="${1:-../shared/datasets/elf_dew_point_temp.csv}"
+points="${2:-100000}"
 scripts/setup.sh release
-exec examples/quickstart.sh .build/release/alicedb "${1:-../shared/datasets/elf_dew_point_temp.csv}"
+bin=.build/release
+work="${TMPDIR:-/tmp}/alicedb-run"
+rm -rf "$work" ./alicedb-data
+mkdir -p "$work"
+cleanup() { [ -n "${broker:-}" ] && kill "$broker" 2>/dev/null || true; [ -n "${agent:-}" ] && kill "$agent" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+if mosquitto_sub -h 127.0.0.1 -p 1883 -t '$SYS/#' -C 1 -W 1 >/dev/null 2>&1; then
+    echo "== using the broker already on 127.0.0.1:1883"
+else
+    printf 'listener 1883 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n' > "$work/mosquitto.conf"
+    mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
+    broker=$!
+    sleep 0.5
+    echo "== started mosquitto on 127.0.0.1:1883 (log: $work/mosquitto.log)"
+fi
+
+echo "== alicedb-agent (embedded config: sensors/# -> series named after the topic, lossless, ./alicedb-data)"
+$bin/alicedb-agent --check
+$bin/alicedb-agent 2> "$work/agent.log" &
+agent=$!
+sleep 1
+
+echo "== replaying $points values of $csv to sensors/demo/dew_point (QoS 1)"
+start=$(date +%s.%N)
+tail -n +2 "$csv" | head -n "$points" | cut -d, -f2 | mosquitto_pub -h 127.0.0.1 -p 1883 -q 1 -t sensors/demo/dew_point -l
+end=$(date +%s.%N)
+echo "   published in $(echo "$end - $start" | bc) s"
+sleep 1
+
+echo "== while the agent runs, alicedb reads its data (segments + WAL):"
+$bin/alicedb agg --db ./alicedb-data --series sensors.demo.dew_point --format table
+
+echo "== SIGTERM: the agent flushes every buffer to verified segments and exits"
+kill -TERM "$agent"
+wait "$agent" || true
+agent=""
+tail -n 3 "$work/agent.log"
+
+echo; echo "== stats"
+$bin/alicedb stats --db ./alicedb-data --format table
+echo; echo "== first points"
+$bin/alicedb scan --db ./alicedb-data --series sensors.demo.dew_point --limit 5 --format table
+echo; $bin/alicedb verify --db ./alicedb-data

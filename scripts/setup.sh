@@ -1,10 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages the build needs (only those missing), then builds.
+# Installs the Debian packages the build, the agent and the tests need (only those missing), then builds.
 # Usage: scripts/setup.sh [debug|release]
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in liblzma-dev pkg-config; do
+for pkg in liblzma-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

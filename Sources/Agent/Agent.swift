@@ -1,0 +1,154 @@
+public import AliceDB
+public import Logging
+internal import MQTT
+
+/// Counters of the ingest pipeline.
+public struct AgentCounters: Sendable {
+    public var messages = 0
+    public var points = 0
+    public var badPayloads: [String: Int] = [:]  // by subscription topic filter
+    public var unmatched = 0
+    public var connected = false
+    public var reconnects = 0
+}
+
+/// The gateway daemon's core: MQTT messages → points → engine, with batching across messages.
+public actor Agent {
+    public private(set) var config: AgentConfig
+    public private(set) var counters = AgentCounters()
+    let db: Database
+    let logger: Logger
+    private var session: MQTTSession?
+    private var pending: [String: (ts: [Int64], vs: [Double])] = [:]
+    private var pendingPoints = 0
+    private var knownSeries: [String: ErrorBound] = [:]
+    private var stopping = false
+    private var lastBadLog: [String: UInt64] = [:]
+    private var suppressed: [String: Int] = [:]
+    static let batchPoints = 4096
+
+    public init(config: AgentConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        var options = DatabaseOptions(
+            sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
+        options.retention = config.retention
+        db = try Database(path: config.storagePath, options: options)
+        for s in db.listSeries() { knownSeries[s.name] = s.options.bound }
+    }
+
+    public var database: Database { db }
+
+    /// Runs until `stop()`: connects (retrying), ingests, and on stop flushes everything to segments.
+    public func run() async throws {
+        try startSession()
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+                await self?.flushPending()
+            }
+        }
+        defer { ticker.cancel() }
+        while let s = session {
+            for await event in s.events { handle(event) }
+            if stopping { break }
+            if session === s { break }  // ended on its own
+        }
+        flushPending()
+        try db.close()
+        logger.info("agent stopped; every point is in segments", metadata: ["points": "\(counters.points)"])
+    }
+
+    private func startSession() throws {
+        let filters = config.subscriptions.map { (filter: $0.topic, qos: $0.qos) }
+        let s = try MQTTSession(options: config.mqtt, subscriptions: filters)
+        try s.start()
+        session = s
+        logger.info("connecting", metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
+    }
+
+    /// Stops intake; `run` then flushes and returns.
+    public func stop() {
+        stopping = true
+        session?.stop()
+    }
+
+    /// Applies a new configuration's subscriptions and mappings (SIGHUP); buffered points stay.
+    public func reload(_ new: AgentConfig) throws {
+        let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
+        config.subscriptions = new.subscriptions
+        logger.info("configuration reloaded", metadata: ["subscriptions": "\(new.subscriptions.count)"])
+        if oldFilters != new.subscriptions.map({ "\($0.topic)|\($0.qos)" }) {
+            let old = session
+            try startSession()
+            old?.stop()
+        }
+    }
+
+    func handle(_ event: MQTTEvent) {
+        switch event {
+        case .connected:
+            counters.connected = true
+            logger.info("connected to the broker")
+        case .disconnected(let reason):
+            if counters.connected { counters.reconnects += 1 }
+            counters.connected = false
+            if !stopping { logger.warning("broker connection lost; reconnecting", metadata: ["reason": "\(reason)"]) }
+        case .message(let m):
+            ingest(m)
+        }
+    }
+
+    func ingest(_ m: MQTTMessage) {
+        counters.messages += 1
+        guard let sub = config.subscriptions.first(where: { TopicFilter.matches($0.topic, m.topic) }) else {
+            counters.unmatched += 1
+            return
+        }
+        do {
+            let points = try PayloadDecoder.decode(m.payload, topic: m.topic, subscription: sub, arrivalMillis: FileIO.wallMillis())
+            for (series, t, v) in points {
+                if knownSeries[series] != sub.bound {
+                    try db.createSeries(series, options: SeriesOptions(bound: sub.bound))
+                    knownSeries[series] = sub.bound
+                }
+                pending[series, default: ([], [])].ts.append(t)
+                pending[series, default: ([], [])].vs.append(v)
+                pendingPoints += 1
+            }
+            if pendingPoints >= Agent.batchPoints { flushPending() }
+        } catch let e as PayloadError {
+            bad(sub.topic, "\(m.topic): \(e.message)")
+        } catch {
+            logger.error("storing points failed", metadata: ["topic": "\(m.topic)", "error": "\(error)"])
+        }
+    }
+
+    /// Counts a bad payload; logs at most one line per subscription per 10 s.
+    private func bad(_ filter: String, _ message: String) {
+        counters.badPayloads[filter, default: 0] += 1
+        let now = FileIO.monotonicNanos()
+        if let last = lastBadLog[filter], now &- last < 10_000_000_000 {
+            suppressed[filter, default: 0] += 1
+            return
+        }
+        lastBadLog[filter] = now
+        let more = suppressed.removeValue(forKey: filter) ?? 0
+        logger.warning("bad payload", metadata: ["subscription": "\(filter)", "detail": "\(message)", "suppressed_since_last": "\(more)"])
+    }
+
+    /// Hands the batched points to the engine (one putBatch per series).
+    public func flushPending() {
+        guard pendingPoints > 0 else { return }
+        for (series, batch) in pending {
+            do {
+                try db.putBatch(series, timestamps: batch.ts, values: batch.vs)
+                counters.points += batch.ts.count
+            } catch {
+                logger.error("storing points failed", metadata: ["series": "\(series)", "error": "\(error)"])
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+        pendingPoints = 0
+    }
+}

@@ -1,0 +1,269 @@
+public import AliceDB
+internal import FoundationEssentials
+public import MQTT
+internal import TOMLKit
+
+/// A configuration mistake: which file, line and key, and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var message: String
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(key.map { "\($0): " } ?? "")\(message)"
+    }
+}
+
+/// One `[[subscribe]]` entry.
+public struct Subscription: Sendable, Hashable {
+    public enum Format: String, Sendable { case number, json }
+    public var topic: String
+    public var format: Format
+    /// number: the series name template (`{1}` = topic level 1, `{topic}` = the whole topic).
+    public var series: String
+    /// json: series name template → field path (`a.b.c`).
+    public var fields: [(series: String, path: String)]
+    public var timestampField: String?
+    public var bound: ErrorBound
+    public var qos: Int
+    /// Largest payload accepted, bytes.
+    public var maxPayload: Int
+
+    public static func == (a: Subscription, b: Subscription) -> Bool {
+        a.topic == b.topic && a.format == b.format && a.series == b.series && a.timestampField == b.timestampField
+            && a.bound == b.bound && a.qos == b.qos && a.fields.map(\.series) == b.fields.map(\.series)
+            && a.fields.map(\.path) == b.fields.map(\.path) && a.maxPayload == b.maxPayload
+    }
+    public func hash(into h: inout Hasher) { h.combine(topic) }
+}
+
+/// The agent's resolved settings.
+public struct AgentConfig: Sendable {
+    public var mqtt = MQTTOptions()
+    public var qos = 1
+    public var storagePath = "/var/lib/alicedb"
+    public var memoryLimit = 8 << 20
+    public var syncIntervalMs = 200
+    public var retention: RetentionPolicy? = nil
+    public var subscriptions: [Subscription] = []
+    public var source = "(embedded default)"
+
+    /// The configuration used when none is given: a local broker, everything under `sensors/`.
+    public static let defaultText = """
+        [mqtt]
+        host = "127.0.0.1"
+        port = 1883
+        client_id = "alicedb-agent"
+        qos = 1
+
+        [storage]
+        path = "./alicedb-data"
+        memory_limit = "8MiB"
+
+        [[subscribe]]
+        topic = "sensors/#"
+        series = "{topic}"
+        format = "number"
+        max_error = 0.0
+        """
+
+    public static func load(path: String) throws(ConfigError) -> AgentConfig {
+        let text: String
+        do {
+            guard let bytes = try FileIO.readFile(path) else {
+                throw ConfigError(file: path, message: "no such file")
+            }
+            text = String(decoding: bytes, as: UTF8.self)
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw ConfigError(file: path, message: "cannot read: \(error)")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfig {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ConfigError(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")
+        } catch {
+            throw ConfigError(file: file, message: "TOML syntax: \(error)")
+        }
+        let reader = ConfigReader(file: file, locator: TOMLLocator(text))
+        var c = AgentConfig()
+        c.source = file
+        try reader.allow(root, table: "", keys: ["mqtt", "storage", "subscribe"])
+        if let m = try reader.table(root, "mqtt", in: "") {
+            try reader.allow(m, table: "mqtt", keys: [
+                "host", "port", "client_id", "qos", "clean_session", "protocol", "username", "password", "ca_file",
+                "cert_file", "key_file", "tls_insecure", "keepalive", "status_topic", "inflight",
+                "reconnect_min", "reconnect_max",
+            ])
+            let t = "mqtt"
+            c.mqtt.host = try reader.string(m, "host", t) ?? c.mqtt.host
+            c.mqtt.port = try reader.int(m, "port", t, 1...65535) ?? c.mqtt.port
+            c.mqtt.clientID = try reader.string(m, "client_id", t) ?? c.mqtt.clientID
+            c.qos = try reader.int(m, "qos", t, 0...2) ?? c.qos
+            c.mqtt.cleanSession = try reader.bool(m, "clean_session", t) ?? c.mqtt.cleanSession
+            if let p = try reader.string(m, "protocol", t) {
+                guard p == "3.1.1" || p == "5" else { throw reader.error(t, "protocol", "must be \"3.1.1\" or \"5\", not \"\(p)\"") }
+                c.mqtt.protocolVersion = p == "5" ? 5 : 4
+            }
+            c.mqtt.username = try reader.string(m, "username", t)
+            c.mqtt.password = try reader.string(m, "password", t)
+            c.mqtt.caFile = try reader.string(m, "ca_file", t)
+            c.mqtt.certFile = try reader.string(m, "cert_file", t)
+            c.mqtt.keyFile = try reader.string(m, "key_file", t)
+            if (c.mqtt.certFile == nil) != (c.mqtt.keyFile == nil) {
+                throw reader.error(t, c.mqtt.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
+            }
+            c.mqtt.tlsInsecure = try reader.bool(m, "tls_insecure", t) ?? false
+            c.mqtt.keepAlive = try reader.int(m, "keepalive", t, 5...65535) ?? c.mqtt.keepAlive
+            c.mqtt.statusTopic = try reader.string(m, "status_topic", t)
+            c.mqtt.inflight = try reader.int(m, "inflight", t, 1...65535) ?? c.mqtt.inflight
+            c.mqtt.reconnectMin = try reader.double(m, "reconnect_min", t) ?? c.mqtt.reconnectMin
+            c.mqtt.reconnectMax = try reader.double(m, "reconnect_max", t) ?? c.mqtt.reconnectMax
+        }
+        if let s = try reader.table(root, "storage", in: "") {
+            let t = "storage"
+            try reader.allow(s, table: t, keys: ["path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days"])
+            c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
+            c.memoryLimit = try reader.size(s, "memory_limit", t) ?? c.memoryLimit
+            c.syncIntervalMs = try reader.int(s, "sync_interval_ms", t, 0...60_000) ?? c.syncIntervalMs
+            let maxBytes = try reader.size(s, "retention_max_bytes", t)
+            let days = try reader.double(s, "retention_days", t)
+            if maxBytes != nil || days != nil {
+                c.retention = RetentionPolicy(maxAgeMilliseconds: days.map { Int64($0 * 86_400_000) }, maxBytes: maxBytes)
+            }
+        }
+        guard let subs = root["subscribe"] else { throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do") }
+        guard let array = subs.array else { throw reader.error("", "subscribe", "must be an array of tables ([[subscribe]])") }
+        for i in 0..<array.count {
+            let t = "subscribe[\(i)]"
+            guard let e = array[i].table else { throw reader.error(t, nil, "must be a table") }
+            try reader.allow(e, table: t, keys: ["topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos", "max_payload"])
+            guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else { throw reader.error(t, "topic", "is required") }
+            if let problem = TopicFilter.validate(topic) { throw reader.error(t, "topic", problem) }
+            let formatText = try reader.string(e, "format", t) ?? "number"
+            guard let format = Subscription.Format(rawValue: formatText) else {
+                throw reader.error(t, "format", "must be \"number\" or \"json\", not \"\(formatText)\"")
+            }
+            var fields = [(series: String, path: String)]()
+            if let f = try reader.table(e, "fields", in: t) {
+                for key in f.keys.sorted() {
+                    guard let path = f[key]?.string, !path.isEmpty else { throw reader.error(t, "fields", "\"\(key)\" must name a JSON field path") }
+                    fields.append((key, path))
+                }
+            }
+            if format == .json && fields.isEmpty { throw reader.error(t, "fields", "a json subscription needs fields = { \"series\" = \"path\" }") }
+            if format == .number && !fields.isEmpty { throw reader.error(t, "fields", "only json subscriptions have fields") }
+            let series = try reader.string(e, "series", t) ?? "{topic}"
+            for template in [series] + fields.map(\.series) {
+                if let problem = TopicFilter.checkTemplate(template, filter: topic) { throw reader.error(t, format == .json ? "fields" : "series", problem) }
+            }
+            let maxError = try reader.double(e, "max_error", t) ?? 0
+            let pct = try reader.double(e, "max_error_pct", t) ?? 0
+            guard maxError >= 0, maxError.isFinite else { throw reader.error(t, "max_error", "must be a finite number ≥ 0") }
+            guard pct >= 0, pct < 100 else { throw reader.error(t, "max_error_pct", "must be in 0..<100") }
+            c.subscriptions.append(Subscription(
+                topic: topic, format: format, series: series, fields: fields, timestampField: try reader.string(e, "timestamp", t),
+                bound: ErrorBound(absolute: maxError, relativePercent: pct), qos: try reader.int(e, "qos", t, 0...2) ?? c.qos,
+                maxPayload: try reader.size(e, "max_payload", t) ?? 65536))
+        }
+        if c.subscriptions.isEmpty { throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do") }
+        return c
+    }
+
+    /// The resolved settings, for `--check`.
+    public var summary: String {
+        var s = "config: \(source)\n"
+        s += "mqtt: \(mqtt.host):\(mqtt.port) client_id=\(mqtt.clientID) protocol=\(mqtt.protocolVersion == 5 ? "5" : "3.1.1") qos=\(qos) "
+        s += "clean_session=\(mqtt.cleanSession) tls=\(mqtt.caFile != nil || mqtt.certFile != nil) auth=\(mqtt.username != nil)"
+        s += mqtt.statusTopic.map { " status_topic=\($0)" } ?? ""
+        s += "\nstorage: path=\(storagePath) memory_limit=\(memoryLimit) bytes sync_interval_ms=\(syncIntervalMs)"
+        if let r = retention { s += " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-")" }
+        for (i, sub) in subscriptions.enumerated() {
+            s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"
+            if sub.format == .number { s += " series=\(sub.series)" }
+            for f in sub.fields { s += " \(f.series)<-\(f.path)" }
+            if let ts = sub.timestampField { s += " timestamp<-\(ts)" }
+        }
+        return s
+    }
+}
+
+/// Typed access to TOML values with errors that point at the line.
+struct ConfigReader {
+    let file: String
+    let locator: TOMLLocator
+
+    func error(_ table: String, _ key: String?, _ message: String) -> ConfigError {
+        let name = [table.isEmpty ? nil : table, key].compactMap { $0 }.joined(separator: ".")
+        return ConfigError(file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message)
+    }
+
+    func allow(_ t: TOMLTable, table: String, keys: Set<String>) throws(ConfigError) {
+        for k in t.keys where !keys.contains(k) {
+            throw error(table, k, "unknown key (known: \(keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    func table(_ t: TOMLTable, _ key: String, in table: String) throws(ConfigError) -> TOMLTable? {
+        guard let v = t[key] else { return nil }
+        guard let x = v.table else { throw error(table, key, "must be a table") }
+        return x
+    }
+
+    func string(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> String? {
+        guard let v = t[key] else { return nil }
+        guard let s = v.string else { throw error(table, key, "must be a string") }
+        return s
+    }
+
+    func bool(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Bool? {
+        guard let v = t[key] else { return nil }
+        guard let b = v.bool else { throw error(table, key, "must be true or false") }
+        return b
+    }
+
+    func int(_ t: TOMLTable, _ key: String, _ table: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let v = t[key] else { return nil }
+        guard let i = v.int else { throw error(table, key, "must be an integer") }
+        guard range.contains(i) else { throw error(table, key, "must be in \(range.lowerBound)...\(range.upperBound), not \(i)") }
+        return i
+    }
+
+    func double(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Double? {
+        guard let v = t[key] else { return nil }
+        if let d = v.double { return d }
+        if let i = v.int { return Double(i) }
+        throw error(table, key, "must be a number")
+    }
+
+    /// A byte size: an integer, or a string such as "8MiB", "512 KiB", "2GB".
+    func size(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Int? {
+        guard let v = t[key] else { return nil }
+        if let i = v.int, i > 0 { return i }
+        guard let s = v.string, let n = ByteSize.parse(s) else {
+            throw error(table, key, "must be a size such as 8MiB, 512KiB or a byte count")
+        }
+        return n
+    }
+}
+
+enum ByteSize {
+    static func parse(_ text: String) -> Int? {
+        let s = text.trimmed
+        let digits = s.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(digits), value > 0 else { return nil }
+        let unit = s.dropFirst(digits.count).trimmed.lowercased()
+        let factors: [String: Double] = [
+            "": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1_048_576, "mb": 1e6, "mib": 1_048_576,
+            "g": 1_073_741_824, "gb": 1e9, "gib": 1_073_741_824,
+        ]
+        guard let f = factors[unit] else { return nil }
+        return Int(value * f)
+    }
+}

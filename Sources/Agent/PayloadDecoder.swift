@@ -1,0 +1,155 @@
+internal import AliceDB
+internal import FoundationEssentials
+
+/// A JSON value, decoded without Foundation's JSONSerialization.
+indirect enum JSONValue: Decodable {
+    case number(Double), string(String), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    /// The value at a dotted path (`electrical.voltage`, `values.0`).
+    func at(_ path: String) -> JSONValue? {
+        var v = self
+        for part in path.split(separator: ".") {
+            switch v {
+            case .object(let o): guard let x = o[String(part)] else { return nil }; v = x
+            case .array(let a): guard let i = Int(part), i >= 0, i < a.count else { return nil }; v = a[i]
+            default: return nil
+            }
+        }
+        return v
+    }
+}
+
+/// Why a payload was refused; counted per subscription.
+public struct PayloadError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Turns one MQTT message into points, following its subscription.
+public enum PayloadDecoder {
+    /// - Returns: (series, timestamp in epoch ms, value) for every mapped field.
+    public static func decode(
+        _ payload: [UInt8], topic: String, subscription s: Subscription, arrivalMillis: Int64
+    ) throws(PayloadError) -> [(String, Int64, Double)] {
+        guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
+        switch s.format {
+        case .number:
+            guard let series = TopicFilter.expand(s.series, topic: topic) else { throw PayloadError(message: "topic \(topic) lacks a level of \(s.series)") }
+            let v = payload.withUnsafeBufferPointer { DoubleText.parse(bytes: $0) }
+            guard let v else { throw PayloadError(message: "not a number: \(preview(payload))") }
+            guard !v.isNaN else { throw PayloadError(message: "NaN is not a reading") }
+            return [(series, arrivalMillis, v)]
+        case .json:
+            let json: JSONValue
+            do { json = try JSONDecoder().decode(JSONValue.self, from: Data(payload)) } catch {
+                throw PayloadError(message: "not JSON: \(preview(payload))")
+            }
+            var t = arrivalMillis
+            if let field = s.timestampField {
+                guard let tv = json.at(field) else { throw PayloadError(message: "timestamp field \(field) missing") }
+                t = try timestamp(tv, field)
+            }
+            var out = [(String, Int64, Double)]()
+            for (template, path) in s.fields {
+                guard let series = TopicFilter.expand(template, topic: topic) else { throw PayloadError(message: "topic \(topic) lacks a level of \(template)") }
+                switch json.at(path) {
+                case .number(let d)?: out.append((series, t, d))
+                case .string(let str)?:
+                    guard let d = DoubleText.parse(str), !d.isNaN else { throw PayloadError(message: "field \(path) is not a number: \(str.prefix(40))") }
+                    out.append((series, t, d))
+                case .bool(let b)?: out.append((series, t, b ? 1 : 0))
+                case nil, .null?: continue  // a message may carry only some of the fields
+                default: throw PayloadError(message: "field \(path) is not a number")
+                }
+            }
+            guard !out.isEmpty else { throw PayloadError(message: "none of the mapped fields present") }
+            return out
+        }
+    }
+
+    /// Epoch seconds / ms / µs / ns (by magnitude) or RFC 3339 text, to epoch milliseconds.
+    static func timestamp(_ v: JSONValue, _ field: String) throws(PayloadError) -> Int64 {
+        switch v {
+        case .number(let d):
+            guard d.isFinite, d > 0 else { throw PayloadError(message: "timestamp \(field) = \(d)") }
+            if d < 1e11 { return Int64((d * 1000).rounded()) }  // seconds
+            if d < 1e14 { return Int64(d.rounded()) }  // ms
+            if d < 1e17 { return Int64((d / 1000).rounded()) }  // µs
+            return Int64((d / 1_000_000).rounded())  // ns
+        case .string(let s):
+            if let d = Double(s) { return try timestamp(.number(d), field) }
+            guard let ms = RFC3339.millis(s) else { throw PayloadError(message: "timestamp \(field) is not RFC 3339: \(s.prefix(40))") }
+            return ms
+        default:
+            throw PayloadError(message: "timestamp \(field) is not a number or text")
+        }
+    }
+
+    static func preview(_ p: [UInt8]) -> String {
+        let s = String(decoding: p.prefix(40), as: UTF8.self)
+        return "\"\(s)\"" + (p.count > 40 ? "…" : "")
+    }
+}
+
+/// RFC 3339 date-times (`2024-05-01T12:00:00.250Z`, `…+02:00`) without Foundation's formatters.
+enum RFC3339 {
+    static func millis(_ s: String) -> Int64? {
+        let b = Array(s.utf8)
+        func num(_ from: Int, _ len: Int) -> Int? {
+            guard from + len <= b.count else { return nil }
+            var v = 0
+            for i in from..<(from + len) {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        guard b.count >= 20, let y = num(0, 4), b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
+              b[10] == 84 || b[10] == 116 || b[10] == 32, let h = num(11, 2), b[13] == 58, let mi = num(14, 2), b[16] == 58,
+              let sec = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec < 61
+        else { return nil }
+        var i = 19
+        var ms = 0
+        if i < b.count && b[i] == 46 {
+            i += 1
+            var digits = 0
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                if digits < 3 { ms = ms * 10 + Int(b[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<3 where digits < 3 { ms *= 10 }
+        }
+        var offset = 0
+        guard i < b.count else { return nil }
+        if b[i] == 90 || b[i] == 122 {
+            i += 1
+        } else if b[i] == 43 || b[i] == 45, let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 58, let om = num(i + 4, 2) {
+            offset = (oh * 60 + om) * (b[i] == 43 ? 1 : -1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // Days from 1970-01-01 (civil-from-days inverse, proleptic Gregorian).
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let secs = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + sec) - Int64(offset * 60)
+        return secs * 1000 + Int64(ms)
+    }
+}

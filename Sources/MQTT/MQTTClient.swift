@@ -1,0 +1,197 @@
+internal import CMosquitto
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// How to reach and talk to the broker.
+public struct MQTTOptions: Sendable, Hashable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 1883
+    public var clientID: String = "alicedb-agent"
+    /// false = persistent session (the broker queues QoS ≥ 1 messages while we are away).
+    public var cleanSession: Bool = true
+    /// 4 = MQTT 3.1.1, 5 = MQTT 5.
+    public var protocolVersion: Int = 4
+    public var keepAlive: Int = 30
+    public var username: String?
+    public var password: String?
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+    /// Skip the broker host-name check (tests with self-signed certificates only).
+    public var tlsInsecure: Bool = false
+    /// Messages in flight at QoS 1/2 (and the MQTT 5 receive maximum).
+    public var inflight: Int = 1000
+    /// Reconnect back-off: first delay and ceiling, seconds (exponential, with jitter).
+    public var reconnectMin: Double = 0.5
+    public var reconnectMax: Double = 30
+    /// An optional status topic: `online` (retained) once connected, `offline` as last will.
+    public var statusTopic: String?
+
+    public init() {}
+}
+
+/// What the network thread reports.
+public enum MQTTEvent: Sendable {
+    case connected
+    case disconnected(reason: Int32)
+    case message(MQTTMessage)
+}
+
+public struct MQTTMessage: Sendable {
+    public var topic: String
+    public var payload: [UInt8]
+    public var qos: Int
+    public var retained: Bool
+    /// Monotonic arrival time, nanoseconds.
+    public var arrival: UInt64
+}
+
+/// An MQTT error with the library's code and text.
+public struct MQTTError: Error, CustomStringConvertible, Sendable {
+    public var code: Int32
+    public var message: String
+    public var description: String { "\(message) (mosquitto error \(code): \(String(cString: mosquitto_strerror(code))))" }
+}
+
+/// The context libmosquitto hands back to its callbacks: the one way events reach Swift.
+private final class CallbackContext: @unchecked Sendable {
+    // Touched only from libmosquitto's network thread (callbacks) and, for `subscriptions`, before
+    // `start`; AsyncStream.Continuation is itself thread-safe.
+    let continuation: AsyncStream<MQTTEvent>.Continuation
+    let subscriptions: [(String, Int32)]
+    let statusTopic: String?
+    init(_ c: AsyncStream<MQTTEvent>.Continuation, subscriptions: [(String, Int32)], statusTopic: String?) {
+        continuation = c
+        self.subscriptions = subscriptions
+        self.statusTopic = statusTopic
+    }
+}
+
+/// A session with one broker through libmosquitto's own network thread.
+///
+/// `@unchecked Sendable`: it owns the C handle; libmosquitto's client functions are thread-safe
+/// once `mosquitto_loop_start` runs (it locks internally), and `stop` is called once.
+public final class MQTTSession: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private let context: Unmanaged<CallbackContext>
+    public let events: AsyncStream<MQTTEvent>
+    public let options: MQTTOptions
+    private var started = false
+
+    private static let initOnce: Void = { _ = mosquitto_lib_init() }()
+
+    /// - Parameter subscriptions: topic filters (`+`/`#` wildcards) and their QoS, (re)subscribed on every connect.
+    public init(options: MQTTOptions, subscriptions: [(filter: String, qos: Int)]) throws(MQTTError) {
+        _ = MQTTSession.initOnce
+        self.options = options
+        var continuation: AsyncStream<MQTTEvent>.Continuation!
+        events = AsyncStream(bufferingPolicy: .unbounded) { continuation = $0 }
+        let ctx = CallbackContext(continuation, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
+        context = Unmanaged.passRetained(ctx)
+        guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
+            context.release()
+            throw MQTTError(code: MOSQ_ERR_NOMEM.rawValue, message: "mosquitto_new failed")
+        }
+        handle = h
+        do {
+            try configure()
+        } catch {
+            mosquitto_destroy(h)
+            context.release()
+            throw error
+        }
+    }
+
+    private func check(_ rc: Int32, _ what: String) throws(MQTTError) {
+        if rc != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: rc, message: what) }
+    }
+
+    private func configure() throws(MQTTError) {
+        let o = options
+        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, Int32(o.protocolVersion == 5 ? 5 : 4)), "protocol version")
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
+        if o.protocolVersion == 5 {
+            try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(max(1, min(o.inflight, 65535)))), "receive maximum")
+        }
+        try check(mosquitto_max_inflight_messages_set(handle, UInt32(max(0, o.inflight))), "in-flight window")
+        if o.username != nil || o.password != nil {
+            try check(mosquitto_username_pw_set(handle, o.username, o.password), "username/password")
+        }
+        if o.caFile != nil || o.certFile != nil {
+            try check(mosquitto_tls_set(handle, o.caFile, nil, o.certFile, o.keyFile, nil), "TLS settings")
+            if o.tlsInsecure { try check(mosquitto_tls_insecure_set(handle, true), "TLS insecure") }
+        }
+        if let status = o.statusTopic {
+            try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will")
+        }
+        // Our own jittered back-off is applied on top by the agent; the library's is exponential.
+        try check(
+            mosquitto_reconnect_delay_set(handle, UInt32(max(1, o.reconnectMin.rounded(.up))), UInt32(max(1, o.reconnectMax)), true),
+            "reconnect delay")
+        mosquitto_connect_callback_set(handle) { mosq, obj, rc in
+            guard let obj else { return }
+            let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
+            guard rc == 0 else {
+                ctx.continuation.yield(.disconnected(reason: rc))
+                return
+            }
+            for (filter, qos) in ctx.subscriptions { _ = mosquitto_subscribe(mosq, nil, filter, qos) }
+            if let status = ctx.statusTopic { _ = mosquitto_publish(mosq, nil, status, 6, "online", 1, true) }
+            ctx.continuation.yield(.connected)
+        }
+        mosquitto_disconnect_callback_set(handle) { _, obj, rc in
+            guard let obj else { return }
+            Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue().continuation.yield(.disconnected(reason: rc))
+        }
+        mosquitto_message_callback_set(handle) { _, obj, msg in
+            guard let obj, let msg else { return }
+            let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
+            let m = msg.pointee
+            let topic = m.topic.map { String(cString: $0) } ?? ""
+            let payload: [UInt8] = m.payloadlen > 0 && m.payload != nil
+                ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+            ctx.continuation.yield(.message(MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain, arrival: now)))
+        }
+    }
+
+    /// Connects in the background (retrying with back-off) and starts the network thread.
+    public func start() throws(MQTTError) {
+        guard !started else { return }
+        started = true
+        // An unreachable broker is not an error here: the network thread keeps retrying.
+        _ = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAlive))
+        try check(mosquitto_loop_start(handle), "network thread")
+    }
+
+    /// Publishes (used by tests, the status topic and tools).
+    public func publish(_ topic: String, _ payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) {
+        let rc = payload.withUnsafeBytes { raw in
+            mosquitto_publish(handle, nil, topic, Int32(raw.count), raw.baseAddress, Int32(qos), retain)
+        }
+        try check(rc, "publish to \(topic)")
+    }
+
+    /// Says `offline` on the status topic, disconnects, joins the network thread, ends `events`.
+    public func stop() {
+        guard started else { return }
+        started = false
+        if let status = options.statusTopic { _ = mosquitto_publish(handle, nil, status, 7, "offline", 1, true) }
+        _ = mosquitto_disconnect(handle)
+        _ = mosquitto_loop_stop(handle, false)
+        context.takeUnretainedValue().continuation.finish()
+    }
+
+    deinit {
+        if started {
+            _ = mosquitto_disconnect(handle)
+            _ = mosquitto_loop_stop(handle, true)
+        }
+        context.takeUnretainedValue().continuation.finish()
+        mosquitto_destroy(handle)
+        context.release()
+    }
+}

@@ -1,0 +1,84 @@
+import Agent
+import ArgumentParser
+import Dispatch
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alicedb-agent",
+        abstract: "ALICE-DB gateway agent: MQTT sensor topics into verified model segments.")
+
+    @Option(name: .long, help: "The TOML configuration file (default: an embedded config for a local broker).")
+    var config: String?
+    @Flag(name: .long, help: "Validate the configuration, print the resolved settings and exit.")
+    var check = false
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func load() throws -> AgentConfig {
+        do {
+            if let config { return try AgentConfig.load(path: config) }
+            return try AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
+        } catch {
+            errorLine("alicedb-agent: config error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    func run() async throws {
+        let cfg = try load()
+        if check {
+            print(cfg.summary)
+            print("configuration ok")
+            return
+        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        var logger = Logger(label: "alicedb-agent") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        let agent: Agent
+        do {
+            agent = try Agent(config: cfg, logger: logger)
+        } catch {
+            errorLine("alicedb-agent: error: \(error)")
+            throw ExitCode(1)
+        }
+        // Signals: TERM/INT stop intake and flush; HUP reloads the subscriptions.
+        for s in [SIGTERM, SIGINT, SIGHUP] { signal(s, SIG_IGN) }
+        let queue = DispatchQueue(label: "alicedb-agent.signals")
+        var sources = [any DispatchSourceSignal]()
+        for s in [SIGTERM, SIGINT] {
+            let src = DispatchSource.makeSignalSource(signal: s, queue: queue)
+            src.setEventHandler { Task { await agent.stop() } }
+            src.resume()
+            sources.append(src)
+        }
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        let path = config
+        let log = logger
+        hup.setEventHandler {
+            Task {
+                do {
+                    let fresh = try path.map { try AgentConfig.load(path: $0) } ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
+                    try await agent.reload(fresh)
+                } catch {
+                    log.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        hup.resume()
+        sources.append(hup)
+        logger.info("alicedb-agent starting", metadata: ["config": "\(cfg.source)", "storage": "\(cfg.storagePath)"])
+        try await agent.run()
+        withExtendedLifetime(sources) {}
+    }
+}
+
+func errorLine(_ s: String) {
+    var bytes = Array((s + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
+}

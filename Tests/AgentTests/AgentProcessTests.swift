@@ -1,0 +1,82 @@
+import AliceDB
+import Foundation
+import Testing
+
+/// The real `alicedb-agent` executable.
+enum AgentBinary {
+    static let path: String = {
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        for c in [".build/debug/alicedb-agent", ".build/x86_64-unknown-linux-gnu/debug/alicedb-agent", ".build/aarch64-unknown-linux-gnu/debug/alicedb-agent"] {
+            let p = root.appendingPathComponent(c).path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return root.appendingPathComponent(".build/debug/alicedb-agent").path
+    }()
+}
+
+@Suite(.serialized) struct AgentProcessTests {
+    /// SIGTERM: stop intake, flush every MemTable to segments, exit 0 within 5 s.
+    @Test func sigtermFlushesAndExitsCleanly() async throws {
+        let broker = try Broker()
+        let data = broker.dir.appendingPathComponent("data").path
+        let configPath = broker.dir.appendingPathComponent("agent.toml").path
+        try """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "sigterm-test"
+            [storage]
+            path = "\(data)"
+            [[subscribe]]
+            topic = "sensors/+/temperature"
+            series = "{1}.temperature"
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let check = try spawnAndWait([AgentBinary.path, "--config", configPath, "--check"])
+        #expect(check == 0)
+        let pid = try spawn([AgentBinary.path, "--config", configPath])
+        try await Task.sleep(for: .milliseconds(800))
+        try broker.publish("sensors/hall/temperature", (0..<500).map { "\(Double($0) / 4)" })
+        try await Task.sleep(for: .milliseconds(500))
+        let start = Date()
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(status == 0)  // exited normally with code 0
+        let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+        let stats = try db.stats()
+        #expect(stats.bufferedPoints == 0)  // everything went to segments, the WAL is empty
+        #expect(stats.walBytes == 0)
+        #expect(try db.scan("hall.temperature").map(\.value) == (0..<500).map { Double($0) / 4 })
+    }
+
+    @Test func badConfigExitsWithTheLine() throws {
+        let dir = TempDirectory()
+        let path = dir.path + "/bad.toml"
+        try "[mqtt]\nport = 99999\n[[subscribe]]\ntopic = \"a/#\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: AgentBinary.path)
+        p.arguments = ["--config", path, "--check"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2)
+        #expect(text.contains("bad.toml:2: mqtt.port: must be in 1...65535"))
+    }
+}
+
+func spawnAndWait(_ argv: [String]) throws -> Int32 {
+    let pid = try spawn(argv)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
+}
+
+final class TempDirectory {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)").path
+    init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}

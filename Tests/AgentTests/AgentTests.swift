@@ -1,0 +1,157 @@
+import AliceDB
+import Foundation
+import Logging
+import MQTT
+import Testing
+@testable import Agent
+
+func config(_ broker: Broker, _ data: String, extra: String = "") throws -> AgentConfig {
+    try AgentConfig.parse(
+        """
+        [mqtt]
+        host = "127.0.0.1"
+        port = \(broker.port)
+        client_id = "test-\(UUID().uuidString.prefix(8))"
+        qos = 1
+
+        [storage]
+        path = "\(data)"
+        memory_limit = "1MiB"
+
+        [[subscribe]]
+        topic = "sensors/+/temperature"
+        series = "{1}.temperature"
+        format = "number"
+
+        [[subscribe]]
+        topic = "plant/+/telemetry"
+        format = "json"
+        fields = { "{1}.power" = "power", "{1}.volts" = "electrical.voltage" }
+        timestamp = "ts"
+        max_error = 0.5
+        \(extra)
+        """, file: "test.toml")
+}
+
+func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+}
+
+@Suite(.serialized) struct AgentIngestTests {
+    @Test func wildcardsJSONFieldsTimestampsAndBadPayloads() async throws {
+        let broker = try Broker()
+        let data = broker.dir.appendingPathComponent("data").path
+        let agent = try Agent(config: try config(broker, data), logger: Logger(label: "test"))
+        let run = Task { try await agent.run() }
+        #expect(await waitUntil(30) { await agent.counters.connected })
+        try broker.publish("sensors/kitchen/temperature", (0..<200).map { "\(20 + Double($0) / 8)" })
+        try broker.publish("sensors/cellar/temperature", ["11.5", "abc", "NaN", ""])
+        try broker.publish("plant/p7/telemetry", (0..<50).map { #"{"ts": \#(1_700_000_000_000 + $0 * 1000), "power": \#($0), "electrical": {"voltage": 230.5}}"# })
+        try broker.publish("plant/p7/telemetry", [#"{"ts": "2024-05-01T12:00:00.250Z", "power": 1}"#, "{not json", #"{"ts": 5}"#])
+        #expect(await waitUntil { await agent.counters.messages >= 257 })
+        await agent.stop()
+        try await run.value
+        let c = await agent.counters
+        #expect(c.badPayloads["sensors/+/temperature"] == 3)
+        #expect(c.badPayloads["plant/+/telemetry"] == 2)
+        let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+        let kitchen = try db.scan("kitchen.temperature")
+        #expect(kitchen.map(\.value) == (0..<200).map { 20 + Double($0) / 8 })
+        #expect(try db.scan("cellar.temperature").map(\.value) == [11.5])
+        let power = try db.scan("p7.power")
+        #expect(power.count == 51)
+        #expect(power.first?.timestamp == 1_700_000_000_000)
+        #expect(power.last?.timestamp == 1_714_564_800_250)  // the RFC 3339 one
+        #expect(try db.scan("p7.volts").count == 50)
+        #expect(db.series(named: "p7.volts")?.options.bound == ErrorBound(absolute: 0.5))
+        #expect(try db.verify().ok)
+    }
+
+    @Test func brokerRestartMidStreamLosesNothingAccepted() async throws {
+        let broker = try Broker()
+        let data = broker.dir.appendingPathComponent("data").path
+        var cfg = try config(broker, data)
+        cfg.mqtt.reconnectMin = 0.1
+        cfg.mqtt.reconnectMax = 1
+        let agent = try Agent(config: cfg, logger: Logger(label: "test"))
+        let run = Task { try await agent.run() }
+        #expect(await waitUntil(30) { await agent.counters.connected })
+        try broker.publish("sensors/a/temperature", (0..<100).map { "\($0)" })
+        #expect(await waitUntil { await agent.counters.messages >= 100 })
+        broker.stop()
+        #expect(await waitUntil { await !agent.counters.connected })
+        try broker.start()
+        #expect(await waitUntil(15) { await agent.counters.connected })
+        try broker.publish("sensors/a/temperature", (100..<200).map { "\($0)" })
+        #expect(await waitUntil { await agent.counters.messages >= 200 })
+        await agent.stop()
+        try await run.value
+        let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("a.temperature").map(\.value) == (0..<200).map(Double.init))
+        #expect(await agent.counters.reconnects >= 1)
+    }
+}
+
+@Suite struct AgentConfigTests {
+    @Test func mistakesNameFileLineAndKey() {
+        let text = """
+            [mqtt]
+            host = "127.0.0.1"
+            qos = 7
+
+            [[subscribe]]
+            topic = "a/#"
+            """
+        do {
+            _ = try AgentConfig.parse(text, file: "gw.toml")
+            Issue.record("accepted qos = 7")
+        } catch {
+            #expect(error.description == "gw.toml:3: mqtt.qos: must be in 0...2, not 7")
+        }
+        let typo = """
+            [mqtt]
+            host = "h"
+            [[subscribe]]
+            topic = "a/+"
+            format = "number"
+            [[subscribe]]
+            topic = "b/+"
+            fromat = "json"
+            """
+        do {
+            _ = try AgentConfig.parse(typo, file: "gw.toml")
+            Issue.record("accepted a typo")
+        } catch {
+            #expect(error.description.hasPrefix("gw.toml:8: subscribe[1].fromat: unknown key"))
+        }
+        do {
+            _ = try AgentConfig.parse("[mqtt\nhost = 1", file: "gw.toml")
+            Issue.record("accepted broken TOML")
+        } catch {
+            #expect(error.line == 1)
+        }
+        do {
+            _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+/b\"\nseries = \"{4}.x\"", file: "gw.toml")
+            Issue.record("accepted a level the topic does not have")
+        } catch {
+            #expect(error.description.hasPrefix("gw.toml:3: subscribe[0].series:"))
+        }
+    }
+
+    @Test func topicMatchingAndTemplates() {
+        #expect(TopicFilter.matches("sensors/+/temperature", "sensors/k/temperature"))
+        #expect(!TopicFilter.matches("sensors/+/temperature", "sensors/k/humidity"))
+        #expect(TopicFilter.matches("a/#", "a/b/c"))
+        #expect(TopicFilter.matches("a/#", "a"))
+        #expect(TopicFilter.expand("{1}.t", topic: "s/kitchen/t") == "kitchen.t")
+        #expect(TopicFilter.expand("{topic}", topic: "s/kitchen/t") == "s.kitchen.t")
+        #expect(TopicFilter.validate("a/#/b") != nil)
+        #expect(RFC3339.millis("1970-01-01T00:00:01.5Z") == 1500)
+        #expect(RFC3339.millis("2024-05-01T14:00:00+02:00") == 1_714_564_800_000)
+    }
+}

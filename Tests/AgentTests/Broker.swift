@@ -1,0 +1,112 @@
+import Foundation
+
+/// A real mosquitto on 127.0.0.1 and a free port, for one test.
+final class Broker {
+    let port: Int
+    let dir: URL
+    private var pid: pid_t = 0
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("alicedb-broker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        port = Broker.freePort()
+        try "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"
+            .write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+        try start()
+    }
+
+    func start() throws {
+        // posix_spawn + waitpid: Foundation's Process can hang in waitUntilExit from a deinit here.
+        pid = try spawn([Broker.find("mosquitto"), "-c", dir.appendingPathComponent("mosquitto.conf").path])
+        // Ready when the port accepts connections.
+        for _ in 0..<100 {
+            if Broker.canConnect(port) { return }
+            usleep(20_000)
+        }
+        throw NSError(domain: "Broker", code: 1, userInfo: [NSLocalizedDescriptionKey: "mosquitto did not start on \(port)"])
+    }
+
+    func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    static func find(_ name: String) -> String {
+        for d in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(d)/\(name)") {
+            return "\(d)/\(name)"
+        }
+        return name
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func canConnect(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// Publishes with mosquitto_pub (QoS 1), one message per line of `payloads`.
+    func publish(_ topic: String, _ payloads: [String], qos: Int = 1) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Broker.find("mosquitto_pub"))
+        p.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-q", "\(qos)", "-t", topic, "-l"]
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        input.fileHandleForWriting.write(Data((payloads.joined(separator: "\n") + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+    }
+}
+
+/// Starts a program with stdout/stderr to /dev/null; returns its pid.
+func spawn(_ argv: [String]) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var cargs = argv.map { strdup($0) } + [nil]
+    defer { for p in cargs { free(p) } }
+    // The child must not inherit this thread's blocked signals (dispatch workers block SIGTERM).
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &empty)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
+    guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0])"]) }
+    return pid
+}
