@@ -51,6 +51,46 @@ enum AgentBinary {
         #expect(try db.scan("hall.temperature").map(\.value) == (0..<500).map { Double($0) / 4 })
     }
 
+    /// SIGHUP: a new subscription takes effect, buffered points are kept.
+    @Test func sighupReloadsSubscriptionsWithoutLosingPoints() async throws {
+        let broker = try Broker()
+        let data = broker.dir.appendingPathComponent("data").path
+        let configPath = broker.dir.appendingPathComponent("agent.toml").path
+        func write(_ extra: String) throws {
+            try """
+                [mqtt]
+                host = "127.0.0.1"
+                port = \(broker.port)
+                client_id = "sighup-test"
+                [storage]
+                path = "\(data)"
+                [[subscribe]]
+                topic = "a/+"
+                series = "a.{1}"
+                \(extra)
+                """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        }
+        try write("")
+        let pid = try spawn([AgentBinary.path, "--config", configPath])
+        try await Task.sleep(for: .milliseconds(800))
+        try broker.publish("a/x", ["1", "2", "3"])
+        try broker.publish("b/y", ["10"])  // not subscribed yet
+        try await Task.sleep(for: .milliseconds(300))
+        try write("[[subscribe]]\ntopic = \"b/+\"\nseries = \"b.{1}\"")
+        kill(pid, SIGHUP)
+        try await Task.sleep(for: .milliseconds(800))
+        try broker.publish("b/y", ["20", "30"])
+        try broker.publish("a/x", ["4"])
+        try await Task.sleep(for: .milliseconds(300))
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(status == 0)
+        let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("a.x").map(\.value) == [1, 2, 3, 4])
+        #expect(try db.scan("b.y").map(\.value) == [20, 30])
+    }
+
     @Test func badConfigExitsWithTheLine() throws {
         let dir = TempDirectory()
         let path = dir.path + "/bad.toml"
