@@ -4,7 +4,10 @@
 set -eu
 cd "$(dirname "$0")/.."
 bin="${1:-.build/release/alicedb}"
+# The shared data set beside the repository, else the slice of it committed for the tests.
 csv="${2:-../shared/datasets/elf_dew_point_temp.csv}"
+[ -f "$csv" ] || [ -n "${2:-}" ] || csv=Tests/Fixtures/datasets/elf_dew_point_temp.csv
+[ -f "$csv" ] || { echo "no such file: $csv" >&2; exit 2; }
 db="${TMPDIR:-/tmp}/alicedb-quickstart"
 rm -rf "$db"
 

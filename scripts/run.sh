@@ -5,7 +5,10 @@
 # Usage: scripts/run.sh [DATASET.csv] [POINTS]
 set -eu
 cd "$(dirname "$0")/.."
+# The shared data set beside the repository, else the slice of it committed for the tests.
 csv="${1:-../shared/datasets/elf_dew_point_temp.csv}"
+[ -f "$csv" ] || [ -n "${1:-}" ] || csv=Tests/Fixtures/datasets/elf_dew_point_temp.csv
+[ -f "$csv" ] || { echo "no such file: $csv" >&2; exit 2; }
 points="${2:-100000}"
 scripts/setup.sh release
 bin=.build/release
