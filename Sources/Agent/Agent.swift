@@ -49,6 +49,15 @@ public actor Agent {
             }
         }
         defer { ticker.cancel() }
+        var http: Task<Void, Never>? = nil
+        if let (host, port) = config.http {
+            let server = MetricsServer(host: host, port: port, agent: self, logger: logger)
+            let log = logger
+            http = Task {
+                do { try await server.run() } catch { log.error("HTTP listener failed", metadata: ["error": "\(error)"]) }
+            }
+        }
+        defer { http?.cancel() }
         while let s = session {
             for await event in s.events { handle(event) }
             if stopping { break }

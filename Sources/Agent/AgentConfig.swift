@@ -46,6 +46,8 @@ public struct AgentConfig: Sendable {
     public var syncIntervalMs = 200
     public var retention: RetentionPolicy? = nil
     public var subscriptions: [Subscription] = []
+    /// The loopback HTTP listener for /healthz and /metrics (nil: off).
+    public var http: (host: String, port: Int)? = ("127.0.0.1", 9464)
     public var source = "(embedded default)"
 
     /// The configuration used when none is given: a local broker, everything under `sensors/`.
@@ -94,7 +96,20 @@ public struct AgentConfig: Sendable {
         let reader = ConfigReader(file: file, locator: TOMLLocator(text))
         var c = AgentConfig()
         c.source = file
-        try reader.allow(root, table: "", keys: ["mqtt", "storage", "subscribe"])
+        try reader.allow(root, table: "", keys: ["mqtt", "storage", "subscribe", "http"])
+        if let h = try reader.table(root, "http", in: "") {
+            try reader.allow(h, table: "http", keys: ["listen"])
+            if let listen = try reader.string(h, "listen", "http") {
+                if listen.isEmpty {
+                    c.http = nil
+                } else {
+                    guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                          (0...65535).contains(port), colon > listen.startIndex
+                    else { throw reader.error("http", "listen", "must be HOST:PORT such as 127.0.0.1:9464, or \"\" for off") }
+                    c.http = (String(listen[..<colon]), port)
+                }
+            }
+        }
         if let m = try reader.table(root, "mqtt", in: "") {
             try reader.allow(m, table: "mqtt", keys: [
                 "host", "port", "client_id", "qos", "clean_session", "protocol", "username", "password", "ca_file",
@@ -183,6 +198,7 @@ public struct AgentConfig: Sendable {
         s += "clean_session=\(mqtt.cleanSession) tls=\(mqtt.caFile != nil || mqtt.certFile != nil) auth=\(mqtt.username != nil)"
         s += mqtt.statusTopic.map { " status_topic=\($0)" } ?? ""
         s += "\nstorage: path=\(storagePath) memory_limit=\(memoryLimit) bytes sync_interval_ms=\(syncIntervalMs)"
+        s += "\nhttp: " + (http.map { "\($0.host):\($0.port) (/healthz, /metrics)" } ?? "off")
         if let r = retention { s += " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-")" }
         for (i, sub) in subscriptions.enumerated() {
             s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"

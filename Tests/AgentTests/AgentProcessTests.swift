@@ -21,6 +21,7 @@ enum AgentBinary {
         let broker = try Broker()
         let data = broker.dir.appendingPathComponent("data").path
         let configPath = broker.dir.appendingPathComponent("agent.toml").path
+        let httpPort = Broker.freePort()
         try """
             [mqtt]
             host = "127.0.0.1"
@@ -28,6 +29,8 @@ enum AgentBinary {
             client_id = "sigterm-test"
             [storage]
             path = "\(data)"
+            [http]
+            listen = "127.0.0.1:\(httpPort)"
             [[subscribe]]
             topic = "sensors/+/temperature"
             series = "{1}.temperature"
@@ -38,6 +41,13 @@ enum AgentBinary {
         try await Task.sleep(for: .milliseconds(800))
         try broker.publish("sensors/hall/temperature", (0..<500).map { "\(Double($0) / 4)" })
         try await Task.sleep(for: .milliseconds(500))
+        let health = try httpGet(port: httpPort, path: "/healthz")
+        #expect(health.hasPrefix("HTTP/1.1 200"))
+        let metrics = try httpGet(port: httpPort, path: "/metrics")
+        #expect(metrics.contains("alicedb_messages_total 500"))
+        #expect(metrics.contains("alicedb_broker_connected 1"))
+        #expect(metrics.contains("alicedb_bad_payloads_total{subscription=\"sensors/+/temperature\"} 0"))
+        #expect(metrics.contains("# TYPE alicedb_resident_memory_bytes gauge"))
         let start = Date()
         kill(pid, SIGTERM)
         var status: Int32 = 0
@@ -119,4 +129,28 @@ final class TempDirectory {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)").path
     init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
     deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A plain HTTP/1.1 GET on loopback, without URLSession.
+func httpGet(port: Int, path: String) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard rc == 0 else { throw NSError(domain: "http", code: Int(errno)) }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+    var out = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
 }

@@ -18,6 +18,9 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         path = "\(data)"
         memory_limit = "1MiB"
 
+        [http]
+        listen = ""
+
         [[subscribe]]
         topic = "sensors/+/temperature"
         series = "{1}.temperature"
