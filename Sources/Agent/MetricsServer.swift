@@ -1,33 +1,92 @@
 internal import AliceDB
-internal import Hummingbird
 internal import Logging
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
 
 /// The agent's loopback HTTP listener: `/healthz` and Prometheus text `/metrics`.
+///
+/// Plain SwiftNIO rather than a web framework: two fixed GET routes do not need routing or
+/// middleware, and a framework pulled full Foundation into the agent (+7 MiB resident).
 struct MetricsServer {
     let host: String
     let port: Int
     let agent: Agent
     let logger: Logger
 
+    /// One event-loop thread is plenty for two loopback endpoints (the default group has one per core).
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    /// Serves until the task is cancelled.
     func run() async throws {
-        let router = Router()
         let agent = self.agent
-        router.get("healthz") { _, _ -> Response in
+        let channel = try await ServerBootstrap(group: MetricsServer.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try ch.pipeline.syncOperations.addHandler(HTTPResponder(agent: agent))
+                }
+            }
+            .bind(host: host, port: port).get()
+        logger.info("HTTP listener up", metadata: ["address": "\(host):\(port)"])
+        try await withTaskCancellationHandler {
+            try await channel.closeFuture.get()
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+/// Answers one request per connection.
+final class HTTPResponder: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let agent: Agent
+    private var request: HTTPRequestHead?
+
+    init(agent: Agent) { self.agent = agent }
+
+    static func answer(_ agent: Agent, _ head: HTTPRequestHead) async -> (HTTPResponseStatus, String, String) {
+        guard head.method == .GET || head.method == .HEAD else { return (.methodNotAllowed, "text/plain", "GET only\n") }
+        switch head.uri.split(separator: "?").first.map(String.init) ?? "/" {
+        case "/healthz":
             let up = await agent.counters.connected
-            return Response(
-                status: up ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
-                body: .init(byteBuffer: ByteBuffer(string: up ? "ok\n" : "broker disconnected\n")))
+            return up ? (.ok, "text/plain", "ok\n") : (.serviceUnavailable, "text/plain", "broker disconnected\n")
+        case "/metrics":
+            return (.ok, "text/plain; version=0.0.4", await agent.prometheusText())
+        default:
+            return (.notFound, "text/plain", "try /healthz or /metrics\n")
         }
-        router.get("metrics") { _, _ -> Response in
-            let text = await agent.prometheusText()
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            request = head
+        case .body:
+            break
+        case .end:
+            guard let head = request else { return }
+            request = nil
+            let agent = self.agent
+            let promise = context.eventLoop.makePromise(of: (HTTPResponseStatus, String, String).self)
+            promise.completeWithTask { await HTTPResponder.answer(agent, head) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { status, type, body in
+                let (handler, context) = bound.value
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: type)
+                headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+                headers.add(name: "Connection", value: "close")
+                context.write(handler.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+                if head.method != .HEAD {
+                    context.write(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+                }
+                let channel = context.channel
+                context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            }
         }
-        let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "alicedb-agent"),
-            logger: logger)
-        try await app.run()
     }
 }
 
