@@ -60,15 +60,9 @@ final class Broker {
     }
 
     static func canConnect(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        let fd = loopbackConnect(port)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
     }
 
     /// Publishes with mosquitto_pub (QoS 1), one message per line of `payloads`.
@@ -109,4 +103,21 @@ func spawn(_ argv: [String]) throws -> pid_t {
     let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
     guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0])"]) }
     return pid
+}
+
+/// A TCP connection to 127.0.0.1:port (a file descriptor), or -1.
+func loopbackConnect(_ port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if rc != 0 {
+        close(fd)
+        return -1
+    }
+    return fd
 }
