@@ -70,9 +70,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Real mosquitto and child processes on loopback, shared by the agent tests and its benchmark.
+        .target(name: "AgentHarness"),
+        .executableTarget(
+            name: "alicedb-agent-bench",
+            dependencies: [
+                "AgentHarness", "AliceDB", "MQTT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AliceDB", "MQTT", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Agent", "AgentHarness", "AliceDB", "MQTT", .product(name: "Logging", package: "swift-log")]
         ),
     ]
 )

@@ -19,9 +19,14 @@ public actor Agent {
     let db: Database
     let logger: Logger
     private var session: MQTTSession?
-    private var pending: [String: (ts: [Int64], vs: [Double])] = [:]
+    private var pending: [String: PendingBatch] = [:]
+    /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
+    private var routes: [String: Route] = [:]
+    static let maxRoutes = 65536
     private var pendingPoints = 0
     private var knownSeries: [String: ErrorBound] = [:]
+    /// Series met since the last flush, created in the catalog together (one write for many).
+    private var newSeries: [(name: String, options: SeriesOptions)] = []
     private var stopping = false
     private var lastBadLog: [String: UInt64] = [:]
     private var suppressed: [String: Int] = [:]
@@ -86,6 +91,7 @@ public actor Agent {
     public func reload(_ new: AgentConfig) throws {
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions
+        routes.removeAll()
         logger.info("configuration reloaded", metadata: ["subscriptions": "\(new.subscriptions.count)"])
         if oldFilters != new.subscriptions.map({ "\($0.topic)|\($0.qos)" }) {
             let old = session
@@ -110,27 +116,42 @@ public actor Agent {
 
     func ingest(_ m: MQTTMessage) {
         counters.messages += 1
-        guard let sub = config.subscriptions.first(where: { TopicFilter.matches($0.topic, m.topic) }) else {
+        let route: Route
+        if let r = routes[m.topic] {
+            route = r
+        } else {
+            route = Route(topic: m.topic, subscriptions: config.subscriptions)
+            if routes.count >= Agent.maxRoutes { routes.removeAll(keepingCapacity: true) }
+            routes[m.topic] = route
+        }
+        guard let index = route.subscription else {
             counters.unmatched += 1
             return
         }
-        do {
-            let points = try PayloadDecoder.decode(m.payload, topic: m.topic, subscription: sub, arrivalMillis: FileIO.wallMillis())
-            for (series, t, v) in points {
-                if knownSeries[series] != sub.bound {
-                    try db.createSeries(series, options: SeriesOptions(bound: sub.bound))
-                    knownSeries[series] = sub.bound
-                }
-                pending[series, default: ([], [])].ts.append(t)
-                pending[series, default: ([], [])].vs.append(v)
-                pendingPoints += 1
+        let sub = config.subscriptions[index]
+        do throws(PayloadError) {
+            switch sub.format {
+            case .number:
+                guard let series = route.series[0] else { throw PayloadError(message: "topic \(m.topic) lacks a level of \(sub.series)") }
+                add(series, m.arrivalMillis, try PayloadDecoder.number(m.payload, subscription: sub), sub.bound)
+            case .json:
+                let points = try PayloadDecoder.json(
+                    m.payload, topic: m.topic, subscription: sub, series: route.series, arrivalMillis: m.arrivalMillis)
+                for p in points { add(route.series[p.field]!, p.ts, p.value, sub.bound) }
             }
-            if pendingPoints >= Agent.batchPoints { flushPending() }
-        } catch let e as PayloadError {
-            bad(sub.topic, "\(m.topic): \(e.message)")
         } catch {
-            logger.error("storing points failed", metadata: ["topic": "\(m.topic)", "error": "\(error)"])
+            bad(sub.topic, "\(m.topic): \(error.message)")
         }
+        if pendingPoints >= Agent.batchPoints { flushPending() }
+    }
+
+    private func add(_ series: String, _ t: Int64, _ v: Double, _ bound: ErrorBound) {
+        if knownSeries[series] != bound {
+            newSeries.append((series, SeriesOptions(bound: bound)))
+            knownSeries[series] = bound
+        }
+        pending[series, default: PendingBatch()].append(t, v)
+        pendingPoints += 1
     }
 
     /// Counts a bad payload; logs at most one line per subscription per 10 s.
@@ -149,9 +170,23 @@ public actor Agent {
     /// Hands the batched points to the engine (one putBatch per series).
     public func flushPending() {
         guard pendingPoints > 0 else { return }
+        if !newSeries.isEmpty {
+            do {
+                try db.createSeries(newSeries)
+            } catch {
+                // One bad name must not hold back the others: one by one, and log the ones refused.
+                for s in newSeries {
+                    do { try db.createSeries(s.name, options: s.options) } catch {
+                        logger.error("creating series failed", metadata: ["series": "\(s.name)", "error": "\(error)"])
+                        knownSeries[s.name] = nil
+                    }
+                }
+            }
+            newSeries.removeAll()
+        }
         for (series, batch) in pending {
             do {
-                try db.putBatch(series, timestamps: batch.ts, values: batch.vs)
+                try db.putBatch(series, timestamps: batch.ts, values: batch.values)
                 counters.points += batch.ts.count
             } catch {
                 logger.error("storing points failed", metadata: ["series": "\(series)", "error": "\(error)"])
@@ -159,5 +194,15 @@ public actor Agent {
         }
         pending.removeAll(keepingCapacity: true)
         pendingPoints = 0
+    }
+}
+
+/// Points of one series waiting for the next `putBatch`.
+struct PendingBatch {
+    var ts: [Int64] = []
+    var values: [Double] = []
+    mutating func append(_ t: Int64, _ v: Double) {
+        ts.append(t)
+        values.append(v)
     }
 }

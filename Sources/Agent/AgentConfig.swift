@@ -113,7 +113,7 @@ public struct AgentConfig: Sendable {
         if let m = try reader.table(root, "mqtt", in: "") {
             try reader.allow(m, table: "mqtt", keys: [
                 "host", "port", "client_id", "qos", "clean_session", "protocol", "username", "password", "ca_file",
-                "cert_file", "key_file", "tls_insecure", "keepalive", "status_topic", "inflight",
+                "cert_file", "key_file", "tls_insecure", "keepalive", "status_topic", "inflight", "tcp_nodelay",
                 "reconnect_min", "reconnect_max",
             ])
             let t = "mqtt"
@@ -138,6 +138,7 @@ public struct AgentConfig: Sendable {
             c.mqtt.keepAlive = try reader.int(m, "keepalive", t, 5...65535) ?? c.mqtt.keepAlive
             c.mqtt.statusTopic = try reader.string(m, "status_topic", t)
             c.mqtt.inflight = try reader.int(m, "inflight", t, 1...65535) ?? c.mqtt.inflight
+            c.mqtt.tcpNoDelay = try reader.bool(m, "tcp_nodelay", t) ?? c.mqtt.tcpNoDelay
             c.mqtt.reconnectMin = try reader.double(m, "reconnect_min", t) ?? c.mqtt.reconnectMin
             c.mqtt.reconnectMax = try reader.double(m, "reconnect_max", t) ?? c.mqtt.reconnectMax
         }

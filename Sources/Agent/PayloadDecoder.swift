@@ -35,46 +35,72 @@ public struct PayloadError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+/// Where messages on one exact topic go: the first matching subscription and its series names,
+/// worked out once per topic (topics repeat; matching and template expansion need not).
+public struct Route: Sendable {
+    /// Index into the configuration's subscriptions; nil when none matches.
+    public var subscription: Int?
+    /// number: one name; json: one per field, in the subscription's order (nil: the topic lacks a level).
+    public var series: [String?]
+
+    public init(topic: String, subscriptions: [Subscription]) {
+        guard let i = subscriptions.firstIndex(where: { TopicFilter.matches($0.topic, topic) }) else {
+            subscription = nil
+            series = []
+            return
+        }
+        subscription = i
+        let s = subscriptions[i]
+        switch s.format {
+        case .number: series = [TopicFilter.expand(s.series, topic: topic)]
+        case .json: series = s.fields.map { TopicFilter.expand($0.series, topic: topic) }
+        }
+    }
+}
+
 /// Turns one MQTT message into points, following its subscription.
 public enum PayloadDecoder {
-    /// - Returns: (series, timestamp in epoch ms, value) for every mapped field.
-    public static func decode(
-        _ payload: [UInt8], topic: String, subscription s: Subscription, arrivalMillis: Int64
-    ) throws(PayloadError) -> [(String, Int64, Double)] {
+    /// A `number` payload: plain decimal text.
+    public static func number(_ payload: [UInt8], subscription s: Subscription) throws(PayloadError) -> Double {
         guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
-        switch s.format {
-        case .number:
-            guard let series = TopicFilter.expand(s.series, topic: topic) else { throw PayloadError(message: "topic \(topic) lacks a level of \(s.series)") }
-            let v = payload.withUnsafeBufferPointer { DoubleText.parse(bytes: $0) }
-            guard let v else { throw PayloadError(message: "not a number: \(preview(payload))") }
-            guard !v.isNaN else { throw PayloadError(message: "NaN is not a reading") }
-            return [(series, arrivalMillis, v)]
-        case .json:
-            let json: JSONValue
-            do { json = try JSONDecoder().decode(JSONValue.self, from: Data(payload)) } catch {
-                throw PayloadError(message: "not JSON: \(preview(payload))")
-            }
-            var t = arrivalMillis
-            if let field = s.timestampField {
-                guard let tv = json.at(field) else { throw PayloadError(message: "timestamp field \(field) missing") }
-                t = try timestamp(tv, field)
-            }
-            var out = [(String, Int64, Double)]()
-            for (template, path) in s.fields {
-                guard let series = TopicFilter.expand(template, topic: topic) else { throw PayloadError(message: "topic \(topic) lacks a level of \(template)") }
-                switch json.at(path) {
-                case .number(let d)?: out.append((series, t, d))
-                case .string(let str)?:
-                    guard let d = DoubleText.parse(str), !d.isNaN else { throw PayloadError(message: "field \(path) is not a number: \(str.prefix(40))") }
-                    out.append((series, t, d))
-                case .bool(let b)?: out.append((series, t, b ? 1 : 0))
-                case nil, .null?: continue  // a message may carry only some of the fields
-                default: throw PayloadError(message: "field \(path) is not a number")
-                }
-            }
-            guard !out.isEmpty else { throw PayloadError(message: "none of the mapped fields present") }
-            return out
+        let v = payload.withUnsafeBufferPointer { DoubleText.parse(bytes: $0) }
+        guard let v else { throw PayloadError(message: "not a number: \(preview(payload))") }
+        guard !v.isNaN else { throw PayloadError(message: "NaN is not a reading") }
+        return v
+    }
+
+    /// A `json` payload: every mapped field present, as (field index, timestamp in epoch ms, value).
+    /// Either all of a message's points or none (an error).
+    public static func json(
+        _ payload: [UInt8], topic: String, subscription s: Subscription, series: [String?], arrivalMillis: Int64
+    ) throws(PayloadError) -> [(field: Int, ts: Int64, value: Double)] {
+        guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
+        let json: JSONValue
+        do { json = try JSONDecoder().decode(JSONValue.self, from: Data(payload)) } catch {
+            throw PayloadError(message: "not JSON: \(preview(payload))")
         }
+        var t = arrivalMillis
+        if let field = s.timestampField {
+            guard let tv = json.at(field) else { throw PayloadError(message: "timestamp field \(field) missing") }
+            t = try timestamp(tv, field)
+        }
+        var out = [(field: Int, ts: Int64, value: Double)]()
+        for (i, (template, path)) in s.fields.enumerated() {
+            let v: Double
+            switch json.at(path) {
+            case .number(let d)?: v = d
+            case .string(let str)?:
+                guard let d = DoubleText.parse(str), !d.isNaN else { throw PayloadError(message: "field \(path) is not a number: \(str.prefix(40))") }
+                v = d
+            case .bool(let b)?: v = b ? 1 : 0
+            case nil, .null?: continue  // a message may carry only some of the fields
+            default: throw PayloadError(message: "field \(path) is not a number")
+            }
+            guard i < series.count, series[i] != nil else { throw PayloadError(message: "topic \(topic) lacks a level of \(template)") }
+            out.append((i, t, v))
+        }
+        guard !out.isEmpty else { throw PayloadError(message: "none of the mapped fields present") }
+        return out
     }
 
     /// Epoch seconds / ms / µs / ns (by magnitude) or RFC 3339 text, to epoch milliseconds.

@@ -54,7 +54,13 @@ public final class Database: Sendable {
     /// Creates a series or changes its options (buffered points are flushed under the old ones).
     @discardableResult
     public func createSeries(_ name: String, options: SeriesOptions = SeriesOptions()) throws -> SeriesInfo {
-        try locked { e throws(AliceDBError) in try e.setOptions(name, options) }
+        try locked { e throws(AliceDBError) in try e.setOptions([(name, options)])[0] }
+    }
+
+    /// Creates or changes several series at once: one catalog write (and sync) for all of them.
+    @discardableResult
+    public func createSeries(_ list: [(name: String, options: SeriesOptions)]) throws -> [SeriesInfo] {
+        try locked { e throws(AliceDBError) in try e.setOptions(list) }
     }
 
     /// Every series in the catalog, by id.

@@ -27,6 +27,11 @@ public struct MQTTOptions: Sendable, Hashable {
     public var reconnectMax: Double = 30
     /// An optional status topic: `online` (retained) once connected, `offline` as last will.
     public var statusTopic: String?
+    /// Messages received but not yet taken by the consumer; past this the network thread waits, so
+    /// a burst stays in the broker's queue (and TCP) instead of this process's memory.
+    public var backlog: Int = 4096
+    /// TCP_NODELAY: send every packet (and every PUBACK) at once instead of letting Nagle coalesce them.
+    public var tcpNoDelay: Bool = true
 
     public init() {}
 }
@@ -43,8 +48,9 @@ public struct MQTTMessage: Sendable {
     public var payload: [UInt8]
     public var qos: Int
     public var retained: Bool
-    /// Monotonic arrival time, nanoseconds.
-    public var arrival: UInt64
+    /// Wall-clock arrival time, epoch milliseconds (the reading's time when the payload has none;
+    /// taken on the network thread, so a backlog does not shift it).
+    public var arrivalMillis: Int64
 }
 
 /// An MQTT error with the library's code and text.
@@ -58,11 +64,11 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
 private final class CallbackContext: @unchecked Sendable {
     // Touched only from libmosquitto's network thread (callbacks) and, for `subscriptions`, before
     // `start`; AsyncStream.Continuation is itself thread-safe.
-    let continuation: AsyncStream<MQTTEvent>.Continuation
+    let queue: EventQueue
     let subscriptions: [(String, Int32)]
     let statusTopic: String?
-    init(_ c: AsyncStream<MQTTEvent>.Continuation, subscriptions: [(String, Int32)], statusTopic: String?) {
-        continuation = c
+    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?) {
+        queue = q
         self.subscriptions = subscriptions
         self.statusTopic = statusTopic
     }
@@ -75,8 +81,9 @@ private final class CallbackContext: @unchecked Sendable {
 public final class MQTTSession: @unchecked Sendable {
     private let handle: OpaquePointer
     private let context: Unmanaged<CallbackContext>
-    public let events: AsyncStream<MQTTEvent>
+    public let events: MQTTEvents
     public let options: MQTTOptions
+    private let queue: EventQueue
     private var started = false
 
     private static let initOnce: Void = { _ = mosquitto_lib_init() }()
@@ -85,9 +92,9 @@ public final class MQTTSession: @unchecked Sendable {
     public init(options: MQTTOptions, subscriptions: [(filter: String, qos: Int)]) throws(MQTTError) {
         _ = MQTTSession.initOnce
         self.options = options
-        var continuation: AsyncStream<MQTTEvent>.Continuation!
-        events = AsyncStream(bufferingPolicy: .unbounded) { continuation = $0 }
-        let ctx = CallbackContext(continuation, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
+        queue = EventQueue(limit: options.backlog)
+        events = MQTTEvents(queue: queue)
+        let ctx = CallbackContext(queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
         context = Unmanaged.passRetained(ctx)
         guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
             context.release()
@@ -110,7 +117,7 @@ public final class MQTTSession: @unchecked Sendable {
     private func configure() throws(MQTTError) {
         let o = options
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, Int32(o.protocolVersion == 5 ? 5 : 4)), "protocol version")
-        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, o.tcpNoDelay ? 1 : 0), "TCP_NODELAY")
         if o.protocolVersion == 5 {
             try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(max(1, min(o.inflight, 65535)))), "receive maximum")
         }
@@ -133,16 +140,16 @@ public final class MQTTSession: @unchecked Sendable {
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
             guard rc == 0 else {
-                ctx.continuation.yield(.disconnected(reason: rc))
+                ctx.queue.push(.disconnected(reason: rc))
                 return
             }
             for (filter, qos) in ctx.subscriptions { _ = mosquitto_subscribe(mosq, nil, filter, qos) }
             if let status = ctx.statusTopic { _ = mosquitto_publish(mosq, nil, status, 6, "online", 1, true) }
-            ctx.continuation.yield(.connected)
+            ctx.queue.push(.connected)
         }
         mosquitto_disconnect_callback_set(handle) { _, obj, rc in
             guard let obj else { return }
-            Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue().continuation.yield(.disconnected(reason: rc))
+            Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue().queue.push(.disconnected(reason: rc))
         }
         mosquitto_message_callback_set(handle) { _, obj, msg in
             guard let obj, let msg else { return }
@@ -152,9 +159,9 @@ public final class MQTTSession: @unchecked Sendable {
             let payload: [UInt8] = m.payloadlen > 0 && m.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
             var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-            ctx.continuation.yield(.message(MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain, arrival: now)))
+            clock_gettime(CLOCK_REALTIME, &ts)
+            let now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+            ctx.queue.push(.message(MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain, arrivalMillis: now)))
         }
     }
 
@@ -179,18 +186,23 @@ public final class MQTTSession: @unchecked Sendable {
     public func stop() {
         guard started else { return }
         started = false
+        queue.stopWaiting()
         if let status = options.statusTopic { _ = mosquitto_publish(handle, nil, status, 7, "offline", 1, true) }
         _ = mosquitto_disconnect(handle)
         _ = mosquitto_loop_stop(handle, false)
-        context.takeUnretainedValue().continuation.finish()
+        queue.finish()
     }
 
+    /// Messages received and not yet taken from `events`.
+    public var backlogCount: Int { queue.outstanding }
+
     deinit {
+        queue.stopWaiting()
         if started {
             _ = mosquitto_disconnect(handle)
             _ = mosquitto_loop_stop(handle, true)
         }
-        context.takeUnretainedValue().continuation.finish()
+        queue.finish()
         mosquitto_destroy(handle)
         context.release()
     }

@@ -1,3 +1,4 @@
+import AgentHarness
 import AliceDB
 import Foundation
 import Testing
@@ -118,32 +119,3 @@ enum AgentBinary {
     }
 }
 
-func spawnAndWait(_ argv: [String]) throws -> Int32 {
-    let pid = try spawn(argv)
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
-    return status
-}
-
-final class TempDirectory {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)").path
-    init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// A plain HTTP/1.1 GET on loopback, without URLSession.
-func httpGet(port: Int, path: String) throws -> String {
-    let fd = loopbackConnect(port)
-    guard fd >= 0 else { throw NSError(domain: "http", code: Int(errno)) }
-    defer { close(fd) }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
-    var out = [UInt8]()
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-        if n <= 0 { break }
-        out += buf[0..<n]
-    }
-    return String(decoding: out, as: UTF8.self)
-}

@@ -1,3 +1,4 @@
+import AgentHarness
 import AliceDB
 import Foundation
 import Logging

@@ -10,6 +10,8 @@ final class Engine {
     var wal: WAL?
     var mem: MemTable
     var memBytes = 0
+    /// A flush happened since the last look for obsolete WAL files.
+    var flushedSinceWALCheck = false
     var nextLSN: UInt64 = 1
     var counters = WriteCounters()
     var lockFD: Int32 = -1
@@ -129,18 +131,25 @@ final class Engine {
         }
     }
 
-    func setOptions(_ name: String, _ opts: SeriesOptions) throws(AliceDBError) -> SeriesInfo {
+    /// Creates or changes several series with one catalog write (an agent meeting many new topics).
+    func setOptions(_ list: [(name: String, options: SeriesOptions)]) throws(AliceDBError) -> [SeriesInfo] {
         try checkWritable()
-        try validate(name: name)
-        if let cap = opts.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
-            throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
+        for (name, opts) in list {
+            try validate(name: name)
+            if let cap = opts.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
+                throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
+            }
         }
-        if let id = catalog.byName[name]?.id, mem.buffers[id]?.count ?? 0 > 0, catalog.byID[id]?.options != opts {
-            try flushSeries(id)  // buffered points keep the bound they were written under
+        var out: [SeriesInfo] = []
+        out.reserveCapacity(list.count)
+        for (name, opts) in list {
+            if let id = catalog.byName[name]?.id, mem.buffers[id]?.count ?? 0 > 0, catalog.byID[id]?.options != opts {
+                try flushSeries(id)  // buffered points keep the bound they were written under
+            }
+            out.append(catalog.upsert(name, options: opts))
         }
-        let s = catalog.upsert(name, options: opts)
-        try catalog.save()
-        return s
+        if !list.isEmpty { try catalog.save() }
+        return out
     }
 
     // MARK: Writes
@@ -210,7 +219,8 @@ final class Engine {
             try flushSeries(victim, release: true, cleanWAL: false)
             counters.flushesBudget += 1
         }
-        if !fromWAL { try removeObsoleteWAL() }
+        // Only a flush can make WAL files obsolete; checking costs a pass over every buffer.
+        if !fromWAL && flushedSinceWALCheck { try removeObsoleteWAL() }
     }
 
     /// Fits, verifies and writes every buffered point of a series, then empties its buffer.
@@ -235,12 +245,14 @@ final class Engine {
         buffer.clear(release: release)
         memBytes += buffer.bytes
         mem.buffers[series] = buffer
+        flushedSinceWALCheck = true
         if cleanWAL { try removeObsoleteWAL() }
     }
 
     /// Deletes WAL files whose points are all in segments (after making those segments durable).
     func removeObsoleteWAL() throws(AliceDBError) {
         guard let wal else { return }
+        flushedSinceWALCheck = false
         let minUnflushed = mem.minUnflushedLSN(else: nextLSN)
         // Nothing buffered: the current file holds only flushed points; start a new one so it can go.
         if minUnflushed == nextLSN && wal.currentBytes > 0 {

@@ -1,21 +1,25 @@
-import Foundation
+public import Foundation
 
-/// A real mosquitto on 127.0.0.1 and a free port, for one test.
-final class Broker {
-    let port: Int
-    let dir: URL
-    private var pid: pid_t = 0
+/// A real mosquitto on 127.0.0.1 and a free port, for tests and benchmarks (never another address).
+public final class Broker {
+    public let port: Int
+    public let dir: URL
+    public private(set) var pid: pid_t = 0
 
-    init() throws {
+    /// - Parameter extraConfig: more mosquitto.conf lines (for the listener on `port`, e.g. TLS files).
+    public init(extraConfig: String = "") throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("alicedb-broker-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // mosquitto started as root drops to its own user: it must be able to write its log here.
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
         port = Broker.freePort()
-        try "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"
-            .write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+        let conf = "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"
+            + "log_dest file \(dir.appendingPathComponent("mosquitto.log").path)\n\(extraConfig)\n"
+        try conf.write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
         try start()
     }
 
-    func start() throws {
+    public func start() throws {
         // posix_spawn + waitpid: Foundation's Process can hang in waitUntilExit from a deinit here.
         pid = try spawn([Broker.find("mosquitto"), "-c", dir.appendingPathComponent("mosquitto.conf").path])
         // Ready when the port accepts connections.
@@ -26,7 +30,12 @@ final class Broker {
         throw NSError(domain: "Broker", code: 1, userInfo: [NSLocalizedDescriptionKey: "mosquitto did not start on \(port)"])
     }
 
-    func stop() {
+    /// The broker's log (connections, disconnections and their reasons), for failure messages.
+    public var log: String {
+        (try? String(contentsOf: dir.appendingPathComponent("mosquitto.log"), encoding: .utf8)) ?? ""
+    }
+
+    public func stop() {
         guard pid > 0 else { return }
         kill(pid, SIGTERM)
         var status: Int32 = 0
@@ -39,14 +48,14 @@ final class Broker {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    static func find(_ name: String) -> String {
+    public static func find(_ name: String) -> String {
         for d in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(d)/\(name)") {
             return "\(d)/\(name)"
         }
         return name
     }
 
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -59,14 +68,14 @@ final class Broker {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    static func canConnect(_ port: Int) -> Bool {
+    public static func canConnect(_ port: Int) -> Bool {
         let fd = loopbackConnect(port)
         if fd >= 0 { close(fd) }
         return fd >= 0
     }
 
     /// Publishes with mosquitto_pub (QoS 1), one message per line of `payloads`.
-    func publish(_ topic: String, _ payloads: [String], qos: Int = 1) throws {
+    public func publish(_ topic: String, _ payloads: [String], qos: Int = 1) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Broker.find("mosquitto_pub"))
         p.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-q", "\(qos)", "-t", topic, "-l"]
@@ -79,13 +88,13 @@ final class Broker {
     }
 }
 
-/// Starts a program with stdout/stderr to /dev/null; returns its pid.
-func spawn(_ argv: [String]) throws -> pid_t {
+/// Starts a program with stdout/stderr to `output` (default /dev/null); returns its pid.
+public func spawn(_ argv: [String], output: String = "/dev/null") throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
     var cargs = argv.map { strdup($0) } + [nil]
     defer { for p in cargs { free(p) } }
     // The child must not inherit this thread's blocked signals (dispatch workers block SIGTERM).
@@ -106,7 +115,7 @@ func spawn(_ argv: [String]) throws -> pid_t {
 }
 
 /// A TCP connection to 127.0.0.1:port (a file descriptor), or -1.
-func loopbackConnect(_ port: Int) -> Int32 {
+public func loopbackConnect(_ port: Int) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)

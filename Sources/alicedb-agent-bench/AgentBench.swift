@@ -1,0 +1,331 @@
+import AgentHarness
+import AliceDB
+import ArgumentParser
+import Foundation
+import MQTT
+
+/// The agent's throughput and memory benchmark: a real mosquitto on loopback, the real
+/// `alicedb-agent` executable as a child process, and a publisher replaying a real data set.
+@main
+struct AgentBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alicedb-agent-bench",
+        abstract: "Throughput (QoS 0 against mosquitto_sub, QoS 1) and resident memory of alicedb-agent under a soak and a burst.")
+
+    @Option(help: "A CSV (ts,value) whose value texts become the payloads.")
+    var dataset: String = "../shared/datasets/beijing_temp.csv"
+    @Option(help: "Phases to run, comma-separated: throughput, soak.")
+    var phases: String = "throughput,soak"
+    @Option(help: "Messages per throughput run.")
+    var messages: Int = 300_000
+    @Option(help: "Series (topics) in every phase.")
+    var series: Int = 1000
+    @Option(help: "Soak: messages per second per series.")
+    var rate: Int = 10
+    @Option(help: "Soak length, seconds.")
+    var soakSeconds: Int = 600
+    @Option(help: "Messages in the burst after the soak.")
+    var burst: Int = 50_000
+    @Option(help: "The agent's tcp_nodelay: true or false.")
+    var nodelay: Bool = true
+    @Option(help: "The agent executable (default: alicedb-agent beside this program).")
+    var agent: String?
+
+    func run() async throws {
+        let values = try loadValues(dataset)
+        let agentPath = agent ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("alicedb-agent").path
+        guard FileManager.default.isExecutableFile(atPath: agentPath) else {
+            throw ValidationError("no agent executable at \(agentPath) (build it, or pass --agent)")
+        }
+        let topics = (0..<series).map { String(format: "bench/s%04d", $0) }
+        print("alicedb-agent-bench: \(agentPath), payloads from \(dataset) (\(values.count) values), \(series) series")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(machineName())")
+        let wanted = Set(phases.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        if wanted.contains("throughput") {
+            var rows: [[String]] = []
+            func rate(_ x: Double?) -> String { x.map { String(format: "%.0f", $0) } ?? "incomplete" }
+            for (qos, proto) in [(0, "3.1.1"), (1, "3.1.1"), (1, "5")] {
+                // QoS 0: both on one stream at once, as a user would compare them; then each alone.
+                // QoS 1: each alone (a slow receiver would pace the other through the broker's queue).
+                var runs: [(String, Rates)] = []
+                if qos == 0 {
+                    runs.append(("both at once", try await throughput(agentPath, topics, values, qos: qos, protocolName: proto, agent: true, sub: true)))
+                }
+                let a = try await throughput(agentPath, topics, values, qos: qos, protocolName: proto, agent: true, sub: false)
+                let b = try await throughput(agentPath, topics, values, qos: qos, protocolName: proto, agent: false, sub: true)
+                runs.append(("each alone", Rates(agent: a.agent, sub: b.sub, received: a.received, stored: a.stored)))
+                for (how, r) in runs {
+                    rows.append([
+                        "\(qos)", proto, how, "\(messages)", "\(r.received)", "\(r.stored)", rate(r.agent), rate(r.sub),
+                        (r.agent != nil && r.sub != nil) ? String(format: "%.2f", r.agent! / r.sub!) : "-",
+                    ])
+                }
+            }
+            printTable(
+                ["QoS", "protocol", "receivers", "messages", "agent got", "stored", "agent msg/s", "mosquitto_sub msg/s", "agent ÷ sub"], rows)
+        }
+        if wanted.contains("soak") { try await soak(agentPath, topics, values) }
+    }
+
+    // MARK: phases
+
+    /// What one throughput run measured.
+    struct Rates {
+        var agent: Double?
+        var sub: Double?
+        var received = 0
+        var stored = 0
+    }
+
+    /// Publishes `messages` as fast as possible to the receivers asked for (the agent, `mosquitto_sub`
+    /// or both on the same stream at once); each one's rate is messages ÷ (its last arrival − first publish).
+    func throughput(
+        _ agentPath: String, _ topics: [String], _ values: [[UInt8]], qos: Int, protocolName: String, agent withAgent: Bool, sub withSub: Bool
+    ) async throws -> Rates {
+        let broker = try Broker()
+        var run: AgentRun? = nil
+        defer { run?.kill() }
+        if withAgent {
+            run = try AgentRun(agentPath, broker: broker, qos: qos, protocolName: protocolName, memoryLimit: nil, nodelay: nodelay)
+            try await run!.waitConnected()
+        }
+        var subPid: pid_t = 0
+        if withSub {
+            subPid = try spawn([
+                Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "bench/#", "-q", "\(qos)",
+                "-V", protocolName == "5" ? "mqttv5" : "mqttv311", "-C", "\(messages)", "-W", "120",
+            ])
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let publisher = try LoadPublisher(port: broker.port)
+        let start = Date()
+        do {
+            for i in 0..<messages {
+                try publisher.publish(topics[i % topics.count], values[i % values.count], qos: qos)
+            }
+            try publisher.drain()
+        } catch {
+            print(broker.log.split(separator: "\n").suffix(15).joined(separator: "\n"))
+            throw error
+        }
+        var agentDone: Date? = nil, subDone: Date? = nil
+        var last = -1, lastChange = Date()
+        while (withAgent && agentDone == nil) || (withSub && subDone == nil) {
+            try await Task.sleep(for: .milliseconds(10))
+            if withSub && subDone == nil {
+                var status: Int32 = 0
+                if waitpid(subPid, &status, WNOHANG) == subPid { subDone = Date() }
+            }
+            if let run, agentDone == nil {
+                let got = run.metric("alicedb_messages_total") ?? 0
+                if got >= messages { agentDone = Date() }
+                if got != last { last = got; lastChange = Date() }
+            }
+            if Date().timeIntervalSince(lastChange) > 10 && (!withSub || subDone != nil || Date().timeIntervalSince(start) > 130) { break }
+        }
+        if withSub && subDone == nil {
+            kill(subPid, SIGKILL)
+            var st: Int32 = 0
+            waitpid(subPid, &st, 0)
+        }
+        var r = Rates()
+        r.agent = agentDone.map { Double(messages) / $0.timeIntervalSince(start) }
+        r.sub = subDone.map { Double(messages) / $0.timeIntervalSince(start) }
+        if let run {
+            r.received = run.metric("alicedb_messages_total") ?? 0
+            _ = try run.terminate()
+            r.stored = try storedPoints(run.data)
+        }
+        return r
+    }
+
+    /// `series` topics at `rate` messages/s each for `soakSeconds`, then a burst; samples the agent's
+    /// VmRSS/VmHWM every 5 s; at the end SIGTERM and counts what was stored (QoS 1: nothing may be lost).
+    func soak(_ agentPath: String, _ topics: [String], _ values: [[UInt8]]) async throws {
+        let broker = try Broker()
+        let run = try AgentRun(agentPath, broker: broker, qos: 1, protocolName: "3.1.1", memoryLimit: nil, nodelay: nodelay)
+        defer { run.kill() }
+        try await run.waitConnected()
+        let publisher = try LoadPublisher(port: broker.port)
+        let perTick = max(1, topics.count * rate / 100)  // one tick = 10 ms
+        let start = Date()
+        var sent = 0
+        var samples: [(t: Double, rss: Int, hwm: Int, messages: Int)] = []
+        var nextSample = 0.0
+        print("\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit)")
+        while true {
+            let elapsed = Date().timeIntervalSince(start)
+            if elapsed >= Double(soakSeconds) { break }
+            let due = Int(elapsed * 100) * perTick
+            while sent < due + perTick {
+                try publisher.publish(topics[sent % topics.count], values[sent % values.count], qos: 1)
+                sent += 1
+            }
+            try publisher.flush()
+            if elapsed >= nextSample, let m = residentMemory(of: run.pid) {
+                samples.append((elapsed, m.rss, m.hwm, run.metric("alicedb_messages_total") ?? 0))
+                if samples.count % 12 == 1 {
+                    print(String(format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss), mib(m.hwm), samples.last!.messages))
+                }
+                nextSample += 5
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let beforeBurst = residentMemory(of: run.pid)
+        let burstStart = Date()
+        for i in 0..<burst {
+            try publisher.publish(topics[(sent + i) % topics.count], values[(sent + i) % values.count], qos: 1)
+        }
+        try publisher.drain()
+        sent += burst
+        var burstPeak = 0
+        var lastCount = -1, lastChange = Date()
+        while true {
+            let got = run.metric("alicedb_messages_total") ?? 0
+            if let m = residentMemory(of: run.pid) { burstPeak = max(burstPeak, m.rss) }
+            if got >= sent { break }
+            if got != lastCount { lastCount = got; lastChange = Date() }
+            if Date().timeIntervalSince(lastChange) > 15 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let burstSeconds = Date().timeIntervalSince(burstStart)
+        let end = residentMemory(of: run.pid)
+        let stopSeconds = try run.terminate()
+        let stored = try storedPoints(run.data)
+        // Flatness: median RSS of the second minute against the median of the last minute.
+        func median(_ xs: [Int]) -> Int { xs.isEmpty ? 0 : xs.sorted()[xs.count / 2] }
+        let early = median(samples.filter { $0.t >= 60 && $0.t < 120 }.map(\.rss))
+        let late = median(samples.filter { $0.t >= Double(soakSeconds) - 60 }.map(\.rss))
+        printTable(["measure", "value"], [
+            ["messages published (QoS 1)", "\(sent)"],
+            ["points stored after SIGTERM", "\(stored)"],
+            ["lost", "\(sent - stored)"],
+            ["median VmRSS, minute 2", String(format: "%.1f MiB", mib(early))],
+            ["median VmRSS, last minute", String(format: "%.1f MiB", mib(late))],
+            ["VmHWM before the burst", String(format: "%.1f MiB", mib(beforeBurst?.hwm ?? 0))],
+            ["burst: seconds to ingest \(burst)", String(format: "%.2f", burstSeconds)],
+            ["burst: peak VmRSS", String(format: "%.1f MiB", mib(burstPeak))],
+            ["VmHWM at the end", String(format: "%.1f MiB", mib(end?.hwm ?? 0))],
+            ["SIGTERM to exit", String(format: "%.2f s", stopSeconds)],
+        ])
+    }
+}
+
+// MARK: helpers
+
+func mib(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
+
+func machineName() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+          let colon = line.firstIndex(of: ":")
+    else { return "unknown CPU" }
+    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+}
+
+/// The value column's texts (the payloads the sensors would send).
+func loadValues(_ path: String) throws -> [[UInt8]] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    var out: [[UInt8]] = []
+    for line in text.split(separator: "\n").dropFirst() {
+        guard let comma = line.firstIndex(of: ",") else { continue }
+        let v = line[line.index(after: comma)...].trimmingCharacters(in: .whitespaces)
+        if !v.isEmpty { out.append(Array(v.utf8)) }
+    }
+    guard !out.isEmpty else { throw ValidationError("\(path): no values") }
+    return out
+}
+
+func storedPoints(_ data: String) throws -> Int {
+    let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+    defer { try? db.close() }
+    return try db.stats().points
+}
+
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        "| " + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |"
+    }
+    print(line(header))
+    print("| " + widths.map { String(repeating: "-", count: $0) }.joined(separator: " | ") + " |")
+    for r in rows { print(line(r)) }
+}
+
+/// The agent as a child process with its own data directory and HTTP port.
+final class AgentRun {
+    let pid: pid_t
+    let data: String
+    let httpPort: Int
+    let dir: String
+    private var exited = false
+
+    init(_ path: String, broker: Broker, qos: Int, protocolName: String, memoryLimit: String?, nodelay: Bool) throws {
+        dir = broker.dir.appendingPathComponent("agent").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        data = dir + "/data"
+        httpPort = Broker.freePort()
+        let config = dir + "/agent.toml"
+        try """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "bench-agent"
+            qos = \(qos)
+            protocol = "\(protocolName)"
+            tcp_nodelay = \(nodelay)
+            [storage]
+            path = "\(data)"
+            \(memoryLimit.map { "memory_limit = \"\($0)\"" } ?? "")
+            [http]
+            listen = "127.0.0.1:\(httpPort)"
+            [[subscribe]]
+            topic = "bench/#"
+            series = "{topic}"
+            format = "number"
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        pid = try spawn([path, "--config", config, "--log-level", "warning"], output: dir + "/agent.log")
+    }
+
+    func metric(_ name: String) -> Int? {
+        guard let text = try? httpGet(port: httpPort, path: "/metrics") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ")[1]).map { Int($0) }
+        }
+        return nil
+    }
+
+    func waitConnected() async throws {
+        for _ in 0..<500 {
+            if metric("alicedb_broker_connected") == 1 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let log = (try? String(contentsOfFile: dir + "/agent.log", encoding: .utf8)) ?? ""
+        throw BenchError("the agent did not connect within 10 s; its log:\n\(log)")
+    }
+
+    /// SIGTERM and wait; returns the seconds it took to exit (it must flush everything first).
+    func terminate() throws -> Double {
+        let t = Date()
+        Foundation.kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
+        guard status == 0 else { throw BenchError("the agent exited with status \(status)") }
+        return Date().timeIntervalSince(t)
+    }
+
+    func kill() {
+        guard !exited else { return }
+        Foundation.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
