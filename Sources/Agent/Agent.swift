@@ -31,6 +31,9 @@ public actor Agent {
     private var lastBadLog: [String: UInt64] = [:]
     private var suppressed: [String: Int] = [:]
     static let batchPoints = 4096
+    /// Points wait at most this long in the agent before they are in the WAL file (the window in which
+    /// a crash of the process loses acknowledged QoS 1 messages; see docs/semantics.md).
+    static let flushMillis = 10
 
     public init(config: AgentConfig, logger: Logger) throws {
         self.config = config
@@ -47,9 +50,18 @@ public actor Agent {
     /// Runs until `stop()`: connects (retrying), ingests, and on stop flushes everything to segments.
     public func run() async throws {
         try startSession()
-        let ticker = Task { [weak self] in
+        // The database is open and the session started (it connects and reconnects by itself).
+        SystemdNotify.send("READY=1\nSTATUS=ingesting")
+        let ticker = Task { [weak self, logger] in
+            var ticks = 0
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(50))
+                ticks += 1
+                if ticks * Agent.flushMillis == 3000 {
+                    // Start-up is over: let its code pages go (see ProcessMemory).
+                    let released = ProcessMemory.releaseStartupPages()
+                    logger.debug("start-up pages released", metadata: ["bytes": "\(released)"])
+                }
+                try? await Task.sleep(for: .milliseconds(Agent.flushMillis))
                 await self?.flushPending()
             }
         }
@@ -83,6 +95,7 @@ public actor Agent {
 
     /// Stops intake; `run` then flushes and returns.
     public func stop() {
+        SystemdNotify.send("STOPPING=1\nSTATUS=flushing MemTables")
         stopping = true
         session?.stop()
     }
@@ -92,6 +105,8 @@ public actor Agent {
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions
         routes.removeAll()
+        SystemdNotify.send("RELOADING=1")
+        defer { SystemdNotify.send("READY=1\nSTATUS=ingesting") }
         logger.info("configuration reloaded", metadata: ["subscriptions": "\(new.subscriptions.count)"])
         if oldFilters != new.subscriptions.map({ "\($0.topic)|\($0.qos)" }) {
             let old = session
@@ -194,6 +209,8 @@ public actor Agent {
         }
         pending.removeAll(keepingCapacity: true)
         pendingPoints = 0
+        // libmosquitto acknowledged these messages on arrival: get them out of this process now.
+        do { try db.writeWAL() } catch { logger.error("writing the WAL failed", metadata: ["error": "\(error)"]) }
     }
 }
 

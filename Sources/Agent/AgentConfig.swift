@@ -42,7 +42,9 @@ public struct AgentConfig: Sendable {
     public var mqtt = MQTTOptions()
     public var qos = 1
     public var storagePath = "/var/lib/alicedb"
-    public var memoryLimit = 8 << 20
+    /// All MemTables together (16 bytes per buffered point). 4 MiB keeps the whole agent within
+    /// 24 MiB resident under load (docs/benchmarks.md); raise it for longer segments.
+    public var memoryLimit = 4 << 20
     public var syncIntervalMs = 200
     public var retention: RetentionPolicy? = nil
     public var subscriptions: [Subscription] = []
@@ -60,7 +62,7 @@ public struct AgentConfig: Sendable {
 
         [storage]
         path = "./alicedb-data"
-        memory_limit = "8MiB"
+        memory_limit = "4MiB"
 
         [[subscribe]]
         topic = "sensors/#"

@@ -123,23 +123,14 @@ extension Agent {
             metric("alicedb_series", "gauge", "Series in the catalog.", [("", Double(s.series.count))])
         }
         metric("alicedb_memtable_budget_bytes", "gauge", "MemTable memory budget.", [("", Double(config.memoryLimit))])
-        metric("alicedb_resident_memory_bytes", "gauge", "Resident set size of the process.", [("", Double(ProcessMemory.residentBytes()))])
+        let memory = ProcessMemory.current()
+        metric("alicedb_resident_memory_bytes", "gauge", "Resident set size of the process (VmRSS).", [("", Double(memory.rss))])
+        metric("alicedb_resident_memory_peak_bytes", "gauge", "Peak resident set size (VmHWM).", [("", Double(memory.hwm))])
+        metric("alicedb_memtable_bytes", "gauge", "Bytes the MemTables hold allocated.", [("", Double(db.memTableBytes))])
         return out
     }
 
     private func escape(_ s: String) -> String {
         s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-    }
-}
-
-enum ProcessMemory {
-    /// VmRSS from /proc/self/status (0 where there is no /proc).
-    static func residentBytes() -> Int {
-        guard let bytes = (try? FileIO.readFile("/proc/self/status")) ?? nil else { return 0 }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-            return kb * 1024
-        }
-        return 0
     }
 }

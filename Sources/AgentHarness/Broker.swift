@@ -88,8 +88,9 @@ public final class Broker {
     }
 }
 
-/// Starts a program with stdout/stderr to `output` (default /dev/null); returns its pid.
-public func spawn(_ argv: [String], output: String = "/dev/null") throws -> pid_t {
+/// Starts a program with stdout/stderr to `output` (default /dev/null) and `environment` added to
+/// this process's own; returns its pid.
+public func spawn(_ argv: [String], output: String = "/dev/null", environment: [String: String] = [:]) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -109,7 +110,11 @@ public func spawn(_ argv: [String], output: String = "/dev/null") throws -> pid_
     posix_spawnattr_setsigdefault(&attr, &all)
     posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    var cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for p in cenv { free(p) } }
+    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, &cenv)
     guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0])"]) }
     return pid
 }

@@ -13,14 +13,10 @@ public final class LoadPublisher {
     private var pendingAck: [UInt8] = []
     public private(set) var published = 0
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     public init(port: Int, clientID: String = "load-\(UUID().uuidString.prefix(8))", window: Int = 2000) throws {
         self.window = max(1, min(window, 65000))
         fd = loopbackConnect(port)
-        guard fd >= 0 else { throw Failure(description: "cannot connect to 127.0.0.1:\(port)") }
+        guard fd >= 0 else { throw HarnessError("cannot connect to 127.0.0.1:\(port)") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         // CONNECT: protocol "MQTT" level 4, clean session, keep-alive off.
@@ -32,7 +28,7 @@ public final class LoadPublisher {
         var connack = [UInt8](repeating: 0, count: 4)
         guard try readExactly(&connack), connack[0] == 0x20, connack[3] == 0 else {
             close(fd)
-            throw Failure(description: "broker refused the connection: \(connack)")
+            throw HarnessError("broker refused the connection: \(connack)")
         }
     }
 
@@ -78,16 +74,16 @@ public final class LoadPublisher {
     private func readAcks(blocking: Bool) throws {
         var buf = [UInt8](repeating: 0, count: 65536)
         let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, blocking ? 0 : Int32(MSG_DONTWAIT)) }
-        if n == 0 { throw Failure(description: "the broker closed the connection") }
+        if n == 0 { throw HarnessError("the broker closed the connection") }
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
-            throw Failure(description: "recv failed: errno \(errno)")
+            throw HarnessError("recv failed: errno \(errno)")
         }
         pendingAck += buf[0..<n]
         // Only PUBACKs (0x40 0x02 id id) come back: nothing is subscribed.
         let whole = pendingAck.count / 4
         for i in 0..<whole where pendingAck[i * 4] != 0x40 {
-            throw Failure(description: "unexpected packet type \(pendingAck[i * 4]) from the broker")
+            throw HarnessError("unexpected packet type \(pendingAck[i * 4]) from the broker")
         }
         unacked -= whole
         pendingAck.removeFirst(whole * 4)
@@ -98,7 +94,7 @@ public final class LoadPublisher {
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw Failure(description: "write to the broker failed: errno \(errno)") }
+            guard n > 0 else { throw HarnessError("write to the broker failed: errno \(errno)") }
             done += n
         }
     }

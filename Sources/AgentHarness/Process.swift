@@ -42,3 +42,9 @@ public func residentMemory(of pid: pid_t) -> (rss: Int, hwm: Int)? {
     }
     return rss >= 0 && hwm >= 0 ? (rss, hwm) : nil
 }
+
+/// A harness failure with what went wrong.
+public struct HarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -149,6 +149,9 @@ public final class Database: Sendable {
 
     public var counters: WriteCounters { engine.withLock { $0.counters } }
 
+    /// Bytes the MemTables hold allocated now (what the memory budget bounds).
+    public var memTableBytes: Int { engine.withLock { $0.memBytes } }
+
     // MARK: Maintenance
 
     /// Fits and writes every buffered point, and syncs.
@@ -156,6 +159,10 @@ public final class Database: Sendable {
 
     /// Makes every acknowledged point durable in the WAL.
     public func sync() throws { try locked { e throws(AliceDBError) in try e.wal?.sync() } }
+
+    /// Hands the WAL records buffered in this process to the operating system (a write, no fsync):
+    /// from then on they survive a crash of the process, though not a power cut before the next sync.
+    public func writeWAL() throws { try locked { e throws(AliceDBError) in try e.wal?.flushBuffer() } }
 
     /// Merges segment files smaller than `smallBytes`; returns how many were merged.
     @discardableResult

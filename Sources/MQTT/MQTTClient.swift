@@ -29,7 +29,7 @@ public struct MQTTOptions: Sendable, Hashable {
     public var statusTopic: String?
     /// Messages received but not yet taken by the consumer; past this the network thread waits, so
     /// a burst stays in the broker's queue (and TCP) instead of this process's memory.
-    public var backlog: Int = 4096
+    public var backlog: Int = 2048
     /// TCP_NODELAY: send every packet (and every PUBACK) at once instead of letting Nagle coalesce them.
     public var tcpNoDelay: Bool = true
 

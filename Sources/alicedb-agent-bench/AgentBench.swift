@@ -70,6 +70,29 @@ struct AgentBench: AsyncParsableCommand {
 
     // MARK: phases
 
+    /// The agent under test: default settings but for the broker, the QoS and the protocol.
+    func benchAgent(_ path: String, broker: Broker, qos: Int, protocolName: String) throws -> AgentProcess {
+        try AgentProcess(executable: path, directory: broker.dir.appendingPathComponent("agent").path) { data, listen in
+            """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "bench-agent"
+            qos = \(qos)
+            protocol = "\(protocolName)"
+            tcp_nodelay = \(nodelay)
+            [storage]
+            path = "\(data)"
+            [http]
+            listen = "\(listen)"
+            [[subscribe]]
+            topic = "bench/#"
+            series = "{topic}"
+            format = "number"
+            """
+        }
+    }
+
     /// What one throughput run measured.
     struct Rates {
         var agent: Double?
@@ -84,10 +107,10 @@ struct AgentBench: AsyncParsableCommand {
         _ agentPath: String, _ topics: [String], _ values: [[UInt8]], qos: Int, protocolName: String, agent withAgent: Bool, sub withSub: Bool
     ) async throws -> Rates {
         let broker = try Broker()
-        var run: AgentRun? = nil
+        var run: AgentProcess? = nil
         defer { run?.kill() }
         if withAgent {
-            run = try AgentRun(agentPath, broker: broker, qos: qos, protocolName: protocolName, memoryLimit: nil, nodelay: nodelay)
+            run = try benchAgent(agentPath, broker: broker, qos: qos, protocolName: protocolName)
             try await run!.waitConnected()
         }
         var subPid: pid_t = 0
@@ -144,7 +167,7 @@ struct AgentBench: AsyncParsableCommand {
     /// VmRSS/VmHWM every 5 s; at the end SIGTERM and counts what was stored (QoS 1: nothing may be lost).
     func soak(_ agentPath: String, _ topics: [String], _ values: [[UInt8]]) async throws {
         let broker = try Broker()
-        let run = try AgentRun(agentPath, broker: broker, qos: 1, protocolName: "3.1.1", memoryLimit: nil, nodelay: nodelay)
+        let run = try benchAgent(agentPath, broker: broker, qos: 1, protocolName: "3.1.1")
         defer { run.kill() }
         try await run.waitConnected()
         let publisher = try LoadPublisher(port: broker.port)
@@ -251,78 +274,6 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     print(line(header))
     print("| " + widths.map { String(repeating: "-", count: $0) }.joined(separator: " | ") + " |")
     for r in rows { print(line(r)) }
-}
-
-/// The agent as a child process with its own data directory and HTTP port.
-final class AgentRun {
-    let pid: pid_t
-    let data: String
-    let httpPort: Int
-    let dir: String
-    private var exited = false
-
-    init(_ path: String, broker: Broker, qos: Int, protocolName: String, memoryLimit: String?, nodelay: Bool) throws {
-        dir = broker.dir.appendingPathComponent("agent").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        data = dir + "/data"
-        httpPort = Broker.freePort()
-        let config = dir + "/agent.toml"
-        try """
-            [mqtt]
-            host = "127.0.0.1"
-            port = \(broker.port)
-            client_id = "bench-agent"
-            qos = \(qos)
-            protocol = "\(protocolName)"
-            tcp_nodelay = \(nodelay)
-            [storage]
-            path = "\(data)"
-            \(memoryLimit.map { "memory_limit = \"\($0)\"" } ?? "")
-            [http]
-            listen = "127.0.0.1:\(httpPort)"
-            [[subscribe]]
-            topic = "bench/#"
-            series = "{topic}"
-            format = "number"
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        pid = try spawn([path, "--config", config, "--log-level", "warning"], output: dir + "/agent.log")
-    }
-
-    func metric(_ name: String) -> Int? {
-        guard let text = try? httpGet(port: httpPort, path: "/metrics") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.split(separator: " ")[1]).map { Int($0) }
-        }
-        return nil
-    }
-
-    func waitConnected() async throws {
-        for _ in 0..<500 {
-            if metric("alicedb_broker_connected") == 1 { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let log = (try? String(contentsOfFile: dir + "/agent.log", encoding: .utf8)) ?? ""
-        throw BenchError("the agent did not connect within 10 s; its log:\n\(log)")
-    }
-
-    /// SIGTERM and wait; returns the seconds it took to exit (it must flush everything first).
-    func terminate() throws -> Double {
-        let t = Date()
-        Foundation.kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        exited = true
-        guard status == 0 else { throw BenchError("the agent exited with status \(status)") }
-        return Date().timeIntervalSince(t)
-    }
-
-    func kill() {
-        guard !exited else { return }
-        Foundation.kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        exited = true
-    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

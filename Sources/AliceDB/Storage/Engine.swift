@@ -171,11 +171,11 @@ final class Engine {
         case .interval(let ms):
             if FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000 {
                 try wal.sync()
-            } else if wal.bufferedBytes >= 1 << 20 {
+            } else if wal.bufferedBytes >= WAL.bufferLimit {
                 try wal.flushBuffer()
             }
         case .off:
-            if wal.bufferedBytes >= 1 << 20 { try wal.flushBuffer() }
+            if wal.bufferedBytes >= WAL.bufferLimit { try wal.flushBuffer() }
         }
     }
 

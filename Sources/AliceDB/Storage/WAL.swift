@@ -33,6 +33,8 @@ package struct WALRecord {
 package final class WAL {
     static let maxFileBytes = 8 << 20
     static let maxRecordPoints = 1 << 16
+    /// Buffered record bytes that force a write before the next group commit (bounds memory in a burst).
+    static let bufferLimit = 256 << 10
     let dir: String
     let logger: Logger
     private var fd: Int32 = -1

@@ -1,0 +1,202 @@
+import AgentHarness
+import AliceDB
+import Foundation
+import Testing
+
+/// The agent process against a real mosquitto: TLS, MQTT 5 with a status topic and last will,
+/// persistent sessions, the memory limit under a burst, and systemd's readiness protocol.
+@Suite(.serialized) struct AgentSessionTests {
+    /// A config for `broker` with `mqtt` lines added and one `number` subscription on `t/+`.
+    static func config(
+        _ broker: Broker, clientID: String = "session-test-\(UUID().uuidString.prefix(6))", mqtt: String = "", storage: String = ""
+    ) -> (String, String) -> String {
+        { data, listen in
+            """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "\(clientID)"
+            \(mqtt)
+            [storage]
+            path = "\(data)"
+            \(storage)
+            [http]
+            listen = "\(listen)"
+            [[subscribe]]
+            topic = "t/+"
+            series = "t.{1}"
+            """
+        }
+    }
+
+    @Test func tlsWithTheBrokersCertificateAuthority() async throws {
+        let dir = TempDirectory()
+        let pki = try TestPKI(in: dir.path)
+        let broker = try Broker(extraConfig: "cafile \(pki.ca)\ncertfile \(pki.cert)\nkeyfile \(pki.key)\n")
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent",
+            config: Self.config(broker, mqtt: "ca_file = \"\(pki.ca)\""))
+        try await agent.waitConnected()
+        let publisher = try Process.run(
+            URL(fileURLWithPath: Broker.find("mosquitto_pub")),
+            arguments: ["-h", "127.0.0.1", "-p", "\(broker.port)", "--cafile", pki.ca, "-q", "1", "-t", "t/secure", "-m", "42.5"])
+        publisher.waitUntilExit()
+        #expect(await agent.waitMessages(1))
+        try agent.terminate()
+        let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("t.secure").map(\.value) == [42.5])
+    }
+
+    @Test func mqtt5StatusTopicAndLastWill() async throws {
+        let broker = try Broker()
+        let dir = TempDirectory()
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent",
+            config: Self.config(broker, mqtt: "protocol = \"5\"\nstatus_topic = \"gw/status\"\nkeepalive = 5"))
+        try await agent.waitConnected()
+        #expect(try retained(broker, "gw/status") == "online")
+        let load = try LoadPublisher(port: broker.port)
+        for i in 0..<100 { try load.publish("t/a", Array("\(i)".utf8), qos: 1) }
+        try load.drain()
+        #expect(await agent.waitMessages(100))
+        // Handed to the engine (within 10 ms of arrival) means written to the WAL file.
+        for _ in 0..<100 where (agent.metric("alicedb_points_total") ?? 0) < 100 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(agent.metric("alicedb_points_total") == 100)
+        // A crash: the broker publishes the last will.
+        agent.kill()
+        var status = ""
+        for _ in 0..<50 {
+            status = try retained(broker, "gw/status")
+            if status == "offline" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(status == "offline")
+        // What was acknowledged before the crash is in the WAL and survives.
+        let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("t.a").map(\.value) == (0..<100).map(Double.init))
+    }
+
+    @Test func persistentSessionGetsWhatWasPublishedWhileAway() async throws {
+        let broker = try Broker()
+        let dir = TempDirectory()
+        let config = Self.config(broker, clientID: "persistent-gw", mqtt: "clean_session = false\nqos = 1")
+        let first = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent", config: config)
+        try await first.waitConnected()
+        try first.terminate()
+        // The agent is away: the broker queues QoS 1 messages for its persistent session.
+        let load = try LoadPublisher(port: broker.port)
+        for i in 0..<500 { try load.publish("t/queued", Array("\(i)".utf8), qos: 1) }
+        try load.drain()
+        let second = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent", config: config)
+        try await second.waitConnected()
+        #expect(await second.waitMessages(500))
+        try second.terminate()
+        let db = try Database(path: second.data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("t.queued").map(\.value) == (0..<500).map(Double.init))
+    }
+
+    @Test func memoryLimitHoldsUnderABurst() async throws {
+        let broker = try Broker()
+        let dir = TempDirectory()
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent",
+            config: Self.config(broker, mqtt: "qos = 1", storage: "memory_limit = \"256KiB\""))
+        try await agent.waitConnected()
+        let load = try LoadPublisher(port: broker.port)
+        let total = 50_000
+        let publishing = Task.detached {
+            for i in 0..<total { try load.publish("t/s\(i % 200)", Array("\(Double(i) / 8)".utf8), qos: 1) }
+            try load.drain()
+        }
+        var highest = 0
+        var got = 0
+        let deadline = Date().addingTimeInterval(60)
+        while got < total && Date() < deadline {
+            highest = max(highest, agent.metric("alicedb_memtable_bytes") ?? 0)
+            got = agent.metric("alicedb_messages_total") ?? 0
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await publishing.value
+        #expect(got == total)
+        #expect(highest > 0)
+        #expect(highest <= 256 * 1024)
+        try agent.terminate()
+        let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.stats().points == total)
+    }
+
+    @Test func tellsSystemdWhenReadyAndWhenStopping() async throws {
+        let broker = try Broker()
+        let dir = TempDirectory()
+        let socketPath = dir.path + "/notify"
+        let listener = try DatagramListener(path: socketPath)
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent", environment: ["NOTIFY_SOCKET": socketPath],
+            config: Self.config(broker))
+        #expect(listener.receive(seconds: 10)?.contains("READY=1") == true)
+        try agent.terminate()
+        #expect(listener.receive(seconds: 5)?.contains("STOPPING=1") == true)
+    }
+}
+
+/// The retained message on `topic`, read with mosquitto_sub ("" when there is none).
+func retained(_ broker: Broker, _ topic: String) throws -> String {
+    let out = broker.dir.appendingPathComponent("retained-\(UUID().uuidString)").path
+    let pid = try spawn(
+        [Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-C", "1", "-W", "2", "--retained-only"],
+        output: out)
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// A throw-away certificate authority and a server certificate for 127.0.0.1, made with openssl.
+struct TestPKI {
+    let ca: String, cert: String, key: String
+
+    init(in dir: String) throws {
+        ca = dir + "/ca.crt"
+        cert = dir + "/server.crt"
+        key = dir + "/server.key"
+        let caKey = dir + "/ca.key", csr = dir + "/server.csr", ext = dir + "/ext.cnf"
+        try "subjectAltName=IP:127.0.0.1\n".write(toFile: ext, atomically: true, encoding: .utf8)
+        let openssl = Broker.find("openssl")
+        for args in [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=alicedb test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
+        ] {
+            let status = try spawnAndWait([openssl] + args)
+            guard status == 0 else { throw HarnessError("openssl \(args[0]) failed (\(status))") }
+        }
+        // mosquitto started as root reads these as its own user.
+        for f in [ca, cert, key] { chmod(f, 0o644) }
+    }
+}
+
+/// A unix datagram socket standing in for systemd's notification socket.
+final class DatagramListener {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &addr.sun_path) { for (i, b) in bytes.enumerated() { $0[i] = b } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw HarnessError("cannot bind \(path)") }
+    }
+
+    deinit { close(fd) }
+
+    func receive(seconds: Int) -> String? {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
+    }
+}
