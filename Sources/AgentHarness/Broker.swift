@@ -74,17 +74,12 @@ public final class Broker {
         return fd >= 0
     }
 
-    /// Publishes with mosquitto_pub (QoS 1), one message per line of `payloads`.
+    /// Publishes `payloads` to `topic` and waits until the broker acknowledged them all (QoS 1).
+    /// Not `mosquitto_pub -l`: at the end of its input it disconnects with QoS 1 messages in flight.
     public func publish(_ topic: String, _ payloads: [String], qos: Int = 1) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Broker.find("mosquitto_pub"))
-        p.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-q", "\(qos)", "-t", topic, "-l"]
-        let input = Pipe()
-        p.standardInput = input
-        try p.run()
-        input.fileHandleForWriting.write(Data((payloads.joined(separator: "\n") + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        p.waitUntilExit()
+        let publisher = try LoadPublisher(port: port)
+        for p in payloads { try publisher.publish(topic, Array(p.utf8), qos: qos) }
+        try publisher.drain()
     }
 }
 

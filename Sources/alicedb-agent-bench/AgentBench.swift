@@ -2,14 +2,20 @@ import AgentHarness
 import AliceDB
 import ArgumentParser
 import Foundation
-import MQTT
+
+@main
+struct AgentBenchTool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alicedb-agent-bench",
+        abstract: "The agent's benchmark, and a replay of a CSV over MQTT.",
+        subcommands: [AgentBench.self, Replay.self], defaultSubcommand: AgentBench.self)
+}
 
 /// The agent's throughput and memory benchmark: a real mosquitto on loopback, the real
 /// `alicedb-agent` executable as a child process, and a publisher replaying a real data set.
-@main
 struct AgentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alicedb-agent-bench",
+        commandName: "measure",
         abstract: "Throughput (QoS 0 against mosquitto_sub, QoS 1) and resident memory of alicedb-agent under a soak and a burst.")
 
     @Option(help: "A CSV (ts,value) whose value texts become the payloads.")
