@@ -62,15 +62,26 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
 
 /// The context libmosquitto hands back to its callbacks: the one way events reach Swift.
 private final class CallbackContext: @unchecked Sendable {
-    // Touched only from libmosquitto's network thread (callbacks) and, for `subscriptions`, before
-    // `start`; AsyncStream.Continuation is itself thread-safe.
+    // Immutable after `init`; read from libmosquitto's network thread (callbacks). EventQueue locks.
     let queue: EventQueue
     let subscriptions: [(String, Int32)]
     let statusTopic: String?
-    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?) {
+    let reconnect: (min: Double, max: Double)
+    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?, reconnect: (min: Double, max: Double)) {
         queue = q
         self.subscriptions = subscriptions
         self.statusTopic = statusTopic
+        self.reconnect = reconnect
+    }
+
+    /// libmosquitto's back-off is exponential in whole seconds but the same for every client; a
+    /// fleet of gateways would come back in lock-step after a broker restart. So every time the
+    /// connection is lost the first delay and the ceiling are drawn anew: first delay uniform in
+    /// [min, 2·min], ceiling uniform in [max/2, max] (whole seconds, at least 1).
+    func jitteredDelays() -> (first: UInt32, ceiling: UInt32) {
+        let first = max(1, (reconnect.min * Double.random(in: 1...2)).rounded())
+        let ceiling = max(first, (reconnect.max * Double.random(in: 0.5...1)).rounded())
+        return (UInt32(min(first, 3600)), UInt32(min(ceiling, 3600)))
     }
 }
 
@@ -94,7 +105,9 @@ public final class MQTTSession: @unchecked Sendable {
         self.options = options
         queue = EventQueue(limit: options.backlog)
         events = MQTTEvents(queue: queue)
-        let ctx = CallbackContext(queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
+        let ctx = CallbackContext(
+            queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic,
+            reconnect: (options.reconnectMin, options.reconnectMax))
         context = Unmanaged.passRetained(ctx)
         guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
             context.release()
@@ -132,10 +145,8 @@ public final class MQTTSession: @unchecked Sendable {
         if let status = o.statusTopic {
             try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will")
         }
-        // Our own jittered back-off is applied on top by the agent; the library's is exponential.
-        try check(
-            mosquitto_reconnect_delay_set(handle, UInt32(max(1, o.reconnectMin.rounded(.up))), UInt32(max(1, o.reconnectMax)), true),
-            "reconnect delay")
+        let delays = context.takeUnretainedValue().jitteredDelays()
+        try check(mosquitto_reconnect_delay_set(handle, delays.first, delays.ceiling, true), "reconnect delay")
         mosquitto_connect_callback_set(handle) { mosq, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
@@ -147,9 +158,14 @@ public final class MQTTSession: @unchecked Sendable {
             if let status = ctx.statusTopic { _ = mosquitto_publish(mosq, nil, status, 6, "online", 1, true) }
             ctx.queue.push(.connected)
         }
-        mosquitto_disconnect_callback_set(handle) { _, obj, rc in
+        mosquitto_disconnect_callback_set(handle) { mosq, obj, rc in
             guard let obj else { return }
-            Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue().queue.push(.disconnected(reason: rc))
+            let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
+            if rc != 0 {
+                let delays = ctx.jitteredDelays()
+                _ = mosquitto_reconnect_delay_set(mosq, delays.first, delays.ceiling, true)
+            }
+            ctx.queue.push(.disconnected(reason: rc))
         }
         mosquitto_message_callback_set(handle) { _, obj, msg in
             guard let obj, let msg else { return }

@@ -47,6 +47,33 @@ import Testing
         #expect(try db.scan("t.secure").map(\.value) == [42.5])
     }
 
+    @Test func usernamePasswordAndQoS2() async throws {
+        let dir = TempDirectory()
+        let passwords = dir.path + "/passwd"
+        #expect(try spawnAndWait([Broker.find("mosquitto_passwd"), "-b", "-c", passwords, "gw", "s3cret"]) == 0)
+        chmod(passwords, 0o644)
+        let broker = try Broker(extraConfig: "allow_anonymous false\npassword_file \(passwords)\n")
+        let refused = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/refused",
+            config: Self.config(broker, mqtt: "username = \"gw\"\npassword = \"wrong\""))
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(refused.metric("alicedb_broker_connected") == 0)
+        try refused.terminate()  // stopping while the broker refuses us is still a clean exit
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent",
+            config: Self.config(broker, mqtt: "username = \"gw\"\npassword = \"s3cret\"\nqos = 2"))
+        try await agent.waitConnected()
+        let status = try spawnAndWait([
+            Broker.find("mosquitto_pub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-u", "gw", "-P", "s3cret", "-q", "2",
+            "-t", "t/two", "-m", "7.25",
+        ])
+        #expect(status == 0)
+        #expect(await agent.waitMessages(1))
+        try agent.terminate()
+        let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("t.two").map(\.value) == [7.25])
+    }
+
     @Test func mqtt5StatusTopicAndLastWill() async throws {
         let broker = try Broker()
         let dir = TempDirectory()
