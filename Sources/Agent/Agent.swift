@@ -24,6 +24,7 @@ public actor Agent {
     private var routes: [String: Route] = [:]
     static let maxRoutes = 65536
     private var pendingPoints = 0
+    private var flushScheduled = false
     private var knownSeries: [String: ErrorBound] = [:]
     /// Series met since the last flush, created in the catalog together (one write for many).
     private var newSeries: [(name: String, options: SeriesOptions)] = []
@@ -52,20 +53,13 @@ public actor Agent {
         try startSession()
         // The database is open and the session started (it connects and reconnects by itself).
         SystemdNotify.send("READY=1\nSTATUS=ingesting")
-        let ticker = Task { [weak self, logger] in
-            var ticks = 0
-            while !Task.isCancelled {
-                ticks += 1
-                if ticks * Agent.flushMillis == 3000 {
-                    // Start-up is over: let its code pages go (see ProcessMemory).
-                    let released = ProcessMemory.releaseStartupPages()
-                    logger.debug("start-up pages released", metadata: ["bytes": "\(released)"])
-                }
-                try? await Task.sleep(for: .milliseconds(Agent.flushMillis))
-                await self?.flushPending()
-            }
+        let pageout = Task { [logger] in
+            // Start-up is over after a few seconds: let its code pages go (see ProcessMemory).
+            try await Task.sleep(for: .seconds(3))
+            let released = ProcessMemory.releaseStartupPages()
+            logger.debug("start-up pages released", metadata: ["bytes": "\(released)"])
         }
-        defer { ticker.cancel() }
+        defer { pageout.cancel() }
         var http: Task<Void, Never>? = nil
         if let (host, port) = config.http {
             let server = MetricsServer(host: host, port: port, agent: self, logger: logger)
@@ -167,6 +161,22 @@ public actor Agent {
         }
         pending[series, default: PendingBatch()].append(t, v)
         pendingPoints += 1
+        scheduleFlush()
+    }
+
+    /// A flush `flushMillis` after the first point that waits; nothing runs while nothing arrives.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Agent.flushMillis))
+            await self?.scheduledFlush()
+        }
+    }
+
+    private func scheduledFlush() {
+        flushScheduled = false
+        flushPending()
     }
 
     /// Counts a bad payload; logs at most one line per subscription per 10 s.
