@@ -24,6 +24,10 @@ struct MetricsServer {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
+                    // A connection that sends nothing for 10 s is closed (a stuck or hostile client
+                    // must not hold sockets forever); malformed requests get 400 from NIO's handler.
+                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+                    try ch.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try ch.pipeline.syncOperations.configureHTTPServerPipeline()
                     try ch.pipeline.syncOperations.addHandler(HTTPResponder(agent: agent))
                 }
@@ -34,6 +38,18 @@ struct MetricsServer {
             try await channel.closeFuture.get()
         } onCancel: {
             channel.close(promise: nil)
+        }
+    }
+}
+
+/// Closes the connection on the idle event of the IdleStateHandler before it.
+final class CloseWhenIdle: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }
@@ -58,6 +74,11 @@ final class HTTPResponder: ChannelInboundHandler {
         default:
             return (.notFound, "text/plain", "try /healthz or /metrics\n")
         }
+    }
+
+    /// A malformed request: NIO's protocol error handler has answered 400; end the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

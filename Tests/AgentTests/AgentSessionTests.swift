@@ -152,6 +152,21 @@ import Testing
         #expect(try db.stats().points == total)
     }
 
+    @Test func hostileHTTPRequestsGetAnErrorAndChangeNothing() async throws {
+        let broker = try Broker()
+        let dir = TempDirectory()
+        let agent = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent", config: Self.config(broker))
+        try await agent.waitConnected()
+        let port = agent.httpPort
+        #expect(try httpRaw(port: port, Array("\u{0}\u{1}GARBAGE\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 400"))
+        let hugeHeader = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Junk: " + String(repeating: "a", count: 200_000) + "\r\n\r\n"
+        #expect(try httpRaw(port: port, Array(hugeHeader.utf8)).hasPrefix("HTTP/1.1 400"))
+        #expect(try httpRaw(port: port, Array("POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello".utf8)).hasPrefix("HTTP/1.1 405"))
+        #expect(try httpGet(port: port, path: "/nope").hasPrefix("HTTP/1.1 404"))
+        #expect(try httpGet(port: port, path: "/healthz").hasPrefix("HTTP/1.1 200"))
+        try agent.terminate()
+    }
+
     @Test func tellsSystemdWhenReadyAndWhenStopping() async throws {
         let broker = try Broker()
         let dir = TempDirectory()
