@@ -22,7 +22,7 @@ public actor Agent {
     private var pending: [String: PendingBatch] = [:]
     /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
     private var routes: [String: Route] = [:]
-    static let maxRoutes = 65536
+    static let maxRoutes = 8192  // ~150 B each: a topic flood cannot take more than ~1.2 MiB
     private var pendingPoints = 0
     private var flushScheduled = false
     private var knownSeries: [String: ErrorBound] = [:]
