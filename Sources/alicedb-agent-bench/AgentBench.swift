@@ -182,6 +182,11 @@ struct AgentBench: AsyncParsableCommand {
         var sent = 0
         var samples: [(t: Double, rss: Int, hwm: Int, messages: Int)] = []
         var nextSample = 0.0
+        if let maps = FileHandle(forReadingAtPath: "/proc/\(run.pid)/maps")?.readDataToEndOfFile(),
+           String(decoding: maps, as: UTF8.self).contains("libswiftCore.so") {
+            print("warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
+                + " (swift build -c release --static-swift-stdlib --product alicedb-agent)")
+        }
         print("\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit)")
         while true {
             let elapsed = Date().timeIntervalSince(start)
