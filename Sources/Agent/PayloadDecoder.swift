@@ -62,7 +62,7 @@ public struct Route: Sendable {
 public enum PayloadDecoder {
     /// A `number` payload: plain decimal text.
     public static func number(_ payload: [UInt8], subscription s: Subscription) throws(PayloadError) -> Double {
-        guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
+        try checkSize(payload, s)
         let v = payload.withUnsafeBufferPointer { DoubleText.parse(bytes: $0) }
         guard let v else { throw PayloadError(message: "not a number: \(preview(payload))") }
         guard !v.isNaN else { throw PayloadError(message: "NaN is not a reading") }
@@ -74,7 +74,7 @@ public enum PayloadDecoder {
     public static func json(
         _ payload: [UInt8], topic: String, subscription s: Subscription, series: [String?], arrivalMillis: Int64
     ) throws(PayloadError) -> [(field: Int, ts: Int64, value: Double)] {
-        guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
+        try checkSize(payload, s)
         let json: JSONValue
         do { json = try JSONDecoder().decode(JSONValue.self, from: Data(payload)) } catch {
             throw PayloadError(message: "not JSON: \(preview(payload))")
@@ -101,6 +101,10 @@ public enum PayloadDecoder {
         }
         guard !out.isEmpty else { throw PayloadError(message: "none of the mapped fields present") }
         return out
+    }
+
+    static func checkSize(_ payload: [UInt8], _ s: Subscription) throws(PayloadError) {
+        guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
     }
 
     /// Epoch seconds / ms / µs / ns (by magnitude) or RFC 3339 text, to epoch milliseconds.

@@ -101,13 +101,6 @@ final class EventQueue: @unchecked Sendable {
         }
     }
 
-    /// Messages queued and not yet taken.
-    var outstanding: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return messages
-    }
-
     static func monotonicNanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

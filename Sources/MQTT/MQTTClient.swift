@@ -75,13 +75,13 @@ private final class CallbackContext: @unchecked Sendable {
     }
 
     /// libmosquitto's back-off is exponential in whole seconds but the same for every client; a
-    /// fleet of gateways would come back in lock-step after a broker restart. So every time the
-    /// connection is lost the first delay and the ceiling are drawn anew: first delay uniform in
-    /// [min, 2·min], ceiling uniform in [max/2, max] (whole seconds, at least 1).
-    func jitteredDelays() -> (first: UInt32, ceiling: UInt32) {
+    /// fleet of gateways would come back in lock-step after a broker restart. So at the start and
+    /// every time the connection is lost the first delay and the ceiling are drawn anew: first
+    /// delay uniform in [min, 2·min], ceiling uniform in [max/2, max] (whole seconds, at least 1).
+    func drawReconnectDelays(_ mosq: OpaquePointer?) -> Int32 {
         let first = max(1, (reconnect.min * Double.random(in: 1...2)).rounded())
         let ceiling = max(first, (reconnect.max * Double.random(in: 0.5...1)).rounded())
-        return (UInt32(min(first, 3600)), UInt32(min(ceiling, 3600)))
+        return mosquitto_reconnect_delay_set(mosq, UInt32(min(first, 3600)), UInt32(min(ceiling, 3600)), true)
     }
 }
 
@@ -145,8 +145,7 @@ public final class MQTTSession: @unchecked Sendable {
         if let status = o.statusTopic {
             try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will")
         }
-        let delays = context.takeUnretainedValue().jitteredDelays()
-        try check(mosquitto_reconnect_delay_set(handle, delays.first, delays.ceiling, true), "reconnect delay")
+        try check(context.takeUnretainedValue().drawReconnectDelays(handle), "reconnect delay")
         mosquitto_connect_callback_set(handle) { mosq, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
@@ -161,10 +160,7 @@ public final class MQTTSession: @unchecked Sendable {
         mosquitto_disconnect_callback_set(handle) { mosq, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
-            if rc != 0 {
-                let delays = ctx.jitteredDelays()
-                _ = mosquitto_reconnect_delay_set(mosq, delays.first, delays.ceiling, true)
-            }
+            if rc != 0 { _ = ctx.drawReconnectDelays(mosq) }
             ctx.queue.push(.disconnected(reason: rc))
         }
         mosquitto_message_callback_set(handle) { _, obj, msg in
@@ -190,14 +186,6 @@ public final class MQTTSession: @unchecked Sendable {
         try check(mosquitto_loop_start(handle), "network thread")
     }
 
-    /// Publishes (used by tests, the status topic and tools).
-    public func publish(_ topic: String, _ payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) {
-        let rc = payload.withUnsafeBytes { raw in
-            mosquitto_publish(handle, nil, topic, Int32(raw.count), raw.baseAddress, Int32(qos), retain)
-        }
-        try check(rc, "publish to \(topic)")
-    }
-
     /// Says `offline` on the status topic, disconnects, joins the network thread, ends `events`.
     public func stop() {
         guard started else { return }
@@ -208,9 +196,6 @@ public final class MQTTSession: @unchecked Sendable {
         _ = mosquitto_loop_stop(handle, false)
         queue.finish()
     }
-
-    /// Messages received and not yet taken from `events`.
-    public var backlogCount: Int { queue.outstanding }
 
     deinit {
         queue.stopWaiting()
