@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "alicedb-agent-bench",
             dependencies: [
-                "AgentHarness", "AliceDB",
+                "Agent", "AgentHarness", "AliceDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,21 +4,25 @@ internal import Glibc
 
 /// The agent's own memory, from /proc (Linux; zeros elsewhere).
 public enum ProcessMemory {
-    /// VmRSS and VmHWM of this process, bytes.
-    public static func current() -> (rss: Int, hwm: Int) {
-        guard let text = readProc("/proc/self/status") else { return (0, 0) }
-        var rss = 0, hwm = 0
+    /// VmRSS and VmHWM of this process, bytes (zeros where there is no /proc).
+    public static func current() -> (rss: Int, hwm: Int) { status(of: nil) ?? (0, 0) }
+
+    /// VmRSS and VmHWM of process `pid` (nil: this one), bytes; nil if it cannot be read.
+    public static func status(of pid: Int32?) -> (rss: Int, hwm: Int)? {
+        guard let text = readProc("/proc/\(pid.map(String.init) ?? "self")/status") else { return nil }
+        var rss: Int?, hwm: Int?
         for line in text.split(separator: "\n") {
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard parts.count >= 2, let kib = Int(parts[1]) else { continue }
             if parts[0] == "VmRSS:" { rss = kib * 1024 }
             if parts[0] == "VmHWM:" { hwm = kib * 1024 }
         }
+        guard let rss, let hwm else { return nil }
         return (rss, hwm)
     }
 
-    /// /proc files report size 0: read until end of file.
-    static func readProc(_ path: String) -> String? {
+    /// A /proc file's text. They report size 0, so this reads until end of file.
+    public static func readProc(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -43,13 +47,13 @@ public enum ProcessMemory {
     public static func releaseStartupPages() -> Int {
         #if os(Linux)
         guard let maps = readProc("/proc/self/maps") else { return 0 }
-        let exe = (try? readLink("/proc/self/exe")) ?? ""
+        let exe = readLink("/proc/self/exe")
         guard !exe.isEmpty else { return 0 }
         var total = 0
         for line in maps.split(separator: "\n") {
             // start-end perms offset dev inode path
             let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard f.count == 6, f[5].trimmingPrefix(while: { $0 == " " }) == exe, f[1].hasPrefix("r"), !f[1].contains("w") else { continue }
+            guard f.count == 6, f[5].drop(while: { $0 == " " }) == exe, f[1].hasPrefix("r"), !f[1].contains("w") else { continue }
             let range = f[0].split(separator: "-")
             guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start else { continue }
             let advice: Int32 = 21  // MADV_PAGEOUT (Linux 5.4); older kernels answer EINVAL and nothing happens
@@ -61,18 +65,10 @@ public enum ProcessMemory {
         #endif
     }
 
-    static func readLink(_ path: String) throws -> String {
+    static func readLink(_ path: String) -> String {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink(path, &buf, buf.count - 1)
         guard n > 0 else { return "" }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingPrefix(while p: (Character) -> Bool) -> Substring {
-        var s = self
-        while let c = s.first, p(c) { s.removeFirst() }
-        return s
     }
 }

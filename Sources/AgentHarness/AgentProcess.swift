@@ -62,8 +62,7 @@ public final class AgentProcess {
     public func terminate() throws -> Double {
         let t = Date()
         Foundation.kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let status = waitForExit(pid)
         exited = true
         guard status == 0 else { throw HarnessError("the agent exited with status \(status); its log:\n\(log)") }
         return Date().timeIntervalSince(t)
@@ -73,8 +72,7 @@ public final class AgentProcess {
     public func kill() {
         guard !exited else { return }
         Foundation.kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        waitForExit(pid)
         exited = true
     }
 }

@@ -27,7 +27,7 @@ public final class Broker {
             if Broker.canConnect(port) { return }
             usleep(20_000)
         }
-        throw NSError(domain: "Broker", code: 1, userInfo: [NSLocalizedDescriptionKey: "mosquitto did not start on \(port)"])
+        throw HarnessError("mosquitto did not start on 127.0.0.1:\(port); its log:\n\(log)")
     }
 
     /// The broker's log (connections, disconnections and their reasons), for failure messages.
@@ -38,8 +38,7 @@ public final class Broker {
     public func stop() {
         guard pid > 0 else { return }
         kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        waitForExit(pid)
         pid = 0
     }
 
@@ -110,7 +109,7 @@ public func spawn(_ argv: [String], output: String = "/dev/null", environment: [
     var cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { for p in cenv { free(p) } }
     let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, &cenv)
-    guard rc == 0 else { throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0])"]) }
+    guard rc == 0 else { throw HarnessError("cannot start \(argv[0]): error \(rc)") }
     return pid
 }
 

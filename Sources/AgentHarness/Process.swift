@@ -1,9 +1,14 @@
 public import Foundation
 
 public func spawnAndWait(_ argv: [String]) throws -> Int32 {
-    let pid = try spawn(argv)
+    waitForExit(try spawn(argv))
+}
+
+/// Waits for child `pid` to end; returns its wait status (0: exited with code 0).
+@discardableResult
+public func waitForExit(_ pid: pid_t) -> Int32 {
     var status: Int32 = 0
-    waitpid(pid, &status, 0)
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     return status
 }
 
@@ -40,19 +45,6 @@ public func httpRaw(port: Int, _ request: [UInt8]) throws -> String {
         out += buf[0..<n]
     }
     return String(decoding: out, as: UTF8.self)
-}
-
-/// Resident memory of a process from /proc/PID/status, bytes: (current VmRSS, peak VmHWM).
-public func residentMemory(of pid: pid_t) -> (rss: Int, hwm: Int)? {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-    var rss = -1, hwm = -1
-    for line in text.split(separator: "\n") {
-        let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard parts.count >= 2, let kib = Int(parts[1]) else { continue }
-        if parts[0] == "VmRSS:" { rss = kib * 1024 }
-        if parts[0] == "VmHWM:" { hwm = kib * 1024 }
-    }
-    return rss >= 0 && hwm >= 0 ? (rss, hwm) : nil
 }
 
 /// A harness failure with what went wrong.

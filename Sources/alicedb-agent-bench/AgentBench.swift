@@ -1,3 +1,4 @@
+import Agent
 import AgentHarness
 import AliceDB
 import ArgumentParser
@@ -155,15 +156,14 @@ struct AgentBench: AsyncParsableCommand {
         }
         if withSub && subDone == nil {
             kill(subPid, SIGKILL)
-            var st: Int32 = 0
-            waitpid(subPid, &st, 0)
+            waitForExit(subPid)
         }
         var r = Rates()
         r.agent = agentDone.map { Double(messages) / $0.timeIntervalSince(start) }
         r.sub = subDone.map { Double(messages) / $0.timeIntervalSince(start) }
         if let run {
             r.received = run.metric("alicedb_messages_total") ?? 0
-            _ = try run.terminate()
+            try run.terminate()
             r.stored = try storedPoints(run.data)
         }
         return r
@@ -182,8 +182,7 @@ struct AgentBench: AsyncParsableCommand {
         var sent = 0
         var samples: [(t: Double, rss: Int, hwm: Int, messages: Int)] = []
         var nextSample = 0.0
-        if let maps = FileHandle(forReadingAtPath: "/proc/\(run.pid)/maps")?.readDataToEndOfFile(),
-           String(decoding: maps, as: UTF8.self).contains("libswiftCore.so") {
+        if ProcessMemory.readProc("/proc/\(run.pid)/maps")?.contains("libswiftCore.so") == true {
             print("warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
                 + " (swift build -c release --static-swift-stdlib --product alicedb-agent)")
         }
@@ -197,7 +196,7 @@ struct AgentBench: AsyncParsableCommand {
                 sent += 1
             }
             try publisher.flush()
-            if elapsed >= nextSample, let m = residentMemory(of: run.pid) {
+            if elapsed >= nextSample, let m = ProcessMemory.status(of: run.pid) {
                 samples.append((elapsed, m.rss, m.hwm, run.metric("alicedb_messages_total") ?? 0))
                 if samples.count % 12 == 1 {
                     print(String(format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss), mib(m.hwm), samples.last!.messages))
@@ -206,7 +205,7 @@ struct AgentBench: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        let beforeBurst = residentMemory(of: run.pid)
+        let beforeBurst = ProcessMemory.status(of: run.pid)
         let burstStart = Date()
         for i in 0..<burst {
             try publisher.publish(topics[(sent + i) % topics.count], values[(sent + i) % values.count], qos: 1)
@@ -217,14 +216,14 @@ struct AgentBench: AsyncParsableCommand {
         var lastCount = -1, lastChange = Date()
         while true {
             let got = run.metric("alicedb_messages_total") ?? 0
-            if let m = residentMemory(of: run.pid) { burstPeak = max(burstPeak, m.rss) }
+            if let m = ProcessMemory.status(of: run.pid) { burstPeak = max(burstPeak, m.rss) }
             if got >= sent { break }
             if got != lastCount { lastCount = got; lastChange = Date() }
             if Date().timeIntervalSince(lastChange) > 15 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         let burstSeconds = Date().timeIntervalSince(burstStart)
-        let end = residentMemory(of: run.pid)
+        let end = ProcessMemory.status(of: run.pid)
         let stopSeconds = try run.terminate()
         let stored = try storedPoints(run.data)
         // Flatness: median RSS of the second minute against the median of the last minute.
@@ -251,7 +250,7 @@ struct AgentBench: AsyncParsableCommand {
 func mib(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
 
 func machineName() -> String {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+    guard let text = ProcessMemory.readProc("/proc/cpuinfo"),
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
           let colon = line.firstIndex(of: ":")
     else { return "unknown CPU" }
@@ -285,9 +284,4 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     print(line(header))
     print("| " + widths.map { String(repeating: "-", count: $0) }.joined(separator: " | ") + " |")
     for r in rows { print(line(r)) }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
 }

@@ -51,8 +51,7 @@ enum AgentBinary {
         #expect(metrics.contains("# TYPE alicedb_resident_memory_bytes gauge"))
         let start = Date()
         kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let status = waitForExit(pid)
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(status == 0)  // exited normally with code 0
         let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
@@ -94,8 +93,7 @@ enum AgentBinary {
         try broker.publish("a/x", ["4"])
         try await Task.sleep(for: .milliseconds(300))
         kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let status = waitForExit(pid)
         #expect(status == 0)
         let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("a.x").map(\.value) == [1, 2, 3, 4])

@@ -187,8 +187,7 @@ func retained(_ broker: Broker, _ topic: String) throws -> String {
     let pid = try spawn(
         [Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-C", "1", "-W", "2", "--retained-only"],
         output: out)
-    var status: Int32 = 0
-    waitpid(pid, &status, 0)
+    waitForExit(pid)
     return ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
