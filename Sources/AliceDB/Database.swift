@@ -152,6 +152,10 @@ public final class Database: Sendable {
     /// Bytes the MemTables hold allocated now (what the memory budget bounds).
     public var memTableBytes: Int { engine.withLock { $0.memBytes } }
 
+    /// Segment refs the index holds in memory (those of files not yet sealed); bounded by
+    /// `SegmentStore.maxActiveRefs` in a writer, whatever the number of segments stored.
+    public var indexRefsInMemory: Int { engine.withLock { $0.store.refsInMemory } }
+
     // MARK: Maintenance
 
     /// Fits and writes every buffered point, and syncs.

@@ -1,19 +1,7 @@
 extension Engine {
     /// Segments of `series` that overlap `[from, to]`, in index order.
-    func overlapping(_ series: UInt32, _ from: Int64, _ to: Int64) -> ArraySlice<SegmentRef> {
-        guard let refs = store.index[series], !refs.isEmpty else { return [] }
-        if store.overlapping.contains(series) {
-            return ArraySlice(refs.filter { $0.header.lastTimestamp >= from && $0.header.firstTimestamp <= to })
-        }
-        // Disjoint segments sorted by start: their ends are sorted too.
-        var lo = 0, hi = refs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if refs[mid].header.lastTimestamp < from { lo = mid + 1 } else { hi = mid }
-        }
-        var end = lo
-        while end < refs.count && refs[end].header.firstTimestamp <= to { end += 1 }
-        return refs[lo..<end]
+    func overlapping(_ series: UInt32, _ from: Int64, _ to: Int64) throws(AliceDBError) -> [SegmentRef] {
+        try store.refs(series, from: from, to: to).refs
     }
 
     /// Index of the first element of sorted `ts` that is ≥ `t`.
@@ -31,26 +19,26 @@ extension Engine {
     func scan(_ series: UInt32, from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws(AliceDBError) {
         try checkOpen()
         guard from <= to else { return }
-        var needsSort = store.overlapping.contains(series)
+        let (refs, overlaps) = try store.refs(series, from: from, to: to)
+        var needsSort = overlaps
         var lastT = Int64.min
         var collected = [DataPoint]()
         func emit(_ t: Int64, _ v: Double) {
             if needsSort { collected.append(DataPoint(t, v)) } else { body(t, v) }
         }
-        let refs = overlapping(series, from, to)
         if let buffer = mem.buffers[series], let first = buffer.ts.first, let lastRef = refs.last,
-           first <= lastRef.header.lastTimestamp
+           first <= lastRef.lastTimestamp
         {
             needsSort = true
         }
         for ref in refs {
-            let d = try store.decode(ref)
+            guard let d = try store.decodeForQuery(ref) else { continue }
             var i = lowerBound(d.timestamps, from)
             while i < d.timestamps.count && d.timestamps[i] <= to {
                 emit(d.timestamps[i], d.values[i])
                 i += 1
             }
-            lastT = max(lastT, ref.header.lastTimestamp)
+            lastT = max(lastT, ref.lastTimestamp)
         }
         if let buffer = mem.buffers[series], buffer.count > 0 {
             var i = lowerBound(buffer.ts, from)
@@ -80,8 +68,8 @@ extension Engine {
         }
         var result: Double? = nil
         var resultLSN: UInt64 = 0
-        for ref in overlapping(series, t, t) {
-            let d = try store.decode(ref)
+        for ref in try overlapping(series, t, t) {
+            guard let d = try store.decodeForQuery(ref) else { continue }
             var i = lowerBound(d.timestamps, t)
             while i < d.timestamps.count && d.timestamps[i] == t {
                 if result == nil || ref.lsn >= resultLSN {
@@ -99,12 +87,12 @@ extension Engine {
         try checkOpen()
         var s = SegmentSummary.empty
         guard from <= to else { return AggregateResult(s) }
-        for ref in overlapping(series, from, to) {
-            if ref.header.firstTimestamp >= from && ref.header.lastTimestamp <= to {
-                s.merge(ref.header.summary)
+        for ref in try overlapping(series, from, to) {
+            if ref.firstTimestamp >= from && ref.lastTimestamp <= to {
+                if let summary = try store.summaryForQuery(ref) { s.merge(summary) }
                 continue
             }
-            let d = try store.decode(ref)
+            guard let d = try store.decodeForQuery(ref) else { continue }
             var i = lowerBound(d.timestamps, from)
             while i < d.timestamps.count && d.timestamps[i] <= to {
                 s.count += 1
@@ -137,15 +125,15 @@ extension Engine {
             b.add(v)
             buckets[bucket(t)] = b
         }
-        for ref in overlapping(series, from, to) {
-            let h = ref.header
-            if h.firstTimestamp >= from && h.lastTimestamp <= to && bucket(h.firstTimestamp) == bucket(h.lastTimestamp) {
-                var b = buckets[bucket(h.firstTimestamp)] ?? .empty
-                b.merge(h.summary)
-                buckets[bucket(h.firstTimestamp)] = b
+        for ref in try overlapping(series, from, to) {
+            if ref.firstTimestamp >= from && ref.lastTimestamp <= to && bucket(ref.firstTimestamp) == bucket(ref.lastTimestamp) {
+                guard let summary = try store.summaryForQuery(ref) else { continue }
+                var b = buckets[bucket(ref.firstTimestamp)] ?? .empty
+                b.merge(summary)
+                buckets[bucket(ref.firstTimestamp)] = b
                 continue
             }
-            let d = try store.decode(ref)
+            guard let d = try store.decodeForQuery(ref) else { continue }
             // Runs of points in one bucket are summed locally to keep the dictionary out of the loop.
             var i = lowerBound(d.timestamps, from)
             while i < d.timestamps.count && d.timestamps[i] <= to {

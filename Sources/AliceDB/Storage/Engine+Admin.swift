@@ -2,17 +2,11 @@ internal import Logging
 
 extension Engine {
     func seriesStats(_ info: SeriesInfo) -> SeriesStats {
-        let refs = store.index[info.id] ?? []
+        let t = store.totals[info.id] ?? SeriesTotals()
         var models = [String: Int]()
-        var points = 0, bytes = 0
-        var first: Int64? = nil, last: Int64? = nil
-        for r in refs {
-            models[r.header.kind.description, default: 0] += r.header.count
-            points += r.header.count
-            bytes += r.length
-            first = min(first ?? r.header.firstTimestamp, r.header.firstTimestamp)
-            last = max(last ?? r.header.lastTimestamp, r.header.lastTimestamp)
-        }
+        for k in ModelKind.allCases where t.modelPoints[Int(k.rawValue)] > 0 { models[k.description] = t.modelPoints[Int(k.rawValue)] }
+        let points = t.points, bytes = t.bytes
+        var first: Int64? = t.segments > 0 ? t.first : nil, last: Int64? = t.segments > 0 ? t.last : nil
         let buffered = mem.buffers[info.id]?.count ?? 0
         if let b = mem.buffers[info.id], let f = b.ts.first, let l = b.ts.last {
             first = min(first ?? f, f)
@@ -20,7 +14,7 @@ extension Engine {
         }
         let total = points + buffered
         return SeriesStats(
-            name: info.name, points: total, bufferedPoints: buffered, segments: refs.count, bytes: bytes,
+            name: info.name, points: total, bufferedPoints: buffered, segments: t.segments, bytes: bytes,
             bytesPerPoint: total > 0 ? Double(bytes) / Double(total) : 0, models: models,
             firstTimestamp: first, lastTimestamp: last, bound: info.options.bound)
     }
@@ -64,40 +58,64 @@ extension Engine {
 
     func inspect(_ series: UInt32) throws(AliceDBError) -> [SegmentInfo] {
         try checkOpen()
-        return (store.index[series] ?? []).map { r in
-            SegmentInfo(
-                model: r.header.kind.description, firstTimestamp: r.header.firstTimestamp,
-                lastTimestamp: r.header.lastTimestamp, points: r.header.count, bytes: r.length,
-                maxError: r.header.maxError, bound: r.header.bound, file: SegmentFile.fileName(r.file), offset: r.offset)
+        var refs = [SegmentRef]()
+        for n in store.fileIDs { refs += try store.refs(of: series, in: n) }
+        refs.sort(by: SegmentRef.inOrder)
+        var out = [SegmentInfo]()
+        for r in refs {
+            let h = try store.header(r)
+            out.append(SegmentInfo(
+                model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,
+                points: r.count, bytes: r.length, maxError: h.maxError, bound: h.bound,
+                file: SegmentFile.fileName(r.file), offset: r.offset))
         }
+        return out
     }
 
-    /// Re-reads and decodes every segment: CRCs, structure, and that the decoded values agree
-    /// with the exact summary within the segment's bound (bit-exactly when lossless).
+    /// Re-reads every segment file frame by frame (frame CRCs, torn tails), then decodes every
+    /// segment the index names: CRCs, structure, agreement with the index, and that the decoded
+    /// values agree with the exact summary within the segment's bound (bit-exactly when lossless).
     func verify() throws(AliceDBError) -> VerifyReport {
         try checkOpen()
         var report = VerifyReport()
-        report.faults += store.faults
-        for (series, refs) in store.index.sorted(by: { $0.key < $1.key }) {
-            let name = catalog.byID[series]?.name ?? "#\(series)"
-            if catalog.byID[series] == nil { report.faults.append("segments of series id \(series) missing from the catalog") }
-            for r in refs {
+        var faults = store.faults
+        func fault(_ f: String) { if !faults.contains(f) { faults.append(f) } }
+        for n in store.fileIDs {
+            var found = [String]()
+            let size = store.facts[n]?.footer ?? FileIO.size(path: store.path(n)) ?? 0
+            _ = try store.scanFrames(n, size: size, reportTornTail: true, faults: &found) { _, _, _ in }
+            for f in found { fault(f) }
+        }
+        var unknown = Set<UInt32>()
+        for n in store.fileIDs {
+            try store.forEachRef(in: n) { series, r throws(AliceDBError) in
+                let name = catalog.byID[series]?.name ?? "#\(series)"
+                if catalog.byID[series] == nil, unknown.insert(series).inserted {
+                    fault("segments of series id \(series) missing from the catalog")
+                }
                 report.segments += 1
-                report.points += r.header.count
+                report.points += r.count
                 let place = "\(name): segment in \(SegmentFile.fileName(r.file)) at byte \(r.offset)"
                 let bytes: [UInt8]
                 do { bytes = try store.rawBytes(r) } catch {
-                    report.faults.append("\(place): \(error)")
-                    continue
+                    fault("\(place): \(error)")
+                    return
                 }
                 let d: DecodedSegment
                 do { d = try SegmentFormat.decode(bytes) } catch {
-                    report.faults.append("\(place): \(error)")
-                    continue
+                    fault("\(place): \(error)")
+                    return
                 }
-                if let fault = Engine.check(d) { report.faults.append("\(place): \(fault)") }
+                let h = d.header
+                if h.seriesID != series || h.firstTimestamp != r.firstTimestamp || h.lastTimestamp != r.lastTimestamp
+                    || h.count != r.count || h.kind != r.kind
+                {
+                    fault("\(place): the index disagrees with the segment")
+                }
+                if let f = Engine.check(d) { fault("\(place): \(f)") }
             }
         }
+        report.faults = faults
         return report
     }
 
@@ -153,21 +171,14 @@ extension Engine {
     /// until the segment files fit in `maxBytes`. Counted and logged.
     func retain(olderThan: Int64?, maxBytes: Int?) throws(AliceDBError) -> (segments: Int, points: Int) {
         try checkWritable()
-        var drop = Set<DecodedCache.Key>()
-        var all = store.index.values.flatMap { $0 }
-        if let cutoff = olderThan {
-            for r in all where r.header.lastTimestamp < cutoff { drop.insert(.init(file: r.file, offset: r.offset)) }
+        var cut = olderThan
+        if let maxBytes, store.totalBytes > maxBytes, let t = try store.retentionCutoff(toFree: store.totalBytes - maxBytes) {
+            cut = max(cut ?? t, t)
         }
-        if let maxBytes {
-            var bytes = store.totalBytes
-            all.sort { ($0.header.lastTimestamp, $0.lsn) < ($1.header.lastTimestamp, $1.lsn) }
-            for r in all where bytes > maxBytes {
-                if drop.insert(.init(file: r.file, offset: r.offset)).inserted { bytes -= r.length }
-            }
-        }
-        guard !drop.isEmpty else { return (0, 0) }
-        let files = Set(drop.map(\.file))
-        let dropped = try store.rewrite(files: Array(files)) { !drop.contains(.init(file: $0.file, offset: $0.offset)) }
+        guard let cut else { return (0, 0) }
+        let files = store.fileIDs.filter { (store.facts[$0]?.refs ?? 0) > 0 && store.facts[$0]!.minLast < cut }
+        guard !files.isEmpty else { return (0, 0) }
+        let dropped = try store.rewrite(files: files) { $0.lastTimestamp >= cut }
         counters.retentionSegments += dropped.segments
         counters.retentionPoints += dropped.points
         logger.warning(

@@ -49,7 +49,7 @@ final class Engine {
             store = SegmentStore(dir: path + "/segments", readOnly: options.readOnly, logger: options.logger)
             mem = MemTable(budget: options.readOnly ? Int.max : options.memoryBudget)
             try store.load()
-            for (s, refs) in store.index { highWater[s] = refs.reduce(Int64.min) { max($0, $1.header.lastTimestamp) } }
+            for s in store.totals.keys { if let h = store.highWater(s) { highWater[s] = h } }
             try recover()
         } catch {
             if lockFD >= 0 { FileIO.close(lockFD) }
@@ -72,7 +72,7 @@ final class Engine {
             let before = consumed
             let n = UInt64(record.timestamps.count)
             consumed += n
-            let flushed = store.flushedLSN[record.seriesID] ?? .start
+            let flushed = store.flushed(record.seriesID)
             var skip: UInt64 = 0
             if record.lsn < flushed.lsn { return }
             if record.lsn == flushed.lsn {
@@ -283,7 +283,7 @@ final class Engine {
             let cutoff = r.maxAgeMilliseconds.map { FileIO.wallMillis() &- $0 }
             _ = try retain(olderThan: cutoff, maxBytes: r.maxBytes)
         }
-        if store.files.values.filter({ $0 < options.compactSmallBytes }).count >= options.compactAfterFiles {
+        if store.smallFiles(below: options.compactSmallBytes).count >= options.compactAfterFiles {
             _ = try store.compact(smallBytes: options.compactSmallBytes)
         }
     }

@@ -40,14 +40,18 @@ package enum SegmentFile {
         return w.bytes
     }
 
-    static func encodeFrame(series: UInt32, position: WALPosition, segments: [[UInt8]]) -> [UInt8] {
+    /// A frame and where each segment starts within it.
+    static func encodeFrame(series: UInt32, position: WALPosition, segments: [[UInt8]]) -> (bytes: [UInt8], offsets: [Int]) {
         var body = ByteWriter(capacity: segments.reduce(32) { $0 + $1.count + 4 })
         body.varint(UInt64(series))
         body.u64(position.lsn)
         body.varint(position.points)
         body.varint(UInt64(segments.count))
+        var offsets = [Int]()
+        offsets.reserveCapacity(segments.count)
         for s in segments {
             body.varint(UInt64(s.count))
+            offsets.append(12 + body.count)
             body.append(s)
         }
         var w = ByteWriter(capacity: body.count + 12)
@@ -55,7 +59,7 @@ package enum SegmentFile {
         w.u32(UInt32(body.count))
         w.u32(CRC32C.checksum(body.bytes))
         w.append(body.bytes)
-        return w.bytes
+        return (w.bytes, offsets)
     }
 
     static func decodeHeader(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> (Header, Int) {
@@ -102,19 +106,5 @@ package enum SegmentFile {
         }
         guard b.remaining == 0 else { throw DecodeError("stray bytes in frame", offset: b.offset) }
         return Frame(series: UInt32(series), position: WALPosition(lsn: lsn, points: points), segments: segments, end: bodyStart + length)
-    }
-
-    /// The next offset after `offset` where a valid frame starts, if any (skips corruption).
-    static func resync(_ raw: UnsafeRawBufferPointer, after offset: Int) -> Int? {
-        var i = offset + 1
-        while i + 12 <= raw.count {
-            if raw[i] == frameMagic[0] && raw[i + 1] == frameMagic[1] && raw[i + 2] == frameMagic[2]
-                && raw[i + 3] == frameMagic[3], (try? decodeFrame(raw, at: i)) != nil
-            {
-                return i
-            }
-            i += 1
-        }
-        return nil
     }
 }
