@@ -66,29 +66,17 @@ private final class CallbackContext: @unchecked Sendable {
     let queue: EventQueue
     let subscriptions: [(String, Int32)]
     let statusTopic: String?
-    let reconnect: (min: Double, max: Double)
-    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?, reconnect: (min: Double, max: Double)) {
+    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?) {
         queue = q
         self.subscriptions = subscriptions
         self.statusTopic = statusTopic
-        self.reconnect = reconnect
-    }
-
-    /// libmosquitto's back-off is exponential in whole seconds but the same for every client; a
-    /// fleet of gateways would come back in lock-step after a broker restart. So at the start and
-    /// every time the connection is lost the first delay and the ceiling are drawn anew: first
-    /// delay uniform in [min, 2·min], ceiling uniform in [max/2, max] (whole seconds, at least 1).
-    func drawReconnectDelays(_ mosq: OpaquePointer?) -> Int32 {
-        let first = max(1, (reconnect.min * Double.random(in: 1...2)).rounded())
-        let ceiling = max(first, (reconnect.max * Double.random(in: 0.5...1)).rounded())
-        return mosquitto_reconnect_delay_set(mosq, UInt32(min(first, 3600)), UInt32(min(ceiling, 3600)), true)
     }
 }
 
-/// A session with one broker through libmosquitto's own network thread.
+/// A session with one broker: libmosquitto driven by a `NetworkLoop` thread.
 ///
 /// `@unchecked Sendable`: it owns the C handle; libmosquitto's client functions are thread-safe
-/// once `mosquitto_loop_start` runs (it locks internally), and `stop` is called once.
+/// in threaded mode (it locks internally), and `stop` is called once.
 public final class MQTTSession: @unchecked Sendable {
     private let handle: OpaquePointer
     private let context: Unmanaged<CallbackContext>
@@ -96,6 +84,7 @@ public final class MQTTSession: @unchecked Sendable {
     public let options: MQTTOptions
     private let queue: EventQueue
     private var started = false
+    private let loop: NetworkLoop
 
     private static let initOnce: Void = { _ = mosquitto_lib_init() }()
 
@@ -105,15 +94,14 @@ public final class MQTTSession: @unchecked Sendable {
         self.options = options
         queue = EventQueue(limit: options.backlog)
         events = MQTTEvents(queue: queue)
-        let ctx = CallbackContext(
-            queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic,
-            reconnect: (options.reconnectMin, options.reconnectMax))
+        let ctx = CallbackContext(queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
         context = Unmanaged.passRetained(ctx)
         guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
             context.release()
             throw MQTTError(code: MOSQ_ERR_NOMEM.rawValue, message: "mosquitto_new failed")
         }
         handle = h
+        loop = NetworkLoop(handle: h, reconnect: (options.reconnectMin, options.reconnectMax))
         do {
             try configure()
         } catch {
@@ -145,7 +133,7 @@ public final class MQTTSession: @unchecked Sendable {
         if let status = o.statusTopic {
             try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will")
         }
-        try check(context.takeUnretainedValue().drawReconnectDelays(handle), "reconnect delay")
+        try check(mosquitto_threaded_set(handle, true), "threaded mode")
         mosquitto_connect_callback_set(handle) { mosq, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
@@ -157,10 +145,9 @@ public final class MQTTSession: @unchecked Sendable {
             if let status = ctx.statusTopic { _ = mosquitto_publish(mosq, nil, status, 6, "online", 1, true) }
             ctx.queue.push(.connected)
         }
-        mosquitto_disconnect_callback_set(handle) { mosq, obj, rc in
+        mosquitto_disconnect_callback_set(handle) { _, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
-            if rc != 0 { _ = ctx.drawReconnectDelays(mosq) }
             ctx.queue.push(.disconnected(reason: rc))
         }
         mosquitto_message_callback_set(handle) { _, obj, msg in
@@ -183,7 +170,7 @@ public final class MQTTSession: @unchecked Sendable {
         started = true
         // An unreachable broker is not an error here: the network thread keeps retrying.
         _ = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAlive))
-        try check(mosquitto_loop_start(handle), "network thread")
+        guard loop.start() else { throw MQTTError(code: MOSQ_ERR_ERRNO.rawValue, message: "network thread") }
     }
 
     /// Says `offline` on the status topic, disconnects, joins the network thread, ends `events`.
@@ -193,7 +180,7 @@ public final class MQTTSession: @unchecked Sendable {
         queue.stopWaiting()
         if let status = options.statusTopic { _ = mosquitto_publish(handle, nil, status, 7, "offline", 1, true) }
         _ = mosquitto_disconnect(handle)
-        _ = mosquitto_loop_stop(handle, false)
+        loop.stop()
         queue.finish()
     }
 
@@ -201,7 +188,7 @@ public final class MQTTSession: @unchecked Sendable {
         queue.stopWaiting()
         if started {
             _ = mosquitto_disconnect(handle)
-            _ = mosquitto_loop_stop(handle, true)
+            loop.stop()
         }
         queue.finish()
         mosquitto_destroy(handle)
