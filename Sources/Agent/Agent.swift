@@ -50,6 +50,9 @@ public actor Agent {
 
     /// Runs until `stop()`: connects (retrying), ingests, and on stop flushes everything to segments.
     public func run() async throws {
+        // Configuration, database and listener code has run: let its pages go before the traffic
+        // starts, so the peak is not start-up code plus MemTables (see ProcessMemory).
+        _ = ProcessMemory.releaseStartupPages()
         try startSession()
         // The database is open and the session started (it connects and reconnects by itself).
         SystemdNotify.send("READY=1\nSTATUS=ingesting")

@@ -65,6 +65,17 @@ public enum ProcessMemory {
         #endif
     }
 
+    /// glibc's allocator, set for a small long-running daemon: one arena (per-thread arenas gain it
+    /// nothing but fragmentation) and a fixed mmap threshold of 128 KiB (big temporary buffers, such
+    /// as a flush's encoding, go back to the kernel when freed instead of glibc raising the
+    /// threshold and keeping them in the heap). Call before other threads allocate.
+    public static func tuneMalloc() {
+        #if os(Linux)
+        _ = glibcMallopt(-8, 1)  // M_ARENA_MAX
+        _ = glibcMallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
+        #endif
+    }
+
     static func readLink(_ path: String) -> String {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink(path, &buf, buf.count - 1)
@@ -72,3 +83,9 @@ public enum ProcessMemory {
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+#if os(Linux)
+/// `int mallopt(int, int)` from <malloc.h>, which the Glibc module does not export.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+#endif

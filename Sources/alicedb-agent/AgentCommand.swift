@@ -31,6 +31,7 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        ProcessMemory.tuneMalloc()
         let cfg = try load()
         if check {
             print(cfg.summary)
