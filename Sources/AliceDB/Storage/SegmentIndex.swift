@@ -249,34 +249,8 @@ enum IndexFooter {
     }
 }
 
-/// Recently read (file, series) ref lists, bounded by their total refs (FIFO eviction).
-struct RefBlockCache {
-    struct Key: Hashable {
-        var file: UInt64
-        var series: UInt32
-    }
-    let maxRefs: Int
-    private var entries: [Key: [SegmentRef]] = [:]
-    private var order: [Key] = []
-    private var refs = 0
-
-    init(maxRefs: Int) { self.maxRefs = maxRefs }
-
-    subscript(key: Key) -> [SegmentRef]? { entries[key] }
-
-    mutating func insert(_ key: Key, _ value: [SegmentRef]) {
-        guard entries[key] == nil, value.count <= maxRefs else { return }
-        entries[key] = value
-        order.append(key)
-        refs += value.count
-        while refs > maxRefs, !order.isEmpty {
-            if let e = entries.removeValue(forKey: order.removeFirst()) { refs -= e.count }
-        }
-    }
-
-    mutating func removeAll() {
-        entries = [:]
-        order = []
-        refs = 0
-    }
+/// Which footer block: one series in one sealed file.
+struct IndexBlockKey: Hashable {
+    var file: UInt64
+    var series: UInt32
 }

@@ -1,0 +1,164 @@
+internal import Logging
+
+/// Reading: segment bytes, decoded segments, and the refs a query needs.
+extension SegmentStore {
+    // MARK: Reading
+
+    func fd(_ file: UInt64) throws(AliceDBError) -> Int32 {
+        if let fd = fds[file] { return fd }
+        if fds.count >= 64 {  // keep descriptors bounded however many files there are
+            for (n, fd) in fds where n != writing { FileIO.close(fd) }
+            fds = fds.filter { $0.key == writing }
+        }
+        let fd = try FileIO.open(path(file), write: false)
+        fds[file] = fd
+        return fd
+    }
+
+    func rawBytes(_ ref: SegmentRef) throws(AliceDBError) -> [UInt8] {
+        try FileIO.read(try fd(ref.file), offset: ref.offset, count: ref.length, path: path(ref.file))
+    }
+
+    /// The decoded points of a segment (cached).
+    func decode(_ ref: SegmentRef) throws(AliceDBError) -> DecodedSegment {
+        let key = SegmentKey(file: ref.file, offset: ref.offset)
+        if let hit = cache[key] { return hit }
+        let bytes = try rawBytes(ref)
+        do {
+            let d = try SegmentFormat.decode(bytes)
+            cache.insert(key, d)
+            return d
+        } catch {
+            throw AliceDBError(.corrupt, "segment does not decode: \(error.message)", path: path(ref.file), offset: ref.offset + error.offset)
+        }
+    }
+
+    /// The full header of a segment (its exact summary), read from the file.
+    func header(_ ref: SegmentRef) throws(AliceDBError) -> SegmentHeader {
+        if let hit = cache[SegmentKey(file: ref.file, offset: ref.offset)] { return hit.header }
+        let bytes = try rawBytes(ref)
+        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw).0 } }
+        switch parsed {
+        case .success(let h): return h
+        case .failure(let e):
+            throw AliceDBError(.corrupt, "segment header does not decode: \(e.message)", path: path(ref.file), offset: ref.offset + e.offset)
+        }
+    }
+
+    /// The decoded segment for a query, or nil when it turns out corrupt: the query goes on
+    /// without it (as a load skips a corrupt frame), the fault is logged and kept for `verify`.
+    func decodeForQuery(_ ref: SegmentRef) throws(AliceDBError) -> DecodedSegment? {
+        do { return try decode(ref) } catch where error.code == .corrupt {
+            skipped(error)
+            return nil
+        }
+    }
+
+    /// The exact summary of a segment for a query, or nil when it turns out corrupt (skipped).
+    func summaryForQuery(_ ref: SegmentRef) throws(AliceDBError) -> SegmentSummary? {
+        let key = SegmentKey(file: ref.file, offset: ref.offset)
+        if let hit = summaries[key] { return hit }
+        do {
+            let summary = try header(ref).summary
+            summaries.insert(key, summary)
+            return summary
+        } catch where error.code == .corrupt {
+            skipped(error)
+            return nil
+        }
+    }
+
+    func skipped(_ error: AliceDBError) {
+        let fault = "\(error.description) (segment skipped by queries)"
+        guard !faults.contains(fault) else { return }
+        corruptFrames += 1
+        if faults.count < 1000 { faults.append(fault) }
+        logger.error("corrupt segment skipped by a query", metadata: ["reason": "\(error)"])
+    }
+
+
+    /// The refs of `series` in file `n`, in the order they were written.
+    func refs(of series: UInt32, in n: UInt64) throws(AliceDBError) -> [SegmentRef] {
+        if let l = loose[n] { return l[series] ?? [] }
+        guard let f = facts[n], let footer = f.footer else { return [] }
+        let key = IndexBlockKey(file: n, series: series)
+        if let hit = blocks[key] { return hit }
+        let p = path(n)
+        let fd = try fd(n)
+        let bodyStart = footer + 12
+        let count = Int(try FileIO.read(fd, offset: bodyStart, count: 4, path: p).withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
+        var lo = 0, hi = min(count, (f.size - bodyStart) / IndexFooter.entryBytes)
+        var found: IndexFooter.Entry? = nil
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let at = bodyStart + 4 + mid * IndexFooter.entryBytes
+            let raw = try FileIO.read(fd, offset: at, count: IndexFooter.entryBytes, path: p)
+            let e = try footerResult(n, at, raw.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.entry(r, at: 0) } })
+            if e.series == series {
+                found = e
+                break
+            }
+            if e.series < series { lo = mid + 1 } else { hi = mid }
+        }
+        guard let e = found else { return [] }
+        guard bodyStart + e.blockOffset + e.blockLength <= f.size else {
+            throw AliceDBError(.corrupt, "index block of series \(series) runs past the file", path: p, offset: bodyStart)
+        }
+        let block = try FileIO.read(fd, offset: bodyStart + e.blockOffset, count: e.blockLength, path: p)
+        let refs = try footerResult(
+            n, bodyStart + e.blockOffset,
+            block.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.refs(r, e, file: n, dataEnd: footer) } })
+        blocks.insert(key, refs)
+        return refs
+    }
+
+    func footerResult<T>(_ n: UInt64, _ at: Int, _ result: Result<T, DecodeError>) throws(AliceDBError) -> T {
+        switch result {
+        case .success(let v): return v
+        case .failure(let e): throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path(n), offset: at + e.offset)
+        }
+    }
+
+    /// Segments of `series` that overlap `[from, to]`, in query order, and whether any two overlap.
+    func refs(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> (refs: [SegmentRef], overlapping: Bool) {
+        guard let t = totals[series], t.segments > 0, t.first <= to, t.last >= from else { return ([], false) }
+        var out = [SegmentRef]()
+        for n in fileIDs {
+            guard let f = facts[n], f.refs > 0, f.minFirst <= to, f.maxLast >= from else { continue }
+            for r in try refs(of: series, in: n) where r.lastTimestamp >= from && r.firstTimestamp <= to { out.append(r) }
+        }
+        var sorted = true
+        for i in out.indices.dropFirst() where !SegmentRef.inOrder(out[i - 1], out[i]) { sorted = false }
+        if !sorted { out.sort(by: SegmentRef.inOrder) }
+        var overlaps = false
+        var end = Int64.min
+        for (i, r) in out.enumerated() {
+            if i > 0 && r.firstTimestamp <= end { overlaps = true }
+            end = max(end, r.lastTimestamp)
+        }
+        return (out, overlaps)
+    }
+
+    /// Every ref of file `n` with its series (reads the whole footer once).
+    func forEachRef(in n: UInt64, _ body: (UInt32, SegmentRef) throws(AliceDBError) -> Void) throws(AliceDBError) {
+        if let l = loose[n] {
+            for s in l.keys.sorted() { for r in l[s]! { try body(s, r) } }
+            return
+        }
+        guard let f = facts[n], let footer = f.footer else { return }
+        let bytes = try FileIO.read(try fd(n), offset: footer, count: f.size - footer, path: path(n))
+        var all = [(UInt32, SegmentRef)]()
+        all.reserveCapacity(f.refs)
+        try footerResult(
+            n, footer,
+            bytes.withUnsafeBytes { raw in
+                Result { () throws(DecodeError) in
+                    let bodyRaw = UnsafeRawBufferPointer(rebasing: raw[try IndexFooter.body(raw)])
+                    try IndexFooter.forEachEntry(bodyRaw) { e throws(DecodeError) in
+                        for r in try IndexFooter.refs(try IndexFooter.block(bodyRaw, e), e, file: n, dataEnd: footer) { all.append((e.series, r)) }
+                    }
+                }
+            })
+        for (s, r) in all { try body(s, r) }
+    }
+}
