@@ -87,7 +87,9 @@ extension Engine {
         try checkOpen()
         var s = SegmentSummary.empty
         guard from <= to else { return AggregateResult(s) }
-        for ref in try overlapping(series, from, to) {
+        let (whole, refs) = try store.aggregateParts(series, from: from, to: to)
+        s.merge(whole)
+        for ref in refs {
             if ref.firstTimestamp >= from && ref.lastTimestamp <= to {
                 if let summary = try store.summaryForQuery(ref) { s.merge(summary) }
                 continue

@@ -83,7 +83,7 @@ extension Engine {
         for n in store.fileIDs {
             var found = [String]()
             let size = store.facts[n]?.footer ?? FileIO.size(path: store.path(n)) ?? 0
-            _ = try store.scanFrames(n, size: size, reportTornTail: true, faults: &found) { _, _, _ in }
+            _ = try store.scanFrames(n, size: size, reportTornTail: true, faults: &found) { _, _, _, _ in }
             for f in found { fault(f) }
         }
         var unknown = Set<UInt32>()

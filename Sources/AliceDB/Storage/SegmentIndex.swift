@@ -90,15 +90,15 @@ struct FileFacts {
 /// The index footer a sealed segment file ends with (see docs/format.md).
 ///
 /// `"ALIX", u32 body length, u32 crc32c(body), body, u64 footer offset, "ALIE"`. Body: `u32 n`, then
-/// n directory entries of 56 bytes sorted by series (`u32 series, u32 refs, u64 block offset in body,
+/// n directory entries of 96 bytes sorted by series (`u32 series, u32 refs, u64 block offset in body,
 /// u32 block length, u32 crc32c(block), i64 min first, i64 max last, u64 flushed lsn, u64 flushed
-/// points`), then the blocks: per segment `varint offset − previous end, varint length, u8 kind,
+/// points`, then the block's exact summary: `u64 points, u64 NaNs, f64 min, f64 max, f64 sum`), then the blocks: per segment `varint offset − previous end, varint length, u8 kind,
 /// varint points, svarint first − previous first, varint last − first, svarint lsn − previous lsn`.
 /// The footer is derived data: a file without one (or with a broken one) is scanned frame by frame.
 enum IndexFooter {
     static let magic: [UInt8] = Array("ALIX".utf8)
     static let trailerMagic: [UInt8] = Array("ALIE".utf8)
-    static let entryBytes = 56
+    static let entryBytes = 96
     static let trailerBytes = 12
 
     struct Entry {
@@ -110,10 +110,14 @@ enum IndexFooter {
         var minFirst: Int64
         var maxLast: Int64
         var flushed: WALPosition
+        /// Exact summary of the original values of every segment in the block.
+        var summary: SegmentSummary
     }
 
     /// The footer (with trailer) for refs appended at `footerStart`; `refs` sorted by offset per series.
-    static func encode(footerStart: Int, refs: [UInt32: [SegmentRef]], flushed: [UInt32: WALPosition]) -> [UInt8] {
+    static func encode(
+        footerStart: Int, refs: [UInt32: [SegmentRef]], summaries: [UInt32: SegmentSummary], flushed: [UInt32: WALPosition]
+    ) -> [UInt8] {
         let series = Set(refs.keys).union(flushed.keys).sorted()
         var blocks = ByteWriter()
         var directory = ByteWriter(capacity: 4 + series.count * entryBytes)
@@ -150,6 +154,12 @@ enum IndexFooter {
             directory.u64(UInt64(bitPattern: maxLast))
             directory.u64(position.lsn)
             directory.u64(position.points)
+            let summary = summaries[s] ?? .empty
+            directory.u64(UInt64(summary.count))
+            directory.u64(UInt64(summary.nanCount))
+            directory.f64(summary.min)
+            directory.f64(summary.max)
+            directory.f64(summary.sum)
         }
         var body = directory
         body.append(blocks.bytes)
@@ -197,10 +207,14 @@ enum IndexFooter {
         let maxLast = Int64(bitPattern: try r.u64("max last"))
         let lsn = try r.u64("flushed lsn")
         let points = try r.u64("flushed points")
+        let count = try r.u64("summary count"), nans = try r.u64("summary NaN count")
+        let minV = try r.f64("summary min"), maxV = try r.f64("summary max"), sum = try r.f64("summary sum")
+        guard count < UInt64(Int32.max), nans <= count else { throw DecodeError("index summary out of range", offset: offset) }
         guard blockOffset < UInt64(Int32.max) else { throw DecodeError("index block offset out of range", offset: offset) }
         return Entry(
             series: series, refs: refs, blockOffset: Int(blockOffset), blockLength: blockLength, blockCRC: crc,
-            minFirst: minFirst, maxLast: maxLast, flushed: WALPosition(lsn: lsn, points: points))
+            minFirst: minFirst, maxLast: maxLast, flushed: WALPosition(lsn: lsn, points: points),
+            summary: SegmentSummary(count: Int(count), nanCount: Int(nans), min: minV, max: maxV, sum: sum))
     }
 
     /// Calls `body` with every directory entry of a footer body.
@@ -246,6 +260,44 @@ enum IndexFooter {
         }
         guard r.remaining == 0 else { throw DecodeError("stray bytes in index block", offset: r.offset) }
         return out
+    }
+}
+
+/// One series' part of a sealed file's index: its refs and what the directory says of them.
+struct IndexBlock {
+    var refs: [SegmentRef]
+    var minFirst: Int64
+    var maxLast: Int64
+    var summary: SegmentSummary
+    /// The refs are in time order and do not overlap: a range is found by binary search.
+    var disjoint: Bool
+
+    init(refs: [SegmentRef], minFirst: Int64, maxLast: Int64, summary: SegmentSummary) {
+        self.refs = refs
+        self.minFirst = minFirst
+        self.maxLast = maxLast
+        self.summary = summary
+        var ok = true
+        for i in refs.indices.dropFirst() where refs[i].firstTimestamp <= refs[i - 1].lastTimestamp { ok = false }
+        disjoint = ok
+    }
+
+    /// Calls `body` with every ref overlapping `[from, to]`, in block order.
+    func overlapping(_ from: Int64, _ to: Int64, _ body: (SegmentRef) -> Void) {
+        var i = 0
+        if disjoint {
+            var hi = refs.count
+            while i < hi {
+                let mid = (i + hi) / 2
+                if refs[mid].lastTimestamp < from { i = mid + 1 } else { hi = mid }
+            }
+            while i < refs.count && refs[i].firstTimestamp <= to {
+                body(refs[i])
+                i += 1
+            }
+            return
+        }
+        for r in refs where r.lastTimestamp >= from && r.firstTimestamp <= to { body(r) }
     }
 }
 

@@ -16,6 +16,7 @@ extension SegmentStore {
         fileIDs = []
         loose = [:]
         looseFlushed = [:]
+        looseSummary = [:]
         dataStart = [:]
         faults = []
         writing = nil
@@ -82,10 +83,12 @@ extension SegmentStore {
         if try loadFooter(n, size: size) { return }
         var refs = [UInt32: [SegmentRef]]()
         var flushed = [UInt32: WALPosition]()
+        var summaries = [UInt32: SegmentSummary]()
         var f = FileFacts(size: size)
-        let validEnd = try scanFrames(n, size: size, reportTornTail: readOnly, faults: &faults) { series, position, segs in
+        let validEnd = try scanFrames(n, size: size, reportTornTail: readOnly, faults: &faults) { series, position, segs, summary in
             flushed[series] = max(flushed[series] ?? .start, position)
             refs[series, default: []].append(contentsOf: segs)
+            summaries[series, default: .empty].merge(summary)
         }
         if validEnd < size {
             logger.log(
@@ -118,6 +121,7 @@ extension SegmentStore {
         fileIDs.append(n)
         loose[n] = refs
         looseFlushed[n] = flushed
+        looseSummary[n] = summaries
         if !readOnly { try seal(n) }
     }
 
@@ -165,7 +169,7 @@ extension SegmentStore {
     /// - Returns: where the last intact frame ends.
     func scanFrames(
         _ n: UInt64, size: Int, reportTornTail: Bool, faults: inout [String],
-        _ body: (UInt32, WALPosition, [SegmentRef]) throws(AliceDBError) -> Void
+        _ body: (UInt32, WALPosition, [SegmentRef], SegmentSummary) throws(AliceDBError) -> Void
     ) throws(AliceDBError) -> Int {
         let p = path(n)
         guard let start = dataStart[n] else { return size }
@@ -175,6 +179,7 @@ extension SegmentStore {
             switch try readFrame(n, at: offset, size: size) {
             case .success(let (frame, bytes)):
                 var refs = [SegmentRef]()
+                var summary = SegmentSummary.empty
                 for (o, len) in frame.segments {
                     let parsed = bytes.withUnsafeBytes { raw in
                         Result { () throws(DecodeError) in try SegmentFormat.header(UnsafeRawBufferPointer(rebasing: raw[(o - offset)..<(o - offset + len)])) }
@@ -182,13 +187,14 @@ extension SegmentStore {
                     switch parsed {
                     case .success(let (h, _, _)):
                         refs.append(SegmentRef(file: n, offset: o, length: len, header: h, lsn: frame.position.lsn))
+                        summary.merge(h.summary)
                     case .failure(let e):
                         corruptFrames += 1
                         faults.append("\(p): corrupt segment at byte \(o) skipped (\(e))")
                         logger.error("corrupt segment skipped", metadata: ["file": "\(p)", "offset": "\(o)", "reason": "\(e)"])
                     }
                 }
-                try body(frame.series, frame.position, refs)
+                try body(frame.series, frame.position, refs, summary)
                 offset = frame.end
                 validEnd = offset
             case .failure(let error):

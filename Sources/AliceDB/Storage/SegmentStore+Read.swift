@@ -80,7 +80,12 @@ extension SegmentStore {
     /// The refs of `series` in file `n`, in the order they were written.
     func refs(of series: UInt32, in n: UInt64) throws(AliceDBError) -> [SegmentRef] {
         if let l = loose[n] { return l[series] ?? [] }
-        guard let f = facts[n], let footer = f.footer else { return [] }
+        return try block(of: series, in: n)?.refs ?? []
+    }
+
+    /// The index block of `series` in sealed file `n` (nil: none there, or the file is not sealed).
+    func block(of series: UInt32, in n: UInt64) throws(AliceDBError) -> IndexBlock? {
+        guard loose[n] == nil, let f = facts[n], let footer = f.footer else { return nil }
         let key = IndexBlockKey(file: n, series: series)
         if let hit = blocks[key] { return hit }
         let p = path(n)
@@ -100,16 +105,17 @@ extension SegmentStore {
             }
             if e.series < series { lo = mid + 1 } else { hi = mid }
         }
-        guard let e = found else { return [] }
+        guard let e = found else { return nil }
         guard bodyStart + e.blockOffset + e.blockLength <= f.size else {
             throw AliceDBError(.corrupt, "index block of series \(series) runs past the file", path: p, offset: bodyStart)
         }
-        let block = try FileIO.read(fd, offset: bodyStart + e.blockOffset, count: e.blockLength, path: p)
+        let bytes = try FileIO.read(fd, offset: bodyStart + e.blockOffset, count: e.blockLength, path: p)
         let refs = try footerResult(
             n, bodyStart + e.blockOffset,
-            block.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.refs(r, e, file: n, dataEnd: footer) } })
-        blocks.insert(key, refs)
-        return refs
+            bytes.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.refs(r, e, file: n, dataEnd: footer) } })
+        let block = IndexBlock(refs: refs, minFirst: e.minFirst, maxLast: e.maxLast, summary: e.summary)
+        blocks.insert(key, block)
+        return block
     }
 
     func footerResult<T>(_ n: UInt64, _ at: Int, _ result: Result<T, DecodeError>) throws(AliceDBError) -> T {
@@ -125,7 +131,11 @@ extension SegmentStore {
         var out = [SegmentRef]()
         for n in fileIDs {
             guard let f = facts[n], f.refs > 0, f.minFirst <= to, f.maxLast >= from else { continue }
-            for r in try refs(of: series, in: n) where r.lastTimestamp >= from && r.firstTimestamp <= to { out.append(r) }
+            if let l = loose[n] {
+                for r in l[series] ?? [] where r.lastTimestamp >= from && r.firstTimestamp <= to { out.append(r) }
+            } else {
+                try block(of: series, in: n)?.overlapping(from, to) { out.append($0) }
+            }
         }
         var sorted = true
         for i in out.indices.dropFirst() where !SegmentRef.inOrder(out[i - 1], out[i]) { sorted = false }
@@ -137,6 +147,28 @@ extension SegmentStore {
             end = max(end, r.lastTimestamp)
         }
         return (out, overlaps)
+    }
+
+    /// What an aggregate over `[from, to]` needs: the summed summaries of the sealed files' blocks
+    /// that lie wholly inside the range (one merge per file, however many segments), and the refs
+    /// of the other segments that overlap it.
+    func aggregateParts(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> (whole: SegmentSummary, refs: [SegmentRef]) {
+        var whole = SegmentSummary.empty
+        var refs = [SegmentRef]()
+        guard let t = totals[series], t.segments > 0, t.first <= to, t.last >= from else { return (whole, refs) }
+        for n in fileIDs {
+            guard let f = facts[n], f.refs > 0, f.minFirst <= to, f.maxLast >= from else { continue }
+            if let b = try block(of: series, in: n), !b.refs.isEmpty, b.minFirst >= from, b.maxLast <= to {
+                whole.merge(b.summary)
+                continue
+            }
+            if let l = loose[n] {
+                for r in l[series] ?? [] where r.lastTimestamp >= from && r.firstTimestamp <= to { refs.append(r) }
+            } else {
+                try block(of: series, in: n)?.overlapping(from, to) { refs.append($0) }
+            }
+        }
+        return (whole, refs)
     }
 
     /// Every ref of file `n` with its series (reads the whole footer once).

@@ -35,9 +35,10 @@ extension SegmentStore {
         let tmp = path(newID) + ".tmp"
         var dropped = (segments: 0, points: 0)
         var newRefs = [UInt32: [SegmentRef]]()
+        var summaries = [UInt32: SegmentSummary]()
         var positions = [UInt32: WALPosition]()
         let fd = try FileIO.open(tmp, write: true, create: true, truncate: true)
-        do {
+        do throws(AliceDBError) {
             let header = SegmentFile.encodeHeader(.init(id: newID, replaces: old.sorted()))
             try FileIO.writeAll(fd, header, path: tmp)
             var size = header.count
@@ -71,13 +72,18 @@ extension SegmentStore {
                         continue
                     }
                     let b = try rawBytes(r)
+                    let parsed = b.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw).0.summary } }
+                    guard case .success(let summary) = parsed else {
+                        throw AliceDBError(.corrupt, "segment to be kept does not decode; nothing was rewritten", path: path(r.file), offset: r.offset)
+                    }
+                    summaries[s, default: .empty].merge(summary)
                     if chunkBytes + b.count > 1 << 20 { try emit() }
                     chunk.append((r, b))
                     chunkBytes += b.count
                 }
                 try emit()
             }
-            try FileIO.writeAll(fd, IndexFooter.encode(footerStart: size, refs: newRefs, flushed: positions), path: tmp)
+            try FileIO.writeAll(fd, IndexFooter.encode(footerStart: size, refs: newRefs, summaries: summaries, flushed: positions), path: tmp)
             try FileIO.sync(fd, path: tmp)
             FileIO.close(fd)
         } catch {

@@ -47,6 +47,8 @@ package final class SegmentStore {
     /// reader any file a live writer has not sealed yet.
     var loose: [UInt64: [UInt32: [SegmentRef]]] = [:]
     var looseFlushed: [UInt64: [UInt32: WALPosition]] = [:]
+    /// Per file without a footer and series: the summary its footer entry will carry.
+    var looseSummary: [UInt64: [UInt32: SegmentSummary]] = [:]
     /// Where each file's frames start (after its header).
     var dataStart: [UInt64: Int] = [:]
     var fds: [UInt64: Int32] = [:]
@@ -59,7 +61,7 @@ package final class SegmentStore {
     /// Decoded segments, up to 2^18 points.
     var cache = BoundedCache<SegmentKey, DecodedSegment>(maxWeight: 1 << 18) { $0.values.count }
     /// Footer blocks: the refs of one series in one file, up to 16 384 refs.
-    var blocks = BoundedCache<IndexBlockKey, [SegmentRef]>(maxWeight: 1 << 14) { $0.count }
+    var blocks = BoundedCache<IndexBlockKey, IndexBlock>(maxWeight: 1 << 14) { max(1, $0.refs.count) }
     /// Exact summaries of whole segments (what aggregates read), up to 8 192 of them.
     var summaries = BoundedCache<SegmentKey, SegmentSummary>(maxWeight: 1 << 13) { _ in 1 }
 
@@ -104,6 +106,7 @@ package final class SegmentStore {
         dataStart[n] = header.count
         loose[n] = [:]
         looseFlushed[n] = [:]
+        looseSummary[n] = [:]
         writing = n
         try FileIO.syncDirectory(dir)
         return (n, fd)
@@ -127,7 +130,9 @@ package final class SegmentStore {
         facts[n]!.size = start + frame.count
         writingDirty = true
         var t = totals[series] ?? SeriesTotals()
+        var summary = looseSummary[n]![series] ?? .empty
         for (s, o) in zip(segments, offsets) {
+            summary.merge(s.header.summary)
             let ref = SegmentRef(file: n, offset: start + o, length: s.bytes.count, header: s.header, lsn: position.lsn)
             loose[n]![series, default: []].append(ref)
             facts[n]!.add(ref)
@@ -135,6 +140,7 @@ package final class SegmentStore {
         }
         t.flushed = max(t.flushed, position)
         totals[series] = t
+        looseSummary[n]![series] = summary
         if looseFlushed[n]![series] == nil { facts[n]!.series += 1 }
         looseFlushed[n]![series] = max(looseFlushed[n]![series] ?? .start, position)
         if facts[n]!.refs >= SegmentStore.maxActiveRefs { try seal(n) }
@@ -144,7 +150,8 @@ package final class SegmentStore {
     func seal(_ n: UInt64) throws(AliceDBError) {
         guard !readOnly, let refs = loose[n], let f = facts[n], f.footer == nil else { return }
         let p = path(n)
-        let footer = IndexFooter.encode(footerStart: f.size, refs: refs, flushed: looseFlushed[n] ?? [:])
+        let footer = IndexFooter.encode(
+            footerStart: f.size, refs: refs, summaries: looseSummary[n] ?? [:], flushed: looseFlushed[n] ?? [:])
         let fd = try FileIO.open(p, write: true)
         defer { FileIO.close(fd) }
         FileIO.seekToEnd(fd)
@@ -154,6 +161,7 @@ package final class SegmentStore {
         facts[n]!.size = f.size + footer.count
         loose[n] = nil
         looseFlushed[n] = nil
+        looseSummary[n] = nil
         if writing == n {
             writing = nil
             writingDirty = false
