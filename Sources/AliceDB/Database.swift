@@ -152,6 +152,30 @@ public final class Database: Sendable {
     /// Bytes the MemTables hold allocated now (what the memory budget bounds).
     public var memTableBytes: Int { engine.withLock { $0.memBytes } }
 
+    // MARK: Shipping segments
+
+    /// The next segments to ship upstream, from the persisted cursor on (about `maxBytes` of
+    /// them, at least one frame if any). Needs `DatabaseOptions.outbox`.
+    /// - Complexity: reads the frames it returns; O(segment files) to find them.
+    public func outbox(maxBytes: Int = 1 << 20) throws -> OutboxBatch {
+        try locked { e throws(AliceDBError) in try e.outbox(maxBytes: maxBytes) }
+    }
+
+    /// Moves the persisted cursor past `batch` once the receiver has stored it (synced on return).
+    public func acknowledge(_ batch: OutboxBatch) throws {
+        try locked { e throws(AliceDBError) in try e.acknowledge(batch) }
+    }
+
+    /// What waits in the outbox (segments, bytes, seconds behind); a reader reads the writer's cursor.
+    public func uplinkLag() throws -> UplinkLag {
+        try locked { e throws(AliceDBError) in try e.uplinkLag() }
+    }
+
+    /// Stores a batch of segments received from a gateway (verified, deduplicated, synced).
+    public func importSegments(_ batch: SegmentBatch) throws -> ImportReport {
+        try locked { e throws(AliceDBError) in try e.importSegments(batch) }
+    }
+
     /// Segment refs the index holds in memory (those of files not yet sealed); bounded by
     /// `SegmentStore.maxActiveRefs` in a writer, whatever the number of segments stored.
     public var indexRefsInMemory: Int { engine.withLock { $0.store.refsInMemory } }

@@ -61,20 +61,7 @@ package struct Catalog {
         do { data = try encoder.encode(file) } catch {
             throw AliceDBError(.io, "catalog could not be encoded: \(error)", path: path)
         }
-        let tmp = path + ".tmp"
-        let fd = try FileIO.open(tmp, write: true, create: true, truncate: true)
-        do {
-            try FileIO.writeAll(fd, [UInt8](data), path: tmp)
-            try FileIO.sync(fd, path: tmp)
-            FileIO.close(fd)
-        } catch {
-            FileIO.close(fd)
-            throw error
-        }
-        try FileIO.rename(tmp, path)
-        var dir = path
-        while let last = dir.last, last != "/" { dir.removeLast() }
-        try FileIO.syncDirectory(dir.isEmpty ? "." : dir)
+        try FileIO.replace(path, with: [UInt8](data))
     }
 
     /// Adds a series (or changes its options); the caller saves.

@@ -23,6 +23,10 @@ public struct DatabaseOptions: Sendable {
     /// The writer merges segment files smaller than this once there are `compactAfterFiles` of them.
     public var compactSmallBytes: Int
     public var compactAfterFiles: Int
+    /// The segment files are an outbox shipped upstream (`uplink.json` holds how far): compaction
+    /// and age retention then touch acknowledged segments only, and only the disk budget may
+    /// delete segments not yet acknowledged (counted in `WriteCounters.retentionUnshipped…`).
+    public var outbox = false
 
     public init(
         readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,
@@ -77,4 +81,7 @@ public struct WriteCounters: Sendable, Hashable, Codable {
     /// Retention: segments and points deleted.
     public var retentionSegments: Int = 0
     public var retentionPoints: Int = 0
+    /// Of those, deleted by the disk budget before the uplink had shipped them.
+    public var retentionUnshippedSegments: Int = 0
+    public var retentionUnshippedPoints: Int = 0
 }

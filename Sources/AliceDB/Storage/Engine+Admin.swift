@@ -164,27 +164,63 @@ extension Engine {
     func compact(smallBytes: Int) throws(AliceDBError) -> Int {
         try checkWritable()
         try flushAll()
-        return try store.compact(smallBytes: smallBytes)
+        let shipped = shippedFiles()
+        let done = try store.compact(smallBytes: smallBytes, eligible: compactable)
+        try markShipped(done.files, from: shipped)
+        return done.merged
     }
 
     /// Deletes segments whose newest point is older than `olderThan`, then the oldest segments
-    /// until the segment files fit in `maxBytes`. Counted and logged.
+    /// until the segment files fit in `maxBytes`. Counted and logged. In an outbox, age spares
+    /// what the uplink has not shipped yet; only the disk budget deletes that (counted apart).
     func retain(olderThan: Int64?, maxBytes: Int?) throws(AliceDBError) -> (segments: Int, points: Int) {
         try checkWritable()
-        var cut = olderThan
+        var budgetCut: Int64? = nil
         if let maxBytes, store.totalBytes > maxBytes, let t = try store.retentionCutoff(toFree: store.totalBytes - maxBytes) {
-            cut = max(cut ?? t, t)
+            budgetCut = t
         }
-        guard let cut else { return (0, 0) }
-        let files = store.fileIDs.filter { (store.facts[$0]?.refs ?? 0) > 0 && store.facts[$0]!.minLast < cut }
+        let state = uplink
+        let ageCut = olderThan
+        guard ageCut != nil || budgetCut != nil else { return (0, 0) }
+        // Files with something to delete: by the budget, or by age where all of it is shipped.
+        let files = store.fileIDs.filter { n in
+            guard let f = store.facts[n], f.refs > 0 else { return false }
+            if let b = budgetCut, f.minLast < b { return true }
+            guard let a = ageCut, f.minLast < a else { return false }
+            guard let state, !fullyShipped(n, in: state) else { return true }
+            // The cursor's file: only if an aged segment in it is shipped (else nothing would go).
+            guard n == state.cursor.file else { return false }
+            var any = false
+            try? store.forEachRef(in: n) { _, r throws(AliceDBError) in
+                if r.lastTimestamp < a && state.isAcknowledged(file: n, offset: r.offset) { any = true }
+            }
+            return any
+        }
         guard !files.isEmpty else { return (0, 0) }
-        let dropped = try store.rewrite(files: files) { $0.lastTimestamp >= cut }
-        counters.retentionSegments += dropped.segments
-        counters.retentionPoints += dropped.points
+        var unshipped = (segments: 0, points: 0)
+        let shipped = shippedFiles()
+        let done = try store.rewrite(files: files) { r in
+            let acked = state?.isAcknowledged(file: r.file, offset: r.offset) ?? true
+            let byBudget = budgetCut.map { r.lastTimestamp < $0 } ?? false
+            let byAge = ageCut.map { r.lastTimestamp < $0 } ?? false
+            let drop = byBudget || (byAge && acked)
+            if drop && !acked {
+                unshipped.segments += 1
+                unshipped.points += r.count
+            }
+            return !drop
+        }
+        try markShipped(done.files, from: shipped)
+        guard done.segments > 0 else { return (0, 0) }
+        counters.retentionSegments += done.segments
+        counters.retentionPoints += done.points
+        counters.retentionUnshippedSegments += unshipped.segments
+        counters.retentionUnshippedPoints += unshipped.points
         logger.warning(
             "retention deleted segments",
-            metadata: ["segments": "\(dropped.segments)", "points": "\(dropped.points)",
+            metadata: ["segments": "\(done.segments)", "points": "\(done.points)",
+                       "unshipped_segments": "\(unshipped.segments)", "unshipped_points": "\(unshipped.points)",
                        "older_than": "\(olderThan.map(String.init) ?? "-")", "max_bytes": "\(maxBytes.map(String.init) ?? "-")"])
-        return dropped
+        return (done.segments, done.points)
     }
 }

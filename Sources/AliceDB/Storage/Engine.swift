@@ -19,6 +19,24 @@ final class Engine {
     /// Flushed high-water mark per series (newest flushed timestamp).
     var highWater: [UInt32: Int64] = [:]
     var lastHousekeeping: UInt64 = 0
+    /// How far the outbox is shipped (nil: not an outbox; a reader loads it when asked).
+    var uplink: UplinkState?
+
+    /// Files compaction may merge: in an outbox, only those already acknowledged, so that what is
+    /// merged is not shipped again under the merged file's new number.
+    var compactable: (UInt64) -> Bool {
+        guard uplink != nil else { return { _ in true } }
+        return { [self] in fullyShipped($0) }
+    }
+
+    /// Whether every segment of file `n` is acknowledged (true when this is not an outbox).
+    func fullyShipped(_ n: UInt64, in state: UplinkState? = nil) -> Bool {
+        guard let u = state ?? uplink else { return true }
+        if u.isAcknowledged(file: n) { return true }
+        // The cursor's own file, sealed and shipped to its end.
+        guard n == u.cursor.file, let footer = store.facts[n]?.footer else { return false }
+        return u.cursor.offset >= footer
+    }
 
     init(path: String, options: DatabaseOptions) throws(AliceDBError) {
         self.path = path
@@ -49,6 +67,14 @@ final class Engine {
             store = SegmentStore(dir: path + "/segments", readOnly: options.readOnly, logger: options.logger)
             mem = MemTable(budget: options.readOnly ? Int.max : options.memoryBudget)
             try store.load()
+            if options.outbox && !options.readOnly {
+                if let u = try UplinkState.load(dir: path) {
+                    uplink = u
+                } else {
+                    uplink = UplinkState()
+                    try uplink!.save(dir: path)
+                }
+            }
             for s in store.totals.keys { if let h = store.highWater(s) { highWater[s] = h } }
             try recover()
         } catch {
@@ -283,8 +309,11 @@ final class Engine {
             let cutoff = r.maxAgeMilliseconds.map { FileIO.wallMillis() &- $0 }
             _ = try retain(olderThan: cutoff, maxBytes: r.maxBytes)
         }
-        if store.smallFiles(below: options.compactSmallBytes).count >= options.compactAfterFiles {
-            _ = try store.compact(smallBytes: options.compactSmallBytes)
+        let eligible = compactable
+        if store.smallFiles(below: options.compactSmallBytes, eligible: eligible).count >= options.compactAfterFiles {
+            let shipped = shippedFiles()
+            let done = try store.compact(smallBytes: options.compactSmallBytes, eligible: eligible)
+            try markShipped(done.files, from: shipped)
         }
     }
 

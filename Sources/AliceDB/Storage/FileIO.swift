@@ -23,6 +23,25 @@ package enum FileIO {
         }
     }
 
+    /// Replaces the file at `path` with `bytes` atomically and durably: a temporary file,
+    /// fsync, rename, fsync of the directory. A crash leaves the old or the new file, never a mix.
+    package static func replace(_ path: String, with bytes: [UInt8]) throws(AliceDBError) {
+        let tmp = path + ".tmp"
+        let fd = try open(tmp, write: true, create: true, truncate: true)
+        do {
+            try writeAll(fd, bytes, path: tmp)
+            try sync(fd, path: tmp)
+            close(fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+        try rename(tmp, path)
+        var dir = path
+        while let last = dir.last, last != "/" { dir.removeLast() }
+        try syncDirectory(dir.isEmpty ? "." : dir)
+    }
+
     /// The corresponding C function is `open`.
     package static func open(_ path: String, write: Bool, create: Bool = false, truncate: Bool = false) throws(AliceDBError) -> Int32 {
         var flags = write ? O_RDWR : O_RDONLY

@@ -103,6 +103,9 @@ extension SegmentStore {
             }
         }
         f.size = validEnd
+        // What a crash left unsealed may still be only in the page cache: make it durable before
+        // anything (the uplink) treats it as stored for good.
+        if !readOnly { try FileIO.sync(fd, path: p) }
         for (s, list) in refs {
             for r in list {
                 f.add(r)

@@ -3,11 +3,14 @@ extension SegmentStore {
     /// Rewrites `files` into new files keeping the segments `keep` accepts; each new file names the
     /// old ones it replaces, so a crash between rename and unlink never doubles data. Files are
     /// taken in groups of at most `maxMergedRefs` segments, which bounds the memory used.
-    /// - Returns: the segments and points dropped.
+    /// - Returns: the segments and points dropped, and each new file with the files it replaced.
     @discardableResult
-    func rewrite(files old: [UInt64], keep: (SegmentRef) -> Bool) throws(AliceDBError) -> (segments: Int, points: Int) {
+    func rewrite(
+        files old: [UInt64], keep: (SegmentRef) -> Bool
+    ) throws(AliceDBError) -> (segments: Int, points: Int, files: [(new: UInt64, old: [UInt64])]) {
         precondition(!readOnly)
         var dropped = (segments: 0, points: 0)
+        var written = [(new: UInt64, old: [UInt64])]()
         var group = [UInt64]()
         var refs = 0
         for n in old.sorted() where facts[n] != nil {
@@ -15,6 +18,7 @@ extension SegmentStore {
             if !group.isEmpty && refs + r > SegmentStore.maxMergedRefs {
                 let d = try rewriteGroup(group, keep: keep)
                 dropped = (dropped.segments + d.segments, dropped.points + d.points)
+                written.append((d.file, group))
                 group = []
                 refs = 0
             }
@@ -24,11 +28,14 @@ extension SegmentStore {
         if !group.isEmpty {
             let d = try rewriteGroup(group, keep: keep)
             dropped = (dropped.segments + d.segments, dropped.points + d.points)
+            written.append((d.file, group))
         }
-        return dropped
+        return (dropped.segments, dropped.points, written)
     }
 
-    private func rewriteGroup(_ old: [UInt64], keep: (SegmentRef) -> Bool) throws(AliceDBError) -> (segments: Int, points: Int) {
+    private func rewriteGroup(
+        _ old: [UInt64], keep: (SegmentRef) -> Bool
+    ) throws(AliceDBError) -> (segments: Int, points: Int, file: UInt64) {
         for n in old { try seal(n) }
         try sync()
         let newID = highestID + 1
@@ -97,15 +104,15 @@ extension SegmentStore {
         for n in old { try FileIO.remove(path(n)) }
         try FileIO.syncDirectory(dir)
         try load()
-        return dropped
+        return (dropped.segments, dropped.points, newID)
     }
 
-    /// Files compaction would merge: sealed, below `smallBytes`, not sealed for being full, oldest
-    /// first, as many as fit in one merged file.
-    func smallFiles(below smallBytes: Int) -> [UInt64] {
+    /// Files compaction would merge: sealed, below `smallBytes`, not sealed for being full, that
+    /// `eligible` accepts, oldest first, as many as fit in one merged file.
+    func smallFiles(below smallBytes: Int, eligible: (UInt64) -> Bool = { _ in true }) -> [UInt64] {
         var out = [UInt64]()
         var refs = 0, bytes = 0
-        for n in fileIDs {
+        for n in fileIDs where eligible(n) {
             guard let f = facts[n], f.footer != nil, f.size < smallBytes, f.refs < SegmentStore.maxActiveRefs else { continue }
             if refs + f.refs > SegmentStore.maxMergedRefs || bytes + f.size > SegmentStore.maxFileBytes { break }
             out.append(n)
@@ -115,13 +122,14 @@ extension SegmentStore {
         return out
     }
 
-    /// Merges small segment files into one.
-    /// - Returns: how many files were merged.
-    func compact(smallBytes: Int) throws(AliceDBError) -> Int {
-        let small = smallFiles(below: smallBytes)
-        guard small.count >= 2 else { return 0 }
-        try rewrite(files: small) { _ in true }
-        return small.count
+    /// Merges small segment files (those `eligible` accepts) into one.
+    /// - Returns: the files merged, and the new file with the files it replaced.
+    func compact(
+        smallBytes: Int, eligible: (UInt64) -> Bool = { _ in true }
+    ) throws(AliceDBError) -> (merged: Int, files: [(new: UInt64, old: [UInt64])]) {
+        let small = smallFiles(below: smallBytes, eligible: eligible)
+        guard small.count >= 2 else { return (0, []) }
+        return (small.count, try rewrite(files: small) { _ in true }.files)
     }
 
     /// The smallest end time `t` such that deleting every segment that ends before `t` frees at

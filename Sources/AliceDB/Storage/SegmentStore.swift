@@ -55,6 +55,8 @@ package final class SegmentStore {
     /// The file this writer appends to (nil: the next append starts a new one).
     var writing: UInt64?
     var writingDirty = false
+    /// How much of the file being written is synced (what the uplink may ship).
+    var writingDurable = 0
     package var corruptFrames = 0
     /// What was found wrong while loading (file, offset, reason), for `verify`.
     package var faults: [String] = []
@@ -108,6 +110,7 @@ package final class SegmentStore {
         looseFlushed[n] = [:]
         looseSummary[n] = [:]
         writing = n
+        writingDurable = header.count
         try FileIO.syncDirectory(dir)
         return (n, fd)
     }
@@ -173,6 +176,14 @@ package final class SegmentStore {
             try FileIO.sync(fd, path: path(n))
             writingDirty = false
         }
+        if let n = writing, !writingDirty { writingDurable = facts[n]?.size ?? 0 }
+    }
+
+    /// Where the frames of file `n` that are on disk for good end.
+    func shippableEnd(_ n: UInt64) -> Int {
+        guard let f = facts[n] else { return 0 }
+        if let footer = f.footer { return footer }
+        return n == writing ? writingDurable : f.size
     }
 
     func close() throws(AliceDBError) {
