@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "alicedb", targets: ["alicedb"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         .executable(name: "alicedb-agent", targets: ["alicedb-agent"]),
+        .executable(name: "alicedb-cloud", targets: ["alicedb-cloud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -16,6 +17,11 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        // Only the cloud node links Hummingbird; full Foundation stays out of it too.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
     ],
     targets: [
         .systemLibrary(
@@ -36,10 +42,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // TOML configuration files with errors that name the file, line and key (agent and cloud).
+        .target(name: "TOMLConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         .target(
             name: "Agent",
             dependencies: [
-                "AliceDB", "MQTT",
+                "AliceDB", "MQTT", "TOMLConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -60,6 +70,25 @@ let package = Package(
             dependencies: [
                 "AliceDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
+            name: "Cloud",
+            dependencies: [
+                "AliceDB", "TOMLConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "alicedb-cloud",
+            dependencies: [
+                "Cloud",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -81,7 +110,15 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentHarness", "AliceDB", "MQTT", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "CloudTests",
+            dependencies: [
+                "Cloud", "AgentHarness", "AliceDB",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

@@ -18,6 +18,8 @@ public actor Agent {
     public private(set) var counters = AgentCounters()
     let db: Database
     let logger: Logger
+    /// Ships segments to the cloud node (nil without `[uplink]`).
+    public let uplink: Uplink?
     private var session: MQTTSession?
     private var pending: [String: PendingBatch] = [:]
     /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
@@ -42,11 +44,15 @@ public actor Agent {
         var options = DatabaseOptions(
             sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
         options.retention = config.retention
-        db = try Database(path: config.storagePath, options: options)
+        options.maxBufferAgeSeconds = config.maxBufferAge
+        options.outbox = config.uplink != nil
+        let database = try Database(path: config.storagePath, options: options)
+        db = database
+        uplink = try config.uplink.map { try Uplink(db: database, options: $0, logger: logger) }
         for s in db.listSeries() { knownSeries[s.name] = s.options.bound }
     }
 
-    public var database: Database { db }
+    public nonisolated var database: Database { db }
 
     /// Runs until `stop()`: connects (retrying), ingests, and on stop flushes everything to segments.
     public func run() async throws {
@@ -72,12 +78,21 @@ public actor Agent {
             }
         }
         defer { http?.cancel() }
+        let shipping = uplink.map { u in Task { await u.run() } }
         while let s = session {
             for await event in s.events { handle(event) }
             if stopping { break }
             if session === s { break }  // ended on its own
         }
         flushPending()
+        if let uplink, let shipping {
+            // Everything into segments, then a short try to ship them; what is left goes next start.
+            shipping.cancel()
+            _ = await shipping.value
+            do { try db.flush() } catch { logger.error("flushing before the last upload failed", metadata: ["error": "\(error)"]) }
+            await uplink.drain(seconds: 2)
+            await uplink.shutdown()
+        }
         try db.close()
         logger.info("agent stopped; every point is in segments", metadata: ["points": "\(counters.points)"])
     }

@@ -2,17 +2,7 @@ public import AliceDB
 internal import FoundationEssentials
 public import MQTT
 internal import TOMLKit
-
-/// A configuration mistake: which file, line and key, and what is wrong.
-public struct ConfigError: Error, CustomStringConvertible, Sendable {
-    public var file: String
-    public var line: Int?
-    public var key: String?
-    public var message: String
-    public var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? ""): \(key.map { "\($0): " } ?? "")\(message)"
-    }
-}
+public import TOMLConfig
 
 /// One `[[subscribe]]` entry.
 public struct Subscription: Sendable, Hashable {
@@ -50,6 +40,11 @@ public struct AgentConfig: Sendable {
     public var subscriptions: [Subscription] = []
     /// The loopback HTTP listener for /healthz and /metrics (nil: off).
     public var http: (host: String, port: Int)? = ("127.0.0.1", 9464)
+    /// Shipping segments to a cloud node (nil: the agent keeps them locally only).
+    public var uplink: UplinkOptions? = nil
+    /// Seconds a point may wait in its MemTable before it is fitted into a segment (and so
+    /// before the uplink can ship it).
+    public var maxBufferAge = 600.0
     public var source = "(embedded default)"
 
     /// The configuration used when none is given: a local broker, everything under `sensors/`.
@@ -87,30 +82,14 @@ public struct AgentConfig: Sendable {
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfig {
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ConfigError(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")
-        } catch {
-            throw ConfigError(file: file, message: "TOML syntax: \(error)")
-        }
-        let reader = ConfigReader(file: file, locator: TOMLLocator(text))
+        let (root, reader) = try ConfigReader.parse(text, file: file)
         var c = AgentConfig()
         c.source = file
-        try reader.allow(root, table: "", keys: ["mqtt", "storage", "subscribe", "http"])
+        try reader.allow(root, table: "", keys: ["mqtt", "storage", "subscribe", "http", "uplink"])
+        if let u = try reader.table(root, "uplink", in: "") { c.uplink = try parseUplink(u, reader) }
         if let h = try reader.table(root, "http", in: "") {
             try reader.allow(h, table: "http", keys: ["listen"])
-            if let listen = try reader.string(h, "listen", "http") {
-                if listen.isEmpty {
-                    c.http = nil
-                } else {
-                    guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-                          (0...65535).contains(port), colon > listen.startIndex
-                    else { throw reader.error("http", "listen", "must be HOST:PORT such as 127.0.0.1:9464, or \"\" for off") }
-                    c.http = (String(listen[..<colon]), port)
-                }
-            }
+            if let listen = try reader.address(h, "listen", "http") { c.http = listen }
         }
         if let m = try reader.table(root, "mqtt", in: "") {
             try reader.allow(m, table: "mqtt", keys: [
@@ -146,7 +125,11 @@ public struct AgentConfig: Sendable {
         }
         if let s = try reader.table(root, "storage", in: "") {
             let t = "storage"
-            try reader.allow(s, table: t, keys: ["path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days"])
+            try reader.allow(s, table: t, keys: [
+                "path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days", "max_buffer_age",
+            ])
+            c.maxBufferAge = try reader.double(s, "max_buffer_age", t) ?? c.maxBufferAge
+            guard c.maxBufferAge > 0 else { throw reader.error(t, "max_buffer_age", "must be a number of seconds > 0") }
             c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
             c.memoryLimit = try reader.size(s, "memory_limit", t) ?? c.memoryLimit
             c.syncIntervalMs = try reader.int(s, "sync_interval_ms", t, 0...60_000) ?? c.syncIntervalMs
@@ -201,6 +184,13 @@ public struct AgentConfig: Sendable {
         s += "clean_session=\(mqtt.cleanSession) tls=\(mqtt.caFile != nil || mqtt.certFile != nil) auth=\(mqtt.username != nil)"
         s += mqtt.statusTopic.map { " status_topic=\($0)" } ?? ""
         s += "\nstorage: path=\(storagePath) memory_limit=\(memoryLimit) bytes sync_interval_ms=\(syncIntervalMs)"
+        s += " max_buffer_age=\(maxBufferAge)s"
+        if let u = uplink {
+            s += "\nuplink: \(u.segmentsURL) batch_bytes=\(u.batchBytes) max_bandwidth=\(u.maxBandwidth.map { "\($0) B/s" } ?? "unlimited")"
+            s += " interval=\(u.intervalSeconds)s timeout=\(u.timeoutSeconds)s retry=\(u.retryMin)…\(u.retryMax)s tls=\(u.url.hasPrefix("https://"))"
+        } else {
+            s += "\nuplink: off"
+        }
         s += "\nhttp: " + (http.map { "\($0.host):\($0.port) (/healthz, /metrics)" } ?? "off")
         if let r = retention { s += " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-")" }
         for (i, sub) in subscriptions.enumerated() {
@@ -213,76 +203,3 @@ public struct AgentConfig: Sendable {
     }
 }
 
-/// Typed access to TOML values with errors that point at the line.
-struct ConfigReader {
-    let file: String
-    let locator: TOMLLocator
-
-    func error(_ table: String, _ key: String?, _ message: String) -> ConfigError {
-        let name = [table.isEmpty ? nil : table, key].compactMap { $0 }.joined(separator: ".")
-        return ConfigError(file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message)
-    }
-
-    func allow(_ t: TOMLTable, table: String, keys: Set<String>) throws(ConfigError) {
-        for k in t.keys where !keys.contains(k) {
-            throw error(table, k, "unknown key (known: \(keys.sorted().joined(separator: ", ")))")
-        }
-    }
-
-    func table(_ t: TOMLTable, _ key: String, in table: String) throws(ConfigError) -> TOMLTable? {
-        guard let v = t[key] else { return nil }
-        guard let x = v.table else { throw error(table, key, "must be a table") }
-        return x
-    }
-
-    func string(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> String? {
-        guard let v = t[key] else { return nil }
-        guard let s = v.string else { throw error(table, key, "must be a string") }
-        return s
-    }
-
-    func bool(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Bool? {
-        guard let v = t[key] else { return nil }
-        guard let b = v.bool else { throw error(table, key, "must be true or false") }
-        return b
-    }
-
-    func int(_ t: TOMLTable, _ key: String, _ table: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
-        guard let v = t[key] else { return nil }
-        guard let i = v.int else { throw error(table, key, "must be an integer") }
-        guard range.contains(i) else { throw error(table, key, "must be in \(range.lowerBound)...\(range.upperBound), not \(i)") }
-        return i
-    }
-
-    func double(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Double? {
-        guard let v = t[key] else { return nil }
-        if let d = v.double { return d }
-        if let i = v.int { return Double(i) }
-        throw error(table, key, "must be a number")
-    }
-
-    /// A byte size: an integer, or a string such as "8MiB", "512 KiB", "2GB".
-    func size(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Int? {
-        guard let v = t[key] else { return nil }
-        if let i = v.int, i > 0 { return i }
-        guard let s = v.string, let n = ByteSize.parse(s) else {
-            throw error(table, key, "must be a size such as 8MiB, 512KiB or a byte count")
-        }
-        return n
-    }
-}
-
-enum ByteSize {
-    static func parse(_ text: String) -> Int? {
-        let s = text.trimmed
-        let digits = s.prefix { $0.isNumber || $0 == "." }
-        guard let value = Double(digits), value > 0 else { return nil }
-        let unit = s.dropFirst(digits.count).trimmed.lowercased()
-        let factors: [String: Double] = [
-            "": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1_048_576, "mb": 1e6, "mib": 1_048_576,
-            "g": 1_073_741_824, "gb": 1e9, "gib": 1_073_741_824,
-        ]
-        guard let f = factors[unit] else { return nil }
-        return Int(value * f)
-    }
-}

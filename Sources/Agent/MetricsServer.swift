@@ -70,7 +70,9 @@ final class HTTPResponder: ChannelInboundHandler {
             let up = await agent.counters.connected
             return up ? (.ok, "text/plain", "ok\n") : (.serviceUnavailable, "text/plain", "broker disconnected\n")
         case "/metrics":
-            return (.ok, "text/plain; version=0.0.4", await agent.prometheusText())
+            var snapshot: (UplinkCounters, UplinkLag)? = nil
+            if let u = agent.uplink { snapshot = (await u.counters, (try? agent.database.uplinkLag()) ?? UplinkLag()) }
+            return (.ok, "text/plain; version=0.0.4", await agent.prometheusText(uplinkSnapshot: snapshot))
         default:
             return (.notFound, "text/plain", "try /healthz or /metrics\n")
         }
@@ -113,11 +115,10 @@ final class HTTPResponder: ChannelInboundHandler {
 
 extension Agent {
     /// Counters, storage and memory in the Prometheus text exposition format.
-    func prometheusText() -> String {
-        var out = ""
+    func prometheusText(uplinkSnapshot: (counters: UplinkCounters, lag: UplinkLag)? = nil) -> String {
+        var out = PrometheusText()
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Double)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (labels, v) in samples { out += "\(name)\(labels) \(v.isFinite && v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v))\n" }
+            out.metric(name, type, help, samples.map { (labels: $0.0, value: $0.1) })
         }
         let c = counters
         let w = db.counters
@@ -148,10 +149,27 @@ extension Agent {
         metric("alicedb_resident_memory_bytes", "gauge", "Resident set size of the process (VmRSS).", [("", Double(memory.rss))])
         metric("alicedb_resident_memory_peak_bytes", "gauge", "Peak resident set size (VmHWM).", [("", Double(memory.hwm))])
         metric("alicedb_memtable_bytes", "gauge", "Bytes the MemTables hold allocated.", [("", Double(db.memTableBytes))])
-        return out
+        if let u = uplinkSnapshot {
+            let lag = u.lag
+            metric("alicedb_uplink_batches_total", "counter", "Batches the cloud node acknowledged.", [("", Double(u.counters.batches))])
+            metric("alicedb_uplink_sent_bytes_total", "counter", "Bytes of acknowledged batches.", [("", Double(u.counters.bytesSent))])
+            metric("alicedb_uplink_segments_total", "counter", "Segments acknowledged, by outcome at the node.", [
+                ("{outcome=\"sent\"}", Double(u.counters.segmentsSent)), ("{outcome=\"duplicate\"}", Double(u.counters.duplicates)),
+                ("{outcome=\"rejected\"}", Double(u.counters.rejected)),
+            ])
+            metric("alicedb_uplink_failures_total", "counter", "Upload attempts that failed (retried).", [("", Double(u.counters.failures))])
+            metric("alicedb_uplink_lag_segments", "gauge", "Segments not yet acknowledged by the cloud node.", [("", Double(lag.segments))])
+            metric("alicedb_uplink_lag_bytes", "gauge", "Segment bytes not yet acknowledged.", [("", Double(lag.bytes))])
+            metric("alicedb_uplink_lag_seconds", "gauge", "Seconds since nothing waited to be shipped.", [("", lag.seconds)])
+            metric("alicedb_uplink_acknowledged_points_total", "counter", "Points acknowledged since the outbox began.",
+                   [("", Double(lag.state?.acknowledgedPoints ?? 0))])
+        }
+        metric("alicedb_retention_unshipped_deleted_segments_total", "counter",
+               "Segments the disk budget deleted before the uplink had shipped them.", [("", Double(w.retentionUnshippedSegments))])
+        metric("alicedb_retention_unshipped_deleted_points_total", "counter",
+               "Points the disk budget deleted before the uplink had shipped them.", [("", Double(w.retentionUnshippedPoints))])
+        return out.text
     }
 
-    private func escape(_ s: String) -> String {
-        s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-    }
+    private func escape(_ s: String) -> String { PrometheusText.escape(s) }
 }

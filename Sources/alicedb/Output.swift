@@ -29,7 +29,7 @@ enum Cell {
     var json: String {
         switch self {
         case .int(let i): String(i)
-        case .double(let d): d.isFinite ? d.description : "\"\(DoubleText.format(d))\""
+        case .double(let d): JSONText.number(d)
         case .text(let s): JSON.quote(s)
         case .null: "null"
         }
@@ -37,26 +37,7 @@ enum Cell {
 }
 
 enum JSON {
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 }
 
 /// Buffered standard output (print() per line is slow for millions of rows).

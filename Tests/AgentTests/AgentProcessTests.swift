@@ -5,15 +5,7 @@ import Testing
 
 /// The real `alicedb-agent` executable.
 enum AgentBinary {
-    static let path: String = {
-        var root = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { root.deleteLastPathComponent() }
-        for c in [".build/debug/alicedb-agent", ".build/x86_64-unknown-linux-gnu/debug/alicedb-agent", ".build/aarch64-unknown-linux-gnu/debug/alicedb-agent"] {
-            let p = root.appendingPathComponent(c).path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return root.appendingPathComponent(".build/debug/alicedb-agent").path
-    }()
+    static let path = BuiltExecutable.path("alicedb-agent")
 }
 
 @Suite(.serialized) struct AgentProcessTests {

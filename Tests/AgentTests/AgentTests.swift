@@ -5,6 +5,7 @@ import Logging
 import MQTT
 import Testing
 @testable import Agent
+import TOMLConfig
 
 func config(_ broker: Broker, _ data: String, extra: String = "") throws -> AgentConfig {
     try AgentConfig.parse(

@@ -1,11 +1,11 @@
 /// Finds the line of a key in TOML text, so that a semantic error can name it
 /// (the parser reports lines only for syntax errors).
-struct TOMLLocator {
+package struct TOMLLocator {
     /// (table path, index among same-named array tables, key) → 1-based line.
     private var lines: [String: Int] = [:]
     private var tableLines: [String: Int] = [:]
 
-    init(_ text: String) {
+    package init(_ text: String) {
         var table = ""
         var arrayCounts: [String: Int] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -28,14 +28,14 @@ struct TOMLLocator {
     }
 
     /// The line of `key` in `table` (e.g. "mqtt", "subscribe[1]"), else of the table header.
-    func line(table: String, key: String?) -> Int? {
+    package func line(table: String, key: String?) -> Int? {
         if let key, let l = lines["\(table).\(key)"] { return l }
         return tableLines[table]
     }
 }
 
 extension StringProtocol {
-    var trimmed: String {
+    package var trimmed: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }

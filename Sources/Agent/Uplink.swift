@@ -1,0 +1,191 @@
+public import AliceDB
+internal import AsyncHTTPClient
+internal import FoundationEssentials
+public import Logging
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+internal import NIOSSL
+
+/// Counters of the uplink, for /metrics.
+public struct UplinkCounters: Sendable {
+    public var batches = 0
+    public var bytesSent = 0
+    public var segmentsSent = 0
+    /// Segments the cloud node already had (a batch re-sent after a lost acknowledgement).
+    public var duplicates = 0
+    /// Segments the cloud node refused (logged with its reason; not sent again).
+    public var rejected = 0
+    public var failures = 0
+    public var lastError: String? = nil
+    public var lastSuccessMillis: Int64? = nil
+}
+
+/// Ships the database's outbox to the cloud node: one batch at a time, in order; the persisted
+/// cursor moves only after the node has answered 200 for the batch (it stores a batch before it
+/// answers, and stores a segment it already holds once), so a kill at any moment loses nothing
+/// and stores nothing twice. Failures are retried with exponential backoff and full jitter.
+public actor Uplink {
+    let db: Database
+    let options: UplinkOptions
+    let logger: Logger
+    let client: HTTPClient
+    public private(set) var counters = UplinkCounters()
+    private var failuresInARow = 0
+    private var lastLoggedFailure: UInt64 = 0
+
+    public init(db: Database, options: UplinkOptions, logger: Logger) throws {
+        self.db = db
+        self.options = options
+        self.logger = logger
+        var tls: TLSConfiguration? = nil
+        if options.url.hasPrefix("https://") {
+            var t = TLSConfiguration.makeClientConfiguration()
+            do {
+                if let ca = options.caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
+                if let cert = options.certFile, let key = options.keyFile {
+                    t.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+                    t.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                }
+            } catch {
+                throw AliceDBError(.invalidArgument, "uplink TLS files could not be read: \(error)")
+            }
+            if options.tlsInsecure { t.certificateVerification = .none }
+            tls = t
+        }
+        let timeout = TimeAmount.milliseconds(Int64(options.timeoutSeconds * 1000))
+        client = HTTPClient(
+            eventLoopGroup: Uplink.group,
+            configuration: HTTPClient.Configuration(
+                tlsConfiguration: tls, timeout: .init(connect: min(timeout, .seconds(10)), read: timeout),
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)))
+    }
+
+    /// One event-loop thread shared with the agent's HTTP listener.
+    static var group: any EventLoopGroup { MetricsServer.group }
+
+    /// Ships until the task is cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            let delay = await step()
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(Int64(delay * 1000))) }
+        }
+    }
+
+    /// Ships what the outbox holds until it is empty or `seconds` have passed (at shutdown).
+    public func drain(seconds: Double) async {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            guard let lag = try? db.uplinkLag(), lag.bytes > 0 else { return }
+            let attempt = Task { await self.step() }
+            let watchdog = Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                attempt.cancel()
+            }
+            let delay = await attempt.value
+            watchdog.cancel()
+            if delay > 0 { return }  // a failure: what is left goes at the next start
+        }
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Sends the next batch; returns how long to wait before the next step.
+    func step() async -> Double {
+        let batch: OutboxBatch
+        do {
+            batch = try db.outbox(maxBytes: options.batchBytes)
+            if batch.isEmpty {
+                try db.acknowledge(batch)  // only notes that the outbox is empty
+                return options.intervalSeconds
+            }
+        } catch {
+            logger.error("reading the outbox failed", metadata: ["error": "\(error)"])
+            return failed("outbox: \(error)", retryAfter: nil)
+        }
+        let body = batch.batch.encode()
+        let started = ContinuousClock.now
+        var request = HTTPClientRequest(url: options.segmentsURL)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(options.token)")
+        request.headers.add(name: "Content-Type", value: "application/vnd.alicedb.segments")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let status: UInt
+        let answer: String
+        let retryAfter: Double?
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
+            status = response.status.code
+            retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
+            answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        } catch {
+            return failed("\(options.segmentsURL): \(error)", retryAfter: nil)
+        }
+        guard status == 200 else {
+            let reason = "HTTP \(status): \(answer.prefix(300))"
+            if status == 401 || status == 403 { logger.error("the cloud node refused the token", metadata: ["answer": "\(reason)"]) }
+            return failed(reason, retryAfter: retryAfter)
+        }
+        do {
+            try db.acknowledge(batch)
+        } catch {
+            // Stored upstream but the cursor did not move: the batch goes again and is found there.
+            logger.error("persisting the uplink cursor failed", metadata: ["error": "\(error)"])
+            return failed("cursor: \(error)", retryAfter: nil)
+        }
+        let report = UplinkReport(json: answer)
+        counters.batches += 1
+        counters.bytesSent += body.count
+        counters.segmentsSent += batch.batch.entries.count
+        counters.duplicates += report.duplicates
+        counters.rejected += report.rejected.count
+        counters.lastSuccessMillis = FileIO.wallMillis()
+        if let first = report.rejected.first {
+            logger.error("the cloud node refused segments (they stay here, and are not sent again)",
+                         metadata: ["count": "\(report.rejected.count)", "first": "\(first.reason)"])
+        }
+        if failuresInARow > 0 { logger.info("uplink recovered", metadata: ["after_failures": "\(failuresInARow)"]) }
+        failuresInARow = 0
+        // The bandwidth cap: this batch's bytes take at least bytes ÷ cap seconds.
+        guard let cap = options.maxBandwidth, cap > 0 else { return 0 }
+        let elapsed = ContinuousClock.now - started
+        let took = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return max(0, Double(body.count) / Double(cap) - took)
+    }
+
+    /// Counts a failure and returns the delay before the next try: exponential from `retryMin`
+    /// to `retryMax` with full jitter (half to all of it), or the node's Retry-After.
+    private func failed(_ reason: String, retryAfter: Double?) -> Double {
+        counters.failures += 1
+        counters.lastError = reason
+        failuresInARow += 1
+        let now = FileIO.monotonicNanos()
+        if failuresInARow == 1 || now &- lastLoggedFailure > 60_000_000_000 {
+            lastLoggedFailure = now
+            logger.warning("uplink failed; retrying", metadata: ["reason": "\(reason)", "failures_in_a_row": "\(failuresInARow)"])
+        }
+        if let retryAfter, retryAfter > 0 { return min(retryAfter, 3600) }
+        let exp = options.retryMin * Double(1 << min(failuresInARow - 1, 20))
+        let delay = min(options.retryMax, exp)
+        return delay * Double.random(in: 0.5...1.0)
+    }
+}
+
+/// The cloud node's answer to a batch: `{"stored": n, "duplicates": n, "points": n, "rejected": [{"index": i, "reason": "…"}]}`.
+struct UplinkReport: Decodable {
+    struct Rejected: Decodable {
+        var index: Int
+        var reason: String
+    }
+    var stored = 0
+    var duplicates = 0
+    var rejected: [Rejected] = []
+
+    init(json: String) {
+        self = (try? JSONDecoder().decode(UplinkReport.self, from: Data(json.utf8))) ?? UplinkReport()
+    }
+
+    init() {}
+}

@@ -1,0 +1,130 @@
+public import AliceDB
+public import TOMLConfig
+internal import TOMLKit
+
+/// Who may call the cloud node: a gateway (uploads and queries its own data) or a reader
+/// (queries every gateway, uploads nothing).
+public struct Principal: Sendable, Hashable {
+    public enum Role: Sendable, Hashable { case gateway, reader }
+    public var name: String
+    public var role: Role
+}
+
+/// The cloud node's resolved settings.
+public struct CloudConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8470
+    /// Largest request body accepted (a segment batch), bytes.
+    public var maxBody = 16 << 20
+    /// Requests per second per token, and the burst allowed on top.
+    public var rateLimit = 50.0
+    public var rateBurst = 100.0
+    /// A connection idle this long is closed; a request must arrive whole within it.
+    public var idleTimeoutSeconds = 30.0
+    /// Points a scan answers at most per request (more: the answer says where to go on).
+    public var maxScanPoints = 1_000_000
+    public var storagePath = "/var/lib/alicedb-cloud"
+    /// token → who it is.
+    public var tokens: [String: Principal] = [:]
+    public var source = "(embedded default)"
+
+    public init() {}
+
+    /// A configuration for trying the node out: loopback, data in ./alicedb-cloud-data, one
+    /// gateway `gateway-1` with token `dev-token` and a reader `grafana` with `dev-reader`.
+    public static let defaultText = """
+        [server]
+        listen = "127.0.0.1:8470"
+
+        [storage]
+        path = "./alicedb-cloud-data"
+
+        [[gateway]]
+        name = "gateway-1"
+        token = "dev-token"
+
+        [[reader]]
+        name = "grafana"
+        token = "dev-reader"
+        """
+
+    public static func load(path: String) throws(ConfigError) -> CloudConfig {
+        let bytes: [UInt8]?
+        do { bytes = try FileIO.readFile(path) } catch { throw ConfigError(file: path, message: "cannot read: \(error)") }
+        guard let bytes else { throw ConfigError(file: path, message: "no such file") }
+        return try parse(String(decoding: bytes, as: UTF8.self), file: path)
+    }
+
+    /// Gateway names become directory names: letters, digits, `.`, `_`, `-`, at most 64.
+    public static func validGatewayName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64 && name != "." && name != ".."
+            && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> CloudConfig {
+        let (root, reader) = try ConfigReader.parse(text, file: file)
+        var c = CloudConfig()
+        c.source = file
+        try reader.allow(root, table: "", keys: ["server", "storage", "gateway", "reader"])
+        if let s = try reader.table(root, "server", in: "") {
+            let t = "server"
+            try reader.allow(s, table: t, keys: ["listen", "max_body", "rate_limit", "rate_burst", "idle_timeout", "max_scan_points"])
+            if let a = try reader.address(s, "listen", t) {
+                guard let a else { throw reader.error(t, "listen", "the cloud node needs an address to listen on") }
+                (c.host, c.port) = a
+            }
+            c.maxBody = try reader.size(s, "max_body", t) ?? c.maxBody
+            c.rateLimit = try reader.double(s, "rate_limit", t) ?? c.rateLimit
+            guard c.rateLimit > 0 else { throw reader.error(t, "rate_limit", "must be > 0 requests per second") }
+            c.rateBurst = try reader.double(s, "rate_burst", t) ?? max(c.rateBurst, c.rateLimit)
+            guard c.rateBurst >= 1 else { throw reader.error(t, "rate_burst", "must be ≥ 1") }
+            c.idleTimeoutSeconds = try reader.double(s, "idle_timeout", t) ?? c.idleTimeoutSeconds
+            guard c.idleTimeoutSeconds > 0 else { throw reader.error(t, "idle_timeout", "must be > 0 seconds") }
+            c.maxScanPoints = try reader.int(s, "max_scan_points", t, 1...100_000_000) ?? c.maxScanPoints
+        }
+        if let s = try reader.table(root, "storage", in: "") {
+            try reader.allow(s, table: "storage", keys: ["path", "kind"])
+            if let kind = try reader.string(s, "kind", "storage"), kind != "embedded" {
+                throw reader.error("storage", "kind", "must be \"embedded\" (one engine directory per gateway), not \"\(kind)\"")
+            }
+            c.storagePath = try reader.string(s, "path", "storage") ?? c.storagePath
+        }
+        for (key, role) in [("gateway", Principal.Role.gateway), ("reader", .reader)] {
+            guard let v = root[key] else { continue }
+            guard let array = v.array else { throw reader.error("", key, "must be an array of tables ([[\(key)]])") }
+            var names = Set<String>()
+            for i in 0..<array.count {
+                let t = "\(key)[\(i)]"
+                guard let e = array[i].table else { throw reader.error(t, nil, "must be a table") }
+                try reader.allow(e, table: t, keys: ["name", "token"])
+                guard let name = try reader.string(e, "name", t) else { throw reader.error(t, "name", "is required") }
+                if role == .gateway && !validGatewayName(name) {
+                    throw reader.error(t, "name", "must be 1–64 letters, digits, '.', '_' or '-' (it names a directory)")
+                }
+                guard names.insert(name).inserted else { throw reader.error(t, "name", "\"\(name)\" is listed twice") }
+                guard let token = try reader.string(e, "token", t), token.utf8.count >= 8 else {
+                    throw reader.error(t, "token", "is required, at least 8 characters")
+                }
+                guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                    throw reader.error(t, "token", "must be printable ASCII without spaces (it travels in a header)")
+                }
+                guard c.tokens[token] == nil else { throw reader.error(t, "token", "is already the token of another entry") }
+                c.tokens[token] = Principal(name: name, role: role)
+            }
+        }
+        if !c.tokens.values.contains(where: { $0.role == .gateway }) {
+            throw ConfigError(file: file, message: "no [[gateway]] entries: no gateway could upload")
+        }
+        return c
+    }
+
+    /// The resolved settings, for `--check` (tokens are not printed).
+    public var summary: String {
+        var s = "config: \(source)\nlisten: \(host):\(port) max_body=\(maxBody) rate_limit=\(rateLimit)/s burst=\(rateBurst)"
+        s += " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: embedded path=\(storagePath)"
+        for p in tokens.values.sorted(by: { ($0.role == .gateway ? 0 : 1, $0.name) < ($1.role == .gateway ? 0 : 1, $1.name) }) {
+            s += "\n\(p.role == .gateway ? "gateway" : "reader"): \(p.name)"
+        }
+        return s
+    }
+}

@@ -1,0 +1,174 @@
+internal import AliceDB
+internal import Hummingbird
+internal import HTTPTypes
+internal import Synchronization
+
+/// The query API: the engine's queries on one gateway's data, as JSON (default) or CSV
+/// (`format=csv`, the same columns as the `alicedb` CLI prints).
+extension CloudNode {
+    struct Query {
+        var params: Parameters
+        var who: Principal
+        var csv: Bool
+    }
+
+    func query(_ request: Request) throws(CloudError) -> Query {
+        let who = try principal(request)
+        let p = Parameters(request.uri.query)
+        let format = p["format"] ?? "json"
+        guard format == "json" || format == "csv" else { throw .badRequest("format must be json or csv, not '\(format.prefix(20))'") }
+        return Query(params: p, who: who, csv: format == "csv")
+    }
+
+    /// Runs an engine call, turning its errors into HTTP statuses.
+    func engine<T>(_ body: () throws -> T) throws(CloudError) -> T {
+        do { return try body() } catch { throw CloudNode.httpError(error) }
+    }
+
+    func range(_ p: Parameters) throws(CloudError) -> (from: Int64, to: Int64) {
+        let from = try p.int64("from") ?? .min, to = try p.int64("to") ?? .max
+        guard from <= to else { throw .badRequest("from (\(from)) is after to (\(to))") }
+        return (from, to)
+    }
+
+    func listGateways(_ request: Request) throws(CloudError) -> Response {
+        let q = try query(request)
+        let names = q.who.role == .reader ? store.gateways() : store.gateways().filter { $0 == q.who.name }
+        let last = counters.withLock { $0.lastUpload }
+        var rows = [(name: String, series: Int, points: Int, bytes: Int)]()
+        for name in names {
+            guard let db = try engine({ try store.database(name, create: false) }) else { continue }
+            let s = try engine { try db.stats() }
+            rows.append((name, s.series.count, s.points, s.bytes))
+        }
+        if q.csv {
+            return CloudNode.csv("gateway,series,points,bytes\n" + rows.map { "\(csvField($0.name)),\($0.series),\($0.points),\($0.bytes)\n" }.joined())
+        }
+        let items = rows.map { r in
+            "{\"name\": \(JSONText.quote(r.name)), \"series\": \(r.series), \"points\": \(r.points), \"bytes\": \(r.bytes), "
+                + "\"last_upload_ms\": \(last[r.name].map(String.init) ?? "null")}"
+        }
+        return CloudNode.json("{\"gateways\": [\(items.joined(separator: ", "))]}\n")
+    }
+
+    func listSeries(_ request: Request) throws(CloudError) -> Response {
+        let q = try query(request)
+        let db = try gateway(q.params, for: q.who)
+        let stats = try engine { try db.stats() }
+        if q.csv {
+            var out = "series,points,segments,bytes,bytes_per_point,first,last,max_error,max_error_pct\n"
+            for s in stats.series {
+                out += "\(csvField(s.name)),\(s.points),\(s.segments),\(s.bytes),\(s.bytesPerPoint),"
+                out += "\(s.firstTimestamp.map(String.init) ?? ""),\(s.lastTimestamp.map(String.init) ?? ""),\(s.bound.absolute),\(s.bound.relativePercent)\n"
+            }
+            return CloudNode.csv(out)
+        }
+        let items = stats.series.map { s in
+            "{\"name\": \(JSONText.quote(s.name)), \"points\": \(s.points), \"segments\": \(s.segments), \"bytes\": \(s.bytes), "
+                + "\"first\": \(s.firstTimestamp.map(String.init) ?? "null"), \"last\": \(s.lastTimestamp.map(String.init) ?? "null"), "
+                + "\"max_error\": \(JSONText.number(s.bound.absolute)), \"max_error_pct\": \(JSONText.number(s.bound.relativePercent))}"
+        }
+        return CloudNode.json("{\"series\": [\(items.joined(separator: ", "))]}\n")
+    }
+
+    /// `GET /v1/scan?gateway=&series=&from=&to=&limit=`: at most `limit` points (and every point
+    /// sharing the last one's timestamp); when more remain, `next` (JSON) or the
+    /// `X-AliceDB-Next` header (CSV) is the `from` of the next page.
+    func scan(_ request: Request) throws(CloudError) -> Response {
+        let q = try query(request)
+        let db = try gateway(q.params, for: q.who)
+        let series = try q.params.required("series")
+        let (from, to) = try range(q.params)
+        var limit = config.maxScanPoints
+        if let l = q.params["limit"] {
+            guard let n = Int(l), n > 0 else { throw .badRequest("limit must be a positive integer") }
+            limit = min(n, config.maxScanPoints)
+        }
+        var out = q.csv ? "ts,value\n" : "{\"series\": \(JSONText.quote(series)), \"points\": ["
+        var count = 0
+        var last = Int64.min
+        var next: Int64? = nil
+        try engine {
+            try db.scan(series, from: from, to: to) { t, v in
+                guard next == nil else { return }
+                if count >= limit && t != last {
+                    next = t
+                    return
+                }
+                if q.csv {
+                    out += "\(t),\(DoubleText.format(v))\n"
+                } else {
+                    out += count == 0 ? "[\(t), \(JSONText.number(v))]" : ", [\(t), \(JSONText.number(v))]"
+                }
+                count += 1
+                last = t
+            }
+        }
+        if q.csv { return CloudNode.csv(out, headers: next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:]) }
+        out += "], \"next\": \(next.map(String.init) ?? "null")}\n"
+        return CloudNode.json(out)
+    }
+
+    /// `GET /v1/get?gateway=&series=&at=`: the sample at exactly `at`, or 404.
+    func point(_ request: Request) throws(CloudError) -> Response {
+        let q = try query(request)
+        let db = try gateway(q.params, for: q.who)
+        let series = try q.params.required("series")
+        guard let at = try q.params.int64("at") else { throw .badRequest("missing parameter 'at'") }
+        guard let v = try engine({ try db.get(series, at: at) }) else { throw .notFound("no sample of \(series) at \(at)") }
+        if q.csv { return CloudNode.csv("ts,value\n\(at),\(DoubleText.format(v))\n") }
+        return CloudNode.json("{\"ts\": \(at), \"value\": \(JSONText.number(v))}\n")
+    }
+
+    func aggregateJSON(_ r: AggregateResult) -> String {
+        let f: (Double?) -> String = { $0.map(JSONText.number) ?? "null" }
+        return "\"count\": \(r.count), \"sum\": \(f(r.numericCount > 0 ? r.sum : nil)), \"avg\": \(f(r.avg)), \"min\": \(f(r.min)), \"max\": \(f(r.max))"
+    }
+
+    /// `GET /v1/aggregate?gateway=&series=&from=&to=`: count, sum, avg, min, max (exact from
+    /// segment summaries where whole segments are covered).
+    func aggregate(_ request: Request) throws(CloudError) -> Response {
+        let q = try query(request)
+        let db = try gateway(q.params, for: q.who)
+        let series = try q.params.required("series")
+        let (from, to) = try range(q.params)
+        let r = try engine { try db.aggregate(series, from: from, to: to) }
+        if q.csv {
+            let f: (Double?) -> String = { $0.map(DoubleText.format) ?? "" }
+            return CloudNode.csv("count,sum,avg,min,max\n\(r.count),\(f(r.numericCount > 0 ? r.sum : nil)),\(f(r.avg)),\(f(r.min)),\(f(r.max))\n")
+        }
+        return CloudNode.json("{\(aggregateJSON(r))}\n")
+    }
+
+    /// `GET /v1/downsample?gateway=&series=&from=&to=&interval=&fn=`: one value per bucket
+    /// (empty buckets omitted); buckets start at `from`, by default the series' first point.
+    func downsample(_ request: Request) throws(CloudError) -> Response {
+        let q = try query(request)
+        let db = try gateway(q.params, for: q.who)
+        let series = try q.params.required("series")
+        guard let interval = try q.params.int64("interval"), interval > 0 else { throw .badRequest("interval must be a positive integer") }
+        let fnText = q.params["fn"] ?? "avg"
+        guard let fn = Aggregation(rawValue: fnText) else { throw .badRequest("fn must be count, sum, avg, min or max, not '\(fnText.prefix(20))'") }
+        var (from, to) = try range(q.params)
+        let stats = try engine { try db.stats(series: series) }
+        guard let first = stats.series.first?.firstTimestamp, let lastTS = stats.series.first?.lastTimestamp else {
+            return q.csv ? CloudNode.csv("ts,\(fn.rawValue)\n") : CloudNode.json("{\"buckets\": []}\n")
+        }
+        if q.params["from"] == nil { from = first }
+        to = min(to, lastTS)
+        if to >= from, (to.subtractingReportingOverflow(from).partialValue / interval) > Int64(config.maxScanPoints) {
+            throw .badRequest("more than \(config.maxScanPoints) buckets: use a larger interval or a shorter range")
+        }
+        let buckets = to < from ? [] : try engine { try db.downsample(series, from: from, to: to, interval: interval) }
+        let value: (AggregateResult) -> Double? = { fn == .count ? Double($0.count) : $0.value(fn) }
+        if q.csv {
+            return CloudNode.csv("ts,\(fn.rawValue)\n" + buckets.map { "\($0.start),\(value($0.result).map(DoubleText.format) ?? "")\n" }.joined())
+        }
+        let items = buckets.map { "[\($0.start), \(value($0.result).map(JSONText.number) ?? "null")]" }
+        return CloudNode.json("{\"fn\": \"\(fn.rawValue)\", \"interval\": \(interval), \"buckets\": [\(items.joined(separator: ", "))]}\n")
+    }
+
+    func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacing("\"", with: "\"\"") + "\"" : s
+    }
+}

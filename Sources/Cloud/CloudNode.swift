@@ -1,0 +1,216 @@
+public import AliceDB
+public import Hummingbird
+public import Logging
+internal import Synchronization
+
+/// The cloud node: receives segment batches from gateways and answers queries over HTTP.
+///
+/// Routes: `POST /v1/segments` (a gateway's upload); `GET /v1/gateways`, `/v1/series`, `/v1/scan`,
+/// `/v1/get`, `/v1/aggregate`, `/v1/downsample` (JSON or CSV); the Prometheus HTTP API subset a
+/// Grafana data source uses under `/api/v1/`; `/healthz` and `/metrics` without a token.
+public final class CloudNode: Sendable {
+    public let config: CloudConfig
+    public let store: GatewayStore
+    let logger: Logger
+    let limiter: RateLimiter
+    let counters = Mutex(CloudCounters())
+
+    public init(config: CloudConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        store = try GatewayStore(path: config.storagePath, logger: logger)
+        limiter = RateLimiter(rate: config.rateLimit, burst: config.rateBurst)
+    }
+
+    /// The HTTP application; `onListening` gets the bound port (the config may ask for port 0).
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: RequestCounter(node: self))
+        addRoutes(router)
+        return Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000)))),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "alicedb-cloud"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    func addRoutes(_ router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in self.health() }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: self.metricsText())))
+        }
+        router.post("/v1/segments") { request, _ in try await self.ingest(request) }
+        router.get("/v1/gateways") { request, _ in try self.listGateways(request) }
+        router.get("/v1/series") { request, _ in try self.listSeries(request) }
+        router.get("/v1/scan") { request, _ in try self.scan(request) }
+        router.get("/v1/get") { request, _ in try self.point(request) }
+        router.get("/v1/aggregate") { request, _ in try self.aggregate(request) }
+        router.get("/v1/downsample") { request, _ in try self.downsample(request) }
+        addPrometheusRoutes(router)
+    }
+
+    // MARK: Who is asking
+
+    /// The caller named by the request's bearer token, after its rate limit.
+    /// - Throws: 401 without a known token, 429 past the token's rate.
+    func principal(_ request: Request) throws(CloudError) -> Principal {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") || header.hasPrefix("bearer ") else {
+            counters.withLock { $0.unauthorized += 1 }
+            throw CloudError(.unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let given = Array(header.utf8.dropFirst(7))
+        // Every configured token is compared in full: the time taken does not tell how much matched.
+        var found: Principal? = nil
+        for (token, who) in config.tokens where CloudNode.equalInConstantTime(Array(token.utf8), given) { found = who }
+        guard let who = found else {
+            counters.withLock { $0.unauthorized += 1 }
+            throw CloudError(.unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+        }
+        if let wait = limiter.take(who.name) {
+            counters.withLock { $0.rateLimited += 1 }
+            let seconds = max(1, Int(wait.rounded(.up)))
+            throw CloudError(.tooManyRequests, "rate limit of \(config.rateLimit) requests/s exceeded; retry in \(seconds) s",
+                             headers: [.retryAfter: String(seconds)])
+        }
+        return who
+    }
+
+    static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
+        return diff == 0
+    }
+
+    /// The gateway a query is about: a gateway's token reads its own data only.
+    func gateway(_ p: Parameters, for who: Principal) throws(CloudError) -> Database {
+        let name: String
+        switch who.role {
+        case .gateway:
+            name = p["gateway"] ?? who.name
+            guard name == who.name else { throw CloudError(.forbidden, "a gateway's token reads only its own data ('\(who.name)')") }
+        case .reader:
+            name = try p.required("gateway")
+        }
+        let db: Database?
+        do { db = try store.database(name, create: false) } catch { throw CloudNode.httpError(error) }
+        guard let db else { throw .notFound("no data from gateway '\(name)'") }
+        return db
+    }
+
+    /// Engine errors as HTTP statuses.
+    static func httpError(_ error: any Error) -> CloudError {
+        if let e = error as? CloudError { return e }
+        guard let e = error as? AliceDBError else { return CloudError(.internalServerError, "\(error)") }
+        switch e.code {
+        case .notFound: return .notFound(e.message)
+        case .invalidArgument, .badInput: return .badRequest(e.message)
+        case .diskFull: return CloudError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "\(e)")
+        default: return CloudError(.internalServerError, "\(e)")
+        }
+    }
+
+    // MARK: Operations
+
+    func health() -> Response {
+        // Healthy when the storage directory is writable.
+        let ok = FileIO.exists(store.root + "/gateways")
+        return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                        body: .init(byteBuffer: ByteBuffer(string: ok ? "ok\n" : "storage unavailable\n")))
+    }
+
+    func metricsText() -> String {
+        let c = counters.withLock { $0 }
+        var out = PrometheusText()
+        out.metric("alicedb_cloud_requests_total", "counter", "HTTP requests by route and status.",
+                   c.requests.sorted { $0.key < $1.key }.map { key, n in
+                       let parts = key.split(separator: " ", maxSplits: 1)
+                       return ("{route=\"\(PrometheusText.escape(String(parts[0])))\",status=\"\(parts.count > 1 ? parts[1] : "")\"}", Double(n))
+                   })
+        out.metric("alicedb_cloud_batches_total", "counter", "Segment batches accepted.", [("", Double(c.batches))])
+        out.metric("alicedb_cloud_segments_total", "counter", "Segments received, by outcome.", [
+            ("{outcome=\"stored\"}", Double(c.segmentsStored)), ("{outcome=\"duplicate\"}", Double(c.segmentsDuplicate)),
+            ("{outcome=\"rejected\"}", Double(c.segmentsRejected)),
+        ])
+        out.metric("alicedb_cloud_points_stored_total", "counter", "Points in the segments stored.", [("", Double(c.pointsStored))])
+        out.metric("alicedb_cloud_received_bytes_total", "counter", "Bytes of accepted batch bodies.", [("", Double(c.bytesReceived))])
+        out.metric("alicedb_cloud_rate_limited_total", "counter", "Requests refused by the rate limit.", [("", Double(c.rateLimited))])
+        out.metric("alicedb_cloud_unauthorized_total", "counter", "Requests without a known token.", [("", Double(c.unauthorized))])
+        out.metric("alicedb_cloud_last_upload_timestamp_seconds", "gauge", "When each gateway last uploaded.",
+                   c.lastUpload.sorted { $0.key < $1.key }.map { ("{gateway=\"\(PrometheusText.escape($0.key))\"}", Double($0.value) / 1000) })
+        return out.text
+    }
+
+    /// `POST /v1/segments`: a batch in the segment batch format. 200 with what was stored,
+    /// duplicated and refused (and why) when the body is a batch; 400 and nothing stored when not.
+    func ingest(_ request: Request) async throws(CloudError) -> Response {
+        let who = try principal(request)
+        guard who.role == .gateway else { throw CloudError(.forbidden, "'\(who.name)' is a reader: only gateways upload") }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > config.maxBody {
+            throw CloudError(.contentTooLarge, "body of \(length) bytes is larger than max_body (\(config.maxBody) bytes)")
+        }
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: config.maxBody) } catch {
+            throw CloudError(.contentTooLarge, "body larger than max_body (\(config.maxBody) bytes), or cut short")
+        }
+        let bytes = Array(body.readableBytesView)
+        let batch: SegmentBatch
+        do { batch = try SegmentBatch.decode(bytes) } catch { throw .badRequest("\(error.message)\(error.offset.map { " (byte \($0))" } ?? "")") }
+        let report: ImportReport
+        do {
+            guard let db = try store.database(who.name, create: true) else { throw CloudError(.internalServerError, "gateway name") }
+            report = try db.importSegments(batch)
+        } catch {
+            logger.error("storing a batch failed", metadata: ["gateway": "\(who.name)", "error": "\(error)"])
+            throw CloudNode.httpError(error)
+        }
+        counters.withLock { c in
+            c.batches += 1
+            c.segmentsStored += report.stored
+            c.segmentsDuplicate += report.duplicates
+            c.segmentsRejected += report.rejected.count
+            c.pointsStored += report.points
+            c.bytesReceived += bytes.count
+            c.lastUpload[who.name] = FileIO.wallMillis()
+        }
+        if !report.rejected.isEmpty {
+            logger.warning("segments refused", metadata: [
+                "gateway": "\(who.name)", "count": "\(report.rejected.count)", "first": "\(report.rejected[0].reason)"])
+        }
+        var json = "{\"stored\": \(report.stored), \"duplicates\": \(report.duplicates), \"points\": \(report.points), \"rejected\": ["
+        json += report.rejected.map { "{\"index\": \($0.index), \"reason\": \(JSONText.quote($0.reason))}" }.joined(separator: ", ")
+        json += "]}\n"
+        return CloudNode.json(json)
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func csv(_ text: String, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "text/csv"
+        return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Counts every request by route and status for /metrics.
+struct RequestCounter: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let node: CloudNode
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let route = request.uri.path.hasPrefix("/v1/") || request.uri.path.hasPrefix("/api/v1/") || request.uri.path == "/healthz"
+            || request.uri.path == "/metrics" ? request.uri.path : "other"
+        do {
+            let response = try await next(request, context)
+            node.counters.withLock { $0.requests["\(route) \(response.status.code)", default: 0] += 1 }
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            node.counters.withLock { $0.requests["\(route) \(status)", default: 0] += 1 }
+            throw error
+        }
+    }
+}

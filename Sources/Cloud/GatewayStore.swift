@@ -1,0 +1,62 @@
+public import AliceDB
+public import Logging
+internal import Synchronization
+
+/// One embedded database per gateway under `<path>/gateways/<name>`, opened on first use and kept
+/// open (each is a writer: this process holds its lock).
+public final class GatewayStore: Sendable {
+    public let root: String
+    let logger: Logger
+    private let open = Mutex<[String: Database]>([:])
+
+    public init(path: String, logger: Logger) throws {
+        root = path
+        self.logger = logger
+        try FileIO.makeDirectory(path)
+        try FileIO.makeDirectory(path + "/gateways")
+    }
+
+    /// The database of `gateway`; with `create: false`, nil when it has never uploaded.
+    public func database(_ gateway: String, create: Bool) throws -> Database? {
+        guard CloudConfig.validGatewayName(gateway) else { return nil }
+        return try open.withLock { (dbs: inout [String: Database]) throws -> Database? in
+            if let db = dbs[gateway] { return db }
+            let dir = root + "/gateways/" + gateway
+            guard create || FileIO.exists(dir) else { return nil }
+            var options = DatabaseOptions(logger: logger)
+            options.maxBufferAgeSeconds = nil
+            let db = try Database(path: dir, options: options)
+            dbs[gateway] = db
+            return db
+        }
+    }
+
+    /// Gateways with data here, by name.
+    public func gateways() -> [String] {
+        ((try? FileIO.list(root + "/gateways")) ?? []).filter(CloudConfig.validGatewayName).sorted()
+    }
+
+    /// Flushes, syncs and closes every open database.
+    public func close() {
+        open.withLock { dbs in
+            for (name, db) in dbs {
+                do { try db.close() } catch { logger.error("closing a gateway's database failed", metadata: ["gateway": "\(name)", "error": "\(error)"]) }
+            }
+            dbs.removeAll()
+        }
+    }
+}
+
+/// What the node has done since it started, for /metrics.
+struct CloudCounters: Sendable {
+    var requests: [String: Int] = [:]  // "route status"
+    var batches = 0
+    var segmentsStored = 0
+    var segmentsDuplicate = 0
+    var segmentsRejected = 0
+    var pointsStored = 0
+    var bytesReceived = 0
+    var rateLimited = 0
+    var unauthorized = 0
+    var lastUpload: [String: Int64] = [:]  // gateway → wall ms
+}

@@ -1,0 +1,122 @@
+public import TOMLKit
+
+/// A configuration mistake: which file, line and key, and what is wrong.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var message: String
+
+    public init(file: String, line: Int? = nil, key: String? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        "\(file)\(line.map { ":\($0)" } ?? ""): \(key.map { "\($0): " } ?? "")\(message)"
+    }
+}
+
+/// Typed access to TOML values with errors that point at the line.
+package struct ConfigReader {
+    package let file: String
+    package let locator: TOMLLocator
+
+    package init(file: String, locator: TOMLLocator) {
+        self.file = file
+        self.locator = locator
+    }
+
+    /// Parses TOML text; a syntax error names the file and line.
+    package static func parse(_ text: String, file: String) throws(ConfigError) -> (TOMLTable, ConfigReader) {
+        do {
+            return (try TOMLTable(string: text), ConfigReader(file: file, locator: TOMLLocator(text)))
+        } catch let e as TOMLParseError {
+            throw ConfigError(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")
+        } catch {
+            throw ConfigError(file: file, message: "TOML syntax: \(error)")
+        }
+    }
+
+    package func error(_ table: String, _ key: String?, _ message: String) -> ConfigError {
+        let name = [table.isEmpty ? nil : table, key].compactMap { $0 }.joined(separator: ".")
+        return ConfigError(file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message)
+    }
+
+    package func allow(_ t: TOMLTable, table: String, keys: Set<String>) throws(ConfigError) {
+        for k in t.keys where !keys.contains(k) {
+            throw error(table, k, "unknown key (known: \(keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    package func table(_ t: TOMLTable, _ key: String, in table: String) throws(ConfigError) -> TOMLTable? {
+        guard let v = t[key] else { return nil }
+        guard let x = v.table else { throw error(table, key, "must be a table") }
+        return x
+    }
+
+    package func string(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> String? {
+        guard let v = t[key] else { return nil }
+        guard let s = v.string else { throw error(table, key, "must be a string") }
+        return s
+    }
+
+    package func bool(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Bool? {
+        guard let v = t[key] else { return nil }
+        guard let b = v.bool else { throw error(table, key, "must be true or false") }
+        return b
+    }
+
+    package func int(_ t: TOMLTable, _ key: String, _ table: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let v = t[key] else { return nil }
+        guard let i = v.int else { throw error(table, key, "must be an integer") }
+        guard range.contains(i) else { throw error(table, key, "must be in \(range.lowerBound)...\(range.upperBound), not \(i)") }
+        return i
+    }
+
+    package func double(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Double? {
+        guard let v = t[key] else { return nil }
+        if let d = v.double { return d }
+        if let i = v.int { return Double(i) }
+        throw error(table, key, "must be a number")
+    }
+
+    /// A listen or connect address `HOST:PORT` (`[::1]:80` for IPv6); `.some(nil)` for "" (off).
+    package func address(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> (host: String, port: Int)?? {
+        guard let text = try string(t, key, table) else { return nil }
+        if text.isEmpty { return .some(nil) }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port), colon > text.startIndex
+        else { throw error(table, key, "must be HOST:PORT such as 127.0.0.1:9464, or \"\" for off") }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return .some((host, port))
+    }
+
+    /// A byte size: an integer, or a string such as "8MiB", "512 KiB", "2GB".
+    package func size(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Int? {
+        guard let v = t[key] else { return nil }
+        if let i = v.int, i > 0 { return i }
+        guard let s = v.string, let n = ByteSize.parse(s) else {
+            throw error(table, key, "must be a size such as 8MiB, 512KiB or a byte count")
+        }
+        return n
+    }
+}
+
+package enum ByteSize {
+    package static func parse(_ text: String) -> Int? {
+        let s = text.trimmed
+        let digits = s.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(digits), value > 0 else { return nil }
+        let unit = s.dropFirst(digits.count).trimmed.lowercased()
+        let factors: [String: Double] = [
+            "": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1_048_576, "mb": 1e6, "mib": 1_048_576,
+            "g": 1_073_741_824, "gb": 1e9, "gib": 1_073_741_824,
+        ]
+        guard let f = factors[unit] else { return nil }
+        return Int(value * f)
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Cloud
+import Hummingbird
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct CloudCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alicedb-cloud",
+        abstract: "ALICE-DB cloud node: receives segments from gateways, answers queries over HTTP.")
+
+    @Option(name: .long, help: "The TOML configuration file (default: an embedded config for trying it on loopback).")
+    var config: String?
+    @Flag(name: .long, help: "Validate the configuration, print the resolved settings and exit.")
+    var check = false
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let cfg: CloudConfig
+        do {
+            cfg = try config.map { try CloudConfig.load(path: $0) } ?? CloudConfig.parse(CloudConfig.defaultText, file: "(embedded default)")
+        } catch {
+            errorLine("alicedb-cloud: config error: \(error)")
+            throw ExitCode(2)
+        }
+        if check {
+            print(cfg.summary)
+            print("configuration ok")
+            return
+        }
+        var logger = Logger(label: "alicedb-cloud") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let node: CloudNode
+        do {
+            node = try CloudNode(config: cfg, logger: logger)
+        } catch {
+            errorLine("alicedb-cloud: error: \(error)")
+            throw ExitCode(1)
+        }
+        let log = logger
+        let app = node.application { port in
+            // One line a script can wait for (the port may have been 0: chosen by the system).
+            log.info("listening", metadata: ["address": "\(cfg.host):\(port)"])
+            print("alicedb-cloud listening on \(cfg.host):\(port)")
+            fflush(nil)
+        }
+        // SIGTERM/SIGINT: stop accepting, finish what is in flight, then close every database.
+        try await app.runService()
+        node.store.close()
+        logger.info("alicedb-cloud stopped")
+    }
+}
+
+func errorLine(_ s: String) {
+    var bytes = Array((s + "\n").utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
+}

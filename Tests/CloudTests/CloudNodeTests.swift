@@ -1,0 +1,245 @@
+import AgentHarness
+import AliceDB
+import Cloud
+import Foundation
+import Testing
+
+/// Fixtures: a cloud node process with two gateways and a reader, and real segment batches.
+enum CloudFixture {
+    static let gatewayToken = "gw1-secret-token"
+    static let otherToken = "gw2-secret-token"
+    static let readerToken = "reader-secret-token"
+
+    static func config(extra: String = "") -> (String, String) -> String {
+        { data, listen in
+            """
+            [server]
+            listen = "\(listen)"
+            max_body = "256KiB"
+            rate_limit = 200
+            \(extra)
+            [storage]
+            path = "\(data)"
+            [[gateway]]
+            name = "gw-1"
+            token = "\(gatewayToken)"
+            [[gateway]]
+            name = "gw-2"
+            token = "\(otherToken)"
+            [[reader]]
+            name = "grafana"
+            token = "\(readerToken)"
+            """
+        }
+    }
+
+    /// Segments of real data (two series, one lossy) as a gateway would ship them, in batches.
+    static func batches(in dir: String, points: Int = 4000, maxBytes: Int = 1 << 20) throws -> [OutboxBatch] {
+        var o = DatabaseOptions(memoryBudget: 64 << 10, defaultCapacity: 700)
+        o.outbox = true
+        let db = try Database(path: dir, options: o)
+        let temp = TestSlices.load("beijing_temp.csv")
+        let volts = TestSlices.load("hpc_voltage.csv")
+        try db.createSeries("plant/volts", options: SeriesOptions(bound: ErrorBound(absolute: 0.05)))
+        try db.putBatch("boiler.temp", timestamps: Array(temp.ts.prefix(points)), values: Array(temp.values.prefix(points)))
+        try db.putBatch("plant/volts", timestamps: Array(volts.ts.prefix(points)), values: Array(volts.values.prefix(points)))
+        try db.flush()
+        var out = [OutboxBatch]()
+        while true {
+            let b = try db.outbox(maxBytes: maxBytes)
+            if b.isEmpty { break }
+            out.append(b)
+            try db.acknowledge(b)
+        }
+        try db.close()
+        return out
+    }
+
+    /// JSON object of an answer.
+    static func json(_ body: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+}
+
+/// Slices of the shared data sets committed under Tests/Fixtures.
+enum TestSlices {
+    static func load(_ name: String) -> (ts: [Int64], values: [Double]) {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<2 { dir.deleteLastPathComponent() }
+        let text = (try? String(contentsOf: dir.appendingPathComponent("Fixtures/datasets/\(name)"), encoding: .utf8)) ?? ""
+        var ts = [Int64](), values = [Double]()
+        for line in text.split(separator: "\n").dropFirst() {
+            let p = line.split(separator: ",")
+            guard p.count == 2, let t = Int64(p[0]), let v = Double(p[1]) else { continue }
+            ts.append(t)
+            values.append(v)
+        }
+        return (ts, values)
+    }
+}
+
+@Suite(.serialized) struct CloudNodeTests {
+    @Test func configMistakesNameTheLine() {
+        let bad = """
+            [server]
+            listen = "127.0.0.1:8470"
+            [[gateway]]
+            name = "gw/1"
+            token = "long-enough-token"
+            """
+        expectThrowsConfig("cloud.toml:4: gateway[0].name") { _ = try CloudConfig.parse(bad, file: "cloud.toml") }
+        let short = "[[gateway]]\nname = \"g\"\ntoken = \"short\"\n"
+        expectThrowsConfig("cloud.toml:3: gateway[0].token") { _ = try CloudConfig.parse(short, file: "cloud.toml") }
+        let typo = "[server]\nlisten = \"127.0.0.1:1\"\nmax_bdy = 5\n[[gateway]]\nname = \"g\"\ntoken = \"long-enough\"\n"
+        expectThrowsConfig("cloud.toml:3: server.max_bdy: unknown key") { _ = try CloudConfig.parse(typo, file: "cloud.toml") }
+        expectThrowsConfig("cloud.toml: no [[gateway]] entries") { _ = try CloudConfig.parse("", file: "cloud.toml") }
+    }
+
+    @Test func uploadsAreIdempotentAndQueriesAnswerWhatWasStored() throws {
+        let dir = TempDirectory()
+        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config())
+        let batches = try CloudFixture.batches(in: dir.path + "/gw", maxBytes: 2048)
+        #expect(batches.count >= 2)
+        var stored = 0
+        for b in batches {
+            let r = try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.batch.encode())
+            #expect(r.status == 200, "\(r.body)")
+            stored += CloudFixture.json(r.body)["stored"] as? Int ?? 0
+        }
+        #expect(stored == batches.reduce(0) { $0 + $1.batch.entries.count })
+        // The same batch again: stored once.
+        let again = try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: batches[0].batch.encode())
+        #expect(CloudFixture.json(again.body)["stored"] as? Int == 0)
+        #expect(CloudFixture.json(again.body)["duplicates"] as? Int == batches[0].batch.entries.count)
+
+        let gateway = try Database(path: dir.path + "/gw", options: DatabaseOptions(readOnly: true))
+        let expected = try gateway.scan("boiler.temp")
+        let csv = try cloud.request("GET", "/v1/scan?gateway=gw-1&series=boiler.temp&format=csv", token: CloudFixture.readerToken)
+        #expect(csv.status == 200)
+        let rows = csv.body.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        #expect(rows.count == expected.count)
+        #expect(zip(rows, expected).allSatisfy { Int64($0[0]) == $1.timestamp && Double($0[1])?.bitPattern == $1.value.bitPattern })
+        // Paging: `next` leads through every point.
+        var from = Int64.min, seen = 0
+        while true {
+            let page = CloudFixture.json(try cloud.request(
+                "GET", "/v1/scan?gateway=gw-1&series=plant%2Fvolts&limit=700&from=\(from)", token: CloudFixture.gatewayToken).body)
+            seen += (page["points"] as? [Any])?.count ?? 0
+            guard let next = page["next"] as? Int else { break }
+            from = Int64(next)
+        }
+        #expect(seen == (try gateway.scan("plant/volts")).count)
+        // Aggregates agree with the gateway's.
+        let agg = CloudFixture.json(try cloud.request("GET", "/v1/aggregate?series=plant%2Fvolts", token: CloudFixture.gatewayToken).body)
+        let local = try gateway.aggregate("plant/volts")
+        #expect(agg["count"] as? Int == local.count)
+        #expect(agg["min"] as? Double == local.min && agg["max"] as? Double == local.max)
+        #expect(abs((agg["sum"] as? Double ?? 0) - local.sum) <= abs(local.sum) * 1e-12)
+        let down = try cloud.request(
+            "GET", "/v1/downsample?gateway=gw-1&series=boiler.temp&interval=86400000&fn=max&format=csv", token: CloudFixture.readerToken)
+        #expect(down.status == 200 && down.body.hasPrefix("ts,max\n"))
+        #expect(down.body.split(separator: "\n").count - 1 == (try gateway.downsample(
+            "boiler.temp", from: expected[0].timestamp, to: expected.last!.timestamp, interval: 86_400_000)).count)
+        let point = try cloud.request("GET", "/v1/get?gateway=gw-1&series=boiler.temp&at=\(expected[10].timestamp)", token: CloudFixture.readerToken)
+        #expect(CloudFixture.json(point.body)["value"] as? Double == expected[10].value)
+        #expect(try cloud.request("GET", "/v1/get?gateway=gw-1&series=boiler.temp&at=1", token: CloudFixture.readerToken).status == 404)
+        let list = CloudFixture.json(try cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken).body)
+        #expect((list["gateways"] as? [[String: Any]])?.map { $0["name"] as? String } == ["gw-1"])
+        #expect(cloud.terminate() == 0)
+    }
+
+    @Test func hostileRequestsGetA4xxAndChangeNothing() throws {
+        let dir = TempDirectory()
+        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config(extra: "rate_burst = 400"))
+        let batches = try CloudFixture.batches(in: dir.path + "/gw", points: 2000)
+        let good = batches[0].batch.encode()
+        #expect(try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: good).status == 200)
+        func stored() throws -> String {
+            try cloud.request("GET", "/v1/series?gateway=gw-1&format=csv", token: CloudFixture.readerToken).body
+        }
+        let before = try stored()
+        var damaged = good
+        damaged[damaged.count / 2] ^= 0x40
+        let cases: [(String, String?, [UInt8], [String], Int)] = [
+            ("no token", nil, good, [], 401),
+            ("wrong token", "not-a-token-at-all", good, [], 401),
+            ("a reader uploading", CloudFixture.readerToken, good, [], 403),
+            ("garbage", CloudFixture.gatewayToken, Array("{\"points\": [1, 2, 3]}".utf8), [], 400),
+            ("empty body", CloudFixture.gatewayToken, [], [], 400),
+            ("damaged batch", CloudFixture.gatewayToken, damaged, [], 400),
+            ("truncated batch", CloudFixture.gatewayToken, Array(good.prefix(good.count - 9)), [], 400),
+            ("too large", CloudFixture.gatewayToken, [UInt8](repeating: 65, count: 300 << 10), [], 413),
+        ]
+        for (what, token, body, headers, status) in cases {
+            let r = try cloud.request("POST", "/v1/segments", token: token, body: body, headers: headers)
+            #expect(r.status == status, "\(what): \(r.status) \(r.body)")
+            #expect(CloudFixture.json(r.body)["error"] is String, "\(what): \(r.body)")
+        }
+        // A gateway reads only its own data; unknown things are 404, bad parameters 400.
+        #expect(try cloud.request("GET", "/v1/scan?gateway=gw-1&series=boiler.temp", token: CloudFixture.otherToken).status == 403)
+        #expect(try cloud.request("GET", "/v1/scan?gateway=gw-9&series=x", token: CloudFixture.readerToken).status == 404)
+        #expect(try cloud.request("GET", "/v1/scan?gateway=gw-1&series=nope", token: CloudFixture.readerToken).status == 404)
+        #expect(try cloud.request("GET", "/v1/scan?gateway=gw-1&series=boiler.temp&from=x", token: CloudFixture.readerToken).status == 400)
+        #expect(try cloud.request("GET", "/v1/downsample?gateway=gw-1&series=boiler.temp&interval=0", token: CloudFixture.readerToken).status == 400)
+        #expect(try cloud.request("GET", "/api/v1/query_range?query=sum(up)&start=0&end=1&step=1", token: CloudFixture.readerToken).status == 400)
+        // A header far past the limits, and bytes that are not HTTP: refused, and the node stays up.
+        let huge = try httpRaw(port: cloud.port, Array("GET /healthz HTTP/1.1\r\nX: \(String(repeating: "a", count: 200_000))\r\n\r\n".utf8))
+        #expect(!huge.hasPrefix("HTTP/1.1 200"))
+        _ = try? httpRaw(port: cloud.port, Array(repeating: 0xFF, count: 5000))
+        #expect(try cloud.request("GET", "/healthz", token: nil).status == 200)
+        #expect(try stored() == before)
+        // Past the rate limit: 429 with Retry-After, for that token only.
+        var limited = 0
+        for _ in 0..<600 where try cloud.request("GET", "/v1/gateways", token: CloudFixture.otherToken).status == 429 { limited += 1 }
+        #expect(limited > 0)
+        #expect(try cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken).status == 200)
+        #expect(cloud.terminate() == 0)
+    }
+
+    @Test func grafanaSpeaksPrometheusToIt() throws {
+        let dir = TempDirectory()
+        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config())
+        for b in try CloudFixture.batches(in: dir.path + "/gw", points: 3000) {
+            #expect(try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.batch.encode()).status == 200)
+        }
+        let gateway = try Database(path: dir.path + "/gw", options: DatabaseOptions(readOnly: true))
+        let points = try gateway.scan("boiler.temp")
+        let start = points[0].timestamp / 1000, end = points[2000].timestamp / 1000
+        // Grafana's health check, then a panel's query as a form POST.
+        let health = CloudFixture.json(try cloud.request("GET", "/api/v1/query?query=1%2B1", token: CloudFixture.readerToken).body)
+        #expect(health["status"] as? String == "success")
+        let form = Array("query=max_over_time(alicedb%7Bseries%3D%22boiler.temp%22%7D%5B1h%5D)&start=\(start)&end=\(end)&step=3600".utf8)
+        let r = try cloud.request(
+            "POST", "/api/v1/query_range", token: CloudFixture.readerToken, body: form,
+            headers: ["Content-Type: application/x-www-form-urlencoded"])
+        let data = CloudFixture.json(r.body)["data"] as? [String: Any]
+        let result = (data?["result"] as? [[String: Any]]) ?? []
+        #expect(result.count == 1, "\(r.body.prefix(300))")
+        let metric = result.first?["metric"] as? [String: String]
+        #expect(metric?["gateway"] == "gw-1" && metric?["series"] == "boiler.temp")
+        let values = (result.first?["values"] as? [[Any]]) ?? []
+        #expect(!values.isEmpty)
+        // Each step's value is the max of the samples in the hour before it.
+        for v in values.prefix(50) {
+            guard let t = v[0] as? Double, let text = v[1] as? String, let got = Double(text) else { continue }
+            let ms = Int64(t * 1000)
+            let expected = points.filter { $0.timestamp >= ms - 3_600_000 && $0.timestamp < ms }.map(\.value).max()
+            #expect(expected == got, "at \(t)")
+        }
+        let labels = CloudFixture.json(try cloud.request("GET", "/api/v1/label/series/values", token: CloudFixture.readerToken).body)
+        #expect(labels["data"] as? [String] == ["boiler.temp", "plant/volts"])
+        let regex = CloudFixture.json(try cloud.request(
+            "GET", "/api/v1/series?match%5B%5D=%7Bseries%3D~%22plant.*%22%7D", token: CloudFixture.readerToken).body)
+        #expect((regex["data"] as? [[String: String]])?.map { $0["series"] } == ["plant/volts"])
+    }
+}
+
+/// Expects `body` to throw an error whose text starts with `prefix` (file:line: key: …).
+func expectThrowsConfig(_ prefix: String, _ body: () throws -> Void) {
+    do {
+        try body()
+        Issue.record("expected a configuration error starting \(prefix)")
+    } catch {
+        #expect("\(error)".hasPrefix(prefix), "\(error)")
+    }
+}
