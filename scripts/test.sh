@@ -6,5 +6,5 @@ set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh debug
 swift build --build-tests >&2
-swift test --skip-build --filter 'AgentTests\.' "$@"
-swift test --skip-build --skip 'AgentTests\.' "$@"
+swift test --skip-build --filter 'AgentTests\.|CloudTests\.' "$@"
+swift test --skip-build --skip 'AgentTests\.|CloudTests\.' "$@"

@@ -1,0 +1,152 @@
+import AgentHarness
+import AliceDB
+import Foundation
+import Testing
+
+/// mosquitto → alicedb-agent → alicedb-cloud, all real processes on loopback, with the cloud node
+/// stopped for a while and the agent killed mid-upload: every published point ends up on the
+/// cloud node exactly once, within its bound, and both answer the same aggregates.
+@Suite(.serialized) struct EndToEndTests {
+    struct Series {
+        var topic: String
+        var name: String
+        var bound: Double
+        var ts: [Int64]
+        var values: [Double]
+    }
+
+    static func data(perSeries n: Int) -> [Series] {
+        let base: Int64 = 1_700_000_000_000
+        func make(_ file: String, _ topic: String, _ name: String, _ bound: Double) -> Series {
+            let d = TestSlices.load(file)
+            return Series(topic: topic, name: name, bound: bound, ts: (0..<n).map { base + Int64($0) * 1000 }, values: Array(d.values.prefix(n)))
+        }
+        return [
+            make("hpc_voltage.csv", "e2e/volts/json", "volts.v", 0),
+            make("elf_air_pressure.csv", "e2e/air/json", "air.v", 0),
+            make("beijing_temp.csv", "lossy/temp/json", "temp.v", 0.05),
+        ]
+    }
+
+    func agentConfig(_ broker: Broker, _ cloud: CloudProcess) -> (String, String) -> String {
+        { data, listen in
+            """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "e2e-gateway"
+            clean_session = false
+            qos = 1
+            [storage]
+            path = "\(data)"
+            memory_limit = "64KiB"
+            max_buffer_age = 0.5
+            [http]
+            listen = "\(listen)"
+            [uplink]
+            url = "\(cloud.url)"
+            token = "\(CloudFixture.gatewayToken)"
+            batch_bytes = "4KiB"
+            max_bandwidth = "6KiB"
+            interval = 0.2
+            timeout = 5
+            retry_min = 0.1
+            retry_max = 0.5
+            [[subscribe]]
+            topic = "e2e/+/json"
+            format = "json"
+            fields = { "{1}.v" = "v" }
+            timestamp = "ts"
+            [[subscribe]]
+            topic = "lossy/+/json"
+            format = "json"
+            fields = { "{1}.v" = "v" }
+            timestamp = "ts"
+            max_error = 0.05
+            """
+        }
+    }
+
+    func publish(_ series: [Series], _ range: Range<Int>, port: Int) throws {
+        let p = try LoadPublisher(port: port)
+        for i in range {
+            for s in series {
+                try p.publish(s.topic, Array("{\"ts\": \(s.ts[i]), \"v\": \(DoubleText.format(s.values[i]))}".utf8), qos: 1)
+            }
+        }
+        try p.drain()
+    }
+
+    func cloudPoints(_ cloud: CloudProcess) -> Int {
+        guard let r = try? cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
+              let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
+        else { return -1 }
+        return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
+    }
+
+    func waitUntil(_ seconds: Double, _ what: String, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("timed out after \(seconds) s waiting for \(what)")
+    }
+
+    @Test func outageAndKillLoseNothingAndStoreNothingTwice() async throws {
+        let dir = TempDirectory()
+        let broker = try Broker()
+        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config())
+        let n = 1500
+        let series = Self.data(perSeries: 3 * n)
+        let total = series.count * 3 * n
+        var agent = try AgentProcess(
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", config: agentConfig(broker, cloud))
+        try await agent.waitConnected()
+
+        // 1. Normal operation: points reach the cloud node.
+        try publish(series, 0..<n, port: broker.port)
+        try await waitUntil(30, "the first segments on the cloud node") { cloudPoints(cloud) > 0 }
+
+        // 2. The cloud node is down: the agent keeps everything and retries.
+        #expect(cloud.terminate() == 0)
+        try publish(series, n..<(2 * n), port: broker.port)
+        #expect(await agent.waitMessages(series.count * 2 * n))
+        try await waitUntil(20, "failed uploads") { (agent.metric("alicedb_uplink_failures_total") ?? 0) > 0 }
+        #expect((agent.metric("alicedb_uplink_lag_segments") ?? 0) > 0)
+
+        // 3. Back up: the agent catches up; killed with SIGKILL in the middle of it.
+        try cloud.start()
+        try publish(series, (2 * n)..<(3 * n), port: broker.port)
+        #expect(await agent.waitMessages(total))
+        try await waitUntil(60, "the catch-up to be under way") { cloudPoints(cloud) > total / 2 }
+        let atKill = cloudPoints(cloud)
+        agent.kill()
+        #expect(atKill < total, "the upload was over before the kill: the test did not kill it mid-upload")
+
+        // 4. Restarted: it recovers its WAL and cursor and ships the rest, once.
+        agent = try AgentProcess(
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", config: agentConfig(broker, cloud))
+        try await waitUntil(90, "every point on the cloud node") { cloudPoints(cloud) >= total }
+        try agent.terminate()
+        #expect(cloudPoints(cloud) == total)
+
+        let gateway = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
+        for s in series {
+            let local = try gateway.scan(s.name)
+            #expect(local.map(\.timestamp) == s.ts, "\(s.name): the gateway holds every published point once")
+            #expect(zip(local, s.values).allSatisfy { s.bound == 0 ? $0.value.bitPattern == $1.bitPattern : abs($0.value - $1) <= s.bound })
+            let csv = try cloud.request(
+                "GET", "/v1/scan?gateway=gw-1&series=\(s.name)&format=csv", token: CloudFixture.readerToken).body
+            let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+            #expect(rows.map { Int64($0[0]) } == local.map(\.timestamp), "\(s.name): the cloud holds the same points once")
+            #expect(zip(rows, local).allSatisfy { DoubleText.parse(String($0[1]))?.bitPattern == $1.value.bitPattern })
+            let agg = CloudFixture.json(try cloud.request(
+                "GET", "/v1/aggregate?gateway=gw-1&series=\(s.name)", token: CloudFixture.readerToken).body)
+            let mine = try gateway.aggregate(s.name)
+            #expect(agg["count"] as? Int == mine.count && agg["min"] as? Double == mine.min && agg["max"] as? Double == mine.max)
+            #expect(abs((agg["sum"] as? Double ?? .nan) - mine.sum) <= abs(mine.sum) * 1e-12, "\(s.name)")
+        }
+        #expect(cloud.terminate() == 0)
+    }
+}
