@@ -10,12 +10,15 @@ func modelMix(_ models: [String: Int], total: Int) -> String {
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats", abstract: "Points, bytes on disk, bytes/point and model mix, per series and in total.")
-    @OptionGroup var database: DatabaseArgument
+    @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "Only this series.") var series: String?
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let s = try database.openReadOnly().stats(series: series)
+        if source.cloud != nil { return try remote() }
+        let db = try Database(path: source.db ?? "", options: DatabaseOptions(readOnly: true))
+        let s = try db.stats(series: series)
+        let lag = try db.uplinkLag()
         let format = output.resolved
         if format == .json {
             // One object: totals, then per series.
@@ -34,7 +37,13 @@ struct StatsCommand: ParsableCommand {
                 out.write("\"first_ts\": \(x.firstTimestamp.map(String.init) ?? "null"), \"last_ts\": \(x.lastTimestamp.map(String.init) ?? "null"), ")
                 out.write("\"models\": \(models(x.models))}")
             }
-            out.write(s.series.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+            out.write(s.series.isEmpty ? "]" : "\n  ]")
+            if let u = lag.state {
+                out.write(",\n  \"uplink\": {\"lag_segments\": \(lag.segments), \"lag_bytes\": \(lag.bytes), \"lag_seconds\": \(lag.seconds), ")
+                out.write("\"acknowledged_segments\": \(u.acknowledgedSegments), \"acknowledged_points\": \(u.acknowledgedPoints), ")
+                out.write("\"acknowledged_bytes\": \(u.acknowledgedBytes), \"cursor\": \(JSON.quote(u.cursor.description))}")
+            }
+            out.write("\n}\n")
             out.flush()
             return
         }
@@ -50,6 +59,21 @@ struct StatsCommand: ParsableCommand {
                    .text(modelMix(s.models, total: s.points - s.bufferedPoints))])
         }
         t.render(format)
+        if let u = lag.state, format == .table {
+            print("uplink: \(lag.segments) segments (\(lag.bytes) bytes) waiting\(lag.segments > 0 ? ", \(fixed(lag.seconds, 0)) s behind" : ""); "
+                  + "\(u.acknowledgedPoints) points in \(u.acknowledgedSegments) segments acknowledged")
+        }
+    }
+
+    /// A cloud node's series of one gateway.
+    func remote() throws {
+        var t = Table(["series", "points", "segments", "bytes", "bytes/point", "bound", "first", "last"])
+        for x in try source.open().series() where series == nil || x.name == series {
+            t.add([.text(x.name), .int(Int64(x.points)), .int(Int64(x.segments)), .int(Int64(x.bytes)),
+                   .text(fixed(x.points > 0 ? Double(x.bytes) / Double(x.points) : 0, 3)), .text(x.bound.description),
+                   x.first.map { .int($0) } ?? .null, x.last.map { .int($0) } ?? .null])
+        }
+        t.render(output.resolved)
     }
 }
 

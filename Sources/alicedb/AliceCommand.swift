@@ -49,6 +49,31 @@ struct DatabaseArgument: ParsableArguments {
     }
 }
 
+/// Where a query goes: `--db DIR` (local, read-only) or `--cloud URL --token T [--gateway G]`.
+struct SourceArgument: ParsableArguments {
+    @Option(name: .long, help: "The data directory.")
+    var db: String?
+    @Option(name: .long, help: "Query a cloud node instead (its base URL, e.g. http://127.0.0.1:8470).")
+    var cloud: String?
+    @Option(name: .long, help: "The bearer token for --cloud (default: $ALICEDB_TOKEN).")
+    var token: String?
+    @Option(name: .long, help: "With --cloud: the gateway whose data to query (default: the token's own gateway).")
+    var gateway: String?
+
+    func validate() throws {
+        if (db == nil) == (cloud == nil) { throw ValidationError("give either --db DIR or --cloud URL") }
+        if cloud != nil && resolvedToken == nil { throw ValidationError("--cloud needs --token (or ALICEDB_TOKEN)") }
+        if db != nil && (token != nil || gateway != nil) { throw ValidationError("--token and --gateway go with --cloud") }
+    }
+
+    var resolvedToken: String? { token ?? getenv("ALICEDB_TOKEN").map { String(cString: $0) } }
+
+    func open() throws -> any QuerySource {
+        if let cloud { return CloudSource(base: cloud, token: resolvedToken ?? "", gateway: gateway) }
+        return try Database(path: db ?? "", options: DatabaseOptions(readOnly: true))
+    }
+}
+
 struct FormatArgument: ParsableArguments {
     @Option(name: .long, help: "Output format: table (default on a terminal), csv (default otherwise) or json.")
     var format: OutputFormat?

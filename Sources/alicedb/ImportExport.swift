@@ -85,13 +85,13 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write a series as CSV (ts,value) to stdout; values parse back to identical bits.")
 
-    @OptionGroup var database: DatabaseArgument
+    @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.")
     var series: String
     @OptionGroup var range: RangeArgument
 
     func run() throws {
-        let db = try database.openReadOnly()
+        let db = try source.open()
         var out = StdoutBuffer()
         out.write("ts,value\n")
         try db.scan(series, from: range.lower, to: range.upper) { t, v in

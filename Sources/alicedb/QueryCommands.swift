@@ -6,13 +6,13 @@ extension Aggregation: ExpressibleByArgument {}
 struct GetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get", abstract: "The value stored at exactly one timestamp (exit 1 if there is no sample there).")
-    @OptionGroup var database: DatabaseArgument
+    @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.") var series: String
     @Option(name: .long, help: "The timestamp.") var at: Int64
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let db = try database.openReadOnly()
+        let db = try source.open()
         guard let v = try db.get(series, at: at) else {
             Terminal.err("alicedb: no sample of \(series) at \(at)")
             throw ExitCode(1)
@@ -25,14 +25,14 @@ struct GetCommand: ParsableCommand {
 
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scan", abstract: "The points in a time range.")
-    @OptionGroup var database: DatabaseArgument
+    @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.") var series: String
     @OptionGroup var range: RangeArgument
     @Option(name: .long, help: "At most this many points.") var limit: Int?
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let db = try database.openReadOnly()
+        let db = try source.open()
         var t = Table(["ts", "value"])
         let limit = self.limit ?? .max
         try db.scan(series, from: range.lower, to: range.upper) { ts, v in
@@ -42,8 +42,8 @@ struct ScanCommand: ParsableCommand {
     }
 }
 
-/// The aggregation columns shared by agg and downsample.
-func aggregateCells(_ r: AggregateResult, _ fns: [Aggregation]) -> [Cell] {
+/// The aggregation columns of agg.
+func aggregateCells(_ r: AggregateRow, _ fns: [Aggregation]) -> [Cell] {
     fns.map { f in
         if f == .count { return .int(Int64(r.count)) }
         return r.value(f).map(Cell.double) ?? .null
@@ -53,14 +53,14 @@ func aggregateCells(_ r: AggregateResult, _ fns: [Aggregation]) -> [Cell] {
 struct AggCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agg", abstract: "count, sum, avg, min, max over a range (exact from segment summaries where whole).")
-    @OptionGroup var database: DatabaseArgument
+    @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.") var series: String
     @OptionGroup var range: RangeArgument
     @Option(name: .long, help: "One aggregation (count|sum|avg|min|max); default: all.") var fn: Aggregation?
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let db = try database.openReadOnly()
+        let db = try source.open()
         let r = try db.aggregate(series, from: range.lower, to: range.upper)
         let fns = fn.map { [$0] } ?? Aggregation.allCases
         var t = Table(fns.map(\.rawValue))
@@ -72,7 +72,7 @@ struct AggCommand: ParsableCommand {
 struct DownsampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "downsample", abstract: "One aggregate per fixed-width time bucket.")
-    @OptionGroup var database: DatabaseArgument
+    @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.") var series: String
     @OptionGroup var range: RangeArgument
     @Option(name: .long, help: "Bucket width in timestamp units.") var interval: Int64
@@ -84,16 +84,10 @@ struct DownsampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try database.openReadOnly()
-        var from = range.lower
-        if range.from == nil {
-            // Buckets start at the first point, not at Int64.min.
-            guard let first = try db.stats(series: series).series.first?.firstTimestamp else { return }
-            from = first
-        }
+        let db = try source.open()
         var t = Table(["ts", fn.rawValue])
-        for b in try db.downsample(series, from: from, to: range.upper, interval: interval) {
-            t.add([.int(b.start)] + aggregateCells(b.result, [fn]))
+        for (start, v) in try db.downsample(series, from: range.from, to: range.upper, interval: interval, fn: fn) {
+            t.add([.int(start), fn == .count ? v.map { .int(Int64($0)) } ?? .null : v.map(Cell.double) ?? .null])
         }
         t.render(output.resolved)
     }

@@ -143,6 +143,28 @@ enum TestSlices {
         let point = try cloud.request("GET", "/v1/get?gateway=gw-1&series=boiler.temp&at=\(expected[10].timestamp)", token: CloudFixture.readerToken)
         #expect(CloudFixture.json(point.body)["value"] as? Double == expected[10].value)
         #expect(try cloud.request("GET", "/v1/get?gateway=gw-1&series=boiler.temp&at=1", token: CloudFixture.readerToken).status == 404)
+        // The CLI against the node prints what it prints against the gateway's directory.
+        func cli(_ args: [String]) throws -> String {
+            let out = dir.path + "/cli.out"
+            try? FileManager.default.removeItem(atPath: out)  // spawn appends
+            let status = waitForExit(try spawn([BuiltExecutable.path("alicedb")] + args, output: out))
+            #expect(status == 0, "alicedb \(args.joined(separator: " ")): \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+            return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        }
+        let remote = ["--cloud", cloud.url, "--token", CloudFixture.readerToken, "--gateway", "gw-1"]
+        for series in ["boiler.temp", "plant/volts"] {
+            let here = try cli(["export", "--db", dir.path + "/gw", "--series", series])
+            #expect(here.split(separator: "\n").count == (try gateway.scan(series)).count + 1)
+            #expect(try cli(["export", "--series", series] + remote) == here, "\(series)")
+            let range = ["--from", "\(expected[100].timestamp)", "--to", "\(expected[2500].timestamp)", "--format", "csv"]
+            #expect(try cli(["scan", "--series", series] + range + remote) == (try cli(["scan", "--db", dir.path + "/gw", "--series", series] + range)))
+            let down = ["--interval", "3600000", "--fn", "min", "--format", "csv"]
+            #expect(try cli(["downsample", "--series", series] + down + remote)
+                == (try cli(["downsample", "--db", dir.path + "/gw", "--series", series] + down)))
+            #expect(try cli(["agg", "--series", series, "--fn", "max", "--format", "csv"] + remote)
+                == (try cli(["agg", "--db", dir.path + "/gw", "--series", series, "--fn", "max", "--format", "csv"])))
+        }
+        #expect(try cli(["stats", "--format", "csv"] + remote).contains("plant/volts,"))
         let list = CloudFixture.json(try cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken).body)
         #expect((list["gateways"] as? [[String: Any]])?.map { $0["name"] as? String } == ["gw-1"])
         #expect(cloud.terminate() == 0)
