@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in liblzma-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients openssl; do
+for pkg in liblzma-dev zlib1g-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients openssl; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

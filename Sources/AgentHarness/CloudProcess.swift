@@ -20,11 +20,15 @@ public final class CloudProcess {
     public let data: String
     public let port: Int
     public let configPath: String
+    public let executable: String
     public var url: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameter config: the TOML, given the data path and the `HOST:PORT` to listen on.
-    public init(directory: String, config: (_ data: String, _ listen: String) -> String) throws {
+    public init(
+        directory: String, executable: String = BuiltExecutable.path("alicedb-cloud"), config: (_ data: String, _ listen: String) -> String
+    ) throws {
         self.directory = directory
+        self.executable = executable
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         data = directory + "/data"
         port = Broker.freePort()
@@ -36,7 +40,7 @@ public final class CloudProcess {
     /// Starts the node and waits until it accepts connections.
     public func start() throws {
         pid = try spawn(
-            [BuiltExecutable.path("alicedb-cloud"), "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log")
+            [executable, "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log")
         for _ in 0..<500 {
             if Broker.canConnect(port) { return }
             var status: Int32 = 0

@@ -24,6 +24,11 @@ public struct CloudConfig: Sendable {
     /// Points a scan answers at most per request (more: the answer says where to go on).
     public var maxScanPoints = 1_000_000
     public var storagePath = "/var/lib/alicedb-cloud"
+    /// HTTPS: the server's certificate chain and key (PEM); with `tlsClientCA`, gateways must
+    /// present a client certificate signed by that CA as well as their token.
+    public var tlsCert: String? = nil
+    public var tlsKey: String? = nil
+    public var tlsClientCA: String? = nil
     /// token → who it is.
     public var tokens: [String: Principal] = [:]
     public var source = "(embedded default)"
@@ -68,7 +73,17 @@ public struct CloudConfig: Sendable {
         try reader.allow(root, table: "", keys: ["server", "storage", "gateway", "reader"])
         if let s = try reader.table(root, "server", in: "") {
             let t = "server"
-            try reader.allow(s, table: t, keys: ["listen", "max_body", "rate_limit", "rate_burst", "idle_timeout", "max_scan_points"])
+            try reader.allow(s, table: t, keys: [
+                "listen", "max_body", "rate_limit", "rate_burst", "idle_timeout", "max_scan_points", "tls_cert_file", "tls_key_file",
+                "tls_client_ca_file",
+            ])
+            c.tlsCert = try reader.string(s, "tls_cert_file", t)
+            c.tlsKey = try reader.string(s, "tls_key_file", t)
+            c.tlsClientCA = try reader.string(s, "tls_client_ca_file", t)
+            if (c.tlsCert == nil) != (c.tlsKey == nil) {
+                throw reader.error(t, c.tlsCert == nil ? "tls_key_file" : "tls_cert_file", "tls_cert_file and tls_key_file go together")
+            }
+            if c.tlsClientCA != nil && c.tlsCert == nil { throw reader.error(t, "tls_client_ca_file", "needs tls_cert_file and tls_key_file") }
             if let a = try reader.address(s, "listen", t) {
                 guard let a else { throw reader.error(t, "listen", "the cloud node needs an address to listen on") }
                 (c.host, c.port) = a
@@ -120,7 +135,9 @@ public struct CloudConfig: Sendable {
 
     /// The resolved settings, for `--check` (tokens are not printed).
     public var summary: String {
-        var s = "config: \(source)\nlisten: \(host):\(port) max_body=\(maxBody) rate_limit=\(rateLimit)/s burst=\(rateBurst)"
+        var s = "config: \(source)\nlisten: \(tlsCert == nil ? "http" : "https")://\(host):\(port)"
+        s += tlsClientCA.map { " client certificates from \($0)" } ?? ""
+        s += " max_body=\(maxBody) rate_limit=\(rateLimit)/s burst=\(rateBurst)"
         s += " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: embedded path=\(storagePath)"
         for p in tokens.values.sorted(by: { ($0.role == .gateway ? 0 : 1, $0.name) < ($1.role == .gateway ? 0 : 1, $1.name) }) {
             s += "\n\(p.role == .gateway ? "gateway" : "reader"): \(p.name)"

@@ -1,6 +1,10 @@
 public import AliceDB
 public import Hummingbird
+internal import HummingbirdCore
+internal import HummingbirdTLS
+internal import NIOCore
 public import Logging
+internal import NIOSSL
 internal import Synchronization
 
 /// The cloud node: receives segment batches from gateways and answers queries over HTTP.
@@ -22,14 +26,30 @@ public final class CloudNode: Sendable {
         limiter = RateLimiter(rate: config.rateLimit, burst: config.rateBurst)
     }
 
-    /// The HTTP application; `onListening` gets the bound port (the config may ask for port 0).
-    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The HTTP(S) application; `onListening` gets the bound port (the config may ask for port 0).
+    /// - Throws: `CloudError` when the TLS files cannot be read.
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: RequestCounter(node: self))
         addRoutes(router)
+        var server = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000))))
+        if let cert = config.tlsCert, let key = config.tlsKey {
+            do {
+                var tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                if let ca = config.tlsClientCA {
+                    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+                    tls.certificateVerification = .noHostnameVerification
+                }
+                server = try .tls(server, tlsConfiguration: tls)
+            } catch {
+                throw CloudError(.internalServerError, "TLS files (tls_cert_file, tls_key_file, tls_client_ca_file) could not be used: \(error)")
+            }
+        }
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000)))),
+            server: server,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "alicedb-cloud"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)

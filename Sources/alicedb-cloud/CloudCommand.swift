@@ -43,16 +43,27 @@ struct CloudCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let log = logger
-        let app = node.application { port in
+        let onListening: @Sendable (Int) async -> Void = { port in
             // One line a script can wait for (the port may have been 0: chosen by the system).
             log.info("listening", metadata: ["address": "\(cfg.host):\(port)"])
             print("alicedb-cloud listening on \(cfg.host):\(port)")
             fflush(nil)
         }
-        // SIGTERM/SIGINT: stop accepting, finish what is in flight, then close every database.
-        try await app.runService()
+        do {
+            try await serve(node.application(onListening: onListening))
+        } catch {
+            // Unreadable TLS files, an address in use: one line, exit 1 (the databases close as usual).
+            errorLine("alicedb-cloud: error: \((error as? CloudError)?.message ?? "\(error)")")
+            node.store.close()
+            throw ExitCode(1)
+        }
         node.store.close()
         logger.info("alicedb-cloud stopped")
+    }
+
+    /// SIGTERM/SIGINT: stop accepting, finish what is in flight; then the databases are closed.
+    func serve(_ app: some ApplicationProtocol) async throws {
+        try await app.runService()
     }
 }
 

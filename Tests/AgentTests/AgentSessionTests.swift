@@ -191,30 +191,6 @@ func retained(_ broker: Broker, _ topic: String) throws -> String {
     return ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// A throw-away certificate authority and a server certificate for 127.0.0.1, made with openssl.
-struct TestPKI {
-    let ca: String, cert: String, key: String
-
-    init(in dir: String) throws {
-        ca = dir + "/ca.crt"
-        cert = dir + "/server.crt"
-        key = dir + "/server.key"
-        let caKey = dir + "/ca.key", csr = dir + "/server.csr", ext = dir + "/ext.cnf"
-        try "subjectAltName=IP:127.0.0.1\n".write(toFile: ext, atomically: true, encoding: .utf8)
-        let openssl = Broker.find("openssl")
-        for args in [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=alicedb test CA"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
-        ] {
-            let status = try spawnAndWait([openssl] + args)
-            guard status == 0 else { throw HarnessError("openssl \(args[0]) failed (\(status))") }
-        }
-        // mosquitto started as root reads these as its own user.
-        for f in [ca, cert, key] { chmod(f, 0o644) }
-    }
-}
-
 /// A unix datagram socket standing in for systemd's notification socket.
 final class DatagramListener {
     let fd: Int32

@@ -134,6 +134,24 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
         } catch {
             #expect(error.description.hasPrefix("gw.toml:8: subscribe[1].fromat: unknown key"))
         }
+        for (uplink, expected) in [
+            ("url = \"ftp://x\"\ntoken = \"t\"", "gw.toml:4: uplink.url: is required: the cloud node's http:// or https:// address"),
+            ("url = \"http://cloud:8470\"", "gw.toml:3: uplink.token: is required"),
+            ("url = \"http://c:1\"\ntoken = \"t\"\nbatch_bytes = \"1KiB\"", "gw.toml:6: uplink.batch_bytes: must be at least 4KiB"),
+            ("url = \"http://c:1\"\ntoken = \"t\"\nretry_min = 9\nretry_max = 2", "gw.toml:6: uplink.retry_min: must not exceed retry_max"),
+            ("url = \"https://c:1\"\ntoken = \"t\"\ncert_file = \"/x.pem\"", "gw.toml:6: uplink.cert_file: cert_file and key_file go together"),
+        ] {
+            do {
+                _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+\"\n[uplink]\n" + uplink, file: "gw.toml")
+                Issue.record("accepted [uplink] \(uplink)")
+            } catch {
+                #expect(error.description == expected)
+            }
+        }
+        let shipping = try? AgentConfig.parse(
+            "[[subscribe]]\ntopic = \"a/+\"\n[uplink]\nurl = \"http://c:8470/\"\ntoken = \"t0k\"\nmax_bandwidth = \"64KiB\"", file: "gw.toml")
+        #expect(shipping?.uplink?.segmentsURL == "http://c:8470/v1/segments")
+        #expect(shipping?.uplink?.maxBandwidth == 65536)
         do {
             _ = try AgentConfig.parse("[mqtt\nhost = 1", file: "gw.toml")
             Issue.record("accepted broken TOML")

@@ -149,4 +149,56 @@ import Testing
         }
         #expect(cloud.terminate() == 0)
     }
+
+    /// HTTPS with the node's CA and a client certificate; without the certificate the node refuses.
+    @Test func uplinkOverMutualTLS() async throws {
+        let dir = TempDirectory()
+        let pki = try TestPKI(in: dir.path)
+        let broker = try Broker()
+        let cloud = try CloudProcess(
+            directory: dir.path + "/cloud",
+            config: CloudFixture.config(extra: "tls_cert_file = \"\(pki.cert)\"\ntls_key_file = \"\(pki.key)\"\ntls_client_ca_file = \"\(pki.ca)\""))
+        func agentConfig(_ name: String, clientCert: Bool) -> (String, String) -> String {
+            { data, listen in
+                """
+                [mqtt]
+                host = "127.0.0.1"
+                port = \(broker.port)
+                client_id = "\(name)"
+                [storage]
+                path = "\(data)"
+                max_buffer_age = 0.3
+                [http]
+                listen = "\(listen)"
+                [uplink]
+                url = "https://127.0.0.1:\(cloud.port)"
+                token = "\(CloudFixture.gatewayToken)"
+                ca_file = "\(pki.ca)"
+                \(clientCert ? "cert_file = \"\(pki.clientCert)\"\nkey_file = \"\(pki.clientKey)\"" : "")
+                interval = 0.2
+                retry_min = 0.1
+                retry_max = 0.3
+                [[subscribe]]
+                topic = "tls/+"
+                series = "tls.{1}"
+                """
+            }
+        }
+        let agent = try AgentProcess(
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", config: agentConfig("tls-gw", clientCert: true))
+        let stranger = try AgentProcess(
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/stranger", config: agentConfig("tls-x", clientCert: false))
+        try await agent.waitConnected()
+        try await stranger.waitConnected()
+        try broker.publish("tls/a", (0..<200).map { String(Double($0) / 4) })
+        #expect(await agent.waitMessages(200))
+        try await waitUntil(30, "the points on the cloud node over HTTPS") { (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= 200 }
+        try await waitUntil(10, "the stranger's refused uploads") { (stranger.metric("alicedb_uplink_failures_total") ?? 0) > 0 }
+        #expect(stranger.metric("alicedb_uplink_batches_total") == 0)
+        try agent.terminate()
+        try stranger.terminate()
+        let db = try Database(path: cloud.data + "/gateways/gw-1", options: DatabaseOptions(readOnly: true))
+        #expect(try db.scan("tls.a").map(\.value) == (0..<200).map { Double($0) / 4 })
+        #expect(cloud.terminate() == 0)
+    }
 }

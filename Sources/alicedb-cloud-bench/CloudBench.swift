@@ -1,0 +1,246 @@
+import AgentHarness
+import AliceDB
+import ArgumentParser
+import AsyncHTTPClient
+import CompressNIO
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The uplink and cloud benchmark: bytes sent upstream per point against InfluxDB line protocol
+/// gzipped in Telegraf's batches of 5 000, and the cloud node's ingest rate with concurrent
+/// gateways. Everything goes to a real `alicedb-cloud` on 127.0.0.1 (the build next to this one).
+@main
+struct CloudBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alicedb-cloud-bench", abstract: "Uplink bytes per point and cloud ingest throughput, against a real alicedb-cloud.")
+
+    @Argument(help: "A folder of ts,value CSV files.") var folder = "../shared/datasets"
+    @Option(help: "Which phases: wire, ingest (comma-separated).") var phases = "wire,ingest"
+    @Option(help: "Concurrent gateways in the ingest phase.") var gateways = 10
+    @Option(help: "Ingest runs (the median is reported).") var runs = 3
+    @Option(help: "Work directory (default: a fresh one under /tmp).") var work: String?
+
+    static let lineBatch = 5000
+    static let batchBytes = 1 << 20
+
+    struct Shipped {
+        var name: String
+        var points: Int
+        var segments: Int
+        var batches: [[UInt8]]
+    }
+
+    func run() async throws {
+        let dir = work ?? NSTemporaryDirectory() + "alicedb-cloud-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { if work == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.sorted()
+        guard !files.isEmpty else { throw ValidationError("no .csv files in \(folder)") }
+        print("alicedb-cloud-bench: \(files.count) data sets from \(folder); cloud node \(CloudBench.executable("alicedb-cloud"))")
+        let client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+        do {
+            var shipped = [Int: [Shipped]]()
+            if phases.contains("wire") { shipped = try await wire(files, dir: dir, client: client) }
+            if phases.contains("ingest") {
+                if shipped[256] == nil { shipped[256] = try files.map { try outbox($0, capacity: 256, dir: dir) } }
+                try await ingest(shipped[256]!, dir: dir, client: client)
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    static func executable(_ name: String) -> String {
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let p = me.appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: p) ? p : BuiltExecutable.path(name)
+    }
+
+    /// A cloud node with `n` gateways `gw-0…` (tokens `bench-token-K`) and no rate limit to speak of.
+    func startCloud(_ dir: String, gateways n: Int) throws -> CloudProcess {
+        try CloudProcess(directory: dir, executable: CloudBench.executable("alicedb-cloud")) { data, listen in
+            var s = "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000000\nmax_body = \"16MiB\"\n[storage]\npath = \"\(data)\"\n"
+            for k in 0..<n { s += "[[gateway]]\nname = \"gw-\(k)\"\ntoken = \"bench-token-\(k)\"\n" }
+            return s
+        }
+    }
+
+    /// The agent's outbox for one data set: points put as they would arrive, fitted losslessly in
+    /// MemTables of `capacity` points, shipped in batches of about 1 MiB.
+    func outbox(_ file: String, capacity: Int, dir: String) throws -> Shipped {
+        let (ts, values) = try CloudBench.load(folder + "/" + file)
+        let path = dir + "/gw-\(capacity)-\(file)"
+        try? FileManager.default.removeItem(atPath: path)
+        var o = DatabaseOptions(memoryBudget: 64 << 20, defaultCapacity: capacity, maxBufferAgeSeconds: nil)
+        o.outbox = true
+        let db = try Database(path: path, options: o)
+        let name = String(file.dropLast(4))
+        var i = 0
+        while i < ts.count {
+            let j = min(ts.count, i + 100)
+            try db.putBatch(name, timestamps: Array(ts[i..<j]), values: Array(values[i..<j]))
+            i = j
+        }
+        try db.flush()
+        var s = Shipped(name: name, points: ts.count, segments: 0, batches: [])
+        while true {
+            let b = try db.outbox(maxBytes: CloudBench.batchBytes)
+            if b.isEmpty { break }
+            s.batches.append(b.batch.encode())
+            s.segments += b.batch.entries.count
+            try db.acknowledge(b)
+        }
+        try db.close()
+        return s
+    }
+
+    static func load(_ path: String) throws -> (ts: [Int64], values: [Double]) {
+        var ts = [Int64](), values = [Double]()
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let p = line.split(separator: ",")
+            guard p.count == 2, let t = Int64(p[0]), let v = DoubleText.parse(p[1]) else { continue }
+            ts.append(t)
+            values.append(v)
+        }
+        return (ts, values)
+    }
+
+    /// What Telegraf's InfluxDB output sends for the same points: line protocol, batches of
+    /// 5 000 lines, each gzipped (its `content_encoding = "gzip"`); the bodies' bytes.
+    static func lineProtocolBytes(_ name: String, _ ts: [Int64], _ values: [Double]) throws -> Int {
+        var total = 0
+        var i = 0
+        while i < ts.count {
+            var text = ""
+            for k in i..<min(ts.count, i + lineBatch) {
+                text += "sensor,gateway=gw-1,topic=\(name) value=\(DoubleText.format(values[k])) \(ts[k] &* 1_000_000)\n"
+            }
+            var buffer = ByteBuffer(string: text)
+            total += try buffer.compress(with: .gzip()).readableBytes
+            i += lineBatch
+        }
+        return total
+    }
+
+    /// HTTP request bytes besides the body (request line and headers), the same for both: what
+    /// the agent's uplink sends.
+    static let requestOverhead = Array(
+        "POST /v1/segments HTTP/1.1\r\nHost: cloud.example.net:8470\r\nAuthorization: Bearer 0123456789abcdef0123456789abcdef\r\nContent-Type: application/vnd.alicedb.segments\r\nContent-Length: 1048576\r\n\r\n"
+            .utf8
+    ).count
+
+    func post(_ client: HTTPClient, _ url: String, gateway k: Int, _ body: [UInt8]) async throws -> (stored: Int, points: Int) {
+        var request = HTTPClientRequest(url: url + "/v1/segments")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer bench-token-\(k)")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .seconds(120))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .ok else { throw HarnessError("cloud node answered \(response.status.code): \(text)") }
+        let json = (try JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+        return (json?["stored"] as? Int ?? 0, json?["points"] as? Int ?? 0)
+    }
+
+    func wire(_ files: [String], dir: String, client: HTTPClient) async throws -> [Int: [Shipped]] {
+        let cloud = try startCloud(dir + "/cloud-wire", gateways: 1)
+        defer { cloud.terminate() }
+        var shipped = [Int: [Shipped]]()
+        var rows = [[String]]()
+        var sums = [0.0, 0.0, 0.0]
+        for file in files {
+            let (ts, values) = try CloudBench.load(folder + "/" + file)
+            var perPoint = [Double]()
+            for capacity in [16384, 256] {
+                let s = try outbox(file, capacity: capacity, dir: dir)
+                shipped[capacity, default: []].append(s)
+                let bytes = s.batches.reduce(0) { $0 + $1.count + CloudBench.requestOverhead }
+                perPoint.append(Double(bytes) / Double(s.points))
+                if capacity == 256 {
+                    // Really sent and stored: the node must hold every point.
+                    var points = 0
+                    for b in s.batches { points += try await post(client, cloud.url, gateway: 0, b).points }
+                    guard points == s.points else { throw HarnessError("\(file): the cloud node stored \(points) of \(s.points) points") }
+                }
+            }
+            let influxBytes = try CloudBench.lineProtocolBytes(String(file.dropLast(4)), ts, values)
+            let batches = (ts.count + CloudBench.lineBatch - 1) / CloudBench.lineBatch
+            let influx = Double(influxBytes + batches * CloudBench.requestOverhead) / Double(ts.count)
+            perPoint.append(influx)
+            for k in 0..<3 { sums[k] += perPoint[k] }
+            rows.append([String(file.dropLast(4)), String(ts.count)] + perPoint.map { CloudBench.fixed($0, 3) }
+                + [CloudBench.fixed(influx / perPoint[1], 1) + "×"])
+        }
+        let n = Double(files.count)
+        rows.append(["mean", ""] + sums.map { CloudBench.fixed($0 / n, 3) } + [CloudBench.fixed(sums[2] / sums[1], 1) + "× (of means)"])
+        print("\n### Bytes sent upstream per point (lossless; HTTP request line and headers included)\n")
+        CloudBench.table(["data set", "points", "alicedb, 16 384-pt MemTable", "alicedb, 256-pt MemTable", "line protocol + gzip, 5 000/batch",
+                          "line protocol ÷ alicedb (256)"], rows)
+        return shipped
+    }
+
+    func ingest(_ sets: [Shipped], dir: String, client: HTTPClient) async throws {
+        var results = [(seconds: Double, segments: Int, points: Int, bytes: Int)]()
+        for run in 0..<runs {
+            let cloud = try startCloud(dir + "/cloud-ingest-\(run)", gateways: gateways)
+            // Gateway k ships the data sets k, k + n, …: all of them in all.
+            var work = [[[UInt8]]](repeating: [], count: gateways)
+            var segments = 0, points = 0, bytes = 0
+            for (i, s) in sets.enumerated() {
+                work[i % gateways] += s.batches
+                segments += s.segments
+                points += s.points
+                bytes += s.batches.reduce(0) { $0 + $1.count }
+            }
+            let url = cloud.url
+            let start = ContinuousClock.now
+            let stored = try await withThrowingTaskGroup(of: Int.self) { group in
+                for k in 0..<gateways {
+                    let batches = work[k]
+                    group.addTask {
+                        var n = 0
+                        for b in batches { n += try await self.post(client, url, gateway: k, b).stored }
+                        return n
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let d = ContinuousClock.now - start
+            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+            guard stored == segments else { throw HarnessError("the cloud node stored \(stored) of \(segments) segments") }
+            results.append((seconds, segments, points, bytes))
+            cloud.terminate()
+        }
+        results.sort { $0.seconds < $1.seconds }
+        let m = results[results.count / 2]
+        print("\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets, 256-point MemTables (median of \(runs) runs)\n")
+        CloudBench.table(["segments", "points", "body MB", "seconds", "segments/s", "points/s", "MB/s"], [[
+            String(m.segments), String(m.points), CloudBench.fixed(Double(m.bytes) / 1e6, 2), CloudBench.fixed(m.seconds, 2),
+            CloudBench.fixed(Double(m.segments) / m.seconds, 0), CloudBench.fixed(Double(m.points) / m.seconds, 0),
+            CloudBench.fixed(Double(m.bytes) / 1e6 / m.seconds, 1),
+        ]])
+        print("runs (s): " + results.map { CloudBench.fixed($0.seconds, 2) }.joined(separator: ", "))
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        var s = String(r)
+        if digits == 0 { return String(Int64(r)) }
+        let parts = s.split(separator: ".")
+        let frac = parts.count > 1 ? String(parts[1]) : ""
+        s = String(parts[0]) + "." + frac + String(repeating: "0", count: max(0, digits - frac.count))
+        return s
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) {
+        print("| " + header.joined(separator: " | ") + " |")
+        print("|" + header.map { _ in " --- |" }.joined())
+        for r in rows { print("| " + r.joined(separator: " | ") + " |") }
+    }
+}
