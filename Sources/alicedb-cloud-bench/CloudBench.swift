@@ -19,6 +19,7 @@ struct CloudBench: AsyncParsableCommand {
     @Option(help: "Which phases: wire, ingest (comma-separated).") var phases = "wire,ingest"
     @Option(help: "Concurrent gateways in the ingest phase.") var gateways = 10
     @Option(help: "Ingest runs (the median is reported).") var runs = 3
+    @Option(help: "Ingest: each data set is sent this many times as distinct series.") var copies = 20
     @Option(help: "Work directory (default: a fresh one under /tmp).") var work: String?
 
     static let lineBatch = 5000
@@ -187,14 +188,21 @@ struct CloudBench: AsyncParsableCommand {
         var results = [(seconds: Double, segments: Int, points: Int, bytes: Int)]()
         for run in 0..<runs {
             let cloud = try startCloud(dir + "/cloud-ingest-\(run)", gateways: gateways)
-            // Gateway k ships the data sets k, k + n, …: all of them in all.
+            // Gateway k ships the copies k, k + n, … of every data set, each copy under its own names.
             var work = [[[UInt8]]](repeating: [], count: gateways)
             var segments = 0, points = 0, bytes = 0
-            for (i, s) in sets.enumerated() {
-                work[i % gateways] += s.batches
-                segments += s.segments
-                points += s.points
-                bytes += s.batches.reduce(0) { $0 + $1.count }
+            for c in 0..<copies {
+                for s in sets {
+                    for b in s.batches {
+                        var batch = try SegmentBatch.decode(b)
+                        for i in batch.entries.indices { batch.entries[i].series += "#\(c)" }
+                        let body = batch.encode()
+                        work[c % gateways].append(body)
+                        bytes += body.count
+                    }
+                    segments += s.segments
+                    points += s.points
+                }
             }
             let url = cloud.url
             let start = ContinuousClock.now
@@ -217,7 +225,7 @@ struct CloudBench: AsyncParsableCommand {
         }
         results.sort { $0.seconds < $1.seconds }
         let m = results[results.count / 2]
-        print("\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets, 256-point MemTables (median of \(runs) runs)\n")
+        print("\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets × \(copies) copies, 256-point MemTables (median of \(runs) runs)\n")
         CloudBench.table(["segments", "points", "body MB", "seconds", "segments/s", "points/s", "MB/s"], [[
             String(m.segments), String(m.points), CloudBench.fixed(Double(m.bytes) / 1e6, 2), CloudBench.fixed(m.seconds, 2),
             CloudBench.fixed(Double(m.segments) / m.seconds, 0), CloudBench.fixed(Double(m.points) / m.seconds, 0),
