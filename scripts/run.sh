@@ -10,7 +10,8 @@ csv="${1:-../shared/datasets/elf_dew_point_temp.csv}"
 [ -f "$csv" ] || [ -n "${1:-}" ] || csv=Tests/Fixtures/datasets/elf_dew_point_temp.csv
 [ -f "$csv" ] || { echo "no such file: $csv" >&2; exit 2; }
 points="${2:-100000}"
-scripts/setup.sh release
+# Only what the main job runs (the cloud node and its benchmark are not needed here).
+scripts/setup.sh release alicedb-agent alicedb alicedb-agent-bench
 bin=.build/release
 work="${TMPDIR:-/tmp}/alicedb-run"
 rm -rf "$work" ./alicedb-data

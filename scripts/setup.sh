@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages the build, the agent and the tests need (only those missing), then builds.
-# Usage: scripts/setup.sh [debug|release]
+# Usage: scripts/setup.sh [debug|release] [PRODUCT ...]   (default: every product)
 set -eu
 cd "$(dirname "$0")/.."
 need=""
@@ -15,4 +15,9 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >&2
 fi
 config="${1:-debug}"
-swift build -c "$config" >&2
+[ $# -gt 0 ] && shift
+if [ $# -eq 0 ]; then
+    swift build -c "$config" >&2
+else
+    for product in "$@"; do swift build -c "$config" --product "$product" >&2; done
+fi

@@ -19,7 +19,7 @@ public struct CloudConfig: Sendable {
     /// Requests per second per token, and the burst allowed on top.
     public var rateLimit = 50.0
     public var rateBurst = 100.0
-    /// A connection idle this long is closed; a request must arrive whole within it.
+    /// A connection on which nothing is read or written for this long is closed.
     public var idleTimeoutSeconds = 30.0
     /// Points a scan answers at most per request (more: the answer says where to go on).
     public var maxScanPoints = 1_000_000

@@ -87,7 +87,7 @@ public final class CloudNode: Sendable {
             counters.withLock { $0.unauthorized += 1 }
             throw CloudError(.unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
         }
-        if let wait = limiter.take(who.name) {
+        if let wait = limiter.take("\(who.role == .gateway ? "g" : "r"):\(who.name)") {
             counters.withLock { $0.rateLimited += 1 }
             let seconds = max(1, Int(wait.rounded(.up)))
             throw CloudError(.tooManyRequests, "rate limit of \(config.rateLimit) requests/s exceeded; retry in \(seconds) s",
@@ -220,9 +220,21 @@ struct RequestCounter: RouterMiddleware {
     typealias Context = BasicRequestContext
     let node: CloudNode
 
+    static let routes: Set<String> = [
+        "/healthz", "/metrics", "/v1/segments", "/v1/gateways", "/v1/series", "/v1/scan", "/v1/get", "/v1/aggregate",
+        "/v1/downsample", "/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels",
+        "/api/v1/status/buildinfo", "/api/v1/metadata",
+    ]
+
+    /// The route's name for the label: a fixed set, so hostile paths cannot grow /metrics.
+    static func route(_ path: String) -> String {
+        if routes.contains(path) { return path }
+        if path.hasPrefix("/api/v1/label/") && path.hasSuffix("/values") { return "/api/v1/label/values" }
+        return "other"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let route = request.uri.path.hasPrefix("/v1/") || request.uri.path.hasPrefix("/api/v1/") || request.uri.path == "/healthz"
-            || request.uri.path == "/metrics" ? request.uri.path : "other"
+        let route = RequestCounter.route(request.uri.path)
         do {
             let response = try await next(request, context)
             node.counters.withLock { $0.requests["\(route) \(response.status.code)", default: 0] += 1 }

@@ -210,6 +210,11 @@ enum TestSlices {
         _ = try? httpRaw(port: cloud.port, Array(repeating: 0xFF, count: 5000))
         #expect(try cloud.request("GET", "/healthz", token: nil).status == 200)
         #expect(try stored() == before)
+        // Unknown paths are 404 and do not add label values to /metrics.
+        #expect(try cloud.request("GET", "/v1/no-such-\(UUID().uuidString)", token: CloudFixture.readerToken).status == 404)
+        let metrics = try cloud.request("GET", "/metrics", token: nil).body
+        #expect(!metrics.contains("no-such") && metrics.contains("route=\"other\",status=\"404\""))
+        #expect(metrics.contains("alicedb_cloud_unauthorized_total 2"))
         // Past the rate limit: 429 with Retry-After, for that token only.
         var limited = 0
         for _ in 0..<600 where try cloud.request("GET", "/v1/gateways", token: CloudFixture.otherToken).status == 429 { limited += 1 }
