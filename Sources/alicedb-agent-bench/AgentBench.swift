@@ -37,6 +37,8 @@ struct AgentBench: AsyncParsableCommand {
     var nodelay: Bool = true
     @Option(help: "The agent executable (default: alicedb-agent beside this program).")
     var agent: String?
+    @Flag(help: "Soak with [uplink] on: the agent ships to a real alicedb-cloud (beside this program).")
+    var uplink = false
 
     func run() async throws {
         let values = try loadValues(dataset)
@@ -78,7 +80,7 @@ struct AgentBench: AsyncParsableCommand {
     // MARK: phases
 
     /// The agent under test: default settings but for the broker, the QoS and the protocol.
-    func benchAgent(_ path: String, broker: Broker, qos: Int, protocolName: String) throws -> AgentProcess {
+    func benchAgent(_ path: String, broker: Broker, qos: Int, protocolName: String, extra: String = "") throws -> AgentProcess {
         try AgentProcess(executable: path, directory: broker.dir.appendingPathComponent("agent").path) { data, listen in
             """
             [mqtt]
@@ -96,6 +98,7 @@ struct AgentBench: AsyncParsableCommand {
             topic = "bench/#"
             series = "{topic}"
             format = "number"
+            \(extra)
             """
         }
     }
@@ -173,7 +176,18 @@ struct AgentBench: AsyncParsableCommand {
     /// VmRSS/VmHWM every 5 s; at the end SIGTERM and counts what was stored (QoS 1: nothing may be lost).
     func soak(_ agentPath: String, _ topics: [String], _ values: [[UInt8]]) async throws {
         let broker = try Broker()
-        let run = try benchAgent(agentPath, broker: broker, qos: 1, protocolName: "3.1.1")
+        var cloud: CloudProcess? = nil
+        var extra = ""
+        if uplink {
+            let exe = URL(fileURLWithPath: agentPath).deletingLastPathComponent().appendingPathComponent("alicedb-cloud").path
+            let c = try CloudProcess(directory: broker.dir.appendingPathComponent("cloud").path, executable: exe) { data, listen in
+                "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000\n[storage]\npath = \"\(data)\"\n[[gateway]]\nname = \"bench\"\ntoken = \"bench-token-0\"\n"
+            }
+            cloud = c
+            extra = "[uplink]\nurl = \"\(c.url)\"\ntoken = \"bench-token-0\"\n"
+        }
+        defer { cloud?.terminate() }
+        let run = try benchAgent(agentPath, broker: broker, qos: 1, protocolName: "3.1.1", extra: extra)
         defer { run.kill() }
         try await run.waitConnected()
         let publisher = try LoadPublisher(port: broker.port)
@@ -186,7 +200,7 @@ struct AgentBench: AsyncParsableCommand {
             print("warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
                 + " (swift build -c release --static-swift-stdlib --product alicedb-agent)")
         }
-        print("\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit)")
+        print("\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit\(uplink ? ", uplink to a local alicedb-cloud" : ""))")
         while true {
             let elapsed = Date().timeIntervalSince(start)
             if elapsed >= Double(soakSeconds) { break }
@@ -224,6 +238,7 @@ struct AgentBench: AsyncParsableCommand {
         }
         let burstSeconds = Date().timeIntervalSince(burstStart)
         let end = ProcessMemory.status(of: run.pid)
+        let uplinkBytes = run.metric("alicedb_uplink_sent_bytes_total") ?? 0
         let stopSeconds = try run.terminate()
         let stored = try storedPoints(run.data)
         // Flatness: median RSS of the second minute against the median of the last minute.
@@ -241,11 +256,23 @@ struct AgentBench: AsyncParsableCommand {
             ["burst: peak VmRSS", String(format: "%.1f MiB", mib(burstPeak))],
             ["VmHWM at the end", String(format: "%.1f MiB", mib(end?.hwm ?? 0))],
             ["SIGTERM to exit", String(format: "%.2f s", stopSeconds)],
-        ])
+        ] + (cloud.map { c in [
+            ["uplink: bytes acknowledged before SIGTERM", "\(uplinkBytes) (\(String(format: "%.3f", Double(uplinkBytes) / Double(max(1, stored)))) B/point stored)"],
+            ["uplink: points on the cloud node at the end", "\(cloudPoints(c))"],
+        ] } ?? []))
     }
 }
 
 // MARK: helpers
+
+/// Points the cloud node holds for the gateway `bench`.
+func cloudPoints(_ cloud: CloudProcess) -> Int {
+    guard let r = try? cloud.request("GET", "/v1/series?gateway=bench&format=csv", token: "bench-token-0"), r.status == 200 else { return -1 }
+    return r.body.split(separator: "\n").dropFirst().reduce(0) { total, line in
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        return total + (fields.count >= 9 ? Int(fields[fields.count - 8]) ?? 0 : 0)
+    }
+}
 
 func mib(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
 
