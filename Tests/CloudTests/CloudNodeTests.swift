@@ -93,6 +93,12 @@ enum TestSlices {
         let typo = "[server]\nlisten = \"127.0.0.1:1\"\nmax_bdy = 5\n[[gateway]]\nname = \"g\"\ntoken = \"long-enough\"\n"
         expectThrowsConfig("cloud.toml:3: server.max_bdy: unknown key") { _ = try CloudConfig.parse(typo, file: "cloud.toml") }
         expectThrowsConfig("cloud.toml: no [[gateway]] entries") { _ = try CloudConfig.parse("", file: "cloud.toml") }
+        // The shipped example and the embedded default are valid.
+        var root = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { root.deleteLastPathComponent() }
+        let example = try? CloudConfig.load(path: root.appendingPathComponent("examples/cloud.toml").path)
+        #expect(example?.tokens.count == 3 && example?.port == 8470)
+        #expect((try? CloudConfig.parse(CloudConfig.defaultText, file: "default"))?.tokens["dev-token"]?.name == "gateway-1")
     }
 
     @Test func uploadsAreIdempotentAndQueriesAnswerWhatWasStored() throws {
