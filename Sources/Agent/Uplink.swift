@@ -32,6 +32,9 @@ public actor Uplink {
     let client: HTTPClient
     public private(set) var counters = UplinkCounters()
     private var failuresInARow = 0
+    /// Bytes per batch now: halved after each 413 (the node's max_body is smaller than
+    /// batch_bytes), down to a single frame; kept until the agent restarts.
+    private var batchLimit: Int?
     private var lastLoggedFailure: UInt64 = 0
 
     public init(db: Database, options: UplinkOptions, logger: Logger) throws {
@@ -96,7 +99,7 @@ public actor Uplink {
     func step() async -> Double {
         let batch: OutboxBatch
         do {
-            batch = try db.outbox(maxBytes: options.batchBytes)
+            batch = try db.outbox(maxBytes: batchLimit ?? options.batchBytes)
             if batch.isEmpty {
                 try db.acknowledge(batch)  // only notes that the outbox is empty
                 return options.intervalSeconds
@@ -125,6 +128,11 @@ public actor Uplink {
         }
         guard status == 200 else {
             let reason = "HTTP \(status): \(answer.prefix(300))"
+            if status == 413 {
+                let smaller = max(1024, (batchLimit ?? options.batchBytes) / 2)
+                if smaller != batchLimit { logger.warning("the cloud node refused the batch size; sending smaller batches", metadata: ["batch_bytes": "\(smaller)"]) }
+                batchLimit = smaller
+            }
             if status == 401 || status == 403 { logger.error("the cloud node refused the token", metadata: ["answer": "\(reason)"]) }
             return failed(reason, retryAfter: retryAfter)
         }

@@ -10,12 +10,12 @@ enum CloudFixture {
     static let otherToken = "gw2-secret-token"
     static let readerToken = "reader-secret-token"
 
-    static func config(extra: String = "") -> (String, String) -> String {
+    static func config(extra: String = "", maxBody: String = "256KiB") -> (String, String) -> String {
         { data, listen in
             """
             [server]
             listen = "\(listen)"
-            max_body = "256KiB"
+            max_body = "\(maxBody)"
             rate_limit = 200
             \(extra)
             [storage]

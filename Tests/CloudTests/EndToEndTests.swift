@@ -201,4 +201,47 @@ import Testing
         #expect(try db.scan("tls.a").map(\.value) == (0..<200).map { Double($0) / 4 })
         #expect(cloud.terminate() == 0)
     }
+
+    /// A node whose max_body is below the agent's batch_bytes: 413, then smaller batches get through.
+    @Test func smallerBatchesWhenTheNodeRefusesTheSize() async throws {
+        let dir = TempDirectory()
+        let broker = try Broker()
+        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config(maxBody: "8KiB"))
+        let agent = try AgentProcess(executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent") { data, listen in
+            """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "small-batches"
+            [storage]
+            path = "\(data)"
+            memory_limit = "64KiB"
+            max_buffer_age = 0.3
+            [http]
+            listen = "\(listen)"
+            [uplink]
+            url = "\(cloud.url)"
+            token = "\(CloudFixture.gatewayToken)"
+            batch_bytes = "64KiB"
+            interval = 0.2
+            retry_min = 0.05
+            retry_max = 0.2
+            [[subscribe]]
+            topic = "big/+"
+            series = "big.{1}"
+            """
+        }
+        try await agent.waitConnected()
+        let values = TestSlices.load("ucr_motestrain.csv").values.prefix(6000)  // many digits: large frames
+        let publisher = try LoadPublisher(port: broker.port)
+        for (i, v) in values.enumerated() { try publisher.publish("big/s\(i % 4)", Array(DoubleText.format(v).utf8), qos: 1) }
+        try publisher.drain()
+        #expect(await agent.waitMessages(values.count))
+        try await waitUntil(60, "every point acknowledged") { (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= values.count }
+        #expect((agent.metric("alicedb_uplink_failures_total") ?? 0) > 0, "the node never refused a batch: the test did not test")
+        try agent.terminate()
+        let db = try Database(path: cloud.data + "/gateways/gw-1", options: DatabaseOptions(readOnly: true))
+        #expect(try db.stats().points == values.count)
+        #expect(cloud.terminate() == 0)
+    }
 }
