@@ -42,7 +42,7 @@ extension CloudNode {
             rows.append((name, s.series.count, s.points, s.bytes))
         }
         if q.csv {
-            return CloudNode.csv("gateway,series,points,bytes\n" + rows.map { "\(csvField($0.name)),\($0.series),\($0.points),\($0.bytes)\n" }.joined())
+            return CloudNode.csv("gateway,series,points,bytes\n" + rows.map { "\(CSVText.field($0.name)),\($0.series),\($0.points),\($0.bytes)\n" }.joined())
         }
         let items = rows.map { r in
             "{\"name\": \(JSONText.quote(r.name)), \"series\": \(r.series), \"points\": \(r.points), \"bytes\": \(r.bytes), "
@@ -58,7 +58,7 @@ extension CloudNode {
         if q.csv {
             var out = "series,points,segments,bytes,bytes_per_point,first,last,max_error,max_error_pct\n"
             for s in stats.series {
-                out += "\(csvField(s.name)),\(s.points),\(s.segments),\(s.bytes),\(s.bytesPerPoint),"
+                out += "\(CSVText.field(s.name)),\(s.points),\(s.segments),\(s.bytes),\(s.bytesPerPoint),"
                 out += "\(s.firstTimestamp.map(String.init) ?? ""),\(s.lastTimestamp.map(String.init) ?? ""),\(s.bound.absolute),\(s.bound.relativePercent)\n"
             }
             return CloudNode.csv(out)
@@ -166,9 +166,5 @@ extension CloudNode {
         }
         let items = buckets.map { "[\($0.start), \(value($0.result).map(JSONText.number) ?? "null")]" }
         return CloudNode.json("{\"fn\": \"\(fn.rawValue)\", \"interval\": \(interval), \"buckets\": [\(items.joined(separator: ", "))]}\n")
-    }
-
-    func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacing("\"", with: "\"\"") + "\"" : s
     }
 }

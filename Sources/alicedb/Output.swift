@@ -72,7 +72,7 @@ struct Table {
         switch format {
         case .csv:
             out.write(columns.joined(separator: ",") + "\n")
-            for r in rows { out.write(r.map { csvField($0.text) }.joined(separator: ",") + "\n") }
+            for r in rows { out.write(r.map { CSVText.field($0.text) }.joined(separator: ",") + "\n") }
         case .json:
             out.write("[")
             for (i, r) in rows.enumerated() {
@@ -99,19 +99,8 @@ struct Table {
         }
         out.flush()
     }
-
-    private func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingAll("\"", "\"\"") + "\"" : s
-    }
 }
 
-extension String {
-    func replacingAll(_ a: Character, _ b: String) -> String {
-        var out = ""
-        for c in self { if c == a { out += b } else { out.append(c) } }
-        return out
-    }
-}
 
 enum Terminal {
     static var stdoutIsTTY: Bool { isatty(1) == 1 }

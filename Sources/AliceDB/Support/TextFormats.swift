@@ -26,6 +26,17 @@ package enum JSONText {
     package static func number(_ v: Double) -> String { v.isFinite ? v.description : "\"\(DoubleText.format(v))\"" }
 }
 
+/// CSV fields (RFC 4180), shared by the CLI and the cloud node.
+package enum CSVText {
+    /// `s` as one field: quoted, with quotes doubled, when it holds a comma, a quote or a newline.
+    package static func field(_ s: String) -> String {
+        guard s.contains(",") || s.contains("\"") || s.contains("\n") else { return s }
+        var out = "\""
+        for c in s { out += c == "\"" ? "\"\"" : String(c) }
+        return out + "\""
+    }
+}
+
 /// The Prometheus text exposition format (version 0.0.4), for the agent's and the cloud's /metrics.
 package struct PrometheusText {
     package private(set) var text = ""

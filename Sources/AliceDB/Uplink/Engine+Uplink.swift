@@ -66,7 +66,7 @@ extension Engine {
             state.acknowledgedBytes += batch.bytes
             state.lastAcknowledgedMillis = now
         }
-        if try lagBytes(state) == 0 { state.caughtUpMillis = now }
+        if store.fileIDs.allSatisfy({ waitingBytes(in: $0, state) == 0 }) { state.caughtUpMillis = now }
         // An empty poll changes only the time caught up: kept in memory, so an idle gateway does
         // not rewrite the file on its SD card every interval.
         if moved { try state.save(dir: path) }
@@ -99,16 +99,15 @@ extension Engine {
         guard let state = uplink else { return lag }
         lag.state = state
         for n in store.fileIDs where !state.isAcknowledged(file: n) {
-            let end = store.shippableEnd(n)
             if n == state.cursor.file {
+                let end = store.shippableEnd(n)
                 try store.forEachRef(in: n) { _, r throws(AliceDBError) in
                     if r.offset >= state.cursor.offset && r.offset < end { lag.segments += 1 }
                 }
-                lag.bytes += max(0, end - max(state.cursor.offset, store.dataStart[n] ?? 0))
             } else {
                 lag.segments += store.facts[n]?.refs ?? 0
-                lag.bytes += max(0, end - (store.dataStart[n] ?? 0))
             }
+            lag.bytes += waitingBytes(in: n, state)
         }
         if lag.bytes > 0, let since = state.caughtUpMillis ?? state.lastAcknowledgedMillis {
             lag.seconds = max(0, Double(FileIO.wallMillis() &- since) / 1000)
@@ -116,13 +115,11 @@ extension Engine {
         return lag
     }
 
-    private func lagBytes(_ state: UplinkState) throws(AliceDBError) -> Int {
-        var bytes = 0
-        for n in store.fileIDs where !state.isAcknowledged(file: n) {
-            let start = n == state.cursor.file ? max(state.cursor.offset, store.dataStart[n] ?? 0) : store.dataStart[n] ?? 0
-            bytes += max(0, store.shippableEnd(n) - start)
-        }
-        return bytes
+    /// Bytes of file `n` that wait to be shipped (0 for a file wholly acknowledged).
+    private func waitingBytes(in n: UInt64, _ state: UplinkState) -> Int {
+        guard !state.isAcknowledged(file: n) else { return 0 }
+        let start = n == state.cursor.file ? max(state.cursor.offset, store.dataStart[n] ?? 0) : store.dataStart[n] ?? 0
+        return max(0, store.shippableEnd(n) - start)
     }
 
     /// Stores the segments of a batch received from a gateway: each is decoded and checked against
