@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages the build, the agent and the tests need (only those missing), then builds.
 # Usage: scripts/setup.sh [debug|release] [PRODUCT ...]   (default: every product)
+# ALICEDB_APT_EXTRA names more packages (the tests add postgresql for the cloud node's shared store).
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in liblzma-dev zlib1g-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients openssl; do
+for pkg in liblzma-dev zlib1g-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients openssl ${ALICEDB_APT_EXTRA:-}; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

@@ -4,7 +4,8 @@
 # the CPU-heavy property tests would otherwise hold every thread of the concurrency pool.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/setup.sh debug
+# postgresql: the cloud tests start throw-away PostgreSQL servers (initdb, pg_ctl) on loopback.
+ALICEDB_APT_EXTRA="postgresql postgresql-client" scripts/setup.sh debug
 swift build --build-tests >&2
 swift test --skip-build --filter 'AgentTests\.|CloudTests\.' "$@"
 swift test --skip-build --skip 'AgentTests\.|CloudTests\.' "$@"

@@ -1,4 +1,4 @@
-public import AliceDB
+internal import AliceDB
 public import TOMLConfig
 internal import TOMLKit
 
@@ -24,6 +24,8 @@ public struct CloudConfig: Sendable {
     /// Points a scan answers at most per request (more: the answer says where to go on).
     public var maxScanPoints = 1_000_000
     public var storagePath = "/var/lib/alicedb-cloud"
+    /// With `[storage] kind = "postgres"`: the shared database (then `storagePath` is unused).
+    public var postgres: PostgresSettings? = nil
     /// HTTPS: the server's certificate chain and key (PEM); with `tlsClientCA`, gateways must
     /// present a client certificate signed by that CA as well as their token.
     public var tlsCert: String? = nil
@@ -98,11 +100,42 @@ public struct CloudConfig: Sendable {
             c.maxScanPoints = try reader.int(s, "max_scan_points", t, 1...100_000_000) ?? c.maxScanPoints
         }
         if let s = try reader.table(root, "storage", in: "") {
-            try reader.allow(s, table: "storage", keys: ["path", "kind"])
-            if let kind = try reader.string(s, "kind", "storage"), kind != "embedded" {
-                throw reader.error("storage", "kind", "must be \"embedded\" (one engine directory per gateway), not \"\(kind)\"")
+            let t = "storage"
+            try reader.allow(s, table: t, keys: ["path", "kind", "url", "password_file", "pool_size", "query_timeout", "connect_timeout"])
+            switch try reader.string(s, "kind", t) ?? "embedded" {
+            case "embedded":
+                for key in ["url", "password_file", "pool_size", "query_timeout", "connect_timeout"] where s.contains(key: key) {
+                    throw reader.error(t, key, "is a setting of kind = \"postgres\"")
+                }
+                c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
+            case "postgres":
+                if s.contains(key: "path") { throw reader.error(t, "path", "is a setting of kind = \"embedded\" (postgres keeps everything in the database)") }
+                guard let url = try reader.string(s, "url", t) else {
+                    throw reader.error(t, "url", "is required with kind = \"postgres\" (postgres://user@host:5432/database)")
+                }
+                var pg: PostgresSettings
+                switch PostgresSettings.parse(url: url) {
+                case .success(let p): pg = p
+                case .failure(let e): throw reader.error(t, "url", e.description)
+                }
+                if let file = try reader.string(s, "password_file", t) {
+                    guard pg.password == nil else { throw reader.error(t, "password_file", "the url already has a password") }
+                    let bytes: [UInt8]?
+                    do { bytes = try FileIO.readFile(file) } catch { throw reader.error(t, "password_file", "cannot read \(file): \(error)") }
+                    guard let bytes else { throw reader.error(t, "password_file", "no such file: \(file)") }
+                    var text = String(decoding: bytes, as: UTF8.self)
+                    while text.last == "\n" || text.last == "\r" { text.removeLast() }
+                    pg.password = text
+                }
+                pg.poolSize = try reader.int(s, "pool_size", t, 1...1000) ?? pg.poolSize
+                pg.queryTimeoutSeconds = try reader.double(s, "query_timeout", t) ?? pg.queryTimeoutSeconds
+                guard pg.queryTimeoutSeconds > 0 else { throw reader.error(t, "query_timeout", "must be > 0 seconds") }
+                pg.connectTimeoutSeconds = try reader.double(s, "connect_timeout", t) ?? pg.connectTimeoutSeconds
+                guard pg.connectTimeoutSeconds > 0 else { throw reader.error(t, "connect_timeout", "must be > 0 seconds") }
+                c.postgres = pg
+            case let kind:
+                throw reader.error(t, "kind", "must be \"embedded\" (one engine directory per gateway) or \"postgres\" (a database several nodes share), not \"\(kind)\"")
             }
-            c.storagePath = try reader.string(s, "path", "storage") ?? c.storagePath
         }
         for (key, role) in [("gateway", Principal.Role.gateway), ("reader", .reader)] {
             guard let v = root[key] else { continue }
@@ -138,7 +171,7 @@ public struct CloudConfig: Sendable {
         var s = "config: \(source)\nlisten: \(tlsCert == nil ? "http" : "https")://\(host):\(port)"
         s += tlsClientCA.map { " client certificates from \($0)" } ?? ""
         s += " max_body=\(maxBody) rate_limit=\(rateLimit)/s burst=\(rateBurst)"
-        s += " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: embedded path=\(storagePath)"
+        s += " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: \(postgres.map { "postgres \($0.redacted) pool_size=\($0.poolSize) query_timeout=\($0.queryTimeoutSeconds)s" } ?? "embedded path=\(storagePath)")"
         for p in tokens.values.sorted(by: { ($0.role == .gateway ? 0 : 1, $0.name) < ($1.role == .gateway ? 0 : 1, $1.name) }) {
             s += "\n\(p.role == .gateway ? "gateway" : "reader"): \(p.name)"
         }

@@ -45,11 +45,11 @@ extension CloudNode {
             }
             let data: String
             switch route {
-            case "/api/v1/query_range": data = try queryRange(p, who)
-            case "/api/v1/query": data = try instantQuery(p, who)
-            case "/api/v1/series": data = try seriesSets(p, who)
+            case "/api/v1/query_range": data = try await queryRange(p, who)
+            case "/api/v1/query": data = try await instantQuery(p, who)
+            case "/api/v1/series": data = try await seriesSets(p, who)
             case "/api/v1/labels": data = "[\"__name__\", \"gateway\", \"series\"]"
-            default: data = try labelValues(label ?? "", who)
+            default: data = try await labelValues(label ?? "", who)
             }
             return CloudNode.json("{\"status\": \"success\", \"data\": \(data)}\n")
         } catch let e as CloudError {
@@ -60,12 +60,11 @@ extension CloudNode {
     }
 
     /// Every (gateway, series) the caller may read that the query selects.
-    func selected(_ q: PromQuery, _ who: Principal) throws(CloudError) -> [(gateway: String, series: String, db: Database)] {
-        var out = [(gateway: String, series: String, db: Database)]()
-        for g in store.gateways() where who.role == .reader || g == who.name {
-            guard let db = try engine({ try store.database(g, create: false) }) else { continue }
-            for s in db.listSeries() where q.matches(gateway: g, series: s.name) {
-                out.append((g, s.name, db))
+    func selected(_ q: PromQuery, _ who: Principal) async throws(CloudError) -> [(gateway: String, series: String)] {
+        var out = [(gateway: String, series: String)]()
+        for g in try await storage({ try await store.gatewayNames() }) where who.role == .reader || g == who.name {
+            for s in try await storage({ try await store.seriesNames(g) }) where q.matches(gateway: g, series: s) {
+                out.append((g, s))
                 if out.count > CloudNode.maxPromSeries {
                     throw .badRequest("the query selects more than \(CloudNode.maxPromSeries) series: add label matchers")
                 }
@@ -115,7 +114,7 @@ extension CloudNode {
     }
 
     /// `query_range`: per step `t`, the function (default avg) over the samples in `[t − step, t)`.
-    func queryRange(_ p: Parameters, _ who: Principal) throws(CloudError) -> String {
+    func queryRange(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
         let q = try PromQuery.parse(try p.required("query"))
         let start = try CloudNode.promTime(p["start"], "start"), end = try CloudNode.promTime(p["end"], "end")
         let step = try CloudNode.promDuration(p["step"], "step")
@@ -134,9 +133,9 @@ extension CloudNode {
         }
         let fn = q.function ?? .avg
         var result = [String]()
-        for (g, s, db) in try selected(q, who) {
+        for (g, s) in try await selected(q, who) {
             // Bucket k covers [start − step + k·step, start + k·step): its value is shown at its end.
-            let buckets = try engine { try db.downsample(s, from: start - step, to: end - 1, interval: step) }
+            let buckets = try await storage { try await store.downsample(g, s, from: start - step, to: end - 1, interval: step) }
             var values = [String]()
             for b in buckets {
                 let v = fn == .count ? Double(b.result.count) : b.result.value(fn)
@@ -150,21 +149,20 @@ extension CloudNode {
 
     /// `query` at `time`: the newest sample in the 5 minutes up to it (the function's value over
     /// those 5 minutes for a `*_over_time` query).
-    func instantQuery(_ p: Parameters, _ who: Principal) throws(CloudError) -> String {
+    func instantQuery(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
         let q = try PromQuery.parse(try p.required("query"))
         let time = try CloudNode.promTime(p["time"], "time", default: FileIO.wallMillis())
         if let v = q.scalar { return "{\"resultType\": \"scalar\", \"result\": [\(CloudNode.promSeconds(time)), \(CloudNode.promValue(v))]}" }
         var result = [String]()
         let lookback: Int64 = 300_000
-        for (g, s, db) in try selected(q, who) {
+        for (g, s) in try await selected(q, who) {
             let value: Double?
             if let fn = q.function {
-                let r = try engine { try db.aggregate(s, from: time - lookback, to: time) }
+                let r = try await storage { try await store.aggregate(g, s, from: time - lookback, to: time) }
                 value = r.count == 0 ? nil : fn == .count ? Double(r.count) : r.value(fn)
             } else {
-                var last: Double? = nil
-                try engine { try db.scan(s, from: time - lookback, to: time) { _, v in last = v } }
-                value = last
+                let page = try await storage { try await store.scan(g, s, from: time - lookback, to: time, limit: config.maxScanPoints) }
+                value = page.values.last
             }
             if let value { result.append("{\"metric\": \(labels(g, s)), \"value\": [\(CloudNode.promSeconds(time)), \(CloudNode.promValue(value))]}") }
         }
@@ -172,21 +170,20 @@ extension CloudNode {
     }
 
     /// `series?match[]=…`: the label sets the selectors name.
-    func seriesSets(_ p: Parameters, _ who: Principal) throws(CloudError) -> String {
+    func seriesSets(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
         let selector = p["match[]"] ?? "{__name__=\"\(PromQuery.metricName)\"}"
         let q = try PromQuery.parse(selector)
-        return "[" + (try selected(q, who)).map { labels($0.gateway, $0.series) }.joined(separator: ", ") + "]"
+        return "[" + (try await selected(q, who)).map { labels($0.gateway, $0.series) }.joined(separator: ", ") + "]"
     }
 
-    func labelValues(_ label: String, _ who: Principal) throws(CloudError) -> String {
+    func labelValues(_ label: String, _ who: Principal) async throws(CloudError) -> String {
         var values = Set<String>()
         switch label {
         case "__name__": values = [PromQuery.metricName]
-        case "gateway": values = Set(store.gateways().filter { who.role == .reader || $0 == who.name })
+        case "gateway": values = Set(try await storage { try await store.gatewayNames() }.filter { who.role == .reader || $0 == who.name })
         case "series":
-            for g in store.gateways() where who.role == .reader || g == who.name {
-                guard let db = try engine({ try store.database(g, create: false) }) else { continue }
-                for s in db.listSeries() { values.insert(s.name) }
+            for g in try await storage({ try await store.gatewayNames() }) where who.role == .reader || g == who.name {
+                for s in try await storage({ try await store.seriesNames(g) }) { values.insert(s) }
             }
         default: break
         }

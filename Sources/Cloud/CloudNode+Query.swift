@@ -20,9 +20,9 @@ extension CloudNode {
         return Query(params: p, who: who, csv: format == "csv")
     }
 
-    /// Runs an engine call, turning its errors into HTTP statuses.
-    func engine<T>(_ body: () throws -> T) throws(CloudError) -> T {
-        do { return try body() } catch { throw CloudNode.httpError(error) }
+    /// Runs a storage call, turning its errors into HTTP statuses.
+    func storage<T>(_ body: () async throws -> T) async throws(CloudError) -> T {
+        do { return try await body() } catch { throw CloudNode.httpError(error) }
     }
 
     func range(_ p: Parameters) throws(CloudError) -> (from: Int64, to: Int64) {
@@ -31,39 +31,33 @@ extension CloudNode {
         return (from, to)
     }
 
-    func listGateways(_ request: Request) throws(CloudError) -> Response {
+    func listGateways(_ request: Request) async throws(CloudError) -> Response {
         let q = try query(request)
-        let names = q.who.role == .reader ? store.gateways() : store.gateways().filter { $0 == q.who.name }
-        let last = counters.withLock { $0.lastUpload }
-        var rows = [(name: String, series: Int, points: Int, bytes: Int)]()
-        for name in names {
-            guard let db = try engine({ try store.database(name, create: false) }) else { continue }
-            let s = try engine { try db.stats() }
-            rows.append((name, s.series.count, s.points, s.bytes))
-        }
+        let all = try await storage { try await store.gateways() }
+        let rows = q.who.role == .reader ? all : all.filter { $0.name == q.who.name }
         if q.csv {
             return CloudNode.csv("gateway,series,points,bytes\n" + rows.map { "\(CSVText.field($0.name)),\($0.series),\($0.points),\($0.bytes)\n" }.joined())
         }
         let items = rows.map { r in
             "{\"name\": \(JSONText.quote(r.name)), \"series\": \(r.series), \"points\": \(r.points), \"bytes\": \(r.bytes), "
-                + "\"last_upload_ms\": \(last[r.name].map(String.init) ?? "null")}"
+                + "\"last_upload_ms\": \(r.lastUploadMillis.map(String.init) ?? "null")}"
         }
         return CloudNode.json("{\"gateways\": [\(items.joined(separator: ", "))]}\n")
     }
 
-    func listSeries(_ request: Request) throws(CloudError) -> Response {
+    func listSeries(_ request: Request) async throws(CloudError) -> Response {
         let q = try query(request)
-        let db = try gateway(q.params, for: q.who)
-        let stats = try engine { try db.stats() }
+        let g = try gateway(q.params, for: q.who)
+        guard let stats = try await storage({ try await store.seriesStats(g, series: nil) }) else { throw .notFound("no data from gateway '\(g)'") }
         if q.csv {
             var out = "series,points,segments,bytes,bytes_per_point,first,last,max_error,max_error_pct\n"
-            for s in stats.series {
+            for s in stats {
                 out += "\(CSVText.field(s.name)),\(s.points),\(s.segments),\(s.bytes),\(s.bytesPerPoint),"
                 out += "\(s.firstTimestamp.map(String.init) ?? ""),\(s.lastTimestamp.map(String.init) ?? ""),\(s.bound.absolute),\(s.bound.relativePercent)\n"
             }
             return CloudNode.csv(out)
         }
-        let items = stats.series.map { s in
+        let items = stats.map { s in
             "{\"name\": \(JSONText.quote(s.name)), \"points\": \(s.points), \"segments\": \(s.segments), \"bytes\": \(s.bytes), "
                 + "\"first\": \(s.firstTimestamp.map(String.init) ?? "null"), \"last\": \(s.lastTimestamp.map(String.init) ?? "null"), "
                 + "\"max_error\": \(JSONText.number(s.bound.absolute)), \"max_error_pct\": \(JSONText.number(s.bound.relativePercent))}"
@@ -74,9 +68,9 @@ extension CloudNode {
     /// `GET /v1/scan?gateway=&series=&from=&to=&limit=`: at most `limit` points (and every point
     /// sharing the last one's timestamp); when more remain, `next` (JSON) or the
     /// `X-AliceDB-Next` header (CSV) is the `from` of the next page.
-    func scan(_ request: Request) throws(CloudError) -> Response {
+    func scan(_ request: Request) async throws(CloudError) -> Response {
         let q = try query(request)
-        let db = try gateway(q.params, for: q.who)
+        let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         let (from, to) = try range(q.params)
         var limit = config.maxScanPoints
@@ -84,38 +78,28 @@ extension CloudNode {
             guard let n = Int(l), n > 0 else { throw .badRequest("limit must be a positive integer") }
             limit = min(n, config.maxScanPoints)
         }
+        let page = try await storage { try await store.scan(g, series, from: from, to: to, limit: limit) }
         var out = q.csv ? "ts,value\n" : "{\"series\": \(JSONText.quote(series)), \"points\": ["
-        var count = 0
-        var last = Int64.min
-        var next: Int64? = nil
-        try engine {
-            try db.scan(series, from: from, to: to) { t, v in
-                guard next == nil else { return }
-                if count >= limit && t != last {
-                    next = t
-                    return
-                }
-                if q.csv {
-                    out += "\(t),\(DoubleText.format(v))\n"
-                } else {
-                    out += count == 0 ? "[\(t), \(JSONText.number(v))]" : ", [\(t), \(JSONText.number(v))]"
-                }
-                count += 1
-                last = t
+        for (i, t) in page.timestamps.enumerated() {
+            let v = page.values[i]
+            if q.csv {
+                out += "\(t),\(DoubleText.format(v))\n"
+            } else {
+                out += i == 0 ? "[\(t), \(JSONText.number(v))]" : ", [\(t), \(JSONText.number(v))]"
             }
         }
-        if q.csv { return CloudNode.csv(out, headers: next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:]) }
-        out += "], \"next\": \(next.map(String.init) ?? "null")}\n"
+        if q.csv { return CloudNode.csv(out, headers: page.next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:]) }
+        out += "], \"next\": \(page.next.map(String.init) ?? "null")}\n"
         return CloudNode.json(out)
     }
 
     /// `GET /v1/get?gateway=&series=&at=`: the sample at exactly `at`, or 404.
-    func point(_ request: Request) throws(CloudError) -> Response {
+    func point(_ request: Request) async throws(CloudError) -> Response {
         let q = try query(request)
-        let db = try gateway(q.params, for: q.who)
+        let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         guard let at = try q.params.int64("at") else { throw .badRequest("missing parameter 'at'") }
-        guard let v = try engine({ try db.get(series, at: at) }) else { throw .notFound("no sample of \(series) at \(at)") }
+        guard let v = try await storage({ try await store.get(g, series, at: at) }) else { throw .notFound("no sample of \(series) at \(at)") }
         if q.csv { return CloudNode.csv("ts,value\n\(at),\(DoubleText.format(v))\n") }
         return CloudNode.json("{\"ts\": \(at), \"value\": \(JSONText.number(v))}\n")
     }
@@ -127,12 +111,12 @@ extension CloudNode {
 
     /// `GET /v1/aggregate?gateway=&series=&from=&to=`: count, sum, avg, min, max (exact from
     /// segment summaries where whole segments are covered).
-    func aggregate(_ request: Request) throws(CloudError) -> Response {
+    func aggregate(_ request: Request) async throws(CloudError) -> Response {
         let q = try query(request)
-        let db = try gateway(q.params, for: q.who)
+        let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         let (from, to) = try range(q.params)
-        let r = try engine { try db.aggregate(series, from: from, to: to) }
+        let r = try await storage { try await store.aggregate(g, series, from: from, to: to) }
         if q.csv {
             let f: (Double?) -> String = { $0.map(DoubleText.format) ?? "" }
             return CloudNode.csv("count,sum,avg,min,max\n\(r.count),\(f(r.numericCount > 0 ? r.sum : nil)),\(f(r.avg)),\(f(r.min)),\(f(r.max))\n")
@@ -142,16 +126,17 @@ extension CloudNode {
 
     /// `GET /v1/downsample?gateway=&series=&from=&to=&interval=&fn=`: one value per bucket
     /// (empty buckets omitted); buckets start at `from`, by default the series' first point.
-    func downsample(_ request: Request) throws(CloudError) -> Response {
+    func downsample(_ request: Request) async throws(CloudError) -> Response {
         let q = try query(request)
-        let db = try gateway(q.params, for: q.who)
+        let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         guard let interval = try q.params.int64("interval"), interval > 0 else { throw .badRequest("interval must be a positive integer") }
         let fnText = q.params["fn"] ?? "avg"
         guard let fn = Aggregation(rawValue: fnText) else { throw .badRequest("fn must be count, sum, avg, min or max, not '\(fnText.prefix(20))'") }
         var (from, to) = try range(q.params)
-        let stats = try engine { try db.stats(series: series) }
-        guard let first = stats.series.first?.firstTimestamp, let lastTS = stats.series.first?.lastTimestamp else {
+        let stats = try await storage { try await store.seriesStats(g, series: series) }
+        guard let stats else { throw .notFound("no data from gateway '\(g)'") }
+        guard let first = stats.first?.firstTimestamp, let lastTS = stats.first?.lastTimestamp else {
             return q.csv ? CloudNode.csv("ts,\(fn.rawValue)\n") : CloudNode.json("{\"buckets\": []}\n")
         }
         if q.params["from"] == nil { from = first }
@@ -159,7 +144,7 @@ extension CloudNode {
         if to >= from, (to.subtractingReportingOverflow(from).partialValue / interval) > Int64(config.maxScanPoints) {
             throw .badRequest("more than \(config.maxScanPoints) buckets: use a larger interval or a shorter range")
         }
-        let buckets = to < from ? [] : try engine { try db.downsample(series, from: from, to: to, interval: interval) }
+        let buckets = to < from ? [] : try await storage { try await store.downsample(g, series, from: from, to: to, interval: interval) }
         let value: (AggregateResult) -> Double? = { fn == .count ? Double($0.count) : $0.value(fn) }
         if q.csv {
             return CloudNode.csv("ts,\(fn.rawValue)\n" + buckets.map { "\($0.start),\(value($0.result).map(DoubleText.format) ?? "")\n" }.joined())

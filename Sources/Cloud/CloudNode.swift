@@ -1,4 +1,4 @@
-public import AliceDB
+internal import AliceDB
 public import Hummingbird
 internal import HummingbirdCore
 internal import HummingbirdTLS
@@ -14,15 +14,15 @@ internal import Synchronization
 /// Grafana data source uses under `/api/v1/`; `/healthz` and `/metrics` without a token.
 public final class CloudNode: Sendable {
     public let config: CloudConfig
-    public let store: GatewayStore
+    public let store: any CloudStorage
     let logger: Logger
     let limiter: RateLimiter
     let counters = Mutex(CloudCounters())
 
-    public init(config: CloudConfig, logger: Logger) throws {
+    public init(config: CloudConfig, store: any CloudStorage, logger: Logger) {
         self.config = config
         self.logger = logger
-        store = try GatewayStore(path: config.storagePath, logger: logger)
+        self.store = store
         limiter = RateLimiter(rate: config.rateLimit, burst: config.rateBurst)
     }
 
@@ -56,17 +56,17 @@ public final class CloudNode: Sendable {
     }
 
     func addRoutes(_ router: Router<BasicRequestContext>) {
-        router.get("/healthz") { _, _ in self.health() }
+        router.get("/healthz") { _, _ in await self.health() }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: self.metricsText())))
         }
         router.post("/v1/segments") { request, _ in try await self.ingest(request) }
-        router.get("/v1/gateways") { request, _ in try self.listGateways(request) }
-        router.get("/v1/series") { request, _ in try self.listSeries(request) }
-        router.get("/v1/scan") { request, _ in try self.scan(request) }
-        router.get("/v1/get") { request, _ in try self.point(request) }
-        router.get("/v1/aggregate") { request, _ in try self.aggregate(request) }
-        router.get("/v1/downsample") { request, _ in try self.downsample(request) }
+        router.get("/v1/gateways") { request, _ in try await self.listGateways(request) }
+        router.get("/v1/series") { request, _ in try await self.listSeries(request) }
+        router.get("/v1/scan") { request, _ in try await self.scan(request) }
+        router.get("/v1/get") { request, _ in try await self.point(request) }
+        router.get("/v1/aggregate") { request, _ in try await self.aggregate(request) }
+        router.get("/v1/downsample") { request, _ in try await self.downsample(request) }
         addPrometheusRoutes(router)
     }
 
@@ -103,19 +103,17 @@ public final class CloudNode: Sendable {
     }
 
     /// The gateway a query is about: a gateway's token reads its own data only.
-    func gateway(_ p: Parameters, for who: Principal) throws(CloudError) -> Database {
-        let name: String
+    func gateway(_ p: Parameters, for who: Principal) throws(CloudError) -> String {
         switch who.role {
         case .gateway:
-            name = p["gateway"] ?? who.name
+            let name = p["gateway"] ?? who.name
             guard name == who.name else { throw CloudError(.forbidden, "a gateway's token reads only its own data ('\(who.name)')") }
+            return name
         case .reader:
-            name = try p.required("gateway")
+            let name = try p.required("gateway")
+            guard CloudConfig.validGatewayName(name) else { throw .notFound("no data from gateway '\(name.prefix(64))'") }
+            return name
         }
-        let db: Database?
-        do { db = try store.database(name, create: false) } catch { throw CloudNode.httpError(error) }
-        guard let db else { throw .notFound("no data from gateway '\(name)'") }
-        return db
     }
 
     /// Engine errors as HTTP statuses.
@@ -126,17 +124,18 @@ public final class CloudNode: Sendable {
         case .notFound: return .notFound(e.message)
         case .invalidArgument, .badInput: return .badRequest(e.message)
         case .diskFull: return CloudError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "\(e)")
+        case .unavailable: return CloudError(.serviceUnavailable, e.message, headers: [.retryAfter: "5"])
         default: return CloudError(.internalServerError, "\(e)")
         }
     }
 
     // MARK: Operations
 
-    func health() -> Response {
-        // Healthy when the storage directory is writable.
-        let ok = FileIO.exists(store.root + "/gateways")
-        return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
-                        body: .init(byteBuffer: ByteBuffer(string: ok ? "ok\n" : "storage unavailable\n")))
+    /// 200 `ok` while the store works, 503 with the reason while it does not.
+    func health() async -> Response {
+        let problem = await store.problem()
+        return Response(status: problem == nil ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                        body: .init(byteBuffer: ByteBuffer(string: problem.map { "storage unavailable: \($0)\n" } ?? "ok\n")))
     }
 
     func metricsText() -> String {
@@ -179,8 +178,7 @@ public final class CloudNode: Sendable {
         do { batch = try SegmentBatch.decode(bytes) } catch { throw .badRequest("\(error.message)\(error.offset.map { " (byte \($0))" } ?? "")") }
         let report: ImportReport
         do {
-            guard let db = try store.database(who.name, create: true) else { throw CloudError(.internalServerError, "gateway name") }
-            report = try db.importSegments(batch)
+            report = try await store.ingest(batch, from: who.name)
         } catch {
             logger.error("storing a batch failed", metadata: ["gateway": "\(who.name)", "error": "\(error)"])
             throw CloudNode.httpError(error)

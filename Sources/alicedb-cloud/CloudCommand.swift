@@ -35,13 +35,15 @@ struct CloudCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "alicedb-cloud") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let node: CloudNode
+        let store: any CloudStorage
         do {
-            node = try CloudNode(config: cfg, logger: logger)
+            store = try await cfg.openStorage(logger: logger)
         } catch {
-            errorLine("alicedb-cloud: error: \(error)")
+            errorLine("alicedb-cloud: storage error: \(error)")
             throw ExitCode(1)
         }
+        logger.info("storage open", metadata: ["storage": "\(store.description)"])
+        let node = CloudNode(config: cfg, store: store, logger: logger)
         let log = logger
         let onListening: @Sendable (Int) async -> Void = { port in
             // One line a script can wait for (the port may have been 0: chosen by the system).
@@ -54,10 +56,10 @@ struct CloudCommand: AsyncParsableCommand {
         } catch {
             // Unreadable TLS files, an address in use: one line, exit 1 (the databases close as usual).
             errorLine("alicedb-cloud: error: \((error as? CloudError)?.message ?? "\(error)")")
-            node.store.close()
+            await store.close()
             throw ExitCode(1)
         }
-        node.store.close()
+        await store.close()
         logger.info("alicedb-cloud stopped")
     }
 

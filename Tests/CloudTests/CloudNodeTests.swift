@@ -10,7 +10,9 @@ enum CloudFixture {
     static let otherToken = "gw2-secret-token"
     static let readerToken = "reader-secret-token"
 
-    static func config(extra: String = "", maxBody: String = "256KiB", rateLimit: Int = 200) -> (String, String) -> String {
+    /// - Parameter postgres: the URL of a PostgreSQL database to keep the data in (else the node's
+    ///   own directory).
+    static func config(extra: String = "", maxBody: String = "256KiB", rateLimit: Int = 200, postgres: String? = nil) -> (String, String) -> String {
         { data, listen in
             """
             [server]
@@ -19,7 +21,7 @@ enum CloudFixture {
             rate_limit = \(rateLimit)
             \(extra)
             [storage]
-            path = "\(data)"
+            \(postgres.map { "kind = \"postgres\"\nurl = \"\($0)\"\nquery_timeout = 3" } ?? "path = \"\(data)\"")
             [[gateway]]
             name = "gw-1"
             token = "\(gatewayToken)"
@@ -55,10 +57,26 @@ enum CloudFixture {
         return out
     }
 
+    /// A node on either store: for `.postgres`, a throw-away PostgreSQL server it uses (keep it
+    /// alive as long as the node).
+    static func node(_ kind: StorageKind, _ dir: String, extra: String = "", maxBody: String = "256KiB", rateLimit: Int = 200) throws
+        -> (CloudProcess, PostgresServer?)
+    {
+        let pg = kind == .postgres ? try PostgresServer() : nil
+        let cloud = try CloudProcess(directory: dir, config: config(extra: extra, maxBody: maxBody, rateLimit: rateLimit, postgres: pg?.url))
+        return (cloud, pg)
+    }
+
     /// JSON object of an answer.
     static func json(_ body: String) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
     }
+}
+
+/// Where a test's cloud node keeps its data: every HTTP-level test runs on both.
+enum StorageKind: String, CaseIterable, CustomTestStringConvertible {
+    case embedded, postgres
+    var testDescription: String { rawValue }
 }
 
 /// Slices of the shared data sets committed under Tests/Fixtures.
@@ -101,9 +119,10 @@ enum TestSlices {
         #expect((try? CloudConfig.parse(CloudConfig.defaultText, file: "default"))?.tokens["dev-token"]?.name == "gateway-1")
     }
 
-    @Test func uploadsAreIdempotentAndQueriesAnswerWhatWasStored() throws {
+    @Test(arguments: StorageKind.allCases) func uploadsAreIdempotentAndQueriesAnswerWhatWasStored(_ kind: StorageKind) throws {
         let dir = TempDirectory()
-        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config())
+        let (cloud, pg) = try CloudFixture.node(kind, dir.path + "/cloud")
+        defer { withExtendedLifetime(pg) {} }
         let batches = try CloudFixture.batches(in: dir.path + "/gw", maxBytes: 2048)
         #expect(batches.count >= 2)
         var stored = 0
@@ -176,9 +195,10 @@ enum TestSlices {
         #expect(cloud.terminate() == 0)
     }
 
-    @Test func hostileRequestsGetA4xxAndChangeNothing() throws {
+    @Test(arguments: StorageKind.allCases) func hostileRequestsGetA4xxAndChangeNothing(_ kind: StorageKind) throws {
         let dir = TempDirectory()
-        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config(extra: "rate_burst = 30", rateLimit: 1))
+        let (cloud, pg) = try CloudFixture.node(kind, dir.path + "/cloud", extra: "rate_burst = 30", rateLimit: 1)
+        defer { withExtendedLifetime(pg) {} }
         let batches = try CloudFixture.batches(in: dir.path + "/gw", points: 2000)
         let good = batches[0].batch.encode()
         #expect(try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: good).status == 200)
@@ -230,9 +250,10 @@ enum TestSlices {
         #expect(cloud.terminate() == 0)
     }
 
-    @Test func grafanaSpeaksPrometheusToIt() throws {
+    @Test(arguments: StorageKind.allCases) func grafanaSpeaksPrometheusToIt(_ kind: StorageKind) throws {
         let dir = TempDirectory()
-        let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config())
+        let (cloud, pg) = try CloudFixture.node(kind, dir.path + "/cloud")
+        defer { withExtendedLifetime(pg) {} }
         for b in try CloudFixture.batches(in: dir.path + "/gw", points: 3000) {
             #expect(try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.batch.encode()).status == 200)
         }

@@ -4,16 +4,8 @@ extension Engine {
         try store.refs(series, from: from, to: to).refs
     }
 
-    /// Index of the first element of sorted `ts` that is ≥ `t`.
     @inline(__always)
-    func lowerBound(_ ts: [Int64], _ t: Int64) -> Int {
-        var lo = 0, hi = ts.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if ts[mid] < t { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
+    func lowerBound(_ ts: [Int64], _ t: Int64) -> Int { RangeQuery.lowerBound(ts, t) }
 
     /// Calls `body` for every point in `[from, to]`, in time order (ties: arrival order).
     func scan(_ series: UInt32, from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws(AliceDBError) {
@@ -95,20 +87,10 @@ extension Engine {
                 continue
             }
             guard let d = try store.decodeForQuery(ref) else { continue }
-            var i = lowerBound(d.timestamps, from)
-            while i < d.timestamps.count && d.timestamps[i] <= to {
-                s.count += 1
-                s.add(d.values[i])
-                i += 1
-            }
+            RangeQuery.summarize(d.timestamps, d.values, from: from, to: to, into: &s)
         }
         if let buffer = mem.buffers[series], buffer.count > 0 {
-            var i = lowerBound(buffer.ts, from)
-            while i < buffer.count && buffer.ts[i] <= to {
-                s.count += 1
-                s.add(buffer.values[i])
-                i += 1
-            }
+            RangeQuery.summarize(buffer.ts, buffer.values, from: from, to: to, into: &s)
         }
         return AggregateResult(s)
     }
@@ -118,48 +100,17 @@ extension Engine {
         try checkOpen()
         guard interval > 0 else { throw AliceDBError(.invalidArgument, "interval must be positive") }
         guard from <= to else { return [] }
-        let step = UInt64(interval)
-        var buckets = [UInt64: SegmentSummary]()
-        @inline(__always) func bucket(_ t: Int64) -> UInt64 { UInt64(bitPattern: t &- from) / step }
-        func add(_ t: Int64, _ v: Double) {
-            var b = buckets[bucket(t)] ?? .empty
-            b.count += 1
-            b.add(v)
-            buckets[bucket(t)] = b
-        }
+        var d = Downsampler(from: from, to: to, interval: interval)
         for ref in try overlapping(series, from, to) {
-            if ref.firstTimestamp >= from && ref.lastTimestamp <= to && bucket(ref.firstTimestamp) == bucket(ref.lastTimestamp) {
+            if d.coversWhole(first: ref.firstTimestamp, last: ref.lastTimestamp) {
                 guard let summary = try store.summaryForQuery(ref) else { continue }
-                var b = buckets[bucket(ref.firstTimestamp)] ?? .empty
-                b.merge(summary)
-                buckets[bucket(ref.firstTimestamp)] = b
+                d.add(first: ref.firstTimestamp, summary: summary)
                 continue
             }
-            guard let d = try store.decodeForQuery(ref) else { continue }
-            // Runs of points in one bucket are summed locally to keep the dictionary out of the loop.
-            var i = lowerBound(d.timestamps, from)
-            while i < d.timestamps.count && d.timestamps[i] <= to {
-                let k = bucket(d.timestamps[i])
-                var local = SegmentSummary.empty
-                while i < d.timestamps.count && d.timestamps[i] <= to && bucket(d.timestamps[i]) == k {
-                    local.count += 1
-                    local.add(d.values[i])
-                    i += 1
-                }
-                var b = buckets[k] ?? .empty
-                b.merge(local)
-                buckets[k] = b
-            }
+            guard let seg = try store.decodeForQuery(ref) else { continue }
+            d.add(seg.timestamps, seg.values)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0 {
-            var i = lowerBound(buffer.ts, from)
-            while i < buffer.count && buffer.ts[i] <= to {
-                add(buffer.ts[i], buffer.values[i])
-                i += 1
-            }
-        }
-        return buckets.keys.sorted().map { k in
-            Bucket(start: from &+ Int64(bitPattern: k &* step), result: AggregateResult(buckets[k]!))
-        }
+        if let buffer = mem.buffers[series], buffer.count > 0 { d.add(buffer.ts, buffer.values) }
+        return d.result
     }
 }

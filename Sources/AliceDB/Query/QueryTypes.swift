@@ -24,7 +24,7 @@ public struct AggregateResult: Sendable, Hashable, Codable {
     public var max: Double?
     public var avg: Double? { numericCount > 0 ? sum / Double(numericCount) : nil }
 
-    package init(_ s: SegmentSummary) {
+    public init(_ s: SegmentSummary) {
         count = s.count
         numericCount = s.count - s.nanCount
         sum = s.sum
@@ -78,6 +78,22 @@ public struct SeriesStats: Sendable, Hashable, Codable {
     public var firstTimestamp: Int64?
     public var lastTimestamp: Int64?
     public var bound: ErrorBound
+
+    public init(
+        name: String, points: Int, bufferedPoints: Int, segments: Int, bytes: Int, bytesPerPoint: Double, models: [String: Int],
+        firstTimestamp: Int64?, lastTimestamp: Int64?, bound: ErrorBound
+    ) {
+        self.name = name
+        self.points = points
+        self.bufferedPoints = bufferedPoints
+        self.segments = segments
+        self.bytes = bytes
+        self.bytesPerPoint = bytesPerPoint
+        self.models = models
+        self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp
+        self.bound = bound
+    }
 }
 
 /// Storage statistics of a database.

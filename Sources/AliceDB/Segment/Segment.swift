@@ -36,7 +36,7 @@ public struct SegmentSummary: Sendable, Hashable {
         if v > max { max = v }
     }
 
-    package mutating func merge(_ other: SegmentSummary) {
+    public mutating func merge(_ other: SegmentSummary) {
         count += other.count
         nanCount += other.nanCount
         sum += other.sum

@@ -145,13 +145,13 @@ final class Engine {
         if let s = catalog.byName[name] { return s.id }
         guard create else { throw AliceDBError(.notFound, "unknown series '\(name)'", path: path) }
         try checkWritable()
-        try validate(name: name)
+        try Engine.validate(name: name)
         let s = catalog.upsert(name, options: options.defaultSeriesOptions)
         try catalog.save()
         return s.id
     }
 
-    func validate(name: String) throws(AliceDBError) {
+    static func validate(name: String) throws(AliceDBError) {
         guard !name.isEmpty, name.utf8.count <= 1024, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw AliceDBError(.invalidArgument, "series name must be 1–1024 bytes of printable UTF-8")
         }
@@ -161,7 +161,7 @@ final class Engine {
     func setOptions(_ list: [(name: String, options: SeriesOptions)]) throws(AliceDBError) -> [SeriesInfo] {
         try checkWritable()
         for (name, opts) in list {
-            try validate(name: name)
+            try Engine.validate(name: name)
             if let cap = opts.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
                 throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
             }

@@ -3,7 +3,7 @@ public struct AliceDBError: Error, CustomStringConvertible, Sendable {
     /// The kind of failure; a struct so that kinds can be added without breaking callers.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case io, locked, corrupt, notFound, invalidArgument, readOnly, closed, badInput, diskFull
+            case io, locked, corrupt, notFound, invalidArgument, readOnly, closed, badInput, diskFull, unavailable
         }
         private let value: Value
         public static let io = Code(value: .io)
@@ -15,6 +15,8 @@ public struct AliceDBError: Error, CustomStringConvertible, Sendable {
         public static let closed = Code(value: .closed)
         public static let badInput = Code(value: .badInput)
         public static let diskFull = Code(value: .diskFull)
+        /// A store outside this process (a database server) cannot be reached now; retry later.
+        public static let unavailable = Code(value: .unavailable)
 
         public var description: String { "\(value)" }
     }

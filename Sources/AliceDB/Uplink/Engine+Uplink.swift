@@ -133,7 +133,7 @@ extension Engine {
         var report = ImportReport()
         var created = false
         for e in batch.entries where catalog.byName[e.series] == nil {
-            guard (try? validate(name: e.series)) != nil else { continue }
+            guard (try? Engine.validate(name: e.series)) != nil else { continue }
             _ = catalog.upsert(e.series, options: SeriesOptions(bound: e.bound))
             created = true
         }
@@ -145,24 +145,12 @@ extension Engine {
                 report.rejected.append((i, "series name must be 1–1024 bytes of printable UTF-8"))
                 continue
             }
-            let parsed = e.segment.withUnsafeBytes { raw in
-                Result { () throws(DecodeError) in
-                    let d = try SegmentFormat.decode(raw)
-                    let (_, ts, values) = try SegmentFormat.header(raw)
-                    return (d, Array(raw[ts]), Array(raw[values]))
-                }
-            }
-            guard case .success(let (d, tsBytes, valueBytes)) = parsed else {
-                if case .failure(let err) = parsed { report.rejected.append((i, "segment does not decode: \(err)")) }
+            let received: ReceivedSegment
+            do { received = try ReceivedSegment(checking: e.segment, seriesID: info.id) } catch {
+                report.rejected.append((i, error.message))
                 continue
             }
-            if let fault = Engine.check(d) {
-                report.rejected.append((i, "segment disagrees with its header: \(fault)"))
-                continue
-            }
-            var h = d.header
-            h.seriesID = info.id
-            let bytes = SegmentFormat.encode(header: h, timestampBytes: tsBytes, valueBytes: valueBytes)
+            let (h, bytes) = (received.header, received.bytes)
             if try isStored(info.id, bytes) || pending[info.id, default: []].contains(where: { $0.bytes == bytes }) {
                 report.duplicates += 1
                 continue

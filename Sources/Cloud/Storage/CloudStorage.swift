@@ -1,0 +1,84 @@
+public import AliceDB
+public import Logging
+
+/// A gateway as the node lists it.
+public struct GatewaySummary: Sendable, Hashable {
+    public var name: String
+    public var series: Int
+    public var points: Int
+    /// Segment bytes stored for it.
+    public var bytes: Int
+    /// When it last uploaded (wall-clock milliseconds), if this store knows.
+    public var lastUploadMillis: Int64?
+}
+
+/// One page of a scan: at most the limit asked for, plus every point sharing the last one's
+/// timestamp; `next` is the `from` of the next page when more remain.
+public struct ScanPage: Sendable {
+    public var timestamps: [Int64] = []
+    public var values: [Double] = []
+    public var next: Int64? = nil
+}
+
+/// Where a cloud node keeps what gateways send, and the queries it answers from it: one engine
+/// directory per gateway (`EmbeddedStorage`) or a PostgreSQL database that any number of nodes
+/// share (`PostgresStorage`). Both answer every query alike.
+///
+/// Errors are `AliceDBError`s (`.notFound` for a gateway or series with no data, `.badInput` for a
+/// refused batch, `.unavailable` when the store cannot be reached now) so that the node maps
+/// them to HTTP statuses in one place.
+public protocol CloudStorage: Sendable {
+    /// Stores a gateway's batch: durable when this returns; a segment already stored is counted as
+    /// a duplicate, a bad one refused with its reason while the others are stored.
+    func ingest(_ batch: SegmentBatch, from gateway: String) async throws -> ImportReport
+    /// Every gateway with data, by name, with its totals.
+    func gateways() async throws -> [GatewaySummary]
+    /// Every gateway with data, by name.
+    func gatewayNames() async throws -> [String]
+    /// Names of a gateway's series (empty when it has none).
+    func seriesNames(_ gateway: String) async throws -> [String]
+    /// Statistics of a gateway's series (one when `series` is given); nil when it has no data.
+    func seriesStats(_ gateway: String, series: String?) async throws -> [SeriesStats]?
+    func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage
+    func get(_ gateway: String, _ series: String, at: Int64) async throws -> Double?
+    func aggregate(_ gateway: String, _ series: String, from: Int64, to: Int64) async throws -> AggregateResult
+    func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws -> [Bucket]
+    /// Nil when the store works; otherwise why not (for /healthz).
+    func problem() async -> String?
+    /// Flushes and releases everything (at shutdown).
+    func close() async
+    /// One line for `--check` and the log.
+    var description: String { get }
+}
+
+/// Collects a scan page from points arriving in time order.
+struct ScanCollector {
+    let limit: Int
+    var page = ScanPage()
+    private var last = Int64.min
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes a point; false once the page is full (the point is then the next page's start).
+    @inline(__always)
+    mutating func take(_ t: Int64, _ v: Double) -> Bool {
+        if page.next != nil { return false }
+        if page.timestamps.count >= limit && t != last {
+            page.next = t
+            return false
+        }
+        page.timestamps.append(t)
+        page.values.append(v)
+        last = t
+        return true
+    }
+}
+
+extension CloudConfig {
+    /// Opens the store the configuration names (for PostgreSQL: connects and migrates the schema).
+    /// - Throws: `AliceDBError` saying why the store cannot be used.
+    public func openStorage(logger: Logger) async throws -> any CloudStorage {
+        if let pg = postgres { return try await PostgresStorage.open(pg, logger: logger) }
+        return try EmbeddedStorage(path: storagePath, logger: logger)
+    }
+}

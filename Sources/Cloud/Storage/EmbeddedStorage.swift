@@ -1,0 +1,80 @@
+public import AliceDB
+public import Logging
+internal import Synchronization
+
+/// The single-node store: one embedded engine directory per gateway (`GatewayStore`).
+public final class EmbeddedStorage: CloudStorage {
+    public let gatewayStore: GatewayStore
+    private let lastUpload = Mutex<[String: Int64]>([:])
+
+    public init(path: String, logger: Logger) throws {
+        gatewayStore = try GatewayStore(path: path, logger: logger)
+    }
+
+    public var description: String { "embedded path=\(gatewayStore.root)" }
+
+    /// The database of a gateway that has uploaded.
+    /// - Throws: `.notFound` when it never has.
+    func database(_ gateway: String) throws -> Database {
+        guard let db = try gatewayStore.database(gateway, create: false) else {
+            throw AliceDBError(.notFound, "no data from gateway '\(gateway)'")
+        }
+        return db
+    }
+
+    public func ingest(_ batch: SegmentBatch, from gateway: String) async throws -> ImportReport {
+        guard let db = try gatewayStore.database(gateway, create: true) else {
+            throw AliceDBError(.invalidArgument, "'\(gateway)' cannot name a gateway")
+        }
+        let report = try db.importSegments(batch)
+        lastUpload.withLock { $0[gateway] = FileIO.wallMillis() }
+        return report
+    }
+
+    public func gateways() async throws -> [GatewaySummary] {
+        let last = lastUpload.withLock { $0 }
+        var out = [GatewaySummary]()
+        for name in gatewayStore.gateways() {
+            guard let db = try gatewayStore.database(name, create: false) else { continue }
+            let s = try db.stats()
+            out.append(GatewaySummary(name: name, series: s.series.count, points: s.points, bytes: s.bytes, lastUploadMillis: last[name]))
+        }
+        return out
+    }
+
+    public func gatewayNames() async throws -> [String] { gatewayStore.gateways() }
+
+    public func seriesNames(_ gateway: String) async throws -> [String] {
+        guard let db = try gatewayStore.database(gateway, create: false) else { return [] }
+        return db.listSeries().map(\.name)
+    }
+
+    public func seriesStats(_ gateway: String, series: String?) async throws -> [SeriesStats]? {
+        guard let db = try gatewayStore.database(gateway, create: false) else { return nil }
+        return try db.stats(series: series).series
+    }
+
+    public func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage {
+        var c = ScanCollector(limit: limit)
+        try database(gateway).scan(series, from: from, to: to) { t, v in _ = c.take(t, v) }
+        return c.page
+    }
+
+    public func get(_ gateway: String, _ series: String, at: Int64) async throws -> Double? {
+        try database(gateway).get(series, at: at)
+    }
+
+    public func aggregate(_ gateway: String, _ series: String, from: Int64, to: Int64) async throws -> AggregateResult {
+        try database(gateway).aggregate(series, from: from, to: to)
+    }
+
+    public func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws -> [Bucket] {
+        try database(gateway).downsample(series, from: from, to: to, interval: interval)
+    }
+
+    public func problem() async -> String? {
+        FileIO.exists(gatewayStore.root + "/gateways") ? nil : "storage directory \(gatewayStore.root)/gateways is missing"
+    }
+
+    public func close() async { gatewayStore.close() }
+}

@@ -1,0 +1,383 @@
+public import AliceDB
+public import Logging
+internal import NIOCore
+internal import NIOSSL
+internal import PostgresNIO
+
+/// The shared store: every gateway's segments in one PostgreSQL database, as they arrived (the
+/// compact binary, not expanded points), so any number of stateless nodes can ingest and answer
+/// queries at once. Queries fetch only the segments that overlap the range asked for and evaluate
+/// them here with the engine's own decoders.
+///
+/// Tables (see docs/cloud.md, "PostgreSQL"): `alicedb_schema` (the version), `alicedb_gateways`
+/// (last upload), `alicedb_series` (one row per gateway and series with running totals) and
+/// `alicedb_segments`. Both big tables are keyed by `series_key` = `gateway/series`, the
+/// distribution key for a Citus-style distributed table.
+public final class PostgresStorage: CloudStorage {
+    public let settings: PostgresSettings
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// The schema version this build writes; a database at a newer version is refused.
+    public static let schemaVersion = 1
+
+    private init(settings: PostgresSettings, client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
+        self.settings = settings
+        self.client = client
+        self.runner = runner
+        self.logger = logger
+    }
+
+    /// Connects, then creates or migrates the schema (under an advisory lock, so nodes starting
+    /// together do it once).
+    /// - Throws: `AliceDBError` (`.unavailable` when the database cannot be reached in time,
+    ///   `.invalidArgument` when its schema is newer than this build).
+    public static func open(_ settings: PostgresSettings, logger: Logger) async throws -> PostgresStorage {
+        var config = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: tls(settings.tls))
+        config.options.maximumConnections = settings.poolSize
+        config.options.minimumConnections = 0
+        config.options.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
+        config.options.keepAliveBehavior = .init(frequency: .seconds(30))
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        let store = PostgresStorage(settings: settings, client: client, runner: runner, logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    static func tls(_ mode: PostgresSettings.TLSMode) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+    }
+
+    public var description: String { "postgres \(settings.redacted) pool_size=\(settings.poolSize)" }
+
+    public func close() async {
+        // Cancelling `run()` closes the pool's connections.
+        runner.cancel()
+        await runner.value
+    }
+
+    // MARK: Calls with a deadline and one error type
+
+    /// Runs `body` against the database within `query_timeout`, retrying a deadlock or a
+    /// serialization failure twice; errors become `AliceDBError`s.
+    func run<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws(AliceDBError) -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await withDeadline(settings.queryTimeoutSeconds, what, body)
+            } catch {
+                let e = PostgresStorage.classify(error, what)
+                if e.retry && attempt < 3 { continue }
+                throw e.error
+            }
+        }
+    }
+
+    private func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                throw AliceDBError(.unavailable, "PostgreSQL did not answer \(what) within \(seconds) s")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    /// What an error from PostgresNIO means here: unreachable (503, retry later), a transaction to
+    /// retry now, or a fault.
+    static func classify(_ error: any Error, _ what: String) -> (error: AliceDBError, retry: Bool) {
+        if let e = error as? AliceDBError { return (e, false) }
+        if let t = error as? PostgresTransactionError {
+            if let inner = t.closureError ?? t.commitError ?? t.beginError { return classify(inner, what) }
+        }
+        guard let p = error as? PSQLError else {
+            if error is CancellationError { return (AliceDBError(.unavailable, "\(what): cancelled"), false) }
+            return (AliceDBError(.unavailable, "PostgreSQL \(what): \(error)"), false)
+        }
+        guard let state = p.serverInfo?[.sqlState] else {
+            // No answer from a server: refused, dropped, timed out, the pool closed.
+            let cause = p.underlying.map { ": \($0)" } ?? ""
+            return (AliceDBError(.unavailable, "PostgreSQL unreachable during \(what) (\(p.code)\(cause))"), false)
+        }
+        let message = p.serverInfo?[.message] ?? "\(p.code)"
+        if state == "40P01" || state == "40001" { return (AliceDBError(.io, "\(what): \(message)"), true) }
+        // 08: connection exceptions; 57P: shutting down or starting; 53: out of resources.
+        if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
+            return (AliceDBError(.unavailable, "PostgreSQL \(what): \(message) (\(state))"), false)
+        }
+        return (AliceDBError(.io, "PostgreSQL \(what): \(message) (SQLSTATE \(state))"), false)
+    }
+
+    public func problem() async -> String? {
+        do {
+            let client = self.client
+            _ = try await withDeadline(min(2, settings.queryTimeoutSeconds), "the health check") {
+                try await client.query("SELECT 1").collect()
+            }
+            return nil
+        } catch {
+            return PostgresStorage.classify(error, "the health check").error.message
+        }
+    }
+
+    // MARK: Schema
+
+    static let schema: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS alicedb_gateways (
+            gateway text PRIMARY KEY,
+            last_upload_ms bigint NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS alicedb_series (
+            series_key text PRIMARY KEY,
+            gateway text NOT NULL,
+            series text NOT NULL,
+            abs_bound double precision NOT NULL,
+            rel_bound double precision NOT NULL,
+            segments bigint NOT NULL DEFAULT 0,
+            points bigint NOT NULL DEFAULT 0,
+            bytes bigint NOT NULL DEFAULT 0,
+            first_ts bigint,
+            last_ts bigint,
+            max_span bigint NOT NULL DEFAULT 0)
+        """,
+        "CREATE INDEX IF NOT EXISTS alicedb_series_gateway ON alicedb_series (gateway, series)",
+        """
+        CREATE TABLE IF NOT EXISTS alicedb_segments (
+            series_key text NOT NULL,
+            first_ts bigint NOT NULL,
+            last_ts bigint NOT NULL,
+            digest bytea NOT NULL,
+            seq bigserial NOT NULL,
+            points integer NOT NULL,
+            nan_count integer NOT NULL,
+            min_value double precision NOT NULL,
+            max_value double precision NOT NULL,
+            sum_value double precision NOT NULL,
+            max_error double precision NOT NULL,
+            model smallint NOT NULL,
+            received_ms bigint NOT NULL,
+            body bytea NOT NULL,
+            PRIMARY KEY (series_key, first_ts, digest))
+        """,
+    ]
+
+    func migrate() async throws(AliceDBError) {
+        let (client, logger) = (self.client, self.logger)
+        let found: Int = try await run("creating the schema") {
+            try await client.withTransaction(logger: logger) { c in
+                // One node at a time: the others wait here, then find the schema made.
+                try await c.query("SELECT pg_advisory_xact_lock(73470001)", logger: logger)
+                try await c.query("CREATE TABLE IF NOT EXISTS alicedb_schema (version integer NOT NULL)", logger: logger)
+                var version = 0
+                for try await v in try await c.query("SELECT max(version) FROM alicedb_schema", logger: logger).decode(Int?.self) {
+                    version = v ?? 0
+                }
+                guard version <= PostgresStorage.schemaVersion else { return version }
+                if version < 1 {
+                    for statement in PostgresStorage.schema { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await c.query("INSERT INTO alicedb_schema (version) VALUES (1)", logger: logger)
+                }
+                return version
+            }
+        }
+        guard found <= PostgresStorage.schemaVersion else {
+            throw AliceDBError(.invalidArgument, "the database's schema is version \(found), newer than this alicedb-cloud (\(PostgresStorage.schemaVersion)): upgrade the node")
+        }
+        if found < PostgresStorage.schemaVersion {
+            logger.notice("PostgreSQL schema created", metadata: ["version": "\(PostgresStorage.schemaVersion)", "database": "\(settings.redacted)"])
+        }
+    }
+
+    /// `gateway/series`: the key both big tables are found (and distributed) by. Gateway names
+    /// hold no '/', so the split is unambiguous.
+    static func key(_ gateway: String, _ series: String) -> String { gateway + "/" + series }
+}
+
+// MARK: Ingest and listings
+
+extension PostgresStorage {
+    public func ingest(_ batch: SegmentBatch, from gateway: String) async throws -> ImportReport {
+        var report = ImportReport()
+        var rows = SegmentRows()
+        var newSeries = [String: ErrorBound]()
+        for (i, e) in batch.entries.enumerated() {
+            do { try ReceivedSegment.validate(seriesName: e.series) } catch {
+                report.rejected.append((i, error.message))
+                continue
+            }
+            let received: ReceivedSegment
+            do { received = try ReceivedSegment(checking: e.segment) } catch {
+                report.rejected.append((i, error.message))
+                continue
+            }
+            if newSeries[e.series] == nil { newSeries[e.series] = e.bound }
+            rows.append(PostgresStorage.key(gateway, e.series), received)
+        }
+        guard !rows.keys.isEmpty else { return report }
+        let (client, logger) = (self.client, self.logger)
+        let names = newSeries.keys.sorted()
+        let absolute = names.map { newSeries[$0]!.absolute }, relative = names.map { newSeries[$0]!.relativePercent }
+        let now = FileIO.wallMillis()
+        let inserted = try await run("storing a batch") { [rows] in
+            try await client.withTransaction(logger: logger) { c in
+                try await c.query("""
+                    INSERT INTO alicedb_series (series_key, gateway, series, abs_bound, rel_bound)
+                    SELECT \(gateway) || '/' || n, \(gateway), n, a, r
+                    FROM unnest(\(names)::text[], \(absolute)::float8[], \(relative)::float8[]) AS u(n, a, r)
+                    ON CONFLICT DO NOTHING
+                    """, logger: logger)
+                // In batch order (seq follows it, so ties resolve as on the gateway); the same
+                // segment again is skipped by the primary key.
+                var stored = [(key: String, first: Int64, last: Int64, points: Int64, bytes: Int64)]()
+                let result = try await c.query("""
+                    INSERT INTO alicedb_segments (series_key, first_ts, last_ts, digest, points, nan_count, min_value, max_value,
+                                                  sum_value, max_error, model, received_ms, body)
+                    SELECT k, f, l, sha256(b), p, n, mi, ma, su, me, mo, \(now), b
+                    FROM unnest(\(rows.keys)::text[], \(rows.first)::int8[], \(rows.last)::int8[], \(rows.points)::int4[],
+                                \(rows.nans)::int4[], \(rows.min)::float8[], \(rows.max)::float8[], \(rows.sum)::float8[],
+                                \(rows.maxError)::float8[], \(rows.model)::int2[], \(rows.bodies)::bytea[])
+                         WITH ORDINALITY AS u(k, f, l, p, n, mi, ma, su, me, mo, b, ord)
+                    ORDER BY ord
+                    ON CONFLICT DO NOTHING
+                    RETURNING series_key, first_ts, last_ts, points::int8, length(body)::int8
+                    """, logger: logger)
+                for try await r in result.decode((String, Int64, Int64, Int64, Int64).self) { stored.append(r) }
+                var totals = [String: (n: Int64, points: Int64, bytes: Int64, first: Int64, last: Int64, span: Int64)]()
+                for s in stored {
+                    var t = totals[s.key] ?? (0, 0, 0, .max, .min, 0)
+                    t.n += 1
+                    t.points += s.points
+                    t.bytes += s.bytes
+                    t.first = min(t.first, s.first)
+                    t.last = max(t.last, s.last)
+                    t.span = max(t.span, s.last &- s.first)
+                    totals[s.key] = t
+                }
+                let keys = totals.keys.sorted()
+                if !keys.isEmpty {
+                    let v = keys.map { totals[$0]! }
+                    try await c.query("""
+                        UPDATE alicedb_series s SET segments = s.segments + u.n, points = s.points + u.p, bytes = s.bytes + u.b,
+                            first_ts = LEAST(s.first_ts, u.f), last_ts = GREATEST(s.last_ts, u.l), max_span = GREATEST(s.max_span, u.span)
+                        FROM unnest(\(keys)::text[], \(v.map(\.n))::int8[], \(v.map(\.points))::int8[], \(v.map(\.bytes))::int8[],
+                                    \(v.map(\.first))::int8[], \(v.map(\.last))::int8[], \(v.map(\.span))::int8[]) AS u(k, n, p, b, f, l, span)
+                        WHERE s.series_key = u.k
+                        """, logger: logger)
+                }
+                try await c.query("""
+                    INSERT INTO alicedb_gateways (gateway, last_upload_ms) VALUES (\(gateway), \(now))
+                    ON CONFLICT (gateway) DO UPDATE SET last_upload_ms = GREATEST(alicedb_gateways.last_upload_ms, EXCLUDED.last_upload_ms)
+                    """, logger: logger)
+                return stored.map(\.points)
+            }
+        }
+        report.stored = inserted.count
+        report.duplicates = rows.keys.count - inserted.count
+        report.points = Int(inserted.reduce(0, +))
+        return report
+    }
+
+    public func gateways() async throws -> [GatewaySummary] {
+        let client = self.client
+        return try await run("listing gateways") {
+            var out = [GatewaySummary]()
+            let rows = try await client.query("""
+                SELECT g.gateway, g.last_upload_ms, count(s.series_key), coalesce(sum(s.points), 0)::int8, coalesce(sum(s.bytes), 0)::int8
+                FROM alicedb_gateways g LEFT JOIN alicedb_series s ON s.gateway = g.gateway
+                GROUP BY g.gateway, g.last_upload_ms ORDER BY g.gateway
+                """)
+            for try await (name, last, series, points, bytes) in rows.decode((String, Int64, Int64, Int64, Int64).self) {
+                out.append(GatewaySummary(name: name, series: Int(series), points: Int(points), bytes: Int(bytes), lastUploadMillis: last))
+            }
+            return out
+        }
+    }
+
+    public func gatewayNames() async throws -> [String] {
+        let client = self.client
+        return try await run("listing gateways") {
+            var out = [String]()
+            for try await name in try await client.query("SELECT gateway FROM alicedb_gateways ORDER BY gateway").decode(String.self) {
+                out.append(name)
+            }
+            return out
+        }
+    }
+
+    public func seriesNames(_ gateway: String) async throws -> [String] {
+        let client = self.client
+        return try await run("listing series") {
+            var out = [String]()
+            let rows = try await client.query("SELECT series FROM alicedb_series WHERE gateway = \(gateway) ORDER BY series")
+            for try await name in rows.decode(String.self) { out.append(name) }
+            return out
+        }
+    }
+
+    public func seriesStats(_ gateway: String, series: String?) async throws -> [SeriesStats]? {
+        let client = self.client
+        let rows: [SeriesStats] = try await run("reading series totals") {
+            var out = [SeriesStats]()
+            let rows = try await client.query("""
+                SELECT series, segments, points, bytes, first_ts, last_ts, abs_bound, rel_bound FROM alicedb_series
+                WHERE gateway = \(gateway) AND (\(series)::text IS NULL OR series = \(series)) ORDER BY series
+                """)
+            for try await (name, segments, points, bytes, first, last, abs, rel) in rows.decode(
+                (String, Int64, Int64, Int64, Int64?, Int64?, Double, Double).self)
+            {
+                out.append(SeriesStats(
+                    name: name, points: Int(points), bufferedPoints: 0, segments: Int(segments), bytes: Int(bytes),
+                    bytesPerPoint: points > 0 ? Double(bytes) / Double(points) : 0, models: [:],
+                    firstTimestamp: first, lastTimestamp: last, bound: ErrorBound(absolute: abs, relativePercent: rel)))
+            }
+            return out
+        }
+        if rows.isEmpty {
+            if let series, try await gatewayNames().contains(gateway) {
+                throw AliceDBError(.notFound, "unknown series '\(series)'")
+            }
+            return try await gatewayNames().contains(gateway) ? [] : nil
+        }
+        return rows
+    }
+}
+
+/// Column arrays of the segments in a batch, for one `INSERT … SELECT FROM unnest(…)`.
+struct SegmentRows: Sendable {
+    var keys = [String](), first = [Int64](), last = [Int64](), points = [Int32](), nans = [Int32]()
+    var min = [Double](), max = [Double](), sum = [Double](), maxError = [Double](), model = [Int16]()
+    var bodies = [ByteBuffer]()
+
+    mutating func append(_ key: String, _ s: ReceivedSegment) {
+        let h = s.header
+        keys.append(key)
+        first.append(h.firstTimestamp)
+        last.append(h.lastTimestamp)
+        points.append(Int32(h.count))
+        nans.append(Int32(h.summary.nanCount))
+        min.append(h.summary.min)
+        max.append(h.summary.max)
+        sum.append(h.summary.sum)
+        maxError.append(h.maxError)
+        model.append(Int16(h.kind.rawValue))
+        bodies.append(ByteBuffer(bytes: s.bytes))
+    }
+}
