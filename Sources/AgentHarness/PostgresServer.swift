@@ -3,7 +3,7 @@ public import Foundation
 /// A throw-away PostgreSQL cluster on 127.0.0.1 and a free port, under a temp directory (`initdb`,
 /// `pg_ctl`), for tests and benchmarks. Started as root, it runs as the `postgres` user that
 /// Debian's `postgresql` package creates (PostgreSQL refuses to run as root).
-public final class PostgresServer {
+public final class PostgresServer: Sendable {
     public let port: Int
     public let dir: String
     public let user = "alicedb"

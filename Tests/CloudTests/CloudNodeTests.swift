@@ -111,6 +111,32 @@ enum TestSlices {
         let typo = "[server]\nlisten = \"127.0.0.1:1\"\nmax_bdy = 5\n[[gateway]]\nname = \"g\"\ntoken = \"long-enough\"\n"
         expectThrowsConfig("cloud.toml:3: server.max_bdy: unknown key") { _ = try CloudConfig.parse(typo, file: "cloud.toml") }
         expectThrowsConfig("cloud.toml: no [[gateway]] entries") { _ = try CloudConfig.parse("", file: "cloud.toml") }
+        // The PostgreSQL store's settings.
+        let gw = "[[gateway]]\nname = \"g\"\ntoken = \"long-enough\"\n"
+        func storage(_ lines: String) -> String { "[storage]\n" + lines + "\n" + gw }
+        let pg = try? CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgresql://al%40ce:p%3Ass@db.example:6543/fleet?sslmode=require\"\npool_size = 3"), file: "c")
+        #expect(pg?.postgres?.user == "al@ce" && pg?.postgres?.password == "p:ss" && pg?.postgres?.host == "db.example")
+        #expect(pg?.postgres?.port == 6543 && pg?.postgres?.database == "fleet" && pg?.postgres?.tls == .require && pg?.postgres?.poolSize == 3)
+        #expect(pg?.summary.contains("postgres://al@ce:***@db.example:6543/fleet") == true && pg?.summary.contains("p:ss") == false)
+        let v6 = try? CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgres://u@[::1]/\""), file: "c")
+        #expect(v6?.postgres?.host == "::1" && v6?.postgres?.port == 5432 && v6?.postgres?.database == "alicedb")
+        expectThrowsConfig("c:2: storage.kind: must be \"embedded\"") { _ = try CloudConfig.parse(storage("kind = \"mysql\""), file: "c") }
+        expectThrowsConfig("c:1: storage.url: is required") { _ = try CloudConfig.parse(storage("kind = \"postgres\""), file: "c") }
+        expectThrowsConfig("c:3: storage.url: sslmode must be") {
+            _ = try CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgres://h/d?sslmode=maybe\""), file: "c")
+        }
+        expectThrowsConfig("c:3: storage.url: port must be") { _ = try CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgres://h:99999/d\""), file: "c") }
+        expectThrowsConfig("c:3: storage.url: must start with") { _ = try CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"mysql://h/d\""), file: "c") }
+        expectThrowsConfig("c:2: storage.url: is a setting of kind") { _ = try CloudConfig.parse(storage("url = \"postgres://h/d\""), file: "c") }
+        expectThrowsConfig("c:4: storage.path: is a setting of kind") {
+            _ = try CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgres://h/d\"\npath = \"/x\""), file: "c")
+        }
+        expectThrowsConfig("c:4: storage.pool_size") {
+            _ = try CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgres://h/d\"\npool_size = 0"), file: "c")
+        }
+        expectThrowsConfig("c:4: storage.password_file: no such file") {
+            _ = try CloudConfig.parse(storage("kind = \"postgres\"\nurl = \"postgres://u@h/d\"\npassword_file = \"/nonexistent/pw\""), file: "c")
+        }
         // The shipped example and the embedded default are valid.
         var root = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { root.deleteLastPathComponent() }

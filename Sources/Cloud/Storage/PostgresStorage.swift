@@ -3,6 +3,7 @@ public import Logging
 internal import NIOCore
 internal import NIOSSL
 internal import PostgresNIO
+internal import Synchronization
 
 /// The shared store: every gateway's segments in one PostgreSQL database, as they arrived (the
 /// compact binary, not expanded points), so any number of stateless nodes can ingest and answer
@@ -18,6 +19,10 @@ public final class PostgresStorage: CloudStorage {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    /// While the database is unreachable, calls fail at once (503) instead of each waiting for
+    /// `query_timeout`; one call a second tries again.
+    private let outage = Mutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
+    static let retryAfterOutage = Duration.seconds(1)
 
     /// The schema version this build writes; a database at a newer version is refused.
     public static let schemaVersion = 1
@@ -74,17 +79,46 @@ public final class PostgresStorage: CloudStorage {
     /// Runs `body` against the database within `query_timeout`, retrying a deadlock or a
     /// serialization failure twice; errors become `AliceDBError`s.
     func run<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws(AliceDBError) -> T {
+        if let reason = currentOutage() { throw AliceDBError(.unavailable, reason) }
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await withDeadline(settings.queryTimeoutSeconds, what, body)
+                let value = try await withDeadline(settings.queryTimeoutSeconds, what, body)
+                let wasDown = outage.withLock { o in
+                    defer { o = nil }
+                    return o != nil
+                }
+                if wasDown { logger.notice("PostgreSQL reachable again") }
+                return value
             } catch {
                 let e = PostgresStorage.classify(error, what)
                 if e.retry && attempt < 3 { continue }
+                if e.error.code == .unavailable { noteOutage(e.error.message) }
                 throw e.error
             }
         }
+    }
+
+    /// The reason calls fail now, during an outage; nil for the call that may try the database
+    /// (none during an outage but one a second, the others failing fast while it tries).
+    private func currentOutage() -> String? {
+        let probing = Duration.milliseconds(Int64(settings.queryTimeoutSeconds * 1000)) + PostgresStorage.retryAfterOutage
+        return outage.withLock { o in
+            guard let current = o else { return nil }
+            if ContinuousClock.now < current.until { return current.reason }
+            o = (ContinuousClock.now + probing, current.reason)
+            return nil
+        }
+    }
+
+    private func noteOutage(_ reason: String) {
+        let first = outage.withLock { o in
+            let first = o == nil
+            o = (ContinuousClock.now + PostgresStorage.retryAfterOutage, reason)
+            return first
+        }
+        if first { logger.error("PostgreSQL unavailable", metadata: ["reason": "\(reason)"]) }
     }
 
     private func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -125,14 +159,22 @@ public final class PostgresStorage: CloudStorage {
     }
 
     public func problem() async -> String? {
+        if let reason = currentOutage() { return reason }
         do {
             let client = self.client
             _ = try await withDeadline(min(2, settings.queryTimeoutSeconds), "the health check") {
                 try await client.query("SELECT 1").collect()
             }
+            let wasDown = outage.withLock { o in
+                defer { o = nil }
+                return o != nil
+            }
+            if wasDown { logger.notice("PostgreSQL reachable again") }
             return nil
         } catch {
-            return PostgresStorage.classify(error, "the health check").error.message
+            let e = PostgresStorage.classify(error, "the health check").error
+            noteOutage(e.message)
+            return e.message
         }
     }
 
