@@ -8,6 +8,11 @@ public struct Principal: Sendable, Hashable {
     public enum Role: Sendable, Hashable { case gateway, reader }
     public var name: String
     public var role: Role
+
+    public init(name: String, role: Role) {
+        self.name = name
+        self.role = role
+    }
 }
 
 /// The cloud node's resolved settings.
@@ -160,7 +165,7 @@ public struct CloudConfig: Sendable {
                 c.tokens[token] = Principal(name: name, role: role)
             }
         }
-        if !c.tokens.values.contains(where: { $0.role == .gateway }) {
+        if c.postgres == nil && !c.tokens.values.contains(where: { $0.role == .gateway }) {
             throw ConfigError(file: file, message: "no [[gateway]] entries: no gateway could upload")
         }
         return c

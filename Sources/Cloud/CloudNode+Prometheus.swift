@@ -36,7 +36,7 @@ extension CloudNode {
 
     func prometheus(_ route: String, _ request: Request, label: String?) async throws -> Response {
         do {
-            let who = try principal(request)
+            let who = try await principal(request)
             var p = Parameters(request.uri.query)
             if request.method == .post {
                 var request = request

@@ -12,8 +12,8 @@ extension CloudNode {
         var csv: Bool
     }
 
-    func query(_ request: Request) throws(CloudError) -> Query {
-        let who = try principal(request)
+    func query(_ request: Request) async throws(CloudError) -> Query {
+        let who = try await principal(request)
         let p = Parameters(request.uri.query)
         let format = p["format"] ?? "json"
         guard format == "json" || format == "csv" else { throw .badRequest("format must be json or csv, not '\(format.prefix(20))'") }
@@ -32,7 +32,7 @@ extension CloudNode {
     }
 
     func listGateways(_ request: Request) async throws(CloudError) -> Response {
-        let q = try query(request)
+        let q = try await query(request)
         let all = try await storage { try await store.gateways() }
         let rows = q.who.role == .reader ? all : all.filter { $0.name == q.who.name }
         if q.csv {
@@ -46,7 +46,7 @@ extension CloudNode {
     }
 
     func listSeries(_ request: Request) async throws(CloudError) -> Response {
-        let q = try query(request)
+        let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
         guard let stats = try await storage({ try await store.seriesStats(g, series: nil) }) else { throw .notFound("no data from gateway '\(g)'") }
         if q.csv {
@@ -69,7 +69,7 @@ extension CloudNode {
     /// sharing the last one's timestamp); when more remain, `next` (JSON) or the
     /// `X-AliceDB-Next` header (CSV) is the `from` of the next page.
     func scan(_ request: Request) async throws(CloudError) -> Response {
-        let q = try query(request)
+        let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         let (from, to) = try range(q.params)
@@ -95,7 +95,7 @@ extension CloudNode {
 
     /// `GET /v1/get?gateway=&series=&at=`: the sample at exactly `at`, or 404.
     func point(_ request: Request) async throws(CloudError) -> Response {
-        let q = try query(request)
+        let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         guard let at = try q.params.int64("at") else { throw .badRequest("missing parameter 'at'") }
@@ -112,7 +112,7 @@ extension CloudNode {
     /// `GET /v1/aggregate?gateway=&series=&from=&to=`: count, sum, avg, min, max (exact from
     /// segment summaries where whole segments are covered).
     func aggregate(_ request: Request) async throws(CloudError) -> Response {
-        let q = try query(request)
+        let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         let (from, to) = try range(q.params)
@@ -127,7 +127,7 @@ extension CloudNode {
     /// `GET /v1/downsample?gateway=&series=&from=&to=&interval=&fn=`: one value per bucket
     /// (empty buckets omitted); buckets start at `from`, by default the series' first point.
     func downsample(_ request: Request) async throws(CloudError) -> Response {
-        let q = try query(request)
+        let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         guard let interval = try q.params.int64("interval"), interval > 0 else { throw .badRequest("interval must be a positive integer") }

@@ -72,9 +72,11 @@ public final class CloudNode: Sendable {
 
     // MARK: Who is asking
 
-    /// The caller named by the request's bearer token, after its rate limit.
-    /// - Throws: 401 without a known token, 429 past the token's rate.
-    func principal(_ request: Request) throws(CloudError) -> Principal {
+    /// The caller named by the request's bearer token (the configuration's, else the store's),
+    /// after its rate limit.
+    /// - Throws: 401 without a known token, 429 past the token's rate, 503 when the store that
+    ///   would know the token cannot be reached.
+    func principal(_ request: Request) async throws(CloudError) -> Principal {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") || header.hasPrefix("bearer ") else {
             counters.withLock { $0.unauthorized += 1 }
             throw CloudError(.unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)", headers: [.wwwAuthenticate: "Bearer"])
@@ -83,6 +85,9 @@ public final class CloudNode: Sendable {
         // Every configured token is compared in full: the time taken does not tell how much matched.
         var found: Principal? = nil
         for (token, who) in config.tokens where CloudNode.equalInConstantTime(Array(token.utf8), given) { found = who }
+        if found == nil, given.count >= 8, given.count <= 512, let token = String(validating: given, as: UTF8.self) {
+            found = try await storage { try await store.principal(forToken: token) }
+        }
         guard let who = found else {
             counters.withLock { $0.unauthorized += 1 }
             throw CloudError(.unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
@@ -163,7 +168,7 @@ public final class CloudNode: Sendable {
     /// `POST /v1/segments`: a batch in the segment batch format. 200 with what was stored,
     /// duplicated and refused (and why) when the body is a batch; 400 and nothing stored when not.
     func ingest(_ request: Request) async throws(CloudError) -> Response {
-        let who = try principal(request)
+        let who = try await principal(request)
         guard who.role == .gateway else { throw CloudError(.forbidden, "'\(who.name)' is a reader: only gateways upload") }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > config.maxBody {
             throw CloudError(.contentTooLarge, "body of \(length) bytes is larger than max_body (\(config.maxBody) bytes)")

@@ -247,6 +247,49 @@ import Testing
         #expect(a.terminate() == 0 && b.terminate() == 0)
     }
 
+    /// `alicedb-cloud tokens …` against one node's configuration; its output and exit status.
+    static func tokens(_ node: CloudProcess, _ args: [String]) throws -> (status: Int32, output: String) {
+        let out = node.directory + "/tokens-\(UUID().uuidString).out"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let status = waitForExit(try spawn([node.executable, "tokens"] + args + ["--config", node.configPath], output: out))
+        return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    }
+
+    @Test func tokensInTheDatabaseWorkOnEveryNode() async throws {
+        let dir = TempDirectory()
+        let pg = try PostgresServer()
+        let a = try Self.node(dir.path + "/a", pg), b = try Self.node(dir.path + "/b", pg)
+        // A gateway neither node's configuration lists.
+        let added = try Self.tokens(a, ["add", "--name", "gw-3"])
+        #expect(added.status == 0, "\(added.output)")
+        let token = added.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.count == 64)
+        let reader = try Self.tokens(b, ["add", "--name", "ops", "--role", "reader", "--token", "a-reader-token-of-ours"])
+        #expect(reader.status == 0)
+        #expect(try Self.tokens(a, ["add", "--name", "bad/name"]).status != 0)
+        let listed = try Self.tokens(b, ["list"]).output
+        #expect(listed.contains("gateway,gw-3,") && listed.contains("reader,ops,") && !listed.contains(token))
+
+        let batch = try CloudFixture.batches(in: dir.path + "/gw", points: 500)[0].batch.encode()
+        let up = try a.request("POST", "/v1/segments", token: token, body: batch)
+        #expect(up.status == 200, "\(up.body)")
+        for node in [a, b] {
+            let r = try node.request("GET", "/v1/series?gateway=gw-3&format=csv", token: "a-reader-token-of-ours")
+            #expect(r.status == 200 && r.body.contains("boiler.temp,"), "\(r.body)")
+            // A gateway's stored token reads its own data only.
+            #expect(try node.request("GET", "/v1/series?gateway=gw-1", token: token).status == 403)
+        }
+        #expect(try b.request("GET", "/v1/gateways", token: "not-a-stored-token").status == 401)
+
+        let removed = try Self.tokens(b, ["remove", "--name", "gw-3"])
+        #expect(removed.output.contains("removed 1 token"))
+        // Within the cache period every node refuses it.
+        try await Self.waitUntil(15, "the removed token refused by both nodes") {
+            try a.request("GET", "/v1/series", token: token).status == 401 && b.request("GET", "/v1/series", token: token).status == 401
+        }
+        #expect(a.terminate() == 0 && b.terminate() == 0)
+    }
+
     @Test func aNewerSchemaIsRefusedAndConcurrentStartsMigrateOnce() async throws {
         let dir = TempDirectory()
         let pg = try PostgresServer()
@@ -259,8 +302,17 @@ import Testing
             started.withLock { nodes.append(node) }
         }
         #expect(nodes.count == 4)
-        #expect(try pg.psql("SELECT count(*) FROM alicedb_schema") == "1\n")
+        #expect(try pg.psql("SELECT count(*), max(version) FROM alicedb_schema") == "2|2\n")
         for node in nodes { #expect(node.terminate() == 0) }
+        // A version-1 database (before tokens were kept) is migrated in place, its data kept.
+        _ = try pg.psql("DROP TABLE alicedb_tokens")
+        _ = try pg.psql("DELETE FROM alicedb_schema WHERE version = 2")
+        _ = try pg.psql("INSERT INTO alicedb_gateways VALUES ('gw-1', 1)")
+        let migrated = try Self.node(dir.path + "/migrated", pg)
+        #expect(try pg.psql("SELECT max(version) FROM alicedb_schema") == "2\n")
+        #expect(try pg.psql("SELECT count(*) FROM alicedb_tokens") == "0\n")
+        #expect(try migrated.request("GET", "/v1/gateways", token: CloudFixture.readerToken).body.contains("\"gw-1\""))
+        #expect(migrated.terminate() == 0)
         _ = try pg.psql("UPDATE alicedb_schema SET version = 99")
         #expect(throws: HarnessError.self) { _ = try Self.node(dir.path + "/new", pg) }
         let log = (try? String(contentsOfFile: dir.path + "/new/cloud.log", encoding: .utf8)) ?? ""

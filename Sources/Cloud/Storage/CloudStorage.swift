@@ -43,6 +43,15 @@ public protocol CloudStorage: Sendable {
     func get(_ gateway: String, _ series: String, at: Int64) async throws -> Double?
     func aggregate(_ gateway: String, _ series: String, from: Int64, to: Int64) async throws -> AggregateResult
     func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws -> [Bucket]
+    /// Who `token` names among the tokens kept in the store itself (accepted by every node that
+    /// shares it), or nil.
+    func principal(forToken token: String) async throws -> Principal?
+    /// Keeps a token in the store (`alicedb-cloud tokens add`).
+    func addToken(_ token: String, for who: Principal) async throws
+    /// Removes every stored token of `who`; how many there were.
+    func removeTokens(of who: Principal) async throws -> Int
+    /// The stored tokens' owners (never the tokens) and when each was added (wall ms).
+    func listTokens() async throws -> [(who: Principal, createdMillis: Int64)]
     /// Nil when the store works; otherwise why not (for /healthz).
     func problem() async -> String?
     /// Flushes and releases everything (at shutdown).

@@ -77,4 +77,14 @@ public final class EmbeddedStorage: CloudStorage {
     }
 
     public func close() async { gatewayStore.close() }
+
+    // The embedded store keeps no tokens: they are in the configuration.
+    public func principal(forToken token: String) async throws -> Principal? { nil }
+
+    static let noTokens = AliceDBError(
+        .invalidArgument, "tokens kept in the store need [storage] kind = \"postgres\"; list them as [[gateway]] and [[reader]] in the configuration")
+
+    public func addToken(_ token: String, for who: Principal) async throws { throw EmbeddedStorage.noTokens }
+    public func removeTokens(of who: Principal) async throws -> Int { throw EmbeddedStorage.noTokens }
+    public func listTokens() async throws -> [(who: Principal, createdMillis: Int64)] { throw EmbeddedStorage.noTokens }
 }

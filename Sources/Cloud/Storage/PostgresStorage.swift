@@ -23,9 +23,11 @@ public final class PostgresStorage: CloudStorage {
     /// `query_timeout`; one call a second tries again.
     private let outage = Mutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
     static let retryAfterOutage = Duration.seconds(1)
+    /// token → who it names (nil: nobody) and until when that answer holds.
+    let tokenCache = Mutex<[String: (who: Principal?, expires: ContinuousClock.Instant)]>([:])
 
     /// The schema version this build writes; a database at a newer version is refused.
-    public static let schemaVersion = 1
+    public static let schemaVersion = migrations.count
 
     private init(settings: PostgresSettings, client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
         self.settings = settings
@@ -180,7 +182,10 @@ public final class PostgresStorage: CloudStorage {
 
     // MARK: Schema
 
-    static let schema: [String] = [
+    /// Migration k (1-based) takes the schema from version k − 1 to k; each runs once, in order.
+    static let migrations: [[String]] = [
+        // 1: gateways, series, segments.
+        [
         """
         CREATE TABLE IF NOT EXISTS alicedb_gateways (
             gateway text PRIMARY KEY,
@@ -219,6 +224,17 @@ public final class PostgresStorage: CloudStorage {
             body bytea NOT NULL,
             PRIMARY KEY (series_key, first_ts, digest))
         """,
+        ],
+        // 2: tokens every node accepts.
+        [
+        """
+        CREATE TABLE IF NOT EXISTS alicedb_tokens (
+            token_sha256 bytea PRIMARY KEY,
+            name text NOT NULL,
+            role text NOT NULL CHECK (role IN ('gateway', 'reader')),
+            created_ms bigint NOT NULL)
+        """,
+        ],
     ]
 
     func migrate() async throws(AliceDBError) {
@@ -233,9 +249,9 @@ public final class PostgresStorage: CloudStorage {
                     version = v ?? 0
                 }
                 guard version <= PostgresStorage.schemaVersion else { return version }
-                if version < 1 {
-                    for statement in PostgresStorage.schema { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-                    try await c.query("INSERT INTO alicedb_schema (version) VALUES (1)", logger: logger)
+                for (i, statements) in PostgresStorage.migrations.enumerated() where i + 1 > version {
+                    for statement in statements { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await c.query("INSERT INTO alicedb_schema (version) VALUES (\(i + 1))", logger: logger)
                 }
                 return version
             }
@@ -244,7 +260,8 @@ public final class PostgresStorage: CloudStorage {
             throw AliceDBError(.invalidArgument, "the database's schema is version \(found), newer than this alicedb-cloud (\(PostgresStorage.schemaVersion)): upgrade the node")
         }
         if found < PostgresStorage.schemaVersion {
-            logger.notice("PostgreSQL schema created", metadata: ["version": "\(PostgresStorage.schemaVersion)", "database": "\(settings.redacted)"])
+            logger.notice(found == 0 ? "PostgreSQL schema created" : "PostgreSQL schema migrated", metadata: [
+                "from": "\(found)", "to": "\(PostgresStorage.schemaVersion)", "database": "\(settings.redacted)"])
         }
     }
 
