@@ -16,11 +16,13 @@ struct CloudBench: AsyncParsableCommand {
         commandName: "alicedb-cloud-bench", abstract: "Uplink bytes per point and cloud ingest throughput, against a real alicedb-cloud.")
 
     @Argument(help: "A folder of ts,value CSV files.") var folder = "../shared/datasets"
-    @Option(help: "Which phases: wire, ingest (comma-separated).") var phases = "wire,ingest"
+    @Option(help: "Which phases: wire, ingest, postgres (comma-separated).") var phases = "wire,ingest"
     @Option(help: "Concurrent gateways in the ingest phase.") var gateways = 10
     @Option(help: "Ingest runs (the median is reported).") var runs = 3
     @Option(help: "Ingest: each data set is sent this many times as distinct series.") var copies = 20
     @Option(help: "Work directory (default: a fresh one under /tmp).") var work: String?
+    @Option(help: "Queries per kind in the query-latency measurement.") var queries = 300
+    @Option(help: "Concurrent clients in the query-latency measurement.") var clients = 8
 
     static let lineBatch = 5000
     static let batchBytes = 1 << 20
@@ -30,6 +32,8 @@ struct CloudBench: AsyncParsableCommand {
         var points: Int
         var segments: Int
         var batches: [[UInt8]]
+        var first: Int64 = 0
+        var last: Int64 = 0
     }
 
     func run() async throws {
@@ -45,10 +49,11 @@ struct CloudBench: AsyncParsableCommand {
         do {
             var shipped = [Int: [Shipped]]()
             if phases.contains("wire") { shipped = try await wire(files, dir: dir, client: client) }
-            if phases.contains("ingest") {
+            if phases.contains("ingest") || phases.contains("postgres") {
                 if shipped[256] == nil { shipped[256] = try files.map { try outbox($0, capacity: 256, dir: dir) } }
-                try await ingest(shipped[256]!, dir: dir, client: client)
             }
+            if phases.contains("ingest") { try await ingest(shipped[256]!, dir: dir, client: client) }
+            if phases.contains("postgres") { try await postgres(shipped[256]!, dir: dir, client: client) }
         } catch {
             try? await client.shutdown()
             throw error
@@ -63,10 +68,13 @@ struct CloudBench: AsyncParsableCommand {
     }
 
     /// A cloud node with `n` gateways `gw-0…` (tokens `bench-token-K`) and no rate limit to speak of.
-    func startCloud(_ dir: String, gateways n: Int) throws -> CloudProcess {
+    /// With `postgres`, the node keeps everything in that database (pool of 16 connections).
+    func startCloud(_ dir: String, gateways n: Int, postgres: String? = nil) throws -> CloudProcess {
         try CloudProcess(directory: dir, executable: CloudBench.executable("alicedb-cloud")) { data, listen in
-            var s = "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000000\nmax_body = \"16MiB\"\n[storage]\npath = \"\(data)\"\n"
+            var s = "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000000\nmax_body = \"16MiB\"\n[storage]\n"
+            s += postgres.map { "kind = \"postgres\"\nurl = \"\($0)\"\npool_size = 16\nquery_timeout = 60\n" } ?? "path = \"\(data)\"\n"
             for k in 0..<n { s += "[[gateway]]\nname = \"gw-\(k)\"\ntoken = \"bench-token-\(k)\"\n" }
+            s += "[[reader]]\nname = \"bench\"\ntoken = \"bench-reader-token\"\n"
             return s
         }
     }
@@ -88,7 +96,7 @@ struct CloudBench: AsyncParsableCommand {
             i = j
         }
         try db.flush()
-        var s = Shipped(name: name, points: ts.count, segments: 0, batches: [])
+        var s = Shipped(name: name, points: ts.count, segments: 0, batches: [], first: ts.first ?? 0, last: ts.last ?? 0)
         while true {
             let b = try db.outbox(maxBytes: CloudBench.batchBytes)
             if b.isEmpty { break }
@@ -184,54 +192,78 @@ struct CloudBench: AsyncParsableCommand {
         return shipped
     }
 
+    /// What the gateways send: gateway k ships the copies k, k + n, … of every data set, each copy
+    /// under its own series names.
+    struct Workload {
+        var batches: [[[UInt8]]]
+        var segments = 0, points = 0, bytes = 0
+    }
+
+    func workload(_ sets: [Shipped]) throws -> Workload {
+        var w = Workload(batches: [[[UInt8]]](repeating: [], count: gateways))
+        for c in 0..<copies {
+            for s in sets {
+                for b in s.batches {
+                    var batch = try SegmentBatch.decode(b)
+                    for i in batch.entries.indices { batch.entries[i].series += "#\(c)" }
+                    let body = batch.encode()
+                    w.batches[c % gateways].append(body)
+                    w.bytes += body.count
+                }
+                w.segments += s.segments
+                w.points += s.points
+            }
+        }
+        return w
+    }
+
+    /// Every gateway uploads its batches at once, gateway k to `urls[k % urls.count]`; seconds taken.
+    func send(_ w: Workload, to urls: [String], client: HTTPClient) async throws -> Double {
+        let start = ContinuousClock.now
+        let stored = try await withThrowingTaskGroup(of: Int.self) { group in
+            for k in 0..<gateways {
+                let batches = w.batches[k], url = urls[k % urls.count]
+                group.addTask {
+                    var n = 0
+                    for b in batches { n += try await self.post(client, url, gateway: k, b).stored }
+                    return n
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        guard stored == w.segments else { throw HarnessError("the cloud stored \(stored) of \(w.segments) segments") }
+        return CloudBench.seconds(ContinuousClock.now - start)
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+    /// One table row of an ingest measurement (the median run).
+    static func ingestRow(_ label: [String], _ w: Workload, _ runs: [Double]) -> [String] {
+        let t = runs.sorted()[runs.count / 2]
+        return label + [
+            String(w.segments), String(w.points), CloudBench.fixed(Double(w.bytes) / 1e6, 2), CloudBench.fixed(t, 2),
+            CloudBench.fixed(Double(w.segments) / t, 0), CloudBench.fixed(Double(w.points) / t, 0), CloudBench.fixed(Double(w.bytes) / 1e6 / t, 1),
+        ]
+    }
+
+    static let ingestHeader = ["segments", "points", "body MB", "seconds", "segments/s", "points/s", "MB/s"]
+
     func ingest(_ sets: [Shipped], dir: String, client: HTTPClient) async throws {
-        var results = [(seconds: Double, segments: Int, points: Int, bytes: Int)]()
+        let w = try workload(sets)
+        var results = [Double]()
         for run in 0..<runs {
             let cloud = try startCloud(dir + "/cloud-ingest-\(run)", gateways: gateways)
-            // Gateway k ships the copies k, k + n, … of every data set, each copy under its own names.
-            var work = [[[UInt8]]](repeating: [], count: gateways)
-            var segments = 0, points = 0, bytes = 0
-            for c in 0..<copies {
-                for s in sets {
-                    for b in s.batches {
-                        var batch = try SegmentBatch.decode(b)
-                        for i in batch.entries.indices { batch.entries[i].series += "#\(c)" }
-                        let body = batch.encode()
-                        work[c % gateways].append(body)
-                        bytes += body.count
-                    }
-                    segments += s.segments
-                    points += s.points
-                }
+            results.append(try await send(w, to: [cloud.url], client: client))
+            if run == runs - 1 {
+                let latency = try await queryLatency(sets, urls: [cloud.url], client: client)
+                print("\n### Query latency, embedded store, one node (\(clients) clients at once, \(queries) queries per kind)\n")
+                CloudBench.table(CloudBench.latencyHeader, latency)
             }
-            let url = cloud.url
-            let start = ContinuousClock.now
-            let stored = try await withThrowingTaskGroup(of: Int.self) { group in
-                for k in 0..<gateways {
-                    let batches = work[k]
-                    group.addTask {
-                        var n = 0
-                        for b in batches { n += try await self.post(client, url, gateway: k, b).stored }
-                        return n
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
-            let d = ContinuousClock.now - start
-            let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-            guard stored == segments else { throw HarnessError("the cloud node stored \(stored) of \(segments) segments") }
-            results.append((seconds, segments, points, bytes))
             cloud.terminate()
         }
-        results.sort { $0.seconds < $1.seconds }
-        let m = results[results.count / 2]
         print("\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets × \(copies) copies, 256-point MemTables (median of \(runs) runs)\n")
-        CloudBench.table(["segments", "points", "body MB", "seconds", "segments/s", "points/s", "MB/s"], [[
-            String(m.segments), String(m.points), CloudBench.fixed(Double(m.bytes) / 1e6, 2), CloudBench.fixed(m.seconds, 2),
-            CloudBench.fixed(Double(m.segments) / m.seconds, 0), CloudBench.fixed(Double(m.points) / m.seconds, 0),
-            CloudBench.fixed(Double(m.bytes) / 1e6 / m.seconds, 1),
-        ]])
-        print("runs (s): " + results.map { CloudBench.fixed($0.seconds, 2) }.joined(separator: ", "))
+        CloudBench.table(CloudBench.ingestHeader, [CloudBench.ingestRow([], w, results)])
+        print("runs (s): " + results.map { CloudBench.fixed($0, 2) }.joined(separator: ", "))
     }
 
     static func fixed(_ v: Double, _ digits: Int) -> String {

@@ -7,8 +7,9 @@ internal import PostgresNIO
 /// is tight), whole-segment summaries come from columns, and only segments cut by the range are
 /// fetched whole and decoded here.
 extension PostgresStorage {
-    /// Segments fetched per round trip while a scan fills its page.
-    static let scanChunk = 256
+    /// Segments fetched per round trip while a scan fills its page: a few at first (a small page
+    /// decodes only what it shows), doubling up to the largest.
+    static let scanChunks = (first: 4, largest: 256)
 
     /// Segments of `key` that overlap `[from, to]` and sort after `(afterFirst, afterSeq)`, by
     /// `(first_ts, seq)`: at most `limit`. `whole` asks for summaries only where a segment lies
@@ -61,8 +62,9 @@ extension PostgresStorage {
         var after: (Int64, Int64)? = nil
         var order = 0
         var sawAny = false
+        var chunkSize = PostgresStorage.scanChunks.first
         while true {
-            let chunk = try await overlapping(key, from: from, to: to, after: after, limit: PostgresStorage.scanChunk)
+            let chunk = try await overlapping(key, from: from, to: to, after: after, limit: chunkSize)
             sawAny = sawAny || !chunk.isEmpty
             for s in chunk {
                 let d = try ReceivedSegment.decode(s.body)
@@ -71,7 +73,7 @@ extension PostgresStorage {
                     order += 1
                 }
             }
-            let done = chunk.count < PostgresStorage.scanChunk
+            let done = chunk.count < chunkSize
             let watermark = done ? Int64.max : chunk.last!.first
             pending.sort { ($0.t, $0.order) < ($1.t, $1.order) }
             var used = 0
@@ -86,6 +88,7 @@ extension PostgresStorage {
             if full || done { break }
             pending.removeFirst(used)
             after = (chunk.last!.first, chunk.last!.seq)
+            chunkSize = min(PostgresStorage.scanChunks.largest, chunkSize * 2)
         }
         if !sawAny { try await requireSeries(gateway, series) }
         return collector.page
