@@ -1,5 +1,6 @@
 /// Error-bounded coding: each value is predicted from the already *reconstructed* values and
-/// the prediction error is rounded to a grid of step ≈ 2·bound, then Rice-coded.
+/// the prediction error is rounded to a grid of step ≈ 2·bound, then Rice-coded or range-coded
+/// (`RangeCoder`), whichever is smaller: the order byte's high bit says which.
 ///
 /// The decoder repeats the same floating-point operations in the same order, so the encoder's
 /// check of every reconstructed value is the decoder's result. Values that fail the check
@@ -7,6 +8,8 @@
 /// exact bits.
 package enum QuantizedCodec {
     static let limit = 4.0e18
+    /// In the order byte: the residuals are range-coded, not Rice-coded.
+    static let rangeCoded: UInt8 = 0x80
 
     @inline(__always)
     static func predict(_ order: Int, _ r1: Double, _ r2: Double) -> Double {
@@ -61,13 +64,15 @@ package enum QuantizedCodec {
                 r1 = recon
             }
             if exceptions.count > n / 4 { continue }
-            var w = ByteWriter(capacity: n / 2 + 32)
-            w.f64(step)
-            w.u8(UInt8(order))
-            exceptions.write(into: &w)
             var bw = BitWriter(capacity: n / 2)
             RiceCodec.encode(qs, into: &bw)
-            w.append(bw.finish())
+            let rice = bw.finish()
+            let ranged = RangeCoder.encode(qs)
+            var w = ByteWriter(capacity: n / 2 + 32)
+            w.f64(step)
+            w.u8(UInt8(order) | (ranged.count < rice.count ? rangeCoded : 0))
+            exceptions.write(into: &w)
+            w.append(ranged.count < rice.count ? ranged : rice)
             if best == nil || w.count < best!.count { best = w.bytes }
         }
         return best
@@ -76,13 +81,18 @@ package enum QuantizedCodec {
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
         let step = try r.f64("grid step")
         guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
-        let order = Int(try r.u8("predictor order"))
+        let flags = try r.u8("predictor order")
+        let order = Int(flags & ~rangeCoded)
         guard order == 1 || order == 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
         let exceptions = try Exceptions.read(&r, count: count)
-        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
         var zig = [UInt64]()
         zig.reserveCapacity(count)
-        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        if flags & rangeCoded != 0 {
+            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, into: &zig)
+        } else {
+            var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+            try RiceCodec.decode(count: count, from: &br, into: &zig)
+        }
         var r1 = 0.0, r2 = 0.0
         var e = 0
         let base = out.count
