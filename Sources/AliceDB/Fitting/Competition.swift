@@ -42,6 +42,30 @@ package enum Competition {
         seriesID: UInt32, timestamps ts: UnsafeBufferPointer<Int64>, values v: UnsafeBufferPointer<Double>,
         range: Range<Int>, bound: ErrorBound, options: FitterOptions = FitterOptions()
     ) -> [EncodedSegment] {
+        let mixed = segmentwise(seriesID: seriesID, timestamps: ts, values: v, range: range, bound: bound, options: options)
+        guard mixed.count > 1 else { return mixed }
+        // Many short model segments each pay a header and break the codec's context: the best codec
+        // over the whole range, in segments as long as allowed, wins where it is smaller in total.
+        var whole = [EncodedSegment]()
+        var pos = range.lowerBound
+        while pos < range.upperBound {
+            let end = min(range.upperBound, pos + SegmentFormat.maxPoints)
+            let tsBytes = TimestampCodec.encode(ts, pos..<end)
+            let ranked = codecs(v, pos..<end, bound: bound, options: options).sorted { $0.payload.count < $1.payload.count }
+            guard let s = ranked.lazy.compactMap({ verified($0, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes) }).first
+            else { return mixed }
+            whole.append(s)
+            pos = end
+        }
+        let size: ([EncodedSegment]) -> Int = { $0.reduce(0) { $0 + $1.bytes.count } }
+        return size(whole) < size(mixed) ? whole : mixed
+    }
+
+    /// The competition proper: segment by segment, the cheapest model or codec from each point on.
+    static func segmentwise(
+        seriesID: UInt32, timestamps ts: UnsafeBufferPointer<Int64>, values v: UnsafeBufferPointer<Double>,
+        range: Range<Int>, bound: ErrorBound, options: FitterOptions
+    ) -> [EncodedSegment] {
         var out = [EncodedSegment]()
         var pos = range.lowerBound
         let fitters = FunctionFitters(ts: ts, values: v, bound: bound)
