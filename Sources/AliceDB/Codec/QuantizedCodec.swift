@@ -13,7 +13,12 @@ package enum QuantizedCodec {
 
     @inline(__always)
     static func predict(_ order: Int, _ r1: Double, _ r2: Double) -> Double {
-        order == 1 ? r1 : (r1 + r1) - r2
+        switch order {
+        case 1: r1
+        case 2: (r1 + r1) - r2
+        case 3: (r1 + r2) * 0.5
+        default: r1 + (r1 - r2) * 0.5
+        }
     }
 
     /// The grid step for a segment: twice the smallest error allowed anywhere in it, shaved by
@@ -35,7 +40,7 @@ package enum QuantizedCodec {
         let step = step(v, range, bound: bound)
         guard n > 0, step > 0, step.isFinite else { return nil }
         var best: [UInt8]? = nil
-        for order in 1...2 {
+        for order in 1...4 {
             var qs = [UInt64]()
             qs.reserveCapacity(n)
             var exceptions = Exceptions()
@@ -83,7 +88,7 @@ package enum QuantizedCodec {
         guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
         let flags = try r.u8("predictor order")
         let order = Int(flags & ~rangeCoded)
-        guard order == 1 || order == 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
+        guard (1...4).contains(order) else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
         let exceptions = try Exceptions.read(&r, count: count)
         var zig = [UInt64]()
         zig.reserveCapacity(count)

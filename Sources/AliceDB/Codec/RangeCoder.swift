@@ -3,9 +3,9 @@
 /// mostly zeros and small values: Rice needs at least one bit a value, this needs a fraction of
 /// one for a skewed distribution (a quantised residual that is 0 nine times in ten costs ~0.5 bit).
 ///
-/// A value `u` is coded as: a zero flag; for `u > 0` its bit width − 1 (1…64) through a 6-level
-/// bit tree; then the bit after the leading one adaptively, the remaining bits directly. Every
-/// model is chosen by the previous value's size class (0, 1–3, more), so runs and bursts are
+/// A value is coded as: a zero flag; for a magnitude `m > 0` its bit width − 1 (1…64) through a 6-level
+/// bit tree, the bit after the leading one adaptively, the remaining bits directly, then the sign. Every
+/// model is chosen by the previous values' size classes (and the sign by the previous sign), so runs and bursts are
 /// learned. No table is stored: decoder and encoder adapt alike.
 package enum RangeCoder {
     static let probBits: UInt32 = 11
@@ -13,14 +13,37 @@ package enum RangeCoder {
     static let moveBits: UInt16 = 5
     static let top: UInt32 = 1 << 24
 
-    /// The adaptive probabilities of one stream.
+    /// The adaptive probabilities of one stream. The stream is zig-zag coded signed values (a
+    /// quantised residual): each is coded as its magnitude and, when not zero, its sign, because
+    /// the sign of a difference of noise is anti-correlated with the previous one.
     struct Model {
-        var zero = [UInt16](repeating: RangeCoder.probInit, count: 3)
-        var width = [UInt16](repeating: RangeCoder.probInit, count: 3 * 64)
-        var mantissa = [UInt16](repeating: RangeCoder.probInit, count: 3 * 65)
+        var zero = [UInt16](repeating: RangeCoder.probInit, count: 16)
+        var width = [UInt16](repeating: RangeCoder.probInit, count: 4 * 64)
+        var mantissa = [UInt16](repeating: RangeCoder.probInit, count: 4 * 65)
+        var sign = [UInt16](repeating: RangeCoder.probInit, count: 9)
+        var c1 = 0, c2 = 0, lastSign = 0
+
+        /// Size class of a magnitude: 0, 1, 2–3, more.
+        @inline(__always)
+        static func sizeClass(_ m: UInt64) -> Int { m == 0 ? 0 : m == 1 ? 1 : m < 4 ? 2 : 3 }
 
         @inline(__always)
-        static func context(_ previous: UInt64) -> Int { previous == 0 ? 0 : previous < 4 ? 1 : 2 }
+        mutating func advance(_ magnitude: UInt64, negative: Bool) {
+            c2 = c1
+            c1 = Model.sizeClass(magnitude)
+            lastSign = magnitude == 0 ? 0 : negative ? 1 : 2
+        }
+
+        @inline(__always)
+        func signContext(_ magnitude: UInt64) -> Int { lastSign * 3 + min(2, Model.sizeClass(magnitude) - 1) }
+    }
+
+    @inline(__always)
+    static func split(_ u: UInt64) -> (magnitude: UInt64, negative: Bool) { ((u >> 1) &+ (u & 1), u & 1 == 1) }
+
+    @inline(__always)
+    static func join(_ magnitude: UInt64, negative: Bool) -> UInt64 {
+        negative ? (magnitude &* 2) &- 1 : magnitude &* 2
     }
 
     struct Encoder {
@@ -139,17 +162,17 @@ package enum RangeCoder {
         }
     }
 
-    /// The coded bytes of `values`.
+    /// The coded bytes of `values` (zig-zag coded signed integers).
     package static func encode(_ values: [UInt64]) -> [UInt8] {
         var m = Model()
         var e = Encoder()
         e.out.reserveCapacity(values.count / 4 + 16)
-        var previous: UInt64 = 0
         for u in values {
-            let c = Model.context(previous)
-            e.bit(&m.zero[c], u != 0)
-            if u != 0 {
-                let w = 64 - u.leadingZeroBitCount  // 1…64
+            let (mag, negative) = split(u)
+            let c = m.c1
+            e.bit(&m.zero[c * 4 + m.c2], mag != 0)
+            if mag != 0 {
+                let w = 64 - mag.leadingZeroBitCount  // 1…64
                 // Bit tree over w − 1 (6 bits), most significant first: nodes 1…63 index the model.
                 var node = 1
                 for level in stride(from: 5, through: 0, by: -1) {
@@ -158,13 +181,14 @@ package enum RangeCoder {
                     node = node << 1 | (b ? 1 : 0)
                 }
                 if w >= 2 {
-                    e.bit(&m.mantissa[c * 65 + w], (u >> UInt64(w - 2)) & 1 == 1)
+                    e.bit(&m.mantissa[c * 65 + w], (mag >> UInt64(w - 2)) & 1 == 1)
                     if w >= 3 {
-                        for k in stride(from: w - 3, through: 0, by: -1) { e.direct((u >> UInt64(k)) & 1 == 1) }
+                        for k in stride(from: w - 3, through: 0, by: -1) { e.direct((mag >> UInt64(k)) & 1 == 1) }
                     }
                 }
+                e.bit(&m.sign[m.signContext(mag)], negative)
             }
-            previous = u
+            m.advance(mag, negative: negative)
         }
         return e.finish()
     }
@@ -176,28 +200,24 @@ package enum RangeCoder {
     ) throws(DecodeError) {
         var m = Model()
         var d = Decoder(raw, from: from, to: to)
-        var previous: UInt64 = 0
         for _ in 0..<count {
-            let c = Model.context(previous)
-            var u: UInt64 = 0
-            if d.bit(&m.zero[c]) {
+            let c = m.c1
+            var mag: UInt64 = 0
+            var negative = false
+            if d.bit(&m.zero[c * 4 + m.c2]) {
                 var node = 1
-                var wm1 = 0
-                for _ in 0..<6 {
-                    let b = d.bit(&m.width[c * 64 + node])
-                    wm1 = wm1 << 1 | (b ? 1 : 0)
-                    node = node << 1 | (b ? 1 : 0)
-                }
-                let w = wm1 + 1
-                u = 1
+                for _ in 0..<6 { node = node << 1 | (d.bit(&m.width[c * 64 + node]) ? 1 : 0) }
+                let w = node - 64 + 1
+                mag = 1
                 if w >= 2 {
-                    u = u << 1 | (d.bit(&m.mantissa[c * 65 + w]) ? 1 : 0)
-                    if w >= 3 { for _ in 0..<(w - 2) { u = u << 1 | (d.direct() ? 1 : 0) } }
+                    mag = mag << 1 | (d.bit(&m.mantissa[c * 65 + w]) ? 1 : 0)
+                    if w >= 3 { for _ in 0..<(w - 2) { mag = mag << 1 | (d.direct() ? 1 : 0) } }
                 }
+                negative = d.bit(&m.sign[m.signContext(mag)])
             }
             if d.overrun { throw DecodeError("range-coded values end early", offset: to) }
-            out.append(u)
-            previous = u
+            out.append(join(mag, negative: negative))
+            m.advance(mag, negative: negative)
         }
     }
 }
