@@ -2,7 +2,7 @@
 ///
 /// Most sensors print a fixed number of decimals. If every value `v` equals `Double(k) / 10^e`
 /// bit for bit for integers `k`, the segment stores `e` and the `k`s — predicted from their
-/// predecessors (order 0, 1 or 2, whichever is smallest) and Rice-coded. Values that do not fit
+/// predecessors (order 0, 1 or 2, whichever is smallest), Rice- or range-coded. Values that do not fit
 /// (NaN, ±inf, -0.0, more digits) are exceptions stored with their exact bits.
 package enum DecimalCodec {
     static let maxExponent = 18
@@ -99,25 +99,53 @@ package enum Predictor {
         return (best.order, out)
     }
 
-    /// Writes `u8 order, exceptions, Rice-coded residuals` — the tail of every integer codec.
+    /// In the order byte: the residuals are range-coded, not Rice-coded.
+    static let rangeCoded: UInt8 = 0x80
+
+    /// Residuals under predictor `order`, zig-zagged.
+    static func residuals(_ ks: [Int64], order: Int) -> [UInt64] {
+        var out = [UInt64]()
+        out.reserveCapacity(ks.count)
+        var p1: Int64 = 0, p2: Int64 = 0
+        for k in ks {
+            out.append(ZigZag.encode(k &- predict(order, p1, p2)))
+            p2 = p1
+            p1 = k
+        }
+        return out
+    }
+
+    /// Writes `u8 order (| 0x80: range-coded), exceptions, residuals` — the tail of every integer
+    /// codec: Rice under the order whose estimate is smallest, or the range coder under any order,
+    /// whichever is smallest.
     package static func writeStream(_ ks: [Int64], exceptions: Exceptions, into w: inout ByteWriter) {
         let (order, residuals) = bestResiduals(ks)
-        w.u8(UInt8(order))
-        exceptions.write(into: &w)
         var bw = BitWriter(capacity: ks.count)
         RiceCodec.encode(residuals, into: &bw)
-        w.append(bw.finish())
+        var best = (flags: UInt8(order), payload: bw.finish())
+        for o in 0...2 {
+            let ranged = RangeCoder.encode(o == order ? residuals : Predictor.residuals(ks, order: o))
+            if ranged.count < best.payload.count { best = (UInt8(o) | rangeCoded, ranged) }
+        }
+        w.u8(best.flags)
+        exceptions.write(into: &w)
+        w.append(best.payload)
     }
 
     /// Reads what `writeStream` wrote (it runs to the end of `r`).
     package static func readStream(_ r: inout ByteReader, count: Int) throws(DecodeError) -> (ks: [Int64], exceptions: Exceptions) {
-        let order = Int(try r.u8("predictor order"))
+        let flags = try r.u8("predictor order")
+        let order = Int(flags & ~rangeCoded)
         guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
         let exceptions = try Exceptions.read(&r, count: count)
-        var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
         var zig = [UInt64]()
         zig.reserveCapacity(count)
-        try RiceCodec.decode(count: count, from: &br, into: &zig)
+        if flags & rangeCoded != 0 {
+            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, into: &zig)
+        } else {
+            var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+            try RiceCodec.decode(count: count, from: &br, into: &zig)
+        }
         r.offset = r.end
         var ks = [Int64]()
         ks.reserveCapacity(count)
