@@ -54,6 +54,38 @@ import Testing
         Set(encodeAll(ts, values, bound: bound, chunk: 16384).map(\.header.kind))
     }
 
+    /// Values with a few more decimals than the rest (8 significant digits at every magnitude, as
+    /// the UCR archive prints) come back bit for bit, refined rather than exceptions.
+    @Test func decimalsWithMoreDigitsHereAndThereStayExact() throws {
+        var rng = TestRNG(seed: 11)
+        var values = [Double]()
+        var x = 0.3
+        for i in 0..<5000 {
+            x += Double(Int64(rng.next() % 2001) - 1000) * 1e-5
+            let digits = i % 37 == 0 ? 11 : i % 11 == 0 ? 9 : 8
+            values.append(Double(String(format8(x, digits)))!)
+        }
+        values[100] = -0.0
+        values[200] = .nan
+        values[300] = 1.2345678e-7
+        let ts = values.indices.map { Int64($0) }
+        let segments = encodeAll(ts, values, bound: .lossless, chunk: 16384)
+        var out = [Double]()
+        for s in segments { out += try SegmentFormat.decode(s.bytes).values }
+        #expect(out.map(\.bitPattern) == values.map(\.bitPattern))
+        #expect(segments.map(\.header.kind).contains(.decimal))
+        let bytes = segments.reduce(0) { $0 + $1.bytes.count }
+        #expect(Double(bytes) / Double(values.count) < 3.5, "\(bytes) bytes")
+    }
+
+    /// `x` rounded to `digits` decimals, as text.
+    func format8(_ x: Double, _ digits: Int) -> String {
+        var p = 1.0
+        for _ in 0..<digits { p *= 10 }
+        let k = (x * p).rounded()
+        return String(DoubleText.format(k / p))
+    }
+
     @Test func lzmaWinsOnRepeatedRandomBits() throws {
         var rng = TestRNG(seed: 7)
         let pattern = (0..<9000).map { _ in Double(bitPattern: rng.next() >> 2) }

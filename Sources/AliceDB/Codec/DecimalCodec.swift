@@ -2,7 +2,8 @@
 ///
 /// Most sensors print a fixed number of decimals. If a value `v` equals `Double(k) / 10^e`
 /// bit for bit for an integer `k`, the segment stores `e` (the one that minimises the estimated
-/// size: a few values with more digits become exceptions) and the `k`s — predicted from their
+/// size: values with more decimals are stored rounded to `e` plus a short refinement) and the
+/// `k`s — predicted from their
 /// predecessors (order 0, 1 or 2, whichever is smallest), Rice- or range-coded. Values that do not fit
 /// (NaN, ±inf, -0.0, more digits) are exceptions stored with their exact bits.
 package enum DecimalCodec {
@@ -18,31 +19,47 @@ package enum DecimalCodec {
         return (Double(ki) / p).bitPattern == v.bitPattern ? ki : nil
     }
 
+    /// In the exponent byte: a list of refined values follows it.
+    static let refinedFlag: UInt8 = 0x80
+    static let integerPowers: [Int64] = (0...maxExponent).map { e in (0..<e).reduce(Int64(1)) { p, _ in p * 10 } }
+
+    /// A value with `d` more decimals than the segment's exponent: the stream holds it rounded to
+    /// the exponent (so prediction runs on), this the rest: `k_f = k_stream · 10^d + rest`.
+    struct Refinement {
+        var position: Int
+        var extra: Int
+        var rest: Int64
+    }
+
     package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8]? {
         let n = range.count
         guard n > 0 else { return nil }
-        // The exponent each value needs (maxExponent + 1: none). A few values with more digits than
-        // the rest are cheaper as exceptions (~80 bits each) than raising every value's exponent
-        // (~3.3 bits a point per decimal): the exponent minimises that estimate.
+        // The exponent each value needs (maxExponent + 1: none, an exception with exact bits).
+        var need = [UInt8](repeating: 0, count: n)
         var needs = [Int](repeating: 0, count: maxExponent + 2)
         for i in range {
             let x = v[i]
-            if x.bitPattern == (-0.0).bitPattern || !x.isFinite {
-                needs[maxExponent + 1] += 1
-                continue
+            var f = maxExponent + 1
+            if x.bitPattern != (-0.0).bitPattern && x.isFinite {
+                f = 0
+                while f <= maxExponent && integer(x, f) == nil { f += 1 }
             }
-            var f = 0
-            while f <= maxExponent && integer(x, f) == nil { f += 1 }
+            need[i - range.lowerBound] = UInt8(f)
             needs[f] += 1
         }
+        guard needs[maxExponent + 1] <= n / 8 else { return nil }
+        // Raising every value's exponent costs ~3.3 bits a point per decimal; a value with more
+        // decimals than the exponent costs a refinement (~24 bits + 3.3 per extra decimal).
         var e = 0
         var bestCost = Double.infinity
-        var above = n - needs[0]  // values needing more than f
         for f in 0...maxExponent {
-            if f > 0 { above -= needs[f] }
-            guard above <= n / 8 else { continue }
-            let cost = Double(f) * 3.32 * Double(n) + Double(above) * 80
-            if cost < bestCost {
+            var cost = Double(f) * 3.32 * Double(n)
+            var refined = 0
+            for g in stride(from: f + 1, through: maxExponent, by: 1) where needs[g] > 0 {
+                cost += Double(needs[g]) * (24 + 3.32 * Double(g - f))
+                refined += needs[g]
+            }
+            if refined <= n / 2 && cost < bestCost {
                 bestCost = cost
                 e = f
             }
@@ -51,30 +68,73 @@ package enum DecimalCodec {
         var ks = [Int64]()
         ks.reserveCapacity(n)
         var exceptions = Exceptions()
+        var refinements = [Refinement]()
         var last: Int64 = 0
         for i in range {
-            if let k = integer(v[i], e), v[i].bitPattern != (-0.0).bitPattern {
+            let j = i - range.lowerBound
+            let f = Int(need[j])
+            if f <= e, let k = integer(v[i], e) {
+                ks.append(k)
+                last = k
+            } else if f <= maxExponent, let kf = integer(v[i], f) {
+                let near = (v[i] * PowersOfTen.table[e]).rounded()
+                let scale = integerPowers[f - e]
+                guard abs(near) < limit else { return nil }
+                let k = Int64(near)
+                let (scaled, overflow) = k.multipliedReportingOverflow(by: scale)
+                guard !overflow else { return nil }
+                refinements.append(Refinement(position: j, extra: f - e, rest: kf &- scaled))
                 ks.append(k)
                 last = k
             } else {
-                exceptions.add(i - range.lowerBound, v[i])
+                exceptions.add(j, v[i])
                 ks.append(last)
             }
         }
-        if exceptions.count > n / 8 { return nil }
-        var w = ByteWriter(capacity: n + 16)
-        w.u8(UInt8(e))
+        var w = ByteWriter(capacity: n + 16 + refinements.count * 4)
+        w.u8(UInt8(e) | (refinements.isEmpty ? 0 : refinedFlag))
+        if !refinements.isEmpty {
+            w.varint(UInt64(refinements.count))
+            var previous = 0
+            for r in refinements {
+                w.varint(UInt64(r.position - previous))
+                previous = r.position
+                w.u8(UInt8(r.extra))
+                w.svarint(r.rest)
+            }
+        }
         Predictor.writeStream(ks, exceptions: exceptions, into: &w)
         return w.bytes
     }
 
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
-        let e = Int(try r.u8("decimal exponent"))
+        let flags = try r.u8("decimal exponent")
+        let e = Int(flags & ~refinedFlag)
         guard e <= maxExponent else { throw DecodeError("decimal exponent \(e) too large", offset: r.offset - 1) }
+        var refinements = [Refinement]()
+        if flags & refinedFlag != 0 {
+            let m = try r.count("refined values", limit: count)
+            var position = 0
+            for i in 0..<m {
+                position += try r.count("refined position", limit: count)
+                guard position < count, i == 0 || position > refinements[i - 1].position else {
+                    throw DecodeError("refined position \(position) out of order or range", offset: r.offset)
+                }
+                let extra = Int(try r.u8("extra decimals"))
+                guard extra >= 1 && e + extra <= maxExponent else { throw DecodeError("extra decimals \(extra)", offset: r.offset - 1) }
+                refinements.append(Refinement(position: position, extra: extra, rest: try r.svarint("refined rest")))
+            }
+        }
         let (ks, exceptions) = try Predictor.readStream(&r, count: count)
         let base = out.count
         let p = PowersOfTen.table[e]
         for k in ks { out.append(Double(k) / p) }
+        for f in refinements {
+            let (scaled, o1) = ks[f.position].multipliedReportingOverflow(by: integerPowers[f.extra])
+            let (kf, o2) = scaled.addingReportingOverflow(f.rest)
+            guard !o1 && !o2 else { throw DecodeError("refined value overflows", offset: r.offset) }
+            out[base + f.position] = Double(kf) / PowersOfTen.table[e + f.extra]
+        }
         exceptions.apply(to: &out, base: base)
     }
 }

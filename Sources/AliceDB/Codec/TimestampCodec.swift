@@ -1,9 +1,10 @@
-/// Exact timestamp coding: delta-of-delta with zero-run lengths, or Rice-coded when jittery.
+/// Exact timestamp coding: delta-of-delta with zero-run lengths, or Rice- or range-coded when
+/// jittery or gappy (whichever is smallest).
 ///
 /// A regular series costs one varint per segment (its interval); a gap costs a few bytes;
 /// jitter costs a few bits per point. The first timestamp lives in the segment header.
 package enum TimestampCodec {
-    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3 }
+    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4 }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
     package static func encode(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> [UInt8] {
@@ -55,6 +56,13 @@ package enum TimestampCodec {
         // Rice alternative for jittery clocks.
         let zig = dods.map(ZigZag.encode)
         let riceBytes = (RiceCodec.sizeInBits(zig) + 7) / 8
+        let ranged = RangeCoder.encode(zig)
+        if ranged.count < min(riceBytes, runs.count) {
+            w.u8(Mode.ranged.rawValue)
+            w.svarint(firstDelta)
+            w.append(ranged)
+            return w.bytes
+        }
         if riceBytes + 1 + 10 < runs.count {
             w.u8(Mode.rice.rawValue)
             w.svarint(firstDelta)
@@ -108,11 +116,15 @@ package enum TimestampCodec {
                 out.append(t)
                 left -= 1
             }
-        case .rice:
-            var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+        case .rice, .ranged:
             var zig = [UInt64]()
             zig.reserveCapacity(count - 2)
-            try RiceCodec.decode(count: count - 2, from: &br, into: &zig)
+            if mode == .ranged {
+                try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, into: &zig)
+            } else {
+                var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
+                try RiceCodec.decode(count: count - 2, from: &br, into: &zig)
+            }
             var d = firstDelta
             for z in zig {
                 d = d &+ ZigZag.decode(z)
