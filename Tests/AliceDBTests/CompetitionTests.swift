@@ -78,6 +78,31 @@ import Testing
         #expect(Double(bytes) / Double(values.count) < 3.5, "\(bytes) bytes")
     }
 
+    /// Hourly readings in milliseconds with missing hours: the grid is divided out, so a gap costs
+    /// a few bits, and the timestamps come back exactly (negative and huge steps too).
+    @Test func gappyHourlyTimestampsCostLittle() throws {
+        var rng = TestRNG(seed: 5)
+        var ts = [Int64]()
+        var t: Int64 = 1_262_304_000_000
+        for _ in 0..<16000 {
+            t += 3_600_000 * (rng.next() % 20 == 0 ? Int64(2 + rng.next() % 5) : 1)
+            ts.append(t)
+        }
+        let bytes = ts.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<$0.count) }
+        #expect(bytes.first == TimestampCodec.Mode.scaled.rawValue)
+        #expect(Double(bytes.count) / Double(ts.count) < 0.1, "\(bytes.count) bytes")  // unscaled: ~0.3
+        let extremes: [Int64] = [0, 3_600_000, Int64.max, Int64.min, 5, 5, 5 + 3_600_000, -7]
+        for series in [ts, extremes] {
+            let b = series.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<$0.count) }
+            var out = [Int64]()
+            try b.withUnsafeBytes { raw in
+                var r = ByteReader(raw, from: 0, to: raw.count)
+                try TimestampCodec.decode(&r, count: series.count, first: series[0], into: &out)
+            }
+            #expect(out == series)
+        }
+    }
+
     /// `x` rounded to `digits` decimals, as text.
     func format8(_ x: Double, _ digits: Int) -> String {
         var p = 1.0

@@ -4,7 +4,7 @@
 /// A regular series costs one varint per segment (its interval); a gap costs a few bytes;
 /// jitter costs a few bits per point. The first timestamp lives in the segment header.
 package enum TimestampCodec {
-    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4 }
+    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4, scaled = 5 }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
     package static func encode(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> [UInt8] {
@@ -56,10 +56,16 @@ package enum TimestampCodec {
         // Rice alternative for jittery clocks.
         let zig = dods.map(ZigZag.encode)
         let riceBytes = (RiceCodec.sizeInBits(zig) + 7) / 8
-        let ranged = RangeCoder.encode(zig)
+        // A clock on a coarse grid (hourly readings in milliseconds, with gaps): every
+        // delta-of-delta is a multiple of the grid, which need not be coded.
+        var grid: UInt64 = 0
+        for d in dods where d != 0 { grid = gcd(grid, d.magnitude) }
+        let scale = grid > 1 && grid <= UInt64(Int64.max) ? Int64(grid) : 1
+        let ranged = RangeCoder.encode(scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) })
         if ranged.count < min(riceBytes, runs.count) {
-            w.u8(Mode.ranged.rawValue)
+            w.u8(scale == 1 ? Mode.ranged.rawValue : Mode.scaled.rawValue)
             w.svarint(firstDelta)
+            if scale > 1 { w.varint(UInt64(scale)) }
             w.append(ranged)
             return w.bytes
         }
@@ -72,6 +78,12 @@ package enum TimestampCodec {
             return w.bytes
         }
         return runs.bytes
+    }
+
+    static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var (a, b) = (a, b)
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
     }
 
     /// Decodes `count` timestamps starting at `first`, appending them to `out`.
@@ -116,10 +128,16 @@ package enum TimestampCodec {
                 out.append(t)
                 left -= 1
             }
-        case .rice, .ranged:
+        case .rice, .ranged, .scaled:
+            var scale: Int64 = 1
+            if mode == .scaled {
+                let g = try r.varint("timestamp grid")
+                guard g > 1 && g <= UInt64(Int64.max) else { throw DecodeError("timestamp grid \(g)", offset: r.offset) }
+                scale = Int64(g)
+            }
             var zig = [UInt64]()
             zig.reserveCapacity(count - 2)
-            if mode == .ranged {
+            if mode != .rice {
                 try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, into: &zig)
             } else {
                 var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
@@ -127,7 +145,7 @@ package enum TimestampCodec {
             }
             var d = firstDelta
             for z in zig {
-                d = d &+ ZigZag.decode(z)
+                d = d &+ ZigZag.decode(z) &* scale
                 t = t &+ d
                 out.append(t)
             }
