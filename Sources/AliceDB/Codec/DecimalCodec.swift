@@ -178,31 +178,16 @@ package enum Predictor {
     /// In the order byte: the residuals are range-coded, not Rice-coded.
     static let rangeCoded: UInt8 = 0x80
 
-    /// Residuals under predictor `order`, zig-zagged.
-    static func residuals(_ ks: [Int64], order: Int) -> [UInt64] {
-        var out = [UInt64]()
-        out.reserveCapacity(ks.count)
-        var p1: Int64 = 0, p2: Int64 = 0
-        for k in ks {
-            out.append(ZigZag.encode(k &- predict(order, p1, p2)))
-            p2 = p1
-            p1 = k
-        }
-        return out
-    }
-
     /// Writes `u8 order (| 0x80: range-coded), exceptions, residuals` — the tail of every integer
-    /// codec: Rice under the order whose estimate is smallest, or the range coder under any order,
-    /// whichever is smallest.
+    /// codec: under the order whose estimate is smallest, Rice- or range-coded, whichever is smaller.
     package static func writeStream(_ ks: [Int64], exceptions: Exceptions, into w: inout ByteWriter) {
         let (order, residuals) = bestResiduals(ks)
         var bw = BitWriter(capacity: ks.count)
         RiceCodec.encode(residuals, into: &bw)
         var best = (flags: UInt8(order), payload: bw.finish())
-        for o in 0...2 {
-            let ranged = RangeCoder.encode(o == order ? residuals : Predictor.residuals(ks, order: o))
-            if ranged.count < best.payload.count { best = (UInt8(o) | rangeCoded, ranged) }
-        }
+        // The order the estimate chose is (nearly always) the range coder's best too: one pass.
+        let ranged = RangeCoder.encode(residuals)
+        if ranged.count < best.payload.count { best = (UInt8(order) | rangeCoded, ranged) }
         w.u8(best.flags)
         exceptions.write(into: &w)
         w.append(best.payload)

@@ -39,12 +39,15 @@ package enum QuantizedCodec {
         let n = range.count
         let step = step(v, range, bound: bound)
         guard n > 0, step > 0, step.isFinite else { return nil }
-        var best: [UInt8]? = nil
+        // Every predictor quantises; the one whose indices look cheapest (bit widths, exceptions)
+        // is entropy-coded, Rice or range coder, whichever is smaller.
+        var best: (order: Int, estimate: Int, qs: [UInt64], exceptions: Exceptions)? = nil
         for order in 1...4 {
             var qs = [UInt64]()
             qs.reserveCapacity(n)
             var exceptions = Exceptions()
             var r1 = 0.0, r2 = 0.0
+            var estimate = 0
             for i in range {
                 let x = v[i]
                 let pred = predict(order, r1, r2)
@@ -64,23 +67,27 @@ package enum QuantizedCodec {
                     exceptions.add(i - range.lowerBound, x)
                 }
                 if !recon.isFinite { recon = pred }  // keep the predictor finite after NaN/inf
-                qs.append(ZigZag.encode(q))
+                let z = ZigZag.encode(q)
+                estimate += 64 - z.leadingZeroBitCount
+                qs.append(z)
                 r2 = r1
                 r1 = recon
             }
+            estimate += exceptions.count * 80
             if exceptions.count > n / 4 { continue }
-            var bw = BitWriter(capacity: n / 2)
-            RiceCodec.encode(qs, into: &bw)
-            let rice = bw.finish()
-            let ranged = RangeCoder.encode(qs)
-            var w = ByteWriter(capacity: n / 2 + 32)
-            w.f64(step)
-            w.u8(UInt8(order) | (ranged.count < rice.count ? rangeCoded : 0))
-            exceptions.write(into: &w)
-            w.append(ranged.count < rice.count ? ranged : rice)
-            if best == nil || w.count < best!.count { best = w.bytes }
+            if best == nil || estimate < best!.estimate { best = (order, estimate, qs, exceptions) }
         }
-        return best
+        guard let chosen = best else { return nil }
+        var bw = BitWriter(capacity: n / 2)
+        RiceCodec.encode(chosen.qs, into: &bw)
+        let rice = bw.finish()
+        let ranged = RangeCoder.encode(chosen.qs)
+        var w = ByteWriter(capacity: n / 2 + 32)
+        w.f64(step)
+        w.u8(UInt8(chosen.order) | (ranged.count < rice.count ? rangeCoded : 0))
+        chosen.exceptions.write(into: &w)
+        w.append(ranged.count < rice.count ? ranged : rice)
+        return w.bytes
     }
 
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
