@@ -68,6 +68,7 @@ import Testing
         values[100] = -0.0
         values[200] = .nan
         values[300] = 1.2345678e-7
+        values[400] = 123_456_789_012.5  // one decimal, yet past 2^53 at the segment's exponent
         let ts = values.indices.map { Int64($0) }
         let segments = encodeAll(ts, values, bound: .lossless, chunk: 16384)
         var out = [Double]()

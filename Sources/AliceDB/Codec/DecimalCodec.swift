@@ -76,7 +76,9 @@ package enum DecimalCodec {
             if f <= e, let k = integer(v[i], e) {
                 ks.append(k)
                 last = k
-            } else if f <= maxExponent, let kf = integer(v[i], f) {
+            } else if f > e && f <= maxExponent, let kf = integer(v[i], f) {
+                // (A value that needs fewer decimals but does not fit at `e`, too large for 2^53
+                // there, falls through to the exceptions.)
                 let near = (v[i] * PowersOfTen.table[e]).rounded()
                 let scale = integerPowers[f - e]
                 guard abs(near) < limit else { return nil }
