@@ -113,6 +113,17 @@ extension PostgresStorage {
         }
     }
 
+    /// Whether `gateway` has uploaded (one keyed lookup, not the whole list).
+    func hasGateway(_ gateway: String) async throws(AliceDBError) -> Bool {
+        let client = self.client
+        return try await run("looking up a gateway") {
+            for try await _ in try await client.query("SELECT 1 FROM alicedb_gateways WHERE gateway = \(gateway)").decode(Int32.self) {
+                return true
+            }
+            return false
+        }
+    }
+
     public func seriesNames(_ gateway: String) async throws -> [String] {
         let client = self.client
         return try await run("listing series") {
@@ -142,10 +153,9 @@ extension PostgresStorage {
             return out
         }
         if rows.isEmpty {
-            if let series, try await gatewayNames().contains(gateway) {
-                throw AliceDBError(.notFound, "unknown series '\(series)'")
-            }
-            return try await gatewayNames().contains(gateway) ? [] : nil
+            guard try await hasGateway(gateway) else { return nil }
+            if let series { throw AliceDBError(.notFound, "unknown series '\(series)'") }
+            return []
         }
         return rows
     }

@@ -48,7 +48,7 @@ extension PostgresStorage {
             return false
         }
         guard !found else { return }
-        if try await gatewayNames().contains(gateway) { throw AliceDBError(.notFound, "unknown series '\(series)'") }
+        if try await hasGateway(gateway) { throw AliceDBError(.notFound, "unknown series '\(series)'") }
         throw AliceDBError(.notFound, "no data from gateway '\(gateway)'")
     }
 
