@@ -8,8 +8,6 @@
 /// exact bits.
 package enum QuantizedCodec {
     static let limit = 4.0e18
-    /// In the order byte: the residuals are range-coded, not Rice-coded.
-    static let rangeCoded: UInt8 = 0x80
 
     @inline(__always)
     static func predict(_ order: Int, _ r1: Double, _ r2: Double) -> Double {
@@ -78,36 +76,20 @@ package enum QuantizedCodec {
             if best == nil || estimate < best!.estimate { best = (order, estimate, qs, exceptions) }
         }
         guard let chosen = best else { return nil }
-        var bw = BitWriter(capacity: n / 2)
-        RiceCodec.encode(chosen.qs, into: &bw)
-        let rice = bw.finish()
-        let ranged = RangeCoder.encode(chosen.qs)
         var w = ByteWriter(capacity: n / 2 + 32)
         w.f64(step)
-        w.u8(UInt8(chosen.order) | (ranged.count < rice.count ? rangeCoded : 0))
-        chosen.exceptions.write(into: &w)
-        w.append(ranged.count < rice.count ? ranged : rice)
+        EntropyStream.write(chosen.qs, tag: UInt8(chosen.order), exceptions: chosen.exceptions, into: &w)
         return w.bytes
     }
 
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
         let step = try r.f64("grid step")
         guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
-        let flags = try r.u8("predictor order")
-        let order = Int(flags & ~rangeCoded)
-        guard (1...4).contains(order) else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
-        let exceptions = try Exceptions.read(&r, count: count)
-        var zig = [UInt64]()
-        zig.reserveCapacity(count)
-        if flags & rangeCoded != 0 {
-            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, into: &zig)
-        } else {
-            var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
-            try RiceCodec.decode(count: count, from: &br, into: &zig)
-        }
+        let (tag, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
+        let order = Int(tag)
+        guard (1...4).contains(order) else { throw DecodeError("predictor order \(order)", offset: at) }
         var r1 = 0.0, r2 = 0.0
         var e = 0
-        let base = out.count
         for (i, z) in zig.enumerated() {
             let pred = predict(order, r1, r2)
             var recon = pred + Double(ZigZag.decode(z)) * step
@@ -120,7 +102,5 @@ package enum QuantizedCodec {
             r2 = r1
             r1 = recon
         }
-        _ = base
-        r.offset = r.end
     }
 }
