@@ -74,9 +74,68 @@ import Testing
         var out = [Double]()
         for s in segments { out += try SegmentFormat.decode(s.bytes).values }
         #expect(out.map(\.bitPattern) == values.map(\.bitPattern))
-        #expect(segments.map(\.header.kind).contains(.decimal))
+        #expect(!Set(segments.map(\.header.kind)).isDisjoint(with: [.decimal, .significant]))
         let bytes = segments.reduce(0) { $0 + $1.bytes.count }
         #expect(Double(bytes) / Double(values.count) < 3.5, "\(bytes) bytes")
+    }
+
+    /// Eight significant digits at every magnitude (the UCR archive's `%.8g`): the digits a value
+    /// has follow its decade, and each point costs only those, across zero and decade crossings.
+    @Test func significantDigitsAcrossDecadesCostTheirDigits() throws {
+        var rng = TestRNG(seed: 3)
+        var values = [Double]()
+        for i in 0..<12_000 {
+            let x = 3 * _sin(Double(i) / 300) + (rng.unit() - 0.5) * 1e-3
+            values.append(significantDigits(x, 8))
+        }
+        values[10] = 0
+        values[20] = -0.0
+        values[30] = .infinity
+        values[40] = 1.234567891234  // more digits than the rest: an exception
+        values[50] = 3e-300
+        let ts = values.indices.map { Int64($0) }
+        let segments = encodeAll(ts, values, bound: .lossless, chunk: 16384)
+        var out = [Double]()
+        for s in segments { out += try SegmentFormat.decode(s.bytes).values }
+        #expect(out.map(\.bitPattern) == values.map(\.bitPattern))
+        #expect(segments.map(\.header.kind) == [.significant])
+        // One decimal exponent would pay ~3.3 bits more on every value above 1 and refine those
+        // below 0.1; the noise here is ~15 bits of the 8 digits.
+        let decimal = try #require(values.withUnsafeBufferPointer { DecimalCodec.encode($0, 0..<$0.count) })
+        let significant = try #require(values.withUnsafeBufferPointer { SignificantCodec.encode($0, 0..<$0.count) })
+        #expect(Double(significant.count) < 0.9 * Double(decimal.count), "\(significant.count) vs \(decimal.count)")
+    }
+
+    /// Ordinals of numbers with `s` significant digits are consecutive, ordered and invertible.
+    @Test func significantOrdinalsAreConsecutive() {
+        /// The step from `k` to the next number of `s` significant digits.
+        func step(_ k: Int64, _ s: Int) -> Int64 {
+            let a = k < 0 ? -k - 1 : k
+            return a >= DecimalCodec.integerPowers[s] ? DecimalCodec.integerPowers[SignificantCodec.digits(a) - s] : 1
+        }
+        for s in 1...4 {
+            var k = -3 * DecimalCodec.integerPowers[s + 1]
+            var previous = SignificantCodec.ordinal(k, s: s) - 1
+            while k <= 3 * DecimalCodec.integerPowers[s + 1] {
+                let o = SignificantCodec.ordinal(k, s: s)
+                #expect(o == previous + 1 && SignificantCodec.integer(ordinal: o, s: s) == k, "s \(s) k \(k)")
+                previous = o
+                k += step(k, s)
+            }
+        }
+        var rng = TestRNG(seed: 9)
+        for _ in 0..<20_000 {
+            let s = 5 + Int(rng.next() % 11)
+            var k = Int64(rng.next() % (1 << 53)) * (rng.next() % 2 == 0 ? 1 : -1)
+            k -= k % step(k, s)
+            let next = k + step(k, s)
+            guard abs(next) < 1 << 53 else { continue }
+            let o = SignificantCodec.ordinal(k, s: s)
+            #expect(SignificantCodec.integer(ordinal: o, s: s) == k, "s \(s) k \(k)")
+            #expect(SignificantCodec.ordinal(next, s: s) == o + 1, "s \(s) k \(k)")
+        }
+        #expect(SignificantCodec.integer(ordinal: .min, s: 8) == nil)
+        #expect(SignificantCodec.integer(ordinal: .max, s: 8) == nil)
     }
 
     /// Hourly readings in milliseconds with missing hours: the grid is divided out, so a gap costs

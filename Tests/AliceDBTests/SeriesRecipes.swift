@@ -7,7 +7,7 @@ struct Recipe: CustomStringConvertible {
     var seed: UInt64
     var count: Int
 
-    static let shapes = 8
+    static let shapes = 9
     static let clocks = 5
 
     var description: String { "Recipe(shape: \(shape), clock: \(clock), seed: \(seed), count: \(count))" }
@@ -55,8 +55,11 @@ struct Recipe: CustomStringConvertible {
             return Double(Int64(seed % 1000) + Int64(i % 37) - Int64(i % 11)) / 100
         case 6:  // arbitrary bits
             return Double(bitPattern: rng.next())
-        default:  // few distinct levels
+        case 7:  // few distinct levels
             return [12.5, 13.25, 11.0, 99.125][Int(rng.next() % 4)]
+        default:  // a z-normalised signal printed with 8 significant digits (%.8g), crossing decades
+            let x = 1.7 * _sin(Double(i) / 40) + (rng.unit() - 0.5) * 0.05
+            return significantDigits(x, 8)
         }
     }
 }
@@ -73,4 +76,16 @@ func _pow10(_ e: Double) -> Double {
     let n = Int(abs(e))
     for _ in 0..<n { r *= 10 }
     return e < 0 ? 1 / r : r
+}
+
+/// `x` rounded to `digits` significant digits, as the shortest decimal text reads back.
+func significantDigits(_ x: Double, _ digits: Int) -> Double {
+    guard x != 0 && x.isFinite else { return x }
+    var e = 0
+    var a = abs(x)
+    while a >= 1 { a /= 10; e += 1 }
+    while a < 0.1 { a *= 10; e -= 1 }
+    let decimals = digits - e
+    return decimals >= 0 ? (x * _pow10(Double(decimals))).rounded() / _pow10(Double(decimals))
+        : (x / _pow10(Double(-decimals))).rounded() * _pow10(Double(-decimals))
 }

@@ -31,22 +31,27 @@ package enum DecimalCodec {
         var rest: Int64
     }
 
-    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8]? {
-        let n = range.count
-        guard n > 0 else { return nil }
-        // The exponent each value needs (maxExponent + 1: none, an exception with exact bits).
-        var need = [UInt8](repeating: 0, count: n)
-        var needs = [Int](repeating: 0, count: maxExponent + 2)
+    /// The decimals each value of `v[range]` needs to be `Double(k) / 10^e` bit for bit (0...18), or
+    /// `maxExponent + 1` when none do (NaN, ±inf, -0.0, too many digits).
+    package static func decimals(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8] {
+        var need = [UInt8](repeating: UInt8(maxExponent + 1), count: range.count)
         for i in range {
             let x = v[i]
-            var f = maxExponent + 1
-            if x.bitPattern != (-0.0).bitPattern && x.isFinite {
-                f = 0
-                while f <= maxExponent && integer(x, f) == nil { f += 1 }
-            }
+            guard x.bitPattern != (-0.0).bitPattern && x.isFinite else { continue }
+            var f = 0
+            while f <= maxExponent && integer(x, f) == nil { f += 1 }
             need[i - range.lowerBound] = UInt8(f)
-            needs[f] += 1
         }
+        return need
+    }
+
+    /// - Parameter decimals: `decimals(v, range)`, when the caller has it already.
+    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil) -> [UInt8]? {
+        let n = range.count
+        guard n > 0 else { return nil }
+        let need = decimals ?? Self.decimals(v, range)
+        var needs = [Int](repeating: 0, count: maxExponent + 2)
+        for f in need { needs[Int(f)] += 1 }
         guard needs[maxExponent + 1] <= n / 8 else { return nil }
         // Raising every value's exponent costs ~3.3 bits a point per decimal; a value with more
         // decimals than the exponent costs a refinement (~24 bits + 3.3 per extra decimal).
@@ -177,42 +182,20 @@ package enum Predictor {
         return (best.order, out)
     }
 
-    /// In the order byte: the residuals are range-coded, not Rice-coded.
-    static let rangeCoded: UInt8 = 0x80
-
     /// Writes `u8 order (| 0x80: range-coded), exceptions, residuals` — the tail of every integer
-    /// codec: under the order whose estimate is smallest, Rice- or range-coded, whichever is smaller.
+    /// codec, under the order whose estimate is smallest.
     package static func writeStream(_ ks: [Int64], exceptions: Exceptions, into w: inout ByteWriter) {
         let (order, residuals) = bestResiduals(ks)
-        var bw = BitWriter(capacity: ks.count)
-        RiceCodec.encode(residuals, into: &bw)
-        var best = (flags: UInt8(order), payload: bw.finish())
-        // The order the estimate chose is (nearly always) the range coder's best too: one pass.
-        let ranged = RangeCoder.encode(residuals)
-        if ranged.count < best.payload.count { best = (UInt8(order) | rangeCoded, ranged) }
-        w.u8(best.flags)
-        exceptions.write(into: &w)
-        w.append(best.payload)
+        EntropyStream.write(residuals, tag: UInt8(order), exceptions: exceptions, into: &w)
     }
 
     /// Reads what `writeStream` wrote (it runs to the end of `r`).
     package static func readStream(_ r: inout ByteReader, count: Int) throws(DecodeError) -> (ks: [Int64], exceptions: Exceptions) {
-        let flags = try r.u8("predictor order")
-        let order = Int(flags & ~rangeCoded)
-        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: r.offset - 1) }
-        let exceptions = try Exceptions.read(&r, count: count)
-        var zig = [UInt64]()
-        zig.reserveCapacity(count)
-        if flags & rangeCoded != 0 {
-            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, into: &zig)
-        } else {
-            var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
-            try RiceCodec.decode(count: count, from: &br, into: &zig)
-        }
-        r.offset = r.end
+        let (order, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
+        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: at) }
         var ks = [Int64]()
         ks.reserveCapacity(count)
-        reconstruct(zig, order: order) { ks.append($0) }
+        reconstruct(zig, order: Int(order)) { ks.append($0) }
         return (ks, exceptions)
     }
 

@@ -3,7 +3,8 @@
 /// rank in that table, predicted from the previous ranks and Rice-coded.
 ///
 /// Ranks move like the values do, so a smooth series gives small rank steps whatever the values'
-/// digits look like. The table itself is coded with the decimal codec when it can be, else XOR.
+/// digits look like. The table itself is coded with the decimal or significant-digit codec,
+/// whichever is smaller, else XOR.
 package enum DictionaryCodec {
     /// Worth trying only if distinct values are at most this share of the points.
     static let maxDistinctShare = 2
@@ -35,15 +36,12 @@ package enum DictionaryCodec {
             }
             ranks.append(last)  // exceptions repeat the previous rank (a zero residual)
         }
-        let tableBytes: [UInt8]
-        let tableKind: ModelKind
-        if let d = table.withUnsafeBufferPointer({ DecimalCodec.encode($0, 0..<$0.count) }) {
-            tableBytes = d
-            tableKind = .decimal
-        } else {
-            tableBytes = table.withUnsafeBufferPointer { XORCodec.encode($0, 0..<$0.count) }
-            tableKind = .xor
+        let coded: [(ModelKind, [UInt8])] = table.withUnsafeBufferPointer { t in
+            [(ModelKind.decimal, DecimalCodec.encode(t, 0..<t.count)), (.significant, SignificantCodec.encode(t, 0..<t.count))]
+                .compactMap { kind, bytes in bytes.map { (kind, $0) } }
         }
+        let (tableKind, tableBytes) = coded.min { $0.1.count < $1.1.count }
+            ?? (.xor, table.withUnsafeBufferPointer { XORCodec.encode($0, 0..<$0.count) })
         var w = ByteWriter(capacity: tableBytes.count + n + 16)
         w.u8(tableKind.rawValue)
         w.varint(UInt64(table.count))
@@ -63,6 +61,7 @@ package enum DictionaryCodec {
         switch ModelKind(rawValue: kindByte) {
         case .decimal: try DecimalCodec.decode(&tr, count: size, into: &table)
         case .xor: try XORCodec.decode(&tr, count: size, into: &table)
+        case .significant: try SignificantCodec.decode(&tr, count: size, into: &table)
         default: throw DecodeError("unknown table codec \(kindByte)", offset: r.offset - 1)
         }
         guard table.count == size else { throw DecodeError("table size disagrees", offset: r.offset) }

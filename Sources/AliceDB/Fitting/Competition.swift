@@ -151,9 +151,10 @@ package enum Competition {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        let kinds: [ModelKind] = bound.isLossless ? [.decimal, .xor, .dictionary] : [.decimal, .quantized]
+        let kinds: [ModelKind] = bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized]
+        let decimals = bound.isLossless ? DecimalCodec.decimals(v, range) : nil
         for kind in kinds {
-            if let e = encode(kind, v, range, bound: bound) {
+            if let e = encode(kind, v, range, bound: bound, decimals: decimals) {
                 out.append(Candidate(kind: kind, count: n, payload: e))
                 bestLossless = min(bestLossless, Double(e.count) / Double(n))
             }
@@ -164,11 +165,14 @@ package enum Competition {
         return out
     }
 
-    static func encode(_ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> [UInt8]? {
+    static func encode(
+        _ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]? = nil
+    ) -> [UInt8]? {
         switch kind {
-        case .decimal: DecimalCodec.encode(v, range)
+        case .decimal: DecimalCodec.encode(v, range, decimals: decimals)
         case .xor: XORCodec.encode(v, range)
         case .dictionary: DictionaryCodec.encode(v, range)
+        case .significant: SignificantCodec.encode(v, range, decimals: decimals)
         case .lzma: LZMACodec.encode(v, range)
         case .quantized: QuantizedCodec.encode(v, range, bound: bound)
         case .raw: RawCodec.encode(v, range)

@@ -10,6 +10,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case quantized = 7
     case raw = 8
     case dictionary = 9
+    case significant = 10
 
     public var description: String {
         switch self {
@@ -23,6 +24,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .quantized: "quantized"
         case .raw: "raw"
         case .dictionary: "dictionary"
+        case .significant: "significant"
         }
     }
 
