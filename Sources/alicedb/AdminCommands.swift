@@ -86,11 +86,12 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let segments = try database.openReadOnly().inspect(series)
-        var t = Table(["model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "max_error", "bound", "file", "offset"])
+        var t = Table(["model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "timestamp_bytes", "value_bytes",
+                       "max_error", "bound", "file", "offset"])
         for s in segments {
             t.add([.text(s.model), .int(s.firstTimestamp), .int(s.lastTimestamp), .int(Int64(s.points)), .int(Int64(s.bytes)),
-                   .double(Double(s.bytes) / Double(s.points)), .double(s.maxError), .text(s.bound.description),
-                   .text(s.file), .int(Int64(s.offset))])
+                   .double(Double(s.bytes) / Double(s.points)), .int(Int64(s.timestampBytes)), .int(Int64(s.valueBytes)),
+                   .double(s.maxError), .text(s.bound.description), .text(s.file), .int(Int64(s.offset))])
         }
         t.render(output.resolved)
     }

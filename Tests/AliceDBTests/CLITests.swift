@@ -82,7 +82,13 @@ enum CLI {
         #expect(json["models"] is [String: Any])
         #expect(try CLI.run(["verify", "--db", dir.path]).status == 0)
         let inspect = try CLI.run(["inspect", "--db", dir.path, "--series", "p", "--format", "csv"])
-        #expect(inspect.stdout.hasPrefix("model,first_ts,last_ts,points,bytes"))
+        #expect(inspect.stdout.hasPrefix("model,first_ts,last_ts,points,bytes,bytes_per_point,timestamp_bytes,value_bytes"))
+        // The parts are the segment's bytes less its header (a few dozen bytes).
+        for line in inspect.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",")
+            let (bytes, ts, values) = (Int(f[4])!, Int(f[6])!, Int(f[7])!)
+            #expect(ts >= 1 && values >= 1 && ts + values < bytes && bytes - ts - values < 64, "\(line)")
+        }
     }
 
     @Test func queriesAgreeWithTheData() throws {

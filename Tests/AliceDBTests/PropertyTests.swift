@@ -49,18 +49,18 @@ import Testing
                 default: return r
                 }
             }
-            for bulk in [false, true] {
-                let bytes = RangeCoder.encode(values, bulk: bulk)
+            for layout in [RangeCoder.Layout.bitwise, .trees] {
+                let bytes = RangeCoder.encode(values, layout: layout)
                 var out = [UInt64]()
                 let ok = bytes.withUnsafeBytes { raw in
-                    (try? RangeCoder.decode(count: n, from: raw, 0, raw.count, bulk: bulk, into: &out)) != nil
+                    (try? RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &out)) != nil
                 }
-                #expect(ok && out == values, "shape \(shape), \(n) values, bulk \(bulk)")
+                #expect(ok && out == values, "shape \(shape), \(n) values, \(layout)")
                 var damaged = bytes
                 if !damaged.isEmpty { damaged[Int(rng.next() % UInt64(damaged.count))] ^= 0x5A }
                 var junk = [UInt64]()
                 _ = damaged.prefix(Int(rng.next() % UInt64(damaged.count + 1))).withUnsafeBytes { raw in
-                    try? RangeCoder.decode(count: n, from: raw, 0, raw.count, bulk: bulk, into: &junk)
+                    try? RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &junk)
                 }
             }
         }
@@ -68,7 +68,7 @@ import Testing
         #expect(RangeCoder.encode([UInt64](repeating: 0, count: 10_000)).count < 100)
     }
 
-    /// Integer streams range-coded bit by bit (written before the bulk layout) still decode.
+    /// Integer streams range-coded bit by bit (written before the tree layout) still decode.
     @Test func firstLayoutStreamsStillDecode() throws {
         var rng = SplitMix(seed: 42)
         let ks: [Int64] = (0..<5000).map { _ in Int64(rng.next() % 1_000_000) - 500_000 }
@@ -76,7 +76,7 @@ import Testing
         var w = ByteWriter(capacity: 16)
         w.u8(UInt8(order) | EntropyStream.rangeCoded)
         Exceptions().write(into: &w)
-        w.append(RangeCoder.encode(residuals, bulk: false))
+        w.append(RangeCoder.encode(residuals, layout: .bitwise))
         let back = try w.bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw, from: 0, to: raw.count)
             return try Predictor.readStream(&r, count: ks.count).ks
@@ -84,7 +84,7 @@ import Testing
         #expect(back == ks)
         var fresh = ByteWriter(capacity: 16)
         Predictor.writeStream(ks, exceptions: Exceptions(), into: &fresh)
-        #expect(fresh.bytes[0] & EntropyStream.bulk != 0 && fresh.bytes != w.bytes)
+        #expect(fresh.bytes[0] & EntropyStream.trees != 0 && fresh.bytes != w.bytes)
     }
 
     /// Arbitrary bytes never trap the decoder: it returns a segment or an error.

@@ -4,17 +4,18 @@
 package enum EntropyStream {
     /// In the tag byte: the values are range-coded, not Rice-coded.
     static let rangeCoded: UInt8 = 0x80
-    /// With `rangeCoded`: in the bulk layout (`RangeCoder.encode(_:bulk:)`), as every new stream is.
-    static let bulk: UInt8 = 0x40
+    /// With `rangeCoded`: in the tree layout (`RangeCoder+Trees.swift`), as every new stream is;
+    /// without it the bitwise layout of the streams written before.
+    static let trees: UInt8 = 0x40
 
     /// Writes `tag` (below 0x40), `exceptions` and the smaller coding of `values`.
     package static func write(_ values: [UInt64], tag: UInt8, exceptions: Exceptions, into w: inout ByteWriter) {
         var bw = BitWriter(capacity: values.count)
         RiceCodec.encode(values, into: &bw)
         let rice = bw.finish()
-        let ranged = RangeCoder.encode(values, bulk: true)
+        let ranged = RangeCoder.encode(values, layout: .trees)
         let useRange = ranged.count < rice.count
-        w.u8(tag | (useRange ? rangeCoded | bulk : 0))
+        w.u8(tag | (useRange ? rangeCoded | trees : 0))
         exceptions.write(into: &w)
         w.append(useRange ? ranged : rice)
     }
@@ -30,12 +31,12 @@ package enum EntropyStream {
         var values = [UInt64]()
         values.reserveCapacity(count)
         if flags & rangeCoded != 0 {
-            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, bulk: flags & bulk != 0, into: &values)
+            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, layout: flags & trees != 0 ? .trees : .bitwise, into: &values)
         } else {
             var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
             try RiceCodec.decode(count: count, from: &br, into: &values)
         }
         r.offset = r.end
-        return (flags & rangeCoded != 0 ? flags & ~(rangeCoded | bulk) : flags, tagOffset, exceptions, values)
+        return (flags & rangeCoded != 0 ? flags & ~(rangeCoded | trees) : flags, tagOffset, exceptions, values)
     }
 }

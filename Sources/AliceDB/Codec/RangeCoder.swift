@@ -3,7 +3,7 @@
 /// mostly zeros and small values: Rice needs at least one bit a value, this needs a fraction of
 /// one for a skewed distribution (a quantised residual that is 0 nine times in ten costs ~0.5 bit).
 ///
-/// A value is coded as: a zero flag; for a magnitude `m > 0` its bit width − 1 (1…64) through a 6-level
+/// A value is coded as (the bitwise layout; `RangeCoder+Trees.swift` has the one written now): a zero flag; for a magnitude `m > 0` its bit width − 1 (1…64) through a 6-level
 /// bit tree, the bit after the leading one adaptively, the remaining bits directly, then the sign. Every
 /// model is chosen by the previous values' size classes (and the sign by the previous sign), so runs and bursts are
 /// learned. No table is stored: decoder and encoder adapt alike.
@@ -21,6 +21,24 @@ package enum RangeCoder {
         var width = [UInt16](repeating: RangeCoder.probInit, count: 4 * 64)
         var mantissa = [UInt16](repeating: RangeCoder.probInit, count: 4 * 65)
         var sign = [UInt16](repeating: RangeCoder.probInit, count: 9)
+    }
+
+    /// A tree-layout state: probability of a 0 in the low 16 bits (1…65535: never 0 or 1), how often
+    /// it was used (up to 15) above. It moves by 1/2, 1/4, 1/8, 1/16 of the distance while young
+    /// (used 0, 1–2, 3–6, 7–14 times), then by 1/32.
+    static let fineInit: UInt32 = 1 << 15
+
+    @inline(__always)
+    static func adapt(_ state: UInt32, _ b: Bool) -> UInt32 {
+        let p = state & 0xFFFF
+        let n = state >> 16
+        let shift = min(5, 32 - (n + 1).leadingZeroBitCount)
+        let q = b ? p &- (p >> shift) : p &+ ((65536 &- p) >> shift)
+        return q | (min(n + 1, 15) << 16)
+    }
+
+    /// What both layouts' contexts are made of: the previous values' size classes and sign.
+    struct History {
         var c1 = 0, c2 = 0, lastSign = 0
 
         /// Size class of a magnitude: 0, 1, 2–3, more.
@@ -30,12 +48,12 @@ package enum RangeCoder {
         @inline(__always)
         mutating func advance(_ magnitude: UInt64, negative: Bool) {
             c2 = c1
-            c1 = Model.sizeClass(magnitude)
+            c1 = History.sizeClass(magnitude)
             lastSign = magnitude == 0 ? 0 : negative ? 1 : 2
         }
 
         @inline(__always)
-        func signContext(_ magnitude: UInt64) -> Int { lastSign * 3 + min(2, Model.sizeClass(magnitude) - 1) }
+        func signContext(_ magnitude: UInt64) -> Int { lastSign * 3 + min(2, History.sizeClass(magnitude) - 1) }
     }
 
     @inline(__always)
@@ -80,6 +98,24 @@ package enum RangeCoder {
                 range &-= bound
                 p &-= p >> RangeCoder.moveBits
             }
+            while range < RangeCoder.top {
+                range <<= 8
+                shiftLow()
+            }
+        }
+
+        /// A bit under a 16-bit probability that adapts fast while young (the tree layout):
+        /// a skewed bit can cost 1/1000 of a bit, and a context seen a few times is already useful.
+        @inline(__always)
+        mutating func fineBit(_ state: inout UInt32, _ b: Bool) {
+            let bound = (range >> 16) &* (state & 0xFFFF)
+            if !b {
+                range = bound
+            } else {
+                low &+= UInt64(bound)
+                range &-= bound
+            }
+            state = RangeCoder.adapt(state, b)
             while range < RangeCoder.top {
                 range <<= 8
                 shiftLow()
@@ -157,6 +193,24 @@ package enum RangeCoder {
             return b
         }
 
+        @inline(__always)
+        mutating func fineBit(_ state: inout UInt32) -> Bool {
+            let bound = (range >> 16) &* (state & 0xFFFF)
+            let b = code >= bound
+            if !b {
+                range = bound
+            } else {
+                code &-= bound
+                range &-= bound
+            }
+            state = RangeCoder.adapt(state, b)
+            while range < RangeCoder.top {
+                range <<= 8
+                code = (code << 8) | UInt32(next())
+            }
+            return b
+        }
+
         /// What `Encoder.direct(_:count:)` wrote (a corrupt stream gives some value below 2^count).
         @inline(__always)
         mutating func direct(count: Int) -> UInt64 {
@@ -186,20 +240,37 @@ package enum RangeCoder {
         }
     }
 
-    /// The widest run of low bits coded in one step by the bulk layout.
-    static let directChunk = 16
+    /// How a stream is modelled. `bitwise`: this file's model (11-bit probabilities, low bits one
+    /// by one), which timestamp modes 4 and 5 and the integer streams written before use; `trees`:
+    /// `RangeCoder+Trees.swift`, every integer stream written now.
+    package enum Layout: Sendable { case bitwise, trees }
 
-    /// The coded bytes of `values` (zig-zag coded signed integers). `bulk` codes a magnitude's low
-    /// bits up to 16 at a time (one division when decoding) instead of one by one — a different
-    /// stream, of the same size within a fraction of a bit per value; timestamps keep the first layout.
-    package static func encode(_ values: [UInt64], bulk: Bool = false) -> [UInt8] {
+    /// The coded bytes of `values` (zig-zag coded signed integers).
+    package static func encode(_ values: [UInt64], layout: Layout = .bitwise) -> [UInt8] {
+        layout == .trees ? encodeTrees(values) : encodeBitwise(values)
+    }
+
+    /// Decodes `count` values from `bytes[from..<to]`.
+    /// - Throws: `DecodeError` when the bytes end well before the values do.
+    package static func decode(
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, layout: Layout = .bitwise, into out: inout [UInt64]
+    ) throws(DecodeError) {
+        if layout == .trees {
+            try decodeTrees(count: count, from: raw, from, to, into: &out)
+        } else {
+            try decodeBitwise(count: count, from: raw, from, to, into: &out)
+        }
+    }
+
+    static func encodeBitwise(_ values: [UInt64]) -> [UInt8] {
         var m = Model()
+        var h = History()
         var e = Encoder()
         e.out.reserveCapacity(values.count / 4 + 16)
         for u in values {
             let (mag, negative) = split(u)
-            let c = m.c1
-            e.bit(&m.zero[c * 4 + m.c2], mag != 0)
+            let c = h.c1
+            e.bit(&m.zero[c * 4 + h.c2], mag != 0)
             if mag != 0 {
                 let w = 64 - mag.leadingZeroBitCount  // 1…64
                 // Bit tree over w − 1 (6 bits), most significant first: nodes 1…63 index the model.
@@ -211,58 +282,41 @@ package enum RangeCoder {
                 }
                 if w >= 2 {
                     e.bit(&m.mantissa[c * 65 + w], (mag >> UInt64(w - 2)) & 1 == 1)
-                    if w >= 3 && bulk {
-                        var left = w - 2
-                        while left > 0 {
-                            let c = min(left, directChunk)
-                            left -= c
-                            e.direct((mag >> UInt64(left)) & ((1 << UInt64(c)) - 1), count: c)
-                        }
-                    } else if w >= 3 {
+                    if w >= 3 {
                         for k in stride(from: w - 3, through: 0, by: -1) { e.direct((mag >> UInt64(k)) & 1 == 1) }
                     }
                 }
-                e.bit(&m.sign[m.signContext(mag)], negative)
+                e.bit(&m.sign[h.signContext(mag)], negative)
             }
-            m.advance(mag, negative: negative)
+            h.advance(mag, negative: negative)
         }
         return e.finish()
     }
 
-    /// Decodes `count` values from `bytes[from..<to]`.
-    /// - Throws: `DecodeError` when the bytes end well before the values do.
-    package static func decode(
-        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, bulk: Bool = false, into out: inout [UInt64]
+    static func decodeBitwise(
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, into out: inout [UInt64]
     ) throws(DecodeError) {
         var m = Model()
+        var h = History()
         var d = Decoder(raw, from: from, to: to)
         for _ in 0..<count {
-            let c = m.c1
+            let c = h.c1
             var mag: UInt64 = 0
             var negative = false
-            if d.bit(&m.zero[c * 4 + m.c2]) {
+            if d.bit(&m.zero[c * 4 + h.c2]) {
                 var node = 1
                 for _ in 0..<6 { node = node << 1 | (d.bit(&m.width[c * 64 + node]) ? 1 : 0) }
                 let w = node - 64 + 1
                 mag = 1
                 if w >= 2 {
                     mag = mag << 1 | (d.bit(&m.mantissa[c * 65 + w]) ? 1 : 0)
-                    if w >= 3 && bulk {
-                        var left = w - 2
-                        while left > 0 {
-                            let c = min(left, directChunk)
-                            left -= c
-                            mag = mag << UInt64(c) | d.direct(count: c)
-                        }
-                    } else if w >= 3 {
-                        for _ in 0..<(w - 2) { mag = mag << 1 | (d.direct() ? 1 : 0) }
-                    }
+                    if w >= 3 { for _ in 0..<(w - 2) { mag = mag << 1 | (d.direct() ? 1 : 0) } }
                 }
-                negative = d.bit(&m.sign[m.signContext(mag)])
+                negative = d.bit(&m.sign[h.signContext(mag)])
             }
             if d.overrun { throw DecodeError("range-coded values end early", offset: to) }
             out.append(join(mag, negative: negative))
-            m.advance(mag, negative: negative)
+            h.advance(mag, negative: negative)
         }
     }
 }

@@ -4,7 +4,8 @@
 /// A regular series costs one varint per segment (its interval); a gap costs a few bytes;
 /// jitter costs a few bits per point. The first timestamp lives in the segment header.
 package enum TimestampCodec {
-    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4, scaled = 5 }
+    /// Modes 4 and 5 (bitwise range coding) are read, no longer written: 6 and 7 replace them.
+    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4, scaled = 5, steps = 6, treeDods = 7 }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
     package static func encode(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> [UInt8] {
@@ -61,14 +62,15 @@ package enum TimestampCodec {
         var grid: UInt64 = 0
         for d in dods where d != 0 { grid = gcd(grid, d.magnitude) }
         let scale = grid > 1 && grid <= UInt64(Int64.max) ? Int64(grid) : 1
-        let ranged = RangeCoder.encode(scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) })
-        if ranged.count < min(riceBytes, runs.count) {
-            w.u8(scale == 1 ? Mode.ranged.rawValue : Mode.scaled.rawValue)
-            w.svarint(firstDelta)
-            if scale > 1 { w.varint(UInt64(scale)) }
-            w.append(ranged)
-            return w.bytes
-        }
+        var best = ByteWriter(capacity: 32)
+        best.u8(Mode.treeDods.rawValue)
+        best.svarint(firstDelta)
+        best.varint(UInt64(scale))
+        best.append(RangeCoder.encode(scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) }, layout: .trees))
+        // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
+        // deltas of deltas (+, −): the usual step and the deltas' grid, then each delta's excess.
+        if let steps = steps(ts, range), steps.bytes.count < best.bytes.count { best = steps }
+        if best.bytes.count < min(riceBytes, runs.count) { return best.bytes }
         if riceBytes + 1 + 10 < runs.count {
             w.u8(Mode.rice.rawValue)
             w.svarint(firstDelta)
@@ -78,6 +80,46 @@ package enum TimestampCodec {
             return w.bytes
         }
         return runs.bytes
+    }
+
+    /// Mode `steps`: `svarint firstDelta, varint grid g, svarint usual step s` (in grid units), then
+    /// `delta / g − s` of every later point, range-coded; `nil` when some delta overflows.
+    static func steps(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> ByteWriter? {
+        let lo = range.lowerBound
+        guard range.count > 2 else { return nil }
+        var deltas = [Int64]()
+        deltas.reserveCapacity(range.count - 2)
+        var grid: UInt64 = 0
+        for j in (lo + 2)..<range.upperBound {
+            let (d, overflow) = ts[j].subtractingReportingOverflow(ts[j - 1])
+            if overflow { return nil }
+            deltas.append(d)
+            grid = gcd(grid, d.magnitude)
+        }
+        guard grid <= UInt64(Int64.max) else { return nil }
+        let g = max(Int64(grid), 1)
+        let units = deltas.map { $0 / g }
+        // The most common step (ties: the smaller).
+        let sorted = units.sorted()
+        var usual = sorted[0], bestRun = 0, run = 0
+        for (i, u) in sorted.enumerated() {
+            run = i > 0 && sorted[i - 1] == u ? run + 1 : 1
+            if run > bestRun { (usual, bestRun) = (u, run) }
+        }
+        var excess = [UInt64]()
+        excess.reserveCapacity(units.count)
+        for u in units {
+            let (e, overflow) = u.subtractingReportingOverflow(usual)
+            if overflow { return nil }
+            excess.append(ZigZag.encode(e))
+        }
+        var w = ByteWriter(capacity: 32)
+        w.u8(Mode.steps.rawValue)
+        w.svarint(ts[lo + 1] &- ts[lo])
+        w.varint(UInt64(g))
+        w.svarint(usual)
+        w.append(RangeCoder.encode(excess, layout: .trees))
+        return w
     }
 
     static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {
@@ -128,17 +170,32 @@ package enum TimestampCodec {
                 out.append(t)
                 left -= 1
             }
-        case .rice, .ranged, .scaled:
+        case .steps:
+            let g = try r.varint("timestamp grid")
+            guard g >= 1 && g <= UInt64(Int64.max) else { throw DecodeError("timestamp grid \(g)", offset: r.offset) }
+            let usual = try r.svarint("usual timestamp step")
+            var zig = [UInt64]()
+            zig.reserveCapacity(count - 2)
+            try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, layout: .trees, into: &zig)
+            for z in zig {
+                t = t &+ (ZigZag.decode(z) &+ usual) &* Int64(g)
+                out.append(t)
+            }
+            r.offset = r.end
+        case .rice, .ranged, .scaled, .treeDods:
             var scale: Int64 = 1
-            if mode == .scaled {
+            if mode == .scaled || mode == .treeDods {
                 let g = try r.varint("timestamp grid")
-                guard g > 1 && g <= UInt64(Int64.max) else { throw DecodeError("timestamp grid \(g)", offset: r.offset) }
+                guard g > (mode == .scaled ? 1 : 0) && g <= UInt64(Int64.max) else {
+                    throw DecodeError("timestamp grid \(g)", offset: r.offset)
+                }
                 scale = Int64(g)
             }
             var zig = [UInt64]()
             zig.reserveCapacity(count - 2)
             if mode != .rice {
-                try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, into: &zig)
+                let layout: RangeCoder.Layout = mode == .treeDods ? .trees : .bitwise
+                try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, layout: layout, into: &zig)
             } else {
                 var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
                 try RiceCodec.decode(count: count - 2, from: &br, into: &zig)

@@ -57,6 +57,9 @@ public struct SegmentInfo: Sendable, Hashable, Codable {
     public var lastTimestamp: Int64
     public var points: Int
     public var bytes: Int
+    /// Of `bytes`: the coded timestamps and the coded values (the rest is the header).
+    public var timestampBytes: Int
+    public var valueBytes: Int
     public var maxError: Double
     public var bound: ErrorBound
     public var file: String

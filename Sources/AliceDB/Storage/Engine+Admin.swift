@@ -63,10 +63,10 @@ extension Engine {
         refs.sort(by: SegmentRef.inOrder)
         var out = [SegmentInfo]()
         for r in refs {
-            let h = try store.header(r)
+            let (h, tsBytes, valueBytes) = try store.parts(r)
             out.append(SegmentInfo(
                 model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,
-                points: r.count, bytes: r.length, maxError: h.maxError, bound: h.bound,
+                points: r.count, bytes: r.length, timestampBytes: tsBytes, valueBytes: valueBytes, maxError: h.maxError, bound: h.bound,
                 file: SegmentFile.fileName(r.file), offset: r.offset))
         }
         return out

@@ -36,10 +36,15 @@ extension SegmentStore {
     /// The full header of a segment (its exact summary), read from the file.
     func header(_ ref: SegmentRef) throws(AliceDBError) -> SegmentHeader {
         if let hit = cache[SegmentKey(file: ref.file, offset: ref.offset)] { return hit.header }
+        return try parts(ref).header
+    }
+
+    /// The header and how many bytes the coded timestamps and values take.
+    func parts(_ ref: SegmentRef) throws(AliceDBError) -> (header: SegmentHeader, timestampBytes: Int, valueBytes: Int) {
         let bytes = try rawBytes(ref)
-        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw).0 } }
+        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw) } }
         switch parsed {
-        case .success(let h): return h
+        case .success(let (h, ts, values)): return (h, ts.count, values.count)
         case .failure(let e):
             throw AliceDBError(.corrupt, "segment header does not decode: \(e.message)", path: path(ref.file), offset: ref.offset + e.offset)
         }

@@ -1,0 +1,111 @@
+/// The tree layout of the range coder, for every integer stream written now: 16-bit probabilities
+/// that adapt fast while a context is young (`RangeCoder.adapt`; a bit that is nearly always the
+/// same costs ~1/1000 of a bit, not 1/50), and a magnitude below
+/// 2^12 coded bit by bit under one probability per prefix of its bits — an adaptive histogram of
+/// the magnitudes, which learns the digits sensors print (a float32 reading's last decimal is far
+/// from uniform). Wider magnitudes code three bits after the leading one that way and the rest
+/// 16 at a time with probability ½.
+///
+/// Per value: the zero flag and the bit width − 1 (6-level tree) as in the bitwise layout, under
+/// the two previous size classes; the bits after the leading one; the sign.
+extension RangeCoder {
+    static let treeWidth = 12
+    static let topBits = 3
+    static let directChunk = 16
+
+    /// Where each model lives in one buffer of probabilities.
+    enum Trees {
+        static let zero = 0  // 4 × 4: by the two previous size classes
+        static let width = 16  // 4 × 64 nodes: by the previous size class
+        static let tree = width + 4 * 64  // widths 2…12: [2^(w−1) − 1 + prefix]
+        static let top = tree + (1 << RangeCoder.treeWidth)  // widths 13…64: [w · 8 + prefix]
+        static let sign = top + 65 * 8  // 3 × 3
+        static let count = sign + 9
+    }
+
+    static func encodeTrees(_ values: [UInt64]) -> [UInt8] {
+        var probs = [UInt32](repeating: fineInit, count: Trees.count)
+        var e = Encoder()
+        e.out.reserveCapacity(values.count / 2 + 16)
+        var h = History()
+        probs.withUnsafeMutableBufferPointer { p in
+            for u in values {
+                let (mag, negative) = split(u)
+                e.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2], mag != 0)
+                if mag != 0 {
+                    let w = 64 - mag.leadingZeroBitCount
+                    var node = 1
+                    for level in stride(from: 5, through: 0, by: -1) {
+                        let b = ((w - 1) >> level) & 1
+                        e.fineBit(&p[Trees.width + h.c1 * 64 + node], b == 1)
+                        node = node << 1 | b
+                    }
+                    var prefix = 1
+                    if w <= treeWidth {
+                        let base = Trees.tree + (1 << (w - 1)) - 1
+                        for k in stride(from: w - 2, through: 0, by: -1) {
+                            let b = Int(truncatingIfNeeded: mag >> UInt64(k)) & 1
+                            e.fineBit(&p[base + prefix], b == 1)
+                            prefix = prefix << 1 | b
+                        }
+                    } else {
+                        for k in stride(from: w - 2, to: w - 2 - topBits, by: -1) {
+                            let b = Int(truncatingIfNeeded: mag >> UInt64(k)) & 1
+                            e.fineBit(&p[Trees.top + w * 8 + prefix], b == 1)
+                            prefix = prefix << 1 | b
+                        }
+                        var left = w - 1 - topBits
+                        while left > 0 {
+                            let c = min(left, directChunk)
+                            left -= c
+                            e.direct((mag >> UInt64(left)) & ((1 << UInt64(c)) - 1), count: c)
+                        }
+                    }
+                    e.fineBit(&p[Trees.sign + h.signContext(mag)], negative)
+                }
+                h.advance(mag, negative: negative)
+            }
+        }
+        return e.finish()
+    }
+
+    static func decodeTrees(
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, into out: inout [UInt64]
+    ) throws(DecodeError) {
+        var probs = [UInt32](repeating: fineInit, count: Trees.count)
+        var d = Decoder(raw, from: from, to: to)
+        var h = History()
+        let ok = probs.withUnsafeMutableBufferPointer { p in
+            for _ in 0..<count {
+                var mag: UInt64 = 0
+                var negative = false
+                if d.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2]) {
+                    var node = 1
+                    for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[Trees.width + h.c1 * 64 + node]) ? 1 : 0) }
+                    let w = node - 64 + 1
+                    var prefix = 1
+                    if w <= treeWidth {
+                        let base = Trees.tree + (1 << (w - 1)) - 1
+                        for _ in 0..<(w - 1) { prefix = prefix << 1 | (d.fineBit(&p[base + prefix]) ? 1 : 0) }
+                        mag = UInt64(prefix)
+                    } else {
+                        for _ in 0..<topBits { prefix = prefix << 1 | (d.fineBit(&p[Trees.top + w * 8 + prefix]) ? 1 : 0) }
+                        mag = UInt64(prefix)
+                        var left = w - 1 - topBits
+                        while left > 0 {
+                            let c = min(left, directChunk)
+                            left -= c
+                            mag = mag << UInt64(c) | d.direct(count: c)
+                        }
+                    }
+                    negative = d.fineBit(&p[Trees.sign + h.signContext(mag)])
+                }
+                if d.overrun { return false }
+                out.append(join(mag, negative: negative))
+                h.advance(mag, negative: negative)
+            }
+            return true
+        }
+        if !ok { throw DecodeError("range-coded values end early", offset: to) }
+    }
+}
