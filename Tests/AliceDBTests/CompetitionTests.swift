@@ -106,6 +106,26 @@ import Testing
         #expect(Double(significant.count) < 0.9 * Double(decimal.count), "\(significant.count) vs \(decimal.count)")
     }
 
+    /// Noise that grows with the reading (Beijing's PM2.5, whose hour-to-hour change is larger on
+    /// smoggy days): the residuals' widths coded under the level of the value before cost less
+    /// than under the previous residual alone, and decode.
+    @Test func levelContextsLearnNoiseThatGrowsWithTheReading() throws {
+        let (_, values) = try #require(TestData.load("beijing_pm25.csv"))
+        let ks = values.map { Int64($0) }
+        #expect(ks.map(Double.init) == values)
+        let (order, residuals) = Predictor.bestResiduals(ks)
+        var plain = ByteWriter(capacity: 16), leveled = ByteWriter(capacity: 16)
+        EntropyStream.write(residuals, tag: UInt8(order), exceptions: Exceptions(), into: &plain)
+        EntropyStream.write(residuals, tag: UInt8(order), exceptions: Exceptions(), levelsOf: ks, into: &leveled)
+        #expect(leveled.bytes[0] & EntropyStream.leveled != 0)
+        #expect(Double(leveled.bytes.count) < 0.99 * Double(plain.bytes.count), "\(leveled.bytes.count) vs \(plain.bytes.count)")
+        let back = try leveled.bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw, from: 0, to: raw.count)
+            return try Predictor.readStream(&r, count: ks.count).ks
+        }
+        #expect(back == ks)
+    }
+
     /// Ordinals of numbers with `s` significant digits are consecutive, ordered and invertible.
     @Test func significantOrdinalsAreConsecutive() {
         /// The step from `k` to the next number of `s` significant digits.

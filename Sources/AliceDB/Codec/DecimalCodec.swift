@@ -13,7 +13,7 @@ package enum DecimalCodec {
     @inline(__always)
     static func integer(_ v: Double, _ e: Int) -> Int64? {
         let p = PowersOfTen.table[e]
-        let k = (v * p).rounded()
+        let k = roundedQuickly(v * p)
         guard abs(k) < limit else { return nil }
         let ki = Int64(k)
         return (Double(ki) / p).bitPattern == v.bitPattern ? ki : nil
@@ -84,7 +84,7 @@ package enum DecimalCodec {
             } else if f > e && f <= maxExponent, let kf = integer(v[i], f) {
                 // (A value that needs fewer decimals but does not fit at `e`, too large for 2^53
                 // there, falls through to the exceptions.)
-                let near = (v[i] * PowersOfTen.table[e]).rounded()
+                let near = roundedQuickly(v[i] * PowersOfTen.table[e])
                 let scale = integerPowers[f - e]
                 guard abs(near) < limit else { return nil }
                 let k = Int64(near)
@@ -186,7 +186,7 @@ package enum Predictor {
     /// codec, under the order whose estimate is smallest.
     package static func writeStream(_ ks: [Int64], exceptions: Exceptions, into w: inout ByteWriter) {
         let (order, residuals) = bestResiduals(ks)
-        EntropyStream.write(residuals, tag: UInt8(order), exceptions: exceptions, into: &w)
+        EntropyStream.write(residuals, tag: UInt8(order), exceptions: exceptions, levelsOf: ks, into: &w)
     }
 
     /// Reads what `writeStream` wrote (it runs to the end of `r`).

@@ -8,16 +8,31 @@ package enum EntropyStream {
     /// without it the bitwise layout of the streams written before.
     static let trees: UInt8 = 0x40
 
-    /// Writes `tag` (below 0x40), `exceptions` and the smaller coding of `values`.
-    package static func write(_ values: [UInt64], tag: UInt8, exceptions: Exceptions, into w: inout ByteWriter) {
+    /// With `rangeCoded | trees`: a byte `shift` follows the tag and the widths are coded under the
+    /// level of the integer before (`RangeCoder.Levels`, the predictor being the tag).
+    static let leveled: UInt8 = 0x20
+
+    /// Writes `tag` (below 0x20), `exceptions` and the smaller coding of `values`. With `levels`
+    /// (residuals of integers `ks` predicted at order `tag`) the range coder's widths are
+    /// coded under each integer's level.
+    package static func write(
+        _ values: [UInt64], tag: UInt8, exceptions: Exceptions, levelsOf ks: [Int64]? = nil, into w: inout ByteWriter
+    ) {
         var bw = BitWriter(capacity: values.count)
         RiceCodec.encode(values, into: &bw)
         let rice = bw.finish()
-        let ranged = RangeCoder.encode(values, layout: .trees)
-        let useRange = ranged.count < rice.count
-        w.u8(tag | (useRange ? rangeCoded | trees : 0))
+        let shift = ks.map(RangeCoder.Levels.shift(for:)) ?? 0
+        let ranged = RangeCoder.encodeTrees(values, levels: ks.map { RangeCoder.Levels.of($0, shift: shift) })
+        if ranged.count + (ks == nil ? 0 : 1) >= rice.count {
+            w.u8(tag)
+            exceptions.write(into: &w)
+            w.append(rice)
+            return
+        }
+        w.u8(tag | rangeCoded | trees | (ks == nil ? 0 : leveled))
+        if ks != nil { w.u8(UInt8(shift)) }
         exceptions.write(into: &w)
-        w.append(useRange ? ranged : rice)
+        w.append(ranged)
     }
 
     /// Reads what `write` wrote for `count` values: the tag without the coder bit, and `tagOffset`,
@@ -27,16 +42,26 @@ package enum EntropyStream {
     ) throws(DecodeError) -> (tag: UInt8, tagOffset: Int, exceptions: Exceptions, values: [UInt64]) {
         let tagOffset = r.offset
         let flags = try r.u8(what)
+        let ranged = flags & rangeCoded != 0
+        let tag = ranged ? flags & ~(rangeCoded | trees | leveled) : flags
+        var levels: RangeCoder.Levels? = nil
+        if ranged && flags & trees != 0 && flags & leveled != 0 {
+            let shift = Int(try r.u8("level shift"))
+            guard shift <= 64, tag <= 2 else { throw DecodeError("level shift \(shift) for order \(tag)", offset: r.offset - 1) }
+            levels = RangeCoder.Levels(order: Int(tag), shift: shift)
+        }
         let exceptions = try Exceptions.read(&r, count: count)
         var values = [UInt64]()
         values.reserveCapacity(count)
-        if flags & rangeCoded != 0 {
-            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, layout: flags & trees != 0 ? .trees : .bitwise, into: &values)
+        if ranged && flags & trees != 0 {
+            try RangeCoder.decodeTrees(count: count, from: r.bytes, r.offset, r.end, levels: levels, into: &values)
+        } else if ranged {
+            try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, layout: .bitwise, into: &values)
         } else {
             var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
             try RiceCodec.decode(count: count, from: &br, into: &values)
         }
         r.offset = r.end
-        return (flags & rangeCoded != 0 ? flags & ~(rangeCoded | trees) : flags, tagOffset, exceptions, values)
+        return (tag, tagOffset, exceptions, values)
     }
 }

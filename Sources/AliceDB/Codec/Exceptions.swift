@@ -58,3 +58,11 @@ package enum PowersOfTen {
         return t
     }()
 }
+
+/// Rounding to an integer without a call into libm (`Double.rounded()` is one per value in the
+/// encoders' loops): ties go to even, not away from zero — the encoders check what they round.
+@inline(__always)
+package func roundedQuickly(_ x: Double) -> Double {
+    // Below 2^51 in magnitude, adding 1.5 · 2^52 leaves no fraction bits; beyond, x has none.
+    abs(x) < 2_251_799_813_685_248.0 ? (x + 6_755_399_441_055_744.0) - 6_755_399_441_055_744.0 : x.rounded()
+}

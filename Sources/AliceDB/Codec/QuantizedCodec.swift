@@ -49,7 +49,7 @@ package enum QuantizedCodec {
             for i in range {
                 let x = v[i]
                 let pred = predict(order, r1, r2)
-                let qd = ((x - pred) / step).rounded()
+                let qd = roundedQuickly((x - pred) / step)
                 var recon = x
                 var q: Int64 = 0
                 if qd.isFinite && abs(qd) < limit {

@@ -16,28 +16,69 @@ extension RangeCoder {
     /// Where each model lives in one buffer of probabilities.
     enum Trees {
         static let zero = 0  // 4 × 4: by the two previous size classes
-        static let width = 16  // 4 × 64 nodes: by the previous size class
-        static let tree = width + 4 * 64  // widths 2…12: [2^(w−1) − 1 + prefix]
+        static let width = 16  // 4 × 64 nodes: by the previous size class; or 16 × 64 by level
+        static let tree = width + 16 * 64  // widths 2…12: [2^(w−1) − 1 + prefix]
         static let top = tree + (1 << RangeCoder.treeWidth)  // widths 13…64: [w · 8 + prefix]
         static let sign = top + 65 * 8  // 3 × 3
         static let count = sign + 9
     }
 
-    static func encodeTrees(_ values: [UInt64]) -> [UInt8] {
+    /// The level of a value in an integer stream predicted from its predecessors, the context of
+    /// the next residual's width: how large the series is now, for sensors whose noise grows with
+    /// the reading (dust, prices). The bit width of |k| less `shift`, at most 15.
+    package struct Levels {
+        let order: Int
+        let shift: Int
+        var p1: Int64 = 0, p2: Int64 = 0
+
+        package init(order: Int, shift: Int) {
+            self.order = order
+            self.shift = shift
+        }
+
+        @inline(__always)
+        static func level(_ k: Int64, shift: Int) -> Int {
+            min(15, max(0, 64 - k.magnitude.leadingZeroBitCount - shift))
+        }
+
+        /// The shift that puts the widest of `ks` at level 15.
+        package static func shift(for ks: [Int64]) -> Int {
+            let widest = ks.reduce(0) { max($0, 64 - $1.magnitude.leadingZeroBitCount) }
+            return max(0, widest - 15)
+        }
+
+        /// Each value's level: that of the one before it (0 for the first).
+        package static func of(_ ks: [Int64], shift: Int) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: ks.count)
+            for i in ks.indices.dropFirst() { out[i] = UInt8(level(ks[i - 1], shift: shift)) }
+            return out
+        }
+
+        /// The decoder's side: reconstructs the value from its residual, gives the next level.
+        @inline(__always)
+        mutating func next(_ z: UInt64) -> Int {
+            let k = ZigZag.decode(z) &+ Predictor.predict(order, p1, p2)
+            (p2, p1) = (p1, k)
+            return Levels.level(k, shift: shift)
+        }
+    }
+
+    static func encodeTrees(_ values: [UInt64], levels: [UInt8]? = nil) -> [UInt8] {
         var probs = [UInt32](repeating: fineInit, count: Trees.count)
         var e = Encoder()
         e.out.reserveCapacity(values.count / 2 + 16)
         var h = History()
         probs.withUnsafeMutableBufferPointer { p in
-            for u in values {
+            for (i, u) in values.enumerated() {
                 let (mag, negative) = split(u)
+                let widthContext = Trees.width + (levels.map { Int($0[i]) } ?? h.c1) * 64
                 e.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2], mag != 0)
                 if mag != 0 {
                     let w = 64 - mag.leadingZeroBitCount
                     var node = 1
                     for level in stride(from: 5, through: 0, by: -1) {
                         let b = ((w - 1) >> level) & 1
-                        e.fineBit(&p[Trees.width + h.c1 * 64 + node], b == 1)
+                        e.fineBit(&p[widthContext + node], b == 1)
                         node = node << 1 | b
                     }
                     var prefix = 1
@@ -70,18 +111,21 @@ extension RangeCoder {
     }
 
     static func decodeTrees(
-        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, into out: inout [UInt64]
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil, into out: inout [UInt64]
     ) throws(DecodeError) {
         var probs = [UInt32](repeating: fineInit, count: Trees.count)
         var d = Decoder(raw, from: from, to: to)
         var h = History()
+        var levels = levels
+        var level = 0
         let ok = probs.withUnsafeMutableBufferPointer { p in
             for _ in 0..<count {
+                let widthContext = Trees.width + (levels == nil ? h.c1 : level) * 64
                 var mag: UInt64 = 0
                 var negative = false
                 if d.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2]) {
                     var node = 1
-                    for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[Trees.width + h.c1 * 64 + node]) ? 1 : 0) }
+                    for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[widthContext + node]) ? 1 : 0) }
                     let w = node - 64 + 1
                     var prefix = 1
                     if w <= treeWidth {
@@ -101,8 +145,10 @@ extension RangeCoder {
                     negative = d.fineBit(&p[Trees.sign + h.signContext(mag)])
                 }
                 if d.overrun { return false }
-                out.append(join(mag, negative: negative))
+                let z = join(mag, negative: negative)
+                out.append(z)
                 h.advance(mag, negative: negative)
+                if levels != nil { level = levels!.next(z) }
             }
             return true
         }

@@ -76,7 +76,7 @@ package enum SignificantCodec {
             // k·10^d / 10^(f+d) rounds to the same double as k / 10^f: only 2^53 limits the exponent.
             let a = abs(v[range.lowerBound + j])
             var top = Int(f)
-            while top < DecimalCodec.maxExponent && (a * PowersOfTen.table[top + 1]).rounded() < DecimalCodec.limit { top += 1 }
+            while top < DecimalCodec.maxExponent && roundedQuickly(a * PowersOfTen.table[top + 1]) < DecimalCodec.limit { top += 1 }
             fitting[Int(f)] += 1
             fitting[top + 1] -= 1
         }
