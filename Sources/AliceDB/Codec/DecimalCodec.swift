@@ -35,12 +35,21 @@ package enum DecimalCodec {
     /// `maxExponent + 1` when none do (NaN, ±inf, -0.0, too many digits).
     package static func decimals(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8] {
         var need = [UInt8](repeating: UInt8(maxExponent + 1), count: range.count)
+        // The exponents that fit a value are a run (f, f + 1, … up to 2^53): starting from the
+        // previous value's, a series whose values share their decimals needs two tries a value.
+        var guess = 0
         for i in range {
             let x = v[i]
             guard x.bitPattern != (-0.0).bitPattern && x.isFinite else { continue }
             var f = 0
-            while f <= maxExponent && integer(x, f) == nil { f += 1 }
+            if integer(x, guess) != nil {
+                f = guess
+                while f > 0 && integer(x, f - 1) != nil { f -= 1 }
+            } else {
+                while f <= maxExponent && integer(x, f) == nil { f += 1 }
+            }
             need[i - range.lowerBound] = UInt8(f)
+            if f <= maxExponent { guess = f }
         }
         return need
     }

@@ -18,15 +18,15 @@ package enum EntropyStream {
     package static func write(
         _ values: [UInt64], tag: UInt8, exceptions: Exceptions, levelsOf ks: [Int64]? = nil, into w: inout ByteWriter
     ) {
-        var bw = BitWriter(capacity: values.count)
-        RiceCodec.encode(values, into: &bw)
-        let rice = bw.finish()
         let shift = ks.map(RangeCoder.Levels.shift(for:)) ?? 0
         let ranged = RangeCoder.encodeTrees(values, levels: ks.map { RangeCoder.Levels.of($0, shift: shift) })
-        if ranged.count + (ks == nil ? 0 : 1) >= rice.count {
+        // Rice's size is known without writing it; it is written only where it is smaller.
+        if ranged.count + (ks == nil ? 0 : 1) >= (RiceCodec.sizeInBits(values) + 7) / 8 {
+            var bw = BitWriter(capacity: values.count)
+            RiceCodec.encode(values, into: &bw)
             w.u8(tag)
             exceptions.write(into: &w)
-            w.append(rice)
+            w.append(bw.finish())
             return
         }
         w.u8(tag | rangeCoded | trees | (ks == nil ? 0 : leveled))

@@ -118,20 +118,25 @@ package enum SignificantCodec {
             }
             ks.append(last)
         }
-        let ords = ks.map { ordinal($0, s: s) }
-        var chosen = (order: 1, bits: Int.max, residuals: [UInt64]())
-        for order in 1...3 {
-            var residuals = [UInt64]()
-            residuals.reserveCapacity(n)
+        // The predictor whose errors are smallest in the integers themselves (a decade's unit
+        // scales every order's error alike; ordinals cost a division each): then its ordinals.
+        var order = 1, fewest = Int.max
+        for o in 1...3 {
             var p1: Int64 = 0, p2: Int64 = 0, bits = 0
-            for (k, o) in zip(ks, ords) {
-                let u = ZigZag.encode(o &- ordinal(predict(order, p1, p2), s: s))
-                bits += 64 - u.leadingZeroBitCount
-                residuals.append(u)
+            for k in ks {
+                bits += 64 - ZigZag.encode(k &- predict(o, p1, p2)).leadingZeroBitCount
                 (p2, p1) = (p1, k)
             }
-            if bits < chosen.bits { chosen = (order, bits, residuals) }
+            if bits < fewest { (order, fewest) = (o, bits) }
         }
+        var residuals = [UInt64]()
+        residuals.reserveCapacity(n)
+        var p1: Int64 = 0, p2: Int64 = 0
+        for k in ks {
+            residuals.append(ZigZag.encode(ordinal(k, s: s) &- ordinal(predict(order, p1, p2), s: s)))
+            (p2, p1) = (p1, k)
+        }
+        let chosen = (order: order, residuals: residuals)
         var w = ByteWriter(capacity: n * 3)
         w.u8(UInt8(e))
         w.u8(UInt8(s))
