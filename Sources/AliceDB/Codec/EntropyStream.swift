@@ -12,9 +12,9 @@ package enum EntropyStream {
     /// level of the integer before (`RangeCoder.Levels`, the predictor being the tag).
     static let leveled: UInt8 = 0x20
 
-    /// Writes `tag` (below 0x20), `exceptions` and the smaller coding of `values`. With `levels`
-    /// (residuals of integers `ks` predicted at order `tag`) the range coder's widths are
-    /// coded under each integer's level.
+    /// Writes `tag` (below 0x20), `exceptions` and the smaller coding of `values`. With `levelsOf`
+    /// (the integers whose residuals at predictor order `tag` the values are) the range coder's
+    /// widths are coded under each integer's level.
     package static func write(
         _ values: [UInt64], tag: UInt8, exceptions: Exceptions, levelsOf ks: [Int64]? = nil, into w: inout ByteWriter
     ) {
@@ -35,7 +35,7 @@ package enum EntropyStream {
         w.append(ranged)
     }
 
-    /// Reads what `write` wrote for `count` values: the tag without the coder bit, and `tagOffset`,
+    /// Reads what `write` wrote for `count` values: the tag without the coder's bits, and `tagOffset`,
     /// where it stood, for the caller's own check of it.
     package static func read(
         _ r: inout ByteReader, count: Int, what: String
