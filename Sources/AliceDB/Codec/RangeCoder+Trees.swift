@@ -1,3 +1,5 @@
+internal import Synchronization
+
 /// The tree layout of the range coder, for every integer stream written now: 16-bit probabilities
 /// that adapt fast while a context is young (`RangeCoder.adapt`; a bit that is nearly always the
 /// same costs ~1/1000 of a bit, not 1/50), and a magnitude below
@@ -63,8 +65,23 @@ extension RangeCoder {
         }
     }
 
+    /// Model buffers kept for the next stream: coding allocates none in the steady state (a fresh
+    /// 23 KB buffer per stream left a long-running agent's heap fragmented).
+    static let spare = Mutex<[[UInt32]]>([])
+
+    static func takeModel() -> [UInt32] {
+        guard var m = spare.withLock({ $0.popLast() }) else { return [UInt32](repeating: fineInit, count: Trees.count) }
+        m.withUnsafeMutableBufferPointer { $0.update(repeating: fineInit) }
+        return m
+    }
+
+    static func giveBack(_ m: [UInt32]) {
+        spare.withLock { if $0.count < 4 { $0.append(m) } }
+    }
+
     static func encodeTrees(_ values: [UInt64], levels: [UInt8]? = nil) -> [UInt8] {
-        var probs = [UInt32](repeating: fineInit, count: Trees.count)
+        var probs = takeModel()
+        defer { giveBack(probs) }
         var e = Encoder()
         e.out.reserveCapacity(values.count / 2 + 16)
         var h = History()
@@ -113,7 +130,8 @@ extension RangeCoder {
     static func decodeTrees(
         count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil, into out: inout [UInt64]
     ) throws(DecodeError) {
-        var probs = [UInt32](repeating: fineInit, count: Trees.count)
+        var probs = takeModel()
+        defer { giveBack(probs) }
         var d = Decoder(raw, from: from, to: to)
         var h = History()
         var levels = levels
