@@ -37,7 +37,9 @@ package enum DictionaryCodec {
             ranks.append(last)  // exceptions repeat the previous rank (a zero residual)
         }
         let coded: [(ModelKind, [UInt8])] = table.withUnsafeBufferPointer { t in
-            [(ModelKind.decimal, DecimalCodec.encode(t, 0..<t.count)), (.significant, SignificantCodec.encode(t, 0..<t.count))]
+            let decimals = DecimalCodec.decimals(t, 0..<t.count)
+            return [(ModelKind.decimal, DecimalCodec.encode(t, 0..<t.count, decimals: decimals)),
+                    (.significant, SignificantCodec.encode(t, 0..<t.count, decimals: decimals))]
                 .compactMap { kind, bytes in bytes.map { (kind, $0) } }
         }
         let (tableKind, tableBytes) = coded.min { $0.1.count < $1.1.count }

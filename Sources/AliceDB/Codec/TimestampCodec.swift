@@ -31,12 +31,19 @@ package enum TimestampCodec {
             w.svarint(firstDelta)
             return w.bytes
         }
-        // Delta-of-delta stream (first element relative to firstDelta, i.e. always 0).
+        // The later deltas (wrapping; `overflowed` if one does not fit) and their deltas.
+        var deltas = [Int64]()
+        deltas.reserveCapacity(n - 2)
+        var overflowed = false
+        for j in (lo + 2)..<range.upperBound {
+            let (d, o) = ts[j].subtractingReportingOverflow(ts[j - 1])
+            deltas.append(d)
+            overflowed = overflowed || o
+        }
         var dods = [Int64]()
         dods.reserveCapacity(n - 2)
         var prev = firstDelta
-        for j in (lo + 2)..<range.upperBound {
-            let d = ts[j] &- ts[j - 1]
+        for d in deltas {
             dods.append(d &- prev)
             prev = d
         }
@@ -69,7 +76,7 @@ package enum TimestampCodec {
         best.append(RangeCoder.encode(scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) }, layout: .trees))
         // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
         // deltas of deltas (+, −): the usual step and the deltas' grid, then each delta's excess.
-        if let steps = steps(ts, range), steps.bytes.count < best.bytes.count { best = steps }
+        if !overflowed, let steps = steps(deltas, firstDelta: firstDelta), steps.bytes.count < best.bytes.count { best = steps }
         if best.bytes.count < min(riceBytes, runs.count) { return best.bytes }
         if riceBytes + 1 + 10 < runs.count {
             w.u8(Mode.rice.rawValue)
@@ -83,19 +90,11 @@ package enum TimestampCodec {
     }
 
     /// Mode `steps`: `svarint firstDelta, varint grid g, svarint usual step s` (in grid units), then
-    /// `delta / g − s` of every later point, range-coded; `nil` when some delta overflows.
-    static func steps(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> ByteWriter? {
-        let lo = range.lowerBound
-        guard range.count > 2 else { return nil }
-        var deltas = [Int64]()
-        deltas.reserveCapacity(range.count - 2)
+    /// `delta / g − s` of every later point, range-coded; `nil` when an excess overflows.
+    static func steps(_ deltas: [Int64], firstDelta: Int64) -> ByteWriter? {
+        guard !deltas.isEmpty else { return nil }
         var grid: UInt64 = 0
-        for j in (lo + 2)..<range.upperBound {
-            let (d, overflow) = ts[j].subtractingReportingOverflow(ts[j - 1])
-            if overflow { return nil }
-            deltas.append(d)
-            grid = gcd(grid, d.magnitude)
-        }
+        for d in deltas { grid = gcd(grid, d.magnitude) }
         guard grid <= UInt64(Int64.max) else { return nil }
         let g = max(Int64(grid), 1)
         let units = deltas.map { $0 / g }
@@ -115,7 +114,7 @@ package enum TimestampCodec {
         }
         var w = ByteWriter(capacity: 32)
         w.u8(Mode.steps.rawValue)
-        w.svarint(ts[lo + 1] &- ts[lo])
+        w.svarint(firstDelta)
         w.varint(UInt64(g))
         w.svarint(usual)
         w.append(RangeCoder.encode(excess, layout: .trees))
