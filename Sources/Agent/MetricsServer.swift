@@ -148,6 +148,7 @@ extension Agent {
         let memory = ProcessMemory.current()
         metric("alicedb_resident_memory_bytes", "gauge", "Resident set size of the process (VmRSS).", [("", Double(memory.rss))])
         metric("alicedb_resident_memory_peak_bytes", "gauge", "Peak resident set size (VmHWM).", [("", Double(memory.hwm))])
+        metric("alicedb_malloc_arenas", "gauge", "Arenas of the C allocator (1: tuned; more hold freed memory twice).", [("", Double(ProcessMemory.mallocArenas()))])
         metric("alicedb_memtable_bytes", "gauge", "Bytes the MemTables hold allocated.", [("", Double(db.memTableBytes))])
         if let u = uplinkSnapshot {
             let lag = u.lag

@@ -68,11 +68,31 @@ public enum ProcessMemory {
     /// glibc's allocator, set for a small long-running daemon: one arena (per-thread arenas gain it
     /// nothing but fragmentation) and a fixed mmap threshold of 128 KiB (big temporary buffers, such
     /// as a flush's encoding, go back to the kernel when freed instead of glibc raising the
-    /// threshold and keeping them in the heap). Call before other threads allocate.
+    /// threshold and keeping them in the heap). Call before any other thread starts: glibc fixes its
+    /// arena limit when a second thread first allocates.
     public static func tuneMalloc() {
         #if os(Linux)
         _ = glibcMallopt(-8, 1)  // M_ARENA_MAX
         _ = glibcMallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
+        #endif
+    }
+
+    /// How many arenas glibc's allocator has (from `malloc_info`); 0 where unknown. `tuneMalloc`
+    /// keeps it at 1 when it ran early enough — /metrics shows it, so a regression is visible.
+    public static func mallocArenas() -> Int {
+        #if os(Linux)
+        var text: UnsafeMutablePointer<CChar>?
+        var size = 0
+        guard let stream = open_memstream(&text, &size) else { return 0 }
+        let ok = glibcMallocInfo(0, stream) == 0
+        fclose(stream)
+        defer { free(text) }
+        guard ok, let text else { return 0 }
+        let xml = Array(String(cString: text).utf8), tag = Array("<heap nr=".utf8)
+        guard xml.count >= tag.count else { return 0 }
+        return (0...(xml.count - tag.count)).count { xml[$0..<($0 + tag.count)].elementsEqual(tag) }
+        #else
+        return 0
         #endif
     }
 
@@ -88,4 +108,8 @@ public enum ProcessMemory {
 /// `int mallopt(int, int)` from <malloc.h>, which the Glibc module does not export.
 @_silgen_name("mallopt")
 private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+
+/// `int malloc_info(int, FILE *)` from <malloc.h>: the allocator's state as XML, one <heap> per arena.
+@_silgen_name("malloc_info")
+private func glibcMallocInfo(_ options: Int32, _ stream: UnsafeMutablePointer<FILE>) -> Int32
 #endif

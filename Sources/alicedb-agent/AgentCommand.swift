@@ -7,7 +7,17 @@ import Logging
 import Glibc
 #endif
 
+/// The entry point: glibc's allocator is tuned before anything else runs. glibc fixes its arena
+/// limit when a second thread first allocates, and `AgentCommand.run` already runs on a
+/// concurrency-pool thread, too late (the soak then showed a second 5 MiB arena).
 @main
+enum AgentMain {
+    static func main() async {
+        ProcessMemory.tuneMalloc()
+        await AgentCommand.main()
+    }
+}
+
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alicedb-agent",
@@ -31,7 +41,6 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ProcessMemory.tuneMalloc()
         let cfg = try load()
         if check {
             print(cfg.summary)

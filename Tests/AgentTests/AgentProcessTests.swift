@@ -41,6 +41,8 @@ enum AgentBinary {
         #expect(metrics.contains("alicedb_broker_connected 1"))
         #expect(metrics.contains("alicedb_bad_payloads_total{subscription=\"sensors/+/temperature\"} 0"))
         #expect(metrics.contains("# TYPE alicedb_resident_memory_bytes gauge"))
+        // One allocator arena: each extra one kept its own copy of freed MemTable memory (+5 MiB).
+        #expect(metrics.contains("alicedb_malloc_arenas 1\n"))
         let start = Date()
         kill(pid, SIGTERM)
         let status = waitForExit(pid)
