@@ -23,15 +23,12 @@ package struct SeriesBuffer {
         if ts.isEmpty {
             oldestLSN = lsn
             firstArrival = now
-            let reserve = min(capacity, 256)
-            if ts.capacity < reserve {
-                ts.reserveCapacity(reserve)
-                values.reserveCapacity(reserve)
-            }
         }
         newestLSN = max(newestLSN, lsn)
         if ts.count == ts.capacity && ts.count < capacity {
-            // Grow by doubling but never past the configured capacity.
+            // Grow by doubling but never past the configured capacity. Not reserved up front: when
+            // a thousand series appear at once, their memory then comes as their points do, not
+            // all in the first second on top of start-up's code pages (the agent's peak).
             let next = min(capacity, max(16, ts.capacity * 2))
             ts.reserveCapacity(next)
             values.reserveCapacity(next)

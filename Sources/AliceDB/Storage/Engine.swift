@@ -223,14 +223,16 @@ final class Engine {
             if time <= high { late += 1 }
             if buffer.insert(time, values[v], lsn: lsn, now: now) { outOfOrder += 1 }
             if buffer.isFull {
-                memBytes += buffer.bytes
-                mem.buffers[series] = buffer
                 // Mid-record, the frame says how many of this record's points it holds.
                 let whole = ts.index(after: t) == ts.endIndex && !fromWAL
-                try flushSeries(series, cleanWAL: false, recordPoints: whole ? 0 : done)
+                do {
+                    try flush(series, &buffer, release: false, recordPoints: whole ? 0 : done)
+                } catch {
+                    memBytes += buffer.bytes
+                    mem.buffers[series] = buffer
+                    throw error
+                }
                 counters.flushesFull += 1
-                buffer = mem.buffers.removeValue(forKey: series)!
-                memBytes -= buffer.bytes
             }
             t = ts.index(after: t)
             v = values.index(after: v)
@@ -256,7 +258,25 @@ final class Engine {
     func flushSeries(
         _ series: UInt32, release: Bool = false, cleanWAL: Bool = true, recordPoints: UInt64 = 0
     ) throws(AliceDBError) {
-        guard !options.readOnly, var buffer = mem.buffers[series], buffer.count > 0 else { return }
+        guard !options.readOnly, var buffer = mem.buffers.removeValue(forKey: series) else { return }
+        memBytes -= buffer.bytes
+        do {
+            defer {
+                memBytes += buffer.bytes
+                mem.buffers[series] = buffer
+            }
+            try flush(series, &buffer, release: release, recordPoints: recordPoints)
+        }
+        if cleanWAL { try removeObsoleteWAL() }
+    }
+
+    /// `flushSeries` on a buffer held outside `mem` (and outside `memBytes`). Taking it out first
+    /// matters: emptying an array that the dictionary still shares copies it (copy on write), so
+    /// every flush allocated both arrays afresh, on whichever thread flushed.
+    private func flush(
+        _ series: UInt32, _ buffer: inout SeriesBuffer, release: Bool, recordPoints: UInt64
+    ) throws(AliceDBError) {
+        guard !options.readOnly, buffer.count > 0 else { return }
         let bound = catalog.byID[series]?.options.bound ?? .lossless
         let segments = buffer.ts.withUnsafeBufferPointer { t in
             buffer.values.withUnsafeBufferPointer { v in
@@ -267,12 +287,8 @@ final class Engine {
         counters.segments += segments.count
         counters.segmentBytes += segments.reduce(0) { $0 + $1.bytes.count }
         highWater[series] = max(highWater[series] ?? Int64.min, buffer.ts.last!)
-        memBytes -= buffer.bytes
         buffer.clear(release: release)
-        memBytes += buffer.bytes
-        mem.buffers[series] = buffer
         flushedSinceWALCheck = true
-        if cleanWAL { try removeObsoleteWAL() }
     }
 
     /// Deletes WAL files whose points are all in segments (after making those segments durable).
