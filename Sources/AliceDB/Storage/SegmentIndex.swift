@@ -119,10 +119,17 @@ enum IndexFooter {
         footerStart: Int, refs: [UInt32: [SegmentRef]], summaries: [UInt32: SegmentSummary], flushed: [UInt32: WALPosition]
     ) -> [UInt8] {
         let series = Set(refs.keys).union(flushed.keys).sorted()
-        var blocks = ByteWriter()
-        var directory = ByteWriter(capacity: 4 + series.count * entryBytes)
+        // One buffer for header, directory and blocks (the blocks, whose offsets the directory
+        // names, are built beside it): a writer sealing a file of 8 192 segments held the footer
+        // three times over before.
+        let refCount = refs.values.reduce(0) { $0 + $1.count }
+        var blocks = ByteWriter(capacity: refCount * 12)
+        var directory = ByteWriter(capacity: 12 + 4 + series.count * entryBytes + refCount * 16 + trailerBytes)
+        directory.append(magic)
+        directory.u32(0)  // body length and checksum, filled in below
+        directory.u32(0)
         directory.u32(UInt32(series.count))
-        let blocksStart = 4 + series.count * entryBytes
+        let blocksStart = 4 + series.count * entryBytes  // from the body's start, after the 12-byte header
         for s in series {
             let list = refs[s] ?? []
             let start = blocks.count
@@ -161,13 +168,14 @@ enum IndexFooter {
             directory.f64(summary.max)
             directory.f64(summary.sum)
         }
-        var body = directory
-        body.append(blocks.bytes)
-        var w = ByteWriter(capacity: body.count + 24)
-        w.append(magic)
-        w.u32(UInt32(body.count))
-        w.u32(CRC32C.checksum(body.bytes))
-        w.append(body.bytes)
+        var w = directory
+        directory = ByteWriter(capacity: 0)  // w's storage is now unshared: appends go in place
+        w.append(blocks.bytes)
+        blocks = ByteWriter(capacity: 0)
+        let bodyLength = UInt32(w.count - 12)
+        let crc = CRC32C.checksum(w.bytes, from: 12)
+        withUnsafeBytes(of: bodyLength.littleEndian) { w.bytes.replaceSubrange(4..<8, with: $0) }
+        withUnsafeBytes(of: crc.littleEndian) { w.bytes.replaceSubrange(8..<12, with: $0) }
         w.u64(UInt64(footerStart))
         w.append(trailerMagic)
         return w.bytes
