@@ -245,15 +245,16 @@ package enum RangeCoder {
     /// `RangeCoder+Trees.swift`, every integer stream written now.
     package enum Layout: Sendable { case bitwise, trees }
 
-    /// The coded bytes of `values` (zig-zag coded signed integers).
-    package static func encode(_ values: [UInt64], layout: Layout = .bitwise) -> [UInt8] {
+    /// The coded bytes of `values` (zig-zag coded signed integers). No default layout: a new
+    /// writer names `.trees`; `.bitwise` only makes old streams for the decode tests.
+    package static func encode(_ values: [UInt64], layout: Layout) -> [UInt8] {
         layout == .trees ? encodeTrees(values) : encodeBitwise(values)
     }
 
     /// Decodes `count` values from `bytes[from..<to]`.
     /// - Throws: `DecodeError` when the bytes end well before the values do.
     package static func decode(
-        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, layout: Layout = .bitwise, into out: inout [UInt64]
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, layout: Layout, into out: inout [UInt64]
     ) throws(DecodeError) {
         if layout == .trees {
             try decodeTrees(count: count, from: raw, from, to, into: &out)
