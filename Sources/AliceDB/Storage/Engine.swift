@@ -217,28 +217,27 @@ final class Engine {
         var late = 0, outOfOrder = 0
         var t = ts.startIndex, v = values.startIndex
         var done = recordOffset
-        while t != ts.endIndex {
-            done += 1
-            let time = ts[t]
-            if time <= high { late += 1 }
-            if buffer.insert(time, values[v], lsn: lsn, now: now) { outOfOrder += 1 }
-            if buffer.isFull {
-                // Mid-record, the frame says how many of this record's points it holds.
-                let whole = ts.index(after: t) == ts.endIndex && !fromWAL
-                do {
-                    try flush(series, &buffer, release: false, recordPoints: whole ? 0 : done)
-                } catch {
-                    memBytes += buffer.bytes
-                    mem.buffers[series] = buffer
-                    throw error
-                }
-                counters.flushesFull += 1
+        do {
+            // Back into the MemTable however the loop ends (a flush can throw).
+            defer {
+                memBytes += buffer.bytes
+                mem.buffers[series] = buffer
             }
-            t = ts.index(after: t)
-            v = values.index(after: v)
+            while t != ts.endIndex {
+                done += 1
+                let time = ts[t]
+                if time <= high { late += 1 }
+                if buffer.insert(time, values[v], lsn: lsn, now: now) { outOfOrder += 1 }
+                if buffer.isFull {
+                    // Mid-record, the frame says how many of this record's points it holds.
+                    let whole = ts.index(after: t) == ts.endIndex && !fromWAL
+                    try flush(series, &buffer, release: false, recordPoints: whole ? 0 : done)
+                    counters.flushesFull += 1
+                }
+                t = ts.index(after: t)
+                v = values.index(after: v)
+            }
         }
-        memBytes += buffer.bytes
-        mem.buffers[series] = buffer
         if !fromWAL {
             counters.late += late
             counters.outOfOrder += outOfOrder

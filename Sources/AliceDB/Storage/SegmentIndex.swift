@@ -119,16 +119,16 @@ enum IndexFooter {
         footerStart: Int, refs: [UInt32: [SegmentRef]], summaries: [UInt32: SegmentSummary], flushed: [UInt32: WALPosition]
     ) -> [UInt8] {
         let series = Set(refs.keys).union(flushed.keys).sorted()
-        // One buffer for header, directory and blocks (the blocks, whose offsets the directory
-        // names, are built beside it): a writer sealing a file of 8 192 segments held the footer
-        // three times over before.
+        // One buffer `w` for header, directory and blocks (the blocks, whose offsets the directory
+        // names, are built beside it, then appended): a writer sealing a file of 8 192 segments
+        // held the footer three times over before.
         let refCount = refs.values.reduce(0) { $0 + $1.count }
         var blocks = ByteWriter(capacity: refCount * 12)
-        var directory = ByteWriter(capacity: 12 + 4 + series.count * entryBytes + refCount * 16 + trailerBytes)
-        directory.append(magic)
-        directory.u32(0)  // body length and checksum, filled in below
-        directory.u32(0)
-        directory.u32(UInt32(series.count))
+        var w = ByteWriter(capacity: 12 + 4 + series.count * entryBytes + refCount * 16 + trailerBytes)
+        w.append(magic)
+        w.u32(0)  // body length and checksum, filled in below
+        w.u32(0)
+        w.u32(UInt32(series.count))
         let blocksStart = 4 + series.count * entryBytes  // from the body's start, after the 12-byte header
         for s in series {
             let list = refs[s] ?? []
@@ -152,30 +152,25 @@ enum IndexFooter {
                 maxLast = max(maxLast, r.lastTimestamp)
             }
             let position = flushed[s] ?? .start
-            directory.u32(s)
-            directory.u32(UInt32(list.count))
-            directory.u64(UInt64(blocksStart + start))
-            directory.u32(UInt32(blocks.count - start))
-            directory.u32(blocks.bytes[start...].withUnsafeBytes { CRC32C.checksum($0) })
-            directory.u64(UInt64(bitPattern: minFirst))
-            directory.u64(UInt64(bitPattern: maxLast))
-            directory.u64(position.lsn)
-            directory.u64(position.points)
+            w.u32(s)
+            w.u32(UInt32(list.count))
+            w.u64(UInt64(blocksStart + start))
+            w.u32(UInt32(blocks.count - start))
+            w.u32(blocks.bytes[start...].withUnsafeBytes { CRC32C.checksum($0) })
+            w.u64(UInt64(bitPattern: minFirst))
+            w.u64(UInt64(bitPattern: maxLast))
+            w.u64(position.lsn)
+            w.u64(position.points)
             let summary = summaries[s] ?? .empty
-            directory.u64(UInt64(summary.count))
-            directory.u64(UInt64(summary.nanCount))
-            directory.f64(summary.min)
-            directory.f64(summary.max)
-            directory.f64(summary.sum)
+            w.u64(UInt64(summary.count))
+            w.u64(UInt64(summary.nanCount))
+            w.f64(summary.min)
+            w.f64(summary.max)
+            w.f64(summary.sum)
         }
-        var w = directory
-        directory = ByteWriter(capacity: 0)  // w's storage is now unshared: appends go in place
         w.append(blocks.bytes)
-        blocks = ByteWriter(capacity: 0)
-        let bodyLength = UInt32(w.count - 12)
-        let crc = CRC32C.checksum(w.bytes, from: 12)
-        withUnsafeBytes(of: bodyLength.littleEndian) { w.bytes.replaceSubrange(4..<8, with: $0) }
-        withUnsafeBytes(of: crc.littleEndian) { w.bytes.replaceSubrange(8..<12, with: $0) }
+        w.patchU32(UInt32(w.count - 12), at: 4)
+        w.patchU32(CRC32C.checksum(w.bytes, from: 12), at: 8)
         w.u64(UInt64(footerStart))
         w.append(trailerMagic)
         return w.bytes
