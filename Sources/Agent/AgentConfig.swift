@@ -32,7 +32,7 @@ public struct AgentConfig: Sendable {
     public var mqtt = MQTTOptions()
     public var qos = 1
     public var storagePath = "/var/lib/alicedb"
-    /// All MemTables together (16 bytes per buffered point). 4 MiB keeps the whole agent within
+    /// All MemTables together (points packed, 2–3 bytes each for sensor readings). 4 MiB keeps the whole agent within
     /// 24 MiB resident under load (docs/benchmarks.md); raise it for longer segments.
     public var memoryLimit = 4 << 20
     public var syncIntervalMs = 200

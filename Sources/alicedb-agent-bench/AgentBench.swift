@@ -167,7 +167,7 @@ struct AgentBench: AsyncParsableCommand {
         if let run {
             r.received = run.metric("alicedb_messages_total") ?? 0
             try run.terminate()
-            r.stored = try storedPoints(run.data)
+            r.stored = try storedStats(run.data).points
         }
         return r
     }
@@ -240,7 +240,8 @@ struct AgentBench: AsyncParsableCommand {
         let end = ProcessMemory.status(of: run.pid)
         let uplinkBytes = run.metric("alicedb_uplink_sent_bytes_total") ?? 0
         let stopSeconds = try run.terminate()
-        let stored = try storedPoints(run.data)
+        let stats = try storedStats(run.data)
+        let stored = stats.points
         // Flatness: median RSS of the second minute against the median of the last minute.
         func median(_ xs: [Int]) -> Int { xs.isEmpty ? 0 : xs.sorted()[xs.count / 2] }
         let early = median(samples.filter { $0.t >= 60 && $0.t < 120 }.map(\.rss))
@@ -249,6 +250,8 @@ struct AgentBench: AsyncParsableCommand {
             ["messages published (QoS 1)", "\(sent)"],
             ["points stored after SIGTERM", "\(stored)"],
             ["lost", "\(sent - stored)"],
+            ["segments written; points per segment", "\(stats.segments); \(stats.points / max(1, stats.segments))"],
+            ["bytes/point stored (whole data directory)", String(format: "%.3f", stats.bytesPerPoint)],
             ["median VmRSS, minute 2", String(format: "%.1f MiB", mib(early))],
             ["median VmRSS, last minute", String(format: "%.1f MiB", mib(late))],
             ["VmHWM before the burst", String(format: "%.1f MiB", mib(beforeBurst?.hwm ?? 0))],
@@ -297,10 +300,10 @@ func loadValues(_ path: String) throws -> [[UInt8]] {
     return out
 }
 
-func storedPoints(_ data: String) throws -> Int {
+func storedStats(_ data: String) throws -> DatabaseStats {
     let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
     defer { try? db.close() }
-    return try db.stats().points
+    return try db.stats()
 }
 
 func printTable(_ header: [String], _ rows: [[String]]) {

@@ -1,7 +1,11 @@
-/// The unflushed points of one series, kept sorted by timestamp (ties in arrival order).
+/// The unflushed points of one series, kept sorted by timestamp (ties in arrival order): packed
+/// (`PackedPoints`) while they arrive in order; after a late point, plain sorted arrays until the
+/// next flush (inserting into the middle of packed bytes would repack them for every late point).
 package struct SeriesBuffer {
-    package var ts: [Int64] = []
-    package var values: [Double] = []
+    private var packed = PackedPoints()
+    private var lateTS: [Int64] = []
+    private var lateValues: [Double] = []
+    private var unpacked = false
     /// Flush when this many points are buffered.
     package var capacity: Int
     /// LSN of the oldest and newest WAL record with points here (0 when empty).
@@ -9,53 +13,84 @@ package struct SeriesBuffer {
     package var newestLSN: UInt64 = 0
     /// When the first buffered point arrived (monotonic ns), for age-based flushes.
     package var firstArrival: UInt64 = 0
+    /// The earliest and latest timestamp buffered (meaningless when empty).
+    package private(set) var first = Int64.max
+    package private(set) var last = Int64.min
 
     init(capacity: Int) { self.capacity = capacity }
 
-    package var count: Int { ts.count }
-    package var isFull: Bool { ts.count >= capacity }
+    package var count: Int { unpacked ? lateTS.count : packed.count }
+    package var isFull: Bool { count >= capacity }
     /// Bytes this buffer holds allocated.
-    package var bytes: Int { (ts.capacity + values.capacity) * 8 }
+    package var bytes: Int { packed.allocated + (lateTS.capacity + lateValues.capacity) * 8 }
 
     /// Inserts a point in time order; returns whether it arrived out of order.
     @inline(__always)
     package mutating func insert(_ t: Int64, _ v: Double, lsn: UInt64, now: UInt64) -> Bool {
-        if ts.isEmpty {
+        let empty = count == 0
+        if empty {
             oldestLSN = lsn
             firstArrival = now
         }
         newestLSN = max(newestLSN, lsn)
-        if ts.count == ts.capacity && ts.count < capacity {
-            // Grow by doubling but never past the configured capacity. Not reserved up front: when
-            // a thousand series appear at once, their memory then comes as their points do, not
-            // all in the first second on top of start-up's code pages (the agent's peak).
-            let next = min(capacity, max(16, ts.capacity * 2))
-            ts.reserveCapacity(next)
-            values.reserveCapacity(next)
+        let late = !empty && t < last
+        first = min(first, t)
+        last = max(last, t)
+        if !unpacked && !late {
+            packed.append(t, v)
+            return false
         }
-        if let last = ts.last, t < last {
-            // Late point: after every equal timestamp already here (arrival order for ties).
-            var lo = 0, hi = ts.count
+        if !unpacked {
+            packed.unpack(into: &lateTS, &lateValues)
+            packed.clear(release: true)
+            unpacked = true
+        }
+        // After every equal timestamp already here (arrival order for ties).
+        var lo = lateTS.count
+        if late {
+            lo = 0
+            var hi = lateTS.count
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if ts[mid] <= t { lo = mid + 1 } else { hi = mid }
+                if lateTS[mid] <= t { lo = mid + 1 } else { hi = mid }
             }
-            ts.insert(t, at: lo)
-            values.insert(v, at: lo)
-            return true
         }
-        ts.append(t)
-        values.append(v)
-        return false
+        lateTS.insert(t, at: lo)
+        lateValues.insert(v, at: lo)
+        return late
     }
 
-    /// Empties the buffer; keeps its storage unless asked to release it.
+    /// Appends every point, in order, to `ts` and `values`.
+    package func unpack(into ts: inout [Int64], _ values: inout [Double]) {
+        if unpacked {
+            ts.append(contentsOf: lateTS)
+            values.append(contentsOf: lateValues)
+        } else {
+            packed.unpack(into: &ts, &values)
+        }
+    }
+
+    /// Every point, in order (for queries).
+    package func points() -> (ts: [Int64], values: [Double]) {
+        var ts = [Int64](), values = [Double]()
+        unpack(into: &ts, &values)
+        return (ts, values)
+    }
+
+    /// Empties the buffer; keeps its storage unless asked to release it (the arrays a late point
+    /// brought are always released: they are the exception).
     package mutating func clear(release: Bool) {
-        ts.removeAll(keepingCapacity: !release)
-        values.removeAll(keepingCapacity: !release)
+        packed.clear(release: release)
+        if unpacked {
+            lateTS = []
+            lateValues = []
+            unpacked = false
+        }
         oldestLSN = 0
         newestLSN = 0
         firstArrival = 0
+        first = .max
+        last = .min
     }
 }
 

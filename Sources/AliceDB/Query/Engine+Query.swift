@@ -18,8 +18,8 @@ extension Engine {
         func emit(_ t: Int64, _ v: Double) {
             if needsSort { collected.append(DataPoint(t, v)) } else { body(t, v) }
         }
-        if let buffer = mem.buffers[series], let first = buffer.ts.first, let lastRef = refs.last,
-           first <= lastRef.lastTimestamp
+        if let buffer = mem.buffers[series], buffer.count > 0, let lastRef = refs.last,
+           buffer.first <= lastRef.lastTimestamp
         {
             needsSort = true
         }
@@ -32,10 +32,11 @@ extension Engine {
             }
             lastT = max(lastT, ref.lastTimestamp)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0 {
-            var i = lowerBound(buffer.ts, from)
-            while i < buffer.count && buffer.ts[i] <= to {
-                emit(buffer.ts[i], buffer.values[i])
+        if let buffer = mem.buffers[series], buffer.count > 0, buffer.last >= from, buffer.first <= to {
+            let (ts, values) = buffer.points()
+            var i = lowerBound(ts, from)
+            while i < ts.count && ts[i] <= to {
+                emit(ts[i], values[i])
                 i += 1
             }
         }
@@ -49,11 +50,12 @@ extension Engine {
     /// The value stored at exactly `t` (the most recently written if there are several).
     func get(_ series: UInt32, at t: Int64) throws(AliceDBError) -> Double? {
         try checkOpen()
-        if let buffer = mem.buffers[series], buffer.count > 0 {
-            var i = lowerBound(buffer.ts, t)
+        if let buffer = mem.buffers[series], buffer.count > 0, buffer.first <= t, t <= buffer.last {
+            let (ts, values) = buffer.points()
+            var i = lowerBound(ts, t)
             var found: Double? = nil
-            while i < buffer.count && buffer.ts[i] == t {
-                found = buffer.values[i]
+            while i < ts.count && ts[i] == t {
+                found = values[i]
                 i += 1
             }
             if let found { return found }
@@ -89,8 +91,9 @@ extension Engine {
             guard let d = try store.decodeForQuery(ref) else { continue }
             RangeQuery.summarize(d.timestamps, d.values, from: from, to: to, into: &s)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0 {
-            RangeQuery.summarize(buffer.ts, buffer.values, from: from, to: to, into: &s)
+        if let buffer = mem.buffers[series], buffer.count > 0, buffer.last >= from, buffer.first <= to {
+            let (ts, values) = buffer.points()
+            RangeQuery.summarize(ts, values, from: from, to: to, into: &s)
         }
         return AggregateResult(s)
     }
@@ -110,7 +113,10 @@ extension Engine {
             guard let seg = try store.decodeForQuery(ref) else { continue }
             d.add(seg.timestamps, seg.values)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0 { d.add(buffer.ts, buffer.values) }
+        if let buffer = mem.buffers[series], buffer.count > 0 {
+            let (ts, values) = buffer.points()
+            d.add(ts, values)
+        }
         return d.result
     }
 }

@@ -8,9 +8,9 @@ extension Engine {
         let points = t.points, bytes = t.bytes
         var first: Int64? = t.segments > 0 ? t.first : nil, last: Int64? = t.segments > 0 ? t.last : nil
         let buffered = mem.buffers[info.id]?.count ?? 0
-        if let b = mem.buffers[info.id], let f = b.ts.first, let l = b.ts.last {
-            first = min(first ?? f, f)
-            last = max(last ?? l, l)
+        if let b = mem.buffers[info.id], b.count > 0 {
+            first = min(first ?? b.first, b.first)
+            last = max(last ?? b.last, b.last)
         }
         let total = points + buffered
         return SeriesStats(

@@ -18,6 +18,9 @@ final class Engine {
     var closed = false
     /// Flushed high-water mark per series (newest flushed timestamp).
     var highWater: [UInt32: Int64] = [:]
+    /// A flushing buffer's points, unpacked: kept between flushes so a flush allocates no arrays.
+    var flushTS: [Int64] = []
+    var flushValues: [Double] = []
     var lastHousekeeping: UInt64 = 0
     /// How far the outbox is shipped (nil: not an outbox; a reader loads it when asked).
     var uplink: UplinkState?
@@ -277,15 +280,18 @@ final class Engine {
     ) throws(AliceDBError) {
         guard !options.readOnly, buffer.count > 0 else { return }
         let bound = catalog.byID[series]?.options.bound ?? .lossless
-        let segments = buffer.ts.withUnsafeBufferPointer { t in
-            buffer.values.withUnsafeBufferPointer { v in
+        flushTS.removeAll(keepingCapacity: true)
+        flushValues.removeAll(keepingCapacity: true)
+        buffer.unpack(into: &flushTS, &flushValues)
+        let segments = flushTS.withUnsafeBufferPointer { t in
+            flushValues.withUnsafeBufferPointer { v in
                 Competition.encode(seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: bound, options: options.fitter)
             }
         }
         try store.append(series: series, position: WALPosition(lsn: buffer.newestLSN, points: recordPoints), segments: segments)
         counters.segments += segments.count
         counters.segmentBytes += segments.reduce(0) { $0 + $1.bytes.count }
-        highWater[series] = max(highWater[series] ?? Int64.min, buffer.ts.last!)
+        highWater[series] = max(highWater[series] ?? Int64.min, buffer.last)
         buffer.clear(release: release)
         flushedSinceWALCheck = true
     }
