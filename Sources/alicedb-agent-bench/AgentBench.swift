@@ -192,6 +192,10 @@ struct AgentBench: AsyncParsableCommand {
         try await run.waitConnected()
         let publisher = try LoadPublisher(port: broker.port)
         let perTick = max(1, topics.count * rate / 100)  // one tick = 10 ms
+        // Message j goes to series j mod n; each series publishes consecutive readings of the data
+        // set from its own offset, so what it stores is a real series (the bytes/point row).
+        let spread = max(1, values.count / topics.count)
+        func reading(_ j: Int) -> [UInt8] { values[(j / topics.count + (j % topics.count) * spread) % values.count] }
         let start = Date()
         var sent = 0
         var samples: [(t: Double, rss: Int, hwm: Int, messages: Int)] = []
@@ -206,7 +210,7 @@ struct AgentBench: AsyncParsableCommand {
             if elapsed >= Double(soakSeconds) { break }
             let due = Int(elapsed * 100) * perTick
             while sent < due + perTick {
-                try publisher.publish(topics[sent % topics.count], values[sent % values.count], qos: 1)
+                try publisher.publish(topics[sent % topics.count], reading(sent), qos: 1)
                 sent += 1
             }
             try publisher.flush()
@@ -222,7 +226,7 @@ struct AgentBench: AsyncParsableCommand {
         let beforeBurst = ProcessMemory.status(of: run.pid)
         let burstStart = Date()
         for i in 0..<burst {
-            try publisher.publish(topics[(sent + i) % topics.count], values[(sent + i) % values.count], qos: 1)
+            try publisher.publish(topics[(sent + i) % topics.count], reading(sent + i), qos: 1)
         }
         try publisher.drain()
         sent += burst
