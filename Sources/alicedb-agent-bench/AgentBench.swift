@@ -199,6 +199,7 @@ struct AgentBench: AsyncParsableCommand {
         let start = Date()
         var sent = 0
         var samples: [(t: Double, rss: Int, hwm: Int, messages: Int)] = []
+        var walPeak = 0  // the WAL keeps every record since the oldest point still buffered
         var nextSample = 0.0
         if ProcessMemory.readProc("/proc/\(run.pid)/maps")?.contains("libswiftCore.so") == true {
             print("warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
@@ -216,6 +217,7 @@ struct AgentBench: AsyncParsableCommand {
             try publisher.flush()
             if elapsed >= nextSample, let m = ProcessMemory.status(of: run.pid) {
                 samples.append((elapsed, m.rss, m.hwm, run.metric("alicedb_messages_total") ?? 0))
+                walPeak = max(walPeak, directoryBytes(run.data + "/wal"))
                 if samples.count % 12 == 1 {
                     print(String(format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss), mib(m.hwm), samples.last!.messages))
                 }
@@ -256,6 +258,7 @@ struct AgentBench: AsyncParsableCommand {
             ["lost", "\(sent - stored)"],
             ["segments written; points per segment", "\(stats.segments); \(stats.points / max(1, stats.segments))"],
             ["bytes/point stored (whole data directory)", String(format: "%.3f", stats.bytesPerPoint)],
+            ["largest WAL on disk during the soak (5-s samples)", String(format: "%.1f MiB", mib(walPeak))],
             ["median VmRSS, minute 2", String(format: "%.1f MiB", mib(early))],
             ["median VmRSS, last minute", String(format: "%.1f MiB", mib(late))],
             ["VmHWM before the burst", String(format: "%.1f MiB", mib(beforeBurst?.hwm ?? 0))],
@@ -302,6 +305,15 @@ func loadValues(_ path: String) throws -> [[UInt8]] {
     }
     guard !out.isEmpty else { throw ValidationError("\(path): no values") }
     return out
+}
+
+/// Bytes of the regular files directly in `path` (0 if it cannot be read).
+func directoryBytes(_ path: String) -> Int {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    return names.reduce(0) { total, name in
+        let size = (try? FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as? Int) ?? nil
+        return total + (size ?? 0)
+    }
 }
 
 func storedStats(_ data: String) throws -> DatabaseStats {

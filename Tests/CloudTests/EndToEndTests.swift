@@ -47,7 +47,7 @@ import Testing
             url = "\(cloud.url)"
             token = "\(CloudFixture.gatewayToken)"
             batch_bytes = "4KiB"
-            max_bandwidth = "2KiB"  # the catch-up must last long enough to be killed in the middle
+            max_bandwidth = "1KiB"  # the catch-up must last long enough to be killed in the middle (the data are a few KB, long segments fewer still)
             interval = 0.2
             timeout = 5
             retry_min = 0.1
