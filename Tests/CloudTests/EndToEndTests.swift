@@ -39,7 +39,7 @@ import Testing
             qos = 1
             [storage]
             path = "\(data)"
-            memory_limit = "64KiB"
+            memory_limit = "16KiB"  # short segments, so the catch-up below takes several batches
             max_buffer_age = 0.5
             [http]
             listen = "\(listen)"
@@ -47,7 +47,7 @@ import Testing
             url = "\(cloud.url)"
             token = "\(CloudFixture.gatewayToken)"
             batch_bytes = "4KiB"
-            max_bandwidth = "1KiB"  # the catch-up must last long enough to be killed in the middle (the data are a few KB, long segments fewer still)
+            max_bandwidth = "1KiB"  # the catch-up must last long enough to be killed in the middle
             interval = 0.2
             timeout = 5
             retry_min = 0.1
