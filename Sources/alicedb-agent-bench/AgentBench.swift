@@ -217,7 +217,7 @@ struct AgentBench: AsyncParsableCommand {
             try publisher.flush()
             if elapsed >= nextSample, let m = ProcessMemory.status(of: run.pid) {
                 samples.append((elapsed, m.rss, m.hwm, run.metric("alicedb_messages_total") ?? 0))
-                walPeak = max(walPeak, directoryBytes(run.data + "/wal"))
+                walPeak = max(walPeak, FileIO.directoryBytes(run.data + "/wal"))
                 if samples.count % 12 == 1 {
                     print(String(format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss), mib(m.hwm), samples.last!.messages))
                 }
@@ -305,15 +305,6 @@ func loadValues(_ path: String) throws -> [[UInt8]] {
     }
     guard !out.isEmpty else { throw ValidationError("\(path): no values") }
     return out
-}
-
-/// Bytes of the regular files directly in `path` (0 if it cannot be read).
-func directoryBytes(_ path: String) -> Int {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-    return names.reduce(0) { total, name in
-        let size = (try? FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as? Int) ?? nil
-        return total + (size ?? 0)
-    }
 }
 
 func storedStats(_ data: String) throws -> DatabaseStats {

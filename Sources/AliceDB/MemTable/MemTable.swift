@@ -77,6 +77,11 @@ package struct SeriesBuffer {
         return (ts, values)
     }
 
+    /// Every point, in order, when any can lie in `[from, to]` (nil: none does; queries skip the unpacking).
+    package func points(from: Int64, to: Int64) -> (ts: [Int64], values: [Double])? {
+        count > 0 && last >= from && first <= to ? points() : nil
+    }
+
     /// Empties the buffer; keeps its storage unless asked to release it (the arrays a late point
     /// brought are always released: they are the exception).
     package mutating func clear(release: Bool) {

@@ -70,36 +70,28 @@ package struct PackedPoints {
     /// Calls `body` with every point in order.
     package func forEach(_ body: (Int64, Double) -> Void) {
         bytes.bytes.withUnsafeBytes { raw in
-            var at = 0
-            func varint() -> UInt64 {
-                var result: UInt64 = 0, shift: UInt64 = 0
-                while true {
-                    let b = raw[at]
-                    at += 1
-                    result |= UInt64(b & 0x7F) << shift
-                    if b < 0x80 { return result }
-                    shift += 7
-                }
-            }
+            var r = ByteReader(raw)
             var t: Int64 = 0, delta: Int64 = 0, k: Int64 = 0, e = 0
-            for _ in 0..<count {
-                delta = delta &+ ZigZag.decode(varint())
-                t = t &+ delta
-                let u = varint()
-                let v: Double
-                if u & 1 == 0 {
-                    k = k &+ ZigZag.decode(u >> 1)
-                    v = Double(k) / Self.powers[e]
-                } else if u == 3 {
-                    e = Int(raw[at])
-                    at += 1
-                    k = ZigZag.decode(varint())
-                    v = Double(k) / Self.powers[e]
-                } else {
-                    v = Double(bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian)
-                    at += 8
+            do throws(DecodeError) {
+                for _ in 0..<count {
+                    delta = delta &+ (try r.svarint())
+                    t = t &+ delta
+                    let u = try r.varint()
+                    let v: Double
+                    if u & 1 == 0 {
+                        k = k &+ ZigZag.decode(u >> 1)
+                        v = Double(k) / Self.powers[e]
+                    } else if u == 3 {
+                        e = Int(try r.u8())
+                        k = try r.svarint()
+                        v = Double(k) / Self.powers[e]
+                    } else {
+                        v = try r.f64()
+                    }
+                    body(t, v)
                 }
-                body(t, v)
+            } catch {
+                preconditionFailure("packed points unreadable (only append writes them): \(error)")
             }
         }
     }

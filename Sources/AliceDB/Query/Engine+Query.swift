@@ -32,8 +32,7 @@ extension Engine {
             }
             lastT = max(lastT, ref.lastTimestamp)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0, buffer.last >= from, buffer.first <= to {
-            let (ts, values) = buffer.points()
+        if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) {
             var i = lowerBound(ts, from)
             while i < ts.count && ts[i] <= to {
                 emit(ts[i], values[i])
@@ -50,8 +49,7 @@ extension Engine {
     /// The value stored at exactly `t` (the most recently written if there are several).
     func get(_ series: UInt32, at t: Int64) throws(AliceDBError) -> Double? {
         try checkOpen()
-        if let buffer = mem.buffers[series], buffer.count > 0, buffer.first <= t, t <= buffer.last {
-            let (ts, values) = buffer.points()
+        if let (ts, values) = mem.buffers[series]?.points(from: t, to: t) {
             var i = lowerBound(ts, t)
             var found: Double? = nil
             while i < ts.count && ts[i] == t {
@@ -91,8 +89,7 @@ extension Engine {
             guard let d = try store.decodeForQuery(ref) else { continue }
             RangeQuery.summarize(d.timestamps, d.values, from: from, to: to, into: &s)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0, buffer.last >= from, buffer.first <= to {
-            let (ts, values) = buffer.points()
+        if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) {
             RangeQuery.summarize(ts, values, from: from, to: to, into: &s)
         }
         return AggregateResult(s)
@@ -113,10 +110,7 @@ extension Engine {
             guard let seg = try store.decodeForQuery(ref) else { continue }
             d.add(seg.timestamps, seg.values)
         }
-        if let buffer = mem.buffers[series], buffer.count > 0 {
-            let (ts, values) = buffer.points()
-            d.add(ts, values)
-        }
+        if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) { d.add(ts, values) }
         return d.result
     }
 }

@@ -21,15 +21,9 @@ extension Engine {
 
     /// Bytes of every regular file under the data directory.
     func directoryBytes() -> (total: Int, wal: Int) {
-        var total = 0, wal = 0
+        let wal = FileIO.directoryBytes(path + "/wal")
+        var total = wal + FileIO.directoryBytes(path + "/segments")
         for name in ["catalog.json", "LOCK"] { total += FileIO.size(path: path + "/" + name) ?? 0 }
-        for (sub, isWAL) in [("segments", false), ("wal", true)] {
-            for name in (try? FileIO.list(path + "/" + sub)) ?? [] {
-                let size = FileIO.size(path: path + "/" + sub + "/" + name) ?? 0
-                total += size
-                if isWAL { wal += size }
-            }
-        }
         return (total, wal)
     }
 

@@ -115,6 +115,11 @@ package enum FileIO {
         return stat(path, &st) == 0 ? Int(st.st_size) : nil
     }
 
+    /// Bytes of the files in `dir` (0 for one that cannot be read).
+    package static func directoryBytes(_ dir: String) -> Int {
+        ((try? list(dir)) ?? []).reduce(0) { $0 + (size(path: dir + "/" + $1) ?? 0) }
+    }
+
     /// The corresponding C function is `fsync`.
     package static func sync(_ fd: Int32, path: String) throws(AliceDBError) {
         let (r, err) = retrying { Int(fsync(fd)) }
