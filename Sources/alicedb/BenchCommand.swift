@@ -18,10 +18,12 @@ struct BenchCommand: ParsableCommand {
     var workDir: String?
     @Option(name: .long, help: "MemTable capacity in points (segment size limit).")
     var capacity: Int = DatabaseOptions().defaultCapacity
+    @Option(name: .long, help: "Encode and decode are timed this many times; the median is reported.")
+    var repeats: Int = 5
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let runner = try BenchRunner(folder: folder, workDir: workDir, capacity: capacity)
+        let runner = try BenchRunner(folder: folder, workDir: workDir, capacity: capacity, repeats: repeats)
         var fractions = [0.0, boundFraction]
         if secondFraction > 0 { fractions.append(secondFraction) }
         let results = try runner.run(fractions: fractions, filter: filter) { name in

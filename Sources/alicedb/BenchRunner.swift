@@ -23,10 +23,13 @@ struct BenchRunner {
     let folder: String
     let workDir: String
     let capacity: Int
+    /// How often encode and decode are timed (the median is reported).
+    let repeats: Int
 
-    init(folder: String, workDir: String?, capacity: Int) throws {
+    init(folder: String, workDir: String?, capacity: Int, repeats: Int = 5) throws {
         self.folder = folder
         self.capacity = capacity
+        self.repeats = max(1, repeats)
         self.workDir = workDir ?? "/tmp/alicedb-bench-\(FileIO.processID)"
         try FileIO.makeDirectory(self.workDir)
     }
@@ -93,26 +96,34 @@ struct BenchRunner {
         let importSeconds = Clock.seconds(since: start)
         let bytes = directoryBytes(dir)
 
-        // Fit + verify alone, and decode alone, without the file system.
+        // Fit + verify alone, and decode alone, without the file system: medians of `repeats` runs
+        // (one run over a data set lasts milliseconds, too short to time once).
         var encoded = [[UInt8]]()
-        let encStart = Clock.now
-        ts.withUnsafeBufferPointer { t in
-            values.withUnsafeBufferPointer { v in
-                var i = 0
-                while i < t.count {
-                    let end = min(t.count, i + capacity)
-                    for s in Competition.encode(seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound) {
-                        encoded.append(s.bytes)
+        var encodeTimes = [Double](), decodeTimes = [Double]()
+        var decodedPoints = 0
+        for _ in 0..<repeats {
+            encoded.removeAll(keepingCapacity: true)
+            let encStart = Clock.now
+            ts.withUnsafeBufferPointer { t in
+                values.withUnsafeBufferPointer { v in
+                    var i = 0
+                    while i < t.count {
+                        let end = min(t.count, i + capacity)
+                        for s in Competition.encode(seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound) {
+                            encoded.append(s.bytes)
+                        }
+                        i = end
                     }
-                    i = end
                 }
             }
+            encodeTimes.append(Clock.seconds(since: encStart))
+            let decStart = Clock.now
+            decodedPoints = 0
+            for e in encoded { decodedPoints += (try? SegmentFormat.decode(e).values.count) ?? 0 }
+            decodeTimes.append(Clock.seconds(since: decStart))
         }
-        let encodeSeconds = Clock.seconds(since: encStart)
-        let decStart = Clock.now
-        var decodedPoints = 0
-        for e in encoded { decodedPoints += (try? SegmentFormat.decode(e).values.count) ?? 0 }
-        let decodeSeconds = Clock.seconds(since: decStart)
+        let encodeSeconds = BenchRunner.median(encodeTimes)
+        let decodeSeconds = BenchRunner.median(decodeTimes)
 
         let db = try Database(path: dir, options: DatabaseOptions(readOnly: true))
         let scanStart = Clock.now

@@ -65,64 +65,70 @@ extension RangeCoder {
         }
     }
 
+    /// One stream's probabilities, behind a pointer: the coding loops index it directly (a closure
+    /// over an array's buffer kept the coder's state in memory instead of registers).
+    final class ModelBuffer: @unchecked Sendable {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: Trees.count)
+        deinit { p.deallocate() }
+    }
+
     /// Model buffers kept for the next stream: coding allocates none in the steady state (a fresh
     /// 23 KB buffer per stream left a long-running agent's heap fragmented).
-    static let spare = Mutex<[[UInt32]]>([])
+    static let spare = Mutex<[ModelBuffer]>([])
 
-    static func takeModel() -> [UInt32] {
-        guard var m = spare.withLock({ $0.popLast() }) else { return [UInt32](repeating: fineInit, count: Trees.count) }
-        m.withUnsafeMutableBufferPointer { $0.update(repeating: fineInit) }
+    static func takeModel() -> ModelBuffer {
+        let m = spare.withLock { $0.popLast() } ?? ModelBuffer()
+        m.p.update(repeating: fineInit, count: Trees.count)
         return m
     }
 
-    static func giveBack(_ m: [UInt32]) {
+    static func giveBack(_ m: ModelBuffer) {
         spare.withLock { if $0.count < 4 { $0.append(m) } }
     }
 
     static func encodeTrees(_ values: [UInt64], levels: [UInt8]? = nil) -> [UInt8] {
-        var probs = takeModel()
-        defer { giveBack(probs) }
+        let model = takeModel()
+        defer { giveBack(model) }
+        let p = model.p
         var e = Encoder()
         e.out.reserveCapacity(values.count / 2 + 16)
         var h = History()
-        probs.withUnsafeMutableBufferPointer { p in
-            for (i, u) in values.enumerated() {
-                let (mag, negative) = split(u)
-                let widthContext = Trees.width + (levels.map { Int($0[i]) } ?? h.c1) * 64
-                e.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2], mag != 0)
-                if mag != 0 {
-                    let w = 64 - mag.leadingZeroBitCount
-                    var node = 1
-                    for level in stride(from: 5, through: 0, by: -1) {
-                        let b = ((w - 1) >> level) & 1
-                        e.fineBit(&p[widthContext + node], b == 1)
-                        node = node << 1 | b
-                    }
-                    var prefix = 1
-                    if w <= treeWidth {
-                        let base = Trees.tree + (1 << (w - 1)) - 1
-                        for k in stride(from: w - 2, through: 0, by: -1) {
-                            let b = Int(truncatingIfNeeded: mag >> UInt64(k)) & 1
-                            e.fineBit(&p[base + prefix], b == 1)
-                            prefix = prefix << 1 | b
-                        }
-                    } else {
-                        for k in stride(from: w - 2, to: w - 2 - topBits, by: -1) {
-                            let b = Int(truncatingIfNeeded: mag >> UInt64(k)) & 1
-                            e.fineBit(&p[Trees.top + w * 8 + prefix], b == 1)
-                            prefix = prefix << 1 | b
-                        }
-                        var left = w - 1 - topBits
-                        while left > 0 {
-                            let c = min(left, directChunk)
-                            left -= c
-                            e.direct((mag >> UInt64(left)) & ((1 << UInt64(c)) - 1), count: c)
-                        }
-                    }
-                    e.fineBit(&p[Trees.sign + h.signContext(mag)], negative)
+        for (i, u) in values.enumerated() {
+            let (mag, negative) = split(u)
+            let widthContext = Trees.width + (levels.map { Int($0[i]) } ?? h.c1) * 64
+            e.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2], mag != 0)
+            if mag != 0 {
+                let w = 64 - mag.leadingZeroBitCount
+                var node = 1
+                for level in stride(from: 5, through: 0, by: -1) {
+                    let b = ((w - 1) >> level) & 1
+                    e.fineBit(&p[widthContext + node], b == 1)
+                    node = node << 1 | b
                 }
-                h.advance(mag, negative: negative)
+                var prefix = 1
+                if w <= treeWidth {
+                    let base = Trees.tree + (1 << (w - 1)) - 1
+                    for k in stride(from: w - 2, through: 0, by: -1) {
+                        let b = Int(truncatingIfNeeded: mag >> UInt64(k)) & 1
+                        e.fineBit(&p[base + prefix], b == 1)
+                        prefix = prefix << 1 | b
+                    }
+                } else {
+                    for k in stride(from: w - 2, to: w - 2 - topBits, by: -1) {
+                        let b = Int(truncatingIfNeeded: mag >> UInt64(k)) & 1
+                        e.fineBit(&p[Trees.top + w * 8 + prefix], b == 1)
+                        prefix = prefix << 1 | b
+                    }
+                    var left = w - 1 - topBits
+                    while left > 0 {
+                        let c = min(left, directChunk)
+                        left -= c
+                        e.direct((mag >> UInt64(left)) & ((1 << UInt64(c)) - 1), count: c)
+                    }
+                }
+                e.fineBit(&p[Trees.sign + h.signContext(mag)], negative)
             }
+            h.advance(mag, negative: negative)
         }
         return e.finish()
     }
@@ -130,46 +136,44 @@ extension RangeCoder {
     static func decodeTrees(
         count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil, into out: inout [UInt64]
     ) throws(DecodeError) {
-        var probs = takeModel()
-        defer { giveBack(probs) }
+        let model = takeModel()
+        defer { giveBack(model) }
+        let p = model.p
         var d = Decoder(raw, from: from, to: to)
         var h = History()
         var levels = levels
         var level = 0
-        let ok = probs.withUnsafeMutableBufferPointer { p in
-            for _ in 0..<count {
-                let widthContext = Trees.width + (levels == nil ? h.c1 : level) * 64
-                var mag: UInt64 = 0
-                var negative = false
-                if d.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2]) {
-                    var node = 1
-                    for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[widthContext + node]) ? 1 : 0) }
-                    let w = node - 64 + 1
-                    var prefix = 1
-                    if w <= treeWidth {
-                        let base = Trees.tree + (1 << (w - 1)) - 1
-                        for _ in 0..<(w - 1) { prefix = prefix << 1 | (d.fineBit(&p[base + prefix]) ? 1 : 0) }
-                        mag = UInt64(prefix)
-                    } else {
-                        for _ in 0..<topBits { prefix = prefix << 1 | (d.fineBit(&p[Trees.top + w * 8 + prefix]) ? 1 : 0) }
-                        mag = UInt64(prefix)
-                        var left = w - 1 - topBits
-                        while left > 0 {
-                            let c = min(left, directChunk)
-                            left -= c
-                            mag = mag << UInt64(c) | d.direct(count: c)
-                        }
+        out.reserveCapacity(out.count + count)
+        for _ in 0..<count {
+            let widthContext = Trees.width + (levels == nil ? h.c1 : level) * 64
+            var mag: UInt64 = 0
+            var negative = false
+            if d.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2]) {
+                var node = 1
+                for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[widthContext + node]) ? 1 : 0) }
+                let w = node - 64 + 1
+                var prefix = 1
+                if w <= treeWidth {
+                    let base = Trees.tree + (1 << (w - 1)) - 1
+                    for _ in 0..<(w - 1) { prefix = prefix << 1 | (d.fineBit(&p[base + prefix]) ? 1 : 0) }
+                    mag = UInt64(prefix)
+                } else {
+                    for _ in 0..<topBits { prefix = prefix << 1 | (d.fineBit(&p[Trees.top + w * 8 + prefix]) ? 1 : 0) }
+                    mag = UInt64(prefix)
+                    var left = w - 1 - topBits
+                    while left > 0 {
+                        let c = min(left, directChunk)
+                        left -= c
+                        mag = mag << UInt64(c) | d.direct(count: c)
                     }
-                    negative = d.fineBit(&p[Trees.sign + h.signContext(mag)])
                 }
-                if d.overrun { return false }
-                let z = join(mag, negative: negative)
-                out.append(z)
-                h.advance(mag, negative: negative)
-                if levels != nil { level = levels!.next(z) }
+                negative = d.fineBit(&p[Trees.sign + h.signContext(mag)])
             }
-            return true
+            if d.overrun { throw DecodeError("range-coded values end early", offset: to) }
+            let z = join(mag, negative: negative)
+            out.append(z)
+            h.advance(mag, negative: negative)
+            if levels != nil { level = levels!.next(z) }
         }
-        if !ok { throw DecodeError("range-coded values end early", offset: to) }
     }
 }
