@@ -52,7 +52,8 @@ package enum Competition {
             let end = min(range.upperBound, pos + SegmentFormat.maxPoints)
             let tsBytes = TimestampCodec.encode(ts, pos..<end)
             let ranked = codecs(v, pos..<end, bound: bound, options: options).sorted { $0.payload.count < $1.payload.count }
-            guard let s = ranked.lazy.compactMap({ verified($0, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes) }).first
+            guard let s = firstVerified(ranked, seriesID: seriesID, ts: ts, v: v, range: pos..<end, bound: bound,
+                                        options: options, tsBytes: tsBytes)
             else { return mixed }
             whole.append(s)
             pos = end
@@ -123,12 +124,10 @@ package enum Competition {
                 // A codec stretch up to where a constant or linear run would win again.
                 let length = codecRun(fitters, from: pos, limit: remaining, costPerPoint: estimate)
                 ranked = codecs(v, pos..<(pos + length), bound: bound, options: options).sorted { score($0) < score($1) }
-                for c in ranked {
-                    if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(c.count)) {
-                        emitted = s
-                        codecCost = Double(s.bytes.count) / Double(s.header.count)
-                        break
-                    }
+                if let s = firstVerified(ranked, seriesID: seriesID, ts: ts, v: v, range: pos..<(pos + length), bound: bound,
+                                         options: options, tsBytes: tsBytes(length)) {
+                    emitted = s
+                    codecCost = Double(s.bytes.count) / Double(s.header.count)
                 }
             }
             if emitted == nil {
@@ -144,25 +143,76 @@ package enum Competition {
         return out
     }
 
-    /// Every codec's encoding of `range` (those that apply).
+    /// Points in each of the two probes that shortlist the codecs of a long range.
+    static let probeLength = 1024
+    /// A codec stays in the running when its probes cost at most this much more than the best's.
+    static let probeTolerance = 0.06
+
+    /// The codecs that apply to `range`, each with its encoding. A range of many probes' length is
+    /// first encoded by every codec at two probes (its start and its middle); only those within
+    /// `probeTolerance` of the smallest are encoded whole (the codecs' sizes per point stay close to
+    /// their probes' on sensor data, and entropy coding every codec over 16 384 points was most of
+    /// the encoder's time). The dictionary is always encoded whole: its table costs the same for a
+    /// probe as for the range, so a probe misjudges it (elf_basel_wind: 1.40 -> 3.22 bytes/point).
+    /// `excluding` skips kinds already tried.
     static func codecs(
-        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, options: FitterOptions
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, options: FitterOptions,
+        shortlist: Bool = true, excluding: Set<ModelKind> = []
     ) -> [Candidate] {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        let kinds: [ModelKind] = bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized]
-        let decimals = bound.isLossless ? DecimalCodec.decimals(v, range) : nil
+        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized])
+            .filter { !excluding.contains($0) }
+        if shortlist && kinds.count > 1 && n >= 8 * probeLength {
+            let middle = range.lowerBound + n / 2
+            let probes = [range.lowerBound..<(range.lowerBound + probeLength), middle..<(middle + probeLength)]
+            let sizes = kinds.map { kind in
+                probes.reduce(0 as Int?) { sum, probe in
+                    guard let sum, let e = encode(kind, v, probe, bound: bound) else { return nil }
+                    return sum + e.count
+                }
+            }
+            if let smallest = sizes.compactMap({ $0 }).min() {
+                let limit = Double(smallest) * (1 + probeTolerance) + 8
+                kinds = zip(kinds, sizes).filter { kind, size in
+                    kind == .dictionary || size.map { Double($0) <= limit } ?? false
+                }.map(\.0)
+            }
+        }
+        let decimals = bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant))
+            ? DecimalCodec.decimals(v, range) : nil
         for kind in kinds {
             if let e = encode(kind, v, range, bound: bound, decimals: decimals) {
                 out.append(Candidate(kind: kind, count: n, payload: e))
                 bestLossless = min(bestLossless, Double(e.count) / Double(n))
             }
         }
-        if bound.isLossless && bestLossless > options.lzmaThreshold, let l = LZMACodec.encode(v, range) {
+        if bound.isLossless && bestLossless > options.lzmaThreshold && !excluding.contains(.lzma),
+           let l = LZMACodec.encode(v, range) {
             out.append(Candidate(kind: .lzma, count: n, payload: l))
         }
         return out
+    }
+
+    /// The first of `ranked` that verifies; failing that, the codecs the shortlist left out.
+    static func firstVerified(
+        _ ranked: [Candidate], seriesID: UInt32, ts: UnsafeBufferPointer<Int64>, v: UnsafeBufferPointer<Double>,
+        range: Range<Int>, bound: ErrorBound, options: FitterOptions, tsBytes: [UInt8]
+    ) -> EncodedSegment? {
+        let tried = Set(ranked.map(\.kind))
+        for c in ranked {
+            if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes) {
+                return s
+            }
+        }
+        let rest = codecs(v, range, bound: bound, options: options, shortlist: false, excluding: tried)
+        for c in rest.sorted(by: { $0.payload.count < $1.payload.count }) {
+            if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes) {
+                return s
+            }
+        }
+        return nil
     }
 
     static func encode(
