@@ -49,6 +49,20 @@ import Testing
                 default: return r
                 }
             }
+            for widths in [RangeCoder.Widths.tree, .relative] {
+                let bytes = RangeCoder.encodeTrees(values, widths: widths)
+                var out = [UInt64]()
+                let ok = bytes.withUnsafeBytes { raw in
+                    (try? RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &out)) != nil
+                }
+                #expect(ok && out == values, "shape \(shape), \(n) values, widths \(widths)")
+                var damaged = bytes
+                if !damaged.isEmpty { damaged[Int(rng.next() % UInt64(damaged.count))] ^= 0x5A }
+                var junk = [UInt64]()
+                _ = damaged.withUnsafeBytes { raw in
+                    try? RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &junk)
+                }
+            }
             for layout in [RangeCoder.Layout.bitwise, .trees] {
                 let bytes = RangeCoder.encode(values, layout: layout)
                 var out = [UInt64]()
@@ -85,6 +99,25 @@ import Testing
         var fresh = ByteWriter(capacity: 16)
         Predictor.writeStream(ks, exceptions: Exceptions(), into: &fresh)
         #expect(fresh.bytes[0] & EntropyStream.trees != 0 && fresh.bytes != w.bytes)
+    }
+
+    /// Streams whose widths went through the bit tree (every stream written before relative widths)
+    /// still decode; a stream without levels is written with relative widths now.
+    @Test func treeWidthStreamsStillDecode() throws {
+        var rng = SplitMix(seed: 7)
+        let residuals: [UInt64] = (0..<5000).map { _ in rng.next() % 9 }
+        var w = ByteWriter(capacity: 16)
+        w.u8(3 | EntropyStream.rangeCoded | EntropyStream.trees)
+        Exceptions().write(into: &w)
+        w.append(RangeCoder.encodeTrees(residuals, widths: .tree))
+        let back = try w.bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw, from: 0, to: raw.count)
+            return try EntropyStream.read(&r, count: residuals.count, what: "order")
+        }
+        #expect(back.tag == 3 && back.values == residuals)
+        var fresh = ByteWriter(capacity: 16)
+        EntropyStream.write(residuals, tag: 3, exceptions: Exceptions(), into: &fresh)
+        #expect(fresh.bytes[0] & EntropyStream.relativeWidths != 0 && fresh.bytes != w.bytes)
     }
 
     /// Arbitrary bytes never trap the decoder: it returns a segment or an error.

@@ -39,7 +39,7 @@ package enum DictionaryCodec {
         let coded: [(ModelKind, [UInt8])] = table.withUnsafeBufferPointer { t in
             let decimals = DecimalCodec.decimals(t, 0..<t.count)
             return [(ModelKind.decimal, DecimalCodec.encode(t, 0..<t.count, decimals: decimals)),
-                    (.significant, SignificantCodec.encode(t, 0..<t.count, decimals: decimals))]
+                    (.significant, SignificantCodec.encode(t, 0..<t.count, decimals: decimals, widths: .tree))]
                 .compactMap { kind, bytes in bytes.map { (kind, $0) } }
         }
         let (tableKind, tableBytes) = coded.min { $0.1.count < $1.1.count }

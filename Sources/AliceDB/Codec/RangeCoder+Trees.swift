@@ -22,8 +22,20 @@ extension RangeCoder {
         static let tree = width + 16 * 64  // widths 2…12: [2^(w−1) − 1 + prefix]
         static let top = tree + (1 << RangeCoder.treeWidth)  // widths 13…64: [w · 8 + prefix]
         static let sign = top + 65 * 8  // 3 × 3
-        static let count = sign + 9
+        // Relative widths: by the previous non-zero width (1…64) and the width context (16).
+        static let changed = sign + 9  // the width differs from the previous one
+        static let up = changed + 64 * 16  // it is larger
+        static let steps = up + 64 * 16  // one more step: by previous width, direction, step (≤ 8)
+        static let count = steps + 64 * 2 * 8
     }
+
+    /// How a non-zero value's bit width is coded. `tree`: its 6 bits through a bit tree (timestamps,
+    /// and every value stream written before `relative`); `relative`: whether it equals the previous
+    /// non-zero value's width, if not up or down and how many steps in unary — ~3 binary decisions
+    /// a value instead of 6 for the same information (measured in a simulation of this coder on the
+    /// shared data sets' residuals: 0.3–2.4 % fewer bytes at a 1 % bound, −0.3…+0.3 % lossless),
+    /// and decisions are what the coder's time goes on.
+    package enum Widths: Sendable { case tree, relative }
 
     /// The level of a value in an integer stream predicted from its predecessors, the context of
     /// the next residual's width: how large the series is now, for sensors whose noise grows with
@@ -86,24 +98,46 @@ extension RangeCoder {
         spare.withLock { if $0.count < 4 { $0.append(m) } }
     }
 
-    static func encodeTrees(_ values: [UInt64], levels: [UInt8]? = nil) -> [UInt8] {
+    static func encodeTrees(_ values: [UInt64], levels: [UInt8]? = nil, widths: Widths = .tree) -> [UInt8] {
         let model = takeModel()
         defer { giveBack(model) }
         let p = model.p
         var e = Encoder()
         e.out.reserveCapacity(values.count / 2 + 16)
         var h = History()
+        let relative = widths == .relative
+        var previousWidth = 1
         for (i, u) in values.enumerated() {
             let (mag, negative) = split(u)
-            let widthContext = Trees.width + (levels.map { Int($0[i]) } ?? h.c1) * 64
+            let context = levels.map { Int($0[i]) } ?? h.c1
             e.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2], mag != 0)
             if mag != 0 {
                 let w = 64 - mag.leadingZeroBitCount
-                var node = 1
-                for level in stride(from: 5, through: 0, by: -1) {
-                    let b = ((w - 1) >> level) & 1
-                    e.fineBit(&p[widthContext + node], b == 1)
-                    node = node << 1 | b
+                if relative {
+                    let at = (previousWidth - 1) * 16 + context
+                    let d = w - previousWidth
+                    e.fineBit(&p[Trees.changed + at], d != 0)
+                    if d != 0 {
+                        e.fineBit(&p[Trees.up + at], d > 0)
+                        let room = d > 0 ? 64 - previousWidth : previousWidth - 1
+                        let stepBase = Trees.steps + ((previousWidth - 1) * 2 + (d > 0 ? 1 : 0)) * 8 - 1
+                        let k = abs(d)
+                        var j = 1
+                        while j < room {  // at `room` steps the end is implied
+                            e.fineBit(&p[stepBase + min(j, 8)], j < k)
+                            if j == k { break }
+                            j += 1
+                        }
+                    }
+                    previousWidth = w
+                } else {
+                    let widthContext = Trees.width + context * 64
+                    var node = 1
+                    for level in stride(from: 5, through: 0, by: -1) {
+                        let b = ((w - 1) >> level) & 1
+                        e.fineBit(&p[widthContext + node], b == 1)
+                        node = node << 1 | b
+                    }
                 }
                 var prefix = 1
                 if w <= treeWidth {
@@ -134,7 +168,8 @@ extension RangeCoder {
     }
 
     static func decodeTrees(
-        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil, into out: inout [UInt64]
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil, widths: Widths = .tree,
+        into out: inout [UInt64]
     ) throws(DecodeError) {
         let model = takeModel()
         defer { giveBack(model) }
@@ -144,14 +179,33 @@ extension RangeCoder {
         var levels = levels
         var level = 0
         out.reserveCapacity(out.count + count)
+        let relative = widths == .relative
+        var previousWidth = 1
         for _ in 0..<count {
-            let widthContext = Trees.width + (levels == nil ? h.c1 : level) * 64
+            let context = levels == nil ? h.c1 : level
             var mag: UInt64 = 0
             var negative = false
             if d.fineBit(&p[Trees.zero + h.c1 * 4 + h.c2]) {
-                var node = 1
-                for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[widthContext + node]) ? 1 : 0) }
-                let w = node - 64 + 1
+                var w: Int
+                if relative {
+                    w = previousWidth
+                    let at = (previousWidth - 1) * 16 + context
+                    if d.fineBit(&p[Trees.changed + at]) {
+                        let up = d.fineBit(&p[Trees.up + at])
+                        let room = up ? 64 - previousWidth : previousWidth - 1
+                        let stepBase = Trees.steps + ((previousWidth - 1) * 2 + (up ? 1 : 0)) * 8 - 1
+                        var k = 1
+                        while k < room && d.fineBit(&p[stepBase + min(k, 8)]) { k += 1 }
+                        // A corrupt stream can step past 1 or 64; it stays a wrong value, not a wrong index.
+                        w = min(64, max(1, up ? previousWidth + k : previousWidth - k))
+                    }
+                    previousWidth = w
+                } else {
+                    let widthContext = Trees.width + context * 64
+                    var node = 1
+                    for _ in 0..<6 { node = node << 1 | (d.fineBit(&p[widthContext + node]) ? 1 : 0) }
+                    w = node - 64 + 1
+                }
                 var prefix = 1
                 if w <= treeWidth {
                     let base = Trees.tree + (1 << (w - 1)) - 1

@@ -62,7 +62,10 @@ package enum SignificantCodec {
     }
 
     /// - Parameter decimals: `DecimalCodec.decimals(v, range)`, when the caller has it already.
-    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil) -> [UInt8]? {
+    /// - Parameter widths: the range coder's width coding, when the caller knows better (a sorted table).
+    package static func encode(
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil, widths: RangeCoder.Widths? = nil
+    ) -> [UInt8]? {
         let n = range.count
         guard n >= 16 else { return nil }
         // A series whose values all have (nearly) one count of decimals is the decimal codec's.
@@ -140,7 +143,7 @@ package enum SignificantCodec {
         var w = ByteWriter(capacity: n * 3)
         w.u8(UInt8(e))
         w.u8(UInt8(s))
-        EntropyStream.write(chosen.residuals, tag: UInt8(chosen.order), exceptions: exceptions, into: &w)
+        EntropyStream.write(chosen.residuals, tag: UInt8(chosen.order), exceptions: exceptions, widths: widths, into: &w)
         return w.bytes
     }
 
