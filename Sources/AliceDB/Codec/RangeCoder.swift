@@ -33,10 +33,8 @@ package enum RangeCoder {
         let p = state & 0xFFFF
         let n = state >> 16
         let shift = min(5, 32 - (n + 1).leadingZeroBitCount)
-        // Both moves computed, one selected: the bit is unpredictable, a branch on it mispredicts.
-        let down = p &- (p >> shift)
-        let up = p &+ ((65536 &- p) >> shift)
-        return (b ? down : up) | (min(n + 1, 15) << 16)
+        let q = b ? p &- (p >> shift) : p &+ ((65536 &- p) >> shift)
+        return q | (min(n + 1, 15) << 16)
     }
 
     /// What both layouts' contexts are made of: the previous values' size classes and sign.
@@ -199,9 +197,12 @@ package enum RangeCoder {
         mutating func fineBit(_ state: inout UInt32) -> Bool {
             let bound = (range >> 16) &* (state & 0xFFFF)
             let b = code >= bound
-            // Selects, not branches (see `adapt`).
-            code &-= b ? bound : 0
-            range = b ? range &- bound : bound
+            if !b {
+                range = bound
+            } else {
+                code &-= bound
+                range &-= bound
+            }
             state = RangeCoder.adapt(state, b)
             while range < RangeCoder.top {
                 range <<= 8
