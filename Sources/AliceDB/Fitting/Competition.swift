@@ -145,11 +145,14 @@ package enum Competition {
 
     /// Points in each of the two probes that shortlist the codecs of a long range.
     static let probeLength = 1024
+    /// The shortest probes: below this a coder's learning and a codec's header dominate its size.
+    static let shortestProbe = 256
     /// A codec stays in the running when its probes cost at most this much more than the best's.
     static let probeTolerance = 0.06
 
-    /// The codecs that apply to `range`, each with its encoding. A range of many probes' length is
-    /// first encoded by every codec at two probes (its start and its middle); only those within
+    /// The codecs that apply to `range`, each with its encoding. A range of 2 048 points or more is
+    /// first encoded by every codec at two probes (at its start and its middle, each an eighth of it
+    /// up to `probeLength`: an agent's segments are a few thousand points); only those within
     /// `probeTolerance` of the smallest are encoded whole (the codecs' sizes per point stay close to
     /// their probes' on sensor data, and entropy coding every codec over 16 384 points was most of
     /// the encoder's time). The dictionary is always encoded whole: its table costs the same for a
@@ -164,9 +167,10 @@ package enum Competition {
         var bestLossless = Double.infinity
         var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized])
             .filter { !excluding.contains($0) }
-        if shortlist && kinds.count > 1 && n >= 8 * probeLength {
+        let probe = min(probeLength, n / 8)
+        if shortlist && kinds.count > 1 && probe >= shortestProbe {
             let middle = range.lowerBound + n / 2
-            let probes = [range.lowerBound..<(range.lowerBound + probeLength), middle..<(middle + probeLength)]
+            let probes = [range.lowerBound..<(range.lowerBound + probe), middle..<(middle + probe)]
             let sizes = kinds.map { kind in
                 probes.reduce(0 as Int?) { sum, probe in
                     guard let sum, let e = encode(kind, v, probe, bound: bound) else { return nil }
