@@ -227,6 +227,31 @@ import Testing
         #expect(kinds(ts, wave, ErrorBound(absolute: 1e-3)).contains(.sinusoid))
     }
 
+    /// Probes shortlist the codecs of a long range (a bounded range never has the decimal codec
+    /// encode it whole to lose); and when no shortlisted candidate verifies, the codecs left out are
+    /// tried before raw.
+    @Test func shortlistedCodecsFallBackToTheRest() throws {
+        let (ts, values) = try #require(TestData.load("elf_wind_speed.csv", limit: 16384))
+        let bound = ErrorBound(absolute: 0.05)
+        try ts.withUnsafeBufferPointer { t in
+            try values.withUnsafeBufferPointer { v in
+                let range = 0..<t.count
+                let shortlisted = Competition.codecs(v, range, bound: bound, options: FitterOptions())
+                let all = Competition.codecs(v, range, bound: bound, options: FitterOptions(), shortlist: false)
+                #expect(shortlisted.map(\.kind) == [.quantized])
+                #expect(Set(all.map(\.kind)) == [.decimal, .quantized])
+                // The shortlist's only candidate is broken: the decimal codec must take over.
+                let broken = Competition.Candidate(kind: .quantized, count: t.count, payload: [1, 2, 3])
+                let s = try #require(Competition.firstVerified(
+                    [broken], seriesID: 1, ts: t, v: v, range: range, bound: bound, options: FitterOptions(),
+                    tsBytes: TimestampCodec.encode(t, range)))
+                #expect(s.header.kind == .decimal)
+                let d = try SegmentFormat.decode(s.bytes)
+                #expect(zip(d.values, values).allSatisfy { abs($0 - $1) <= bound.absolute })
+            }
+        }
+    }
+
     @Test func regularTimestampsCostAlmostNothing() throws {
         let ts = (0..<16384).map { 1_700_000_000_000 + Int64($0) * 1000 }
         let values = [Double](repeating: 1, count: 16384)
