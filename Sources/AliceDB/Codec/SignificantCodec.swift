@@ -75,11 +75,17 @@ package enum SignificantCodec {
         guard let most = needs.max(), Double(most) < dominantShare * Double(n) else { return nil }
         // The exponent that leaves the fewest exceptions (more decimals, or past 2^53 there).
         var fitting = [Int](repeating: 0, count: DecimalCodec.maxExponent + 2)
+        var top = 0
         for (j, f) in need.enumerated() where f <= DecimalCodec.maxExponent {
             // k·10^d / 10^(f+d) rounds to the same double as k / 10^f: only 2^53 limits the exponent.
+            // The largest exponent at or above f that stays below 2^53, found from the previous
+            // value's (neighbours have like magnitudes; `fits` is true up to some exponent, then false).
+            // A product below 2^53 rounds below it (from 2^52 on it is an integer), so no rounding.
             let a = abs(v[range.lowerBound + j])
-            var top = Int(f)
-            while top < DecimalCodec.maxExponent && roundedQuickly(a * PowersOfTen.table[top + 1]) < DecimalCodec.limit { top += 1 }
+            @inline(__always) func fits(_ t: Int) -> Bool { a * PowersOfTen.table[t] < DecimalCodec.limit }
+            top = min(max(top, Int(f)), DecimalCodec.maxExponent)
+            while top > Int(f) && !fits(top) { top -= 1 }
+            while top < DecimalCodec.maxExponent && fits(top + 1) { top += 1 }
             fitting[Int(f)] += 1
             fitting[top + 1] -= 1
         }
