@@ -143,8 +143,27 @@ package enum RangeCoder {
             }
         }
 
+        /// Trailing zero bytes the decoder supplies itself (it reads zeros past the end, and
+        /// tolerates 4 before it calls a stream short).
+        static let trimmable = 4
+
         mutating func finish() -> [UInt8] {
+            // Any code in [low, low + range) decodes alike: the one with the most zero low bytes
+            // (range ≥ 2^24 here, so a multiple of 2^24 is in it), whose zeros need not be written.
+            let last = low &+ UInt64(range) &- 1
+            for zeroBits in [32, 24] as [UInt64] {
+                let v = last & ~((1 << zeroBits) - 1)
+                if v >= low {
+                    low = v
+                    break
+                }
+            }
             for _ in 0..<5 { shiftLow() }
+            var trimmed = 0
+            while trimmed < Encoder.trimmable, out.last == 0 {
+                out.removeLast()
+                trimmed += 1
+            }
             return out
         }
     }
@@ -170,7 +189,7 @@ package enum RangeCoder {
             return position < end ? bytes[position] : 0
         }
 
-        var overrun: Bool { position > end + 4 }
+        var overrun: Bool { position > end + Encoder.trimmable }
 
         @inline(__always)
         mutating func bit(_ p: inout UInt16) -> Bool {
