@@ -258,7 +258,8 @@ package enum Competition {
             seriesID: seriesID, kind: c.kind, firstTimestamp: ts[start], lastTimestamp: ts[range.upperBound - 1],
             bound: bound, summary: SegmentSummary(v, range), maxError: 0)
         // Decode the candidate exactly as a reader will, check every point, measure the max error.
-        let first = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload)
+        let derived = c.kind == .quantized && QuantizedCodec.stepFromBound(bound)
+        let first = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
         guard let decoded = try? SegmentFormat.decode(first) else { return nil }
         var worst = 0.0
         for (j, i) in range.enumerated() {
@@ -270,7 +271,7 @@ package enum Competition {
         if worst == 0 { return EncodedSegment(header: header, bytes: first) }
         // Only the header's max-error field changes; its payloads are the bytes just verified.
         header.maxError = worst
-        let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload)
+        let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
         guard let (h, _, _) = try? bytes.withUnsafeBytes({ try SegmentFormat.header($0) }), h == header else { return nil }
         return EncodedSegment(header: header, bytes: bytes)
     }

@@ -73,6 +73,10 @@ package enum SegmentFormat {
     /// No segment holds more points than this, so decoding allocates at most ~1 MiB.
     package static let maxPoints = 1 << 16
 
+    /// In the model byte: the payload leaves out what the header gives (a quantised segment's grid
+    /// step under an absolute bound, `QuantizedCodec.stepFromBound`).
+    package static let derivedFromHeader: UInt8 = 0x80
+
     struct Flags: OptionSet {
         let rawValue: UInt8
         static let absoluteBound = Flags(rawValue: 1)
@@ -81,13 +85,16 @@ package enum SegmentFormat {
     }
 
     /// Serialises a segment whose payloads are already encoded.
+    /// - Parameter derived: the value payload leaves out what the header gives
+    ///   (`derivedFromHeader`); only for a quantised segment under `QuantizedCodec.stepFromBound`.
     package static func encode(
-        header h: SegmentHeader, timestampBytes: [UInt8], valueBytes: [UInt8]
+        header h: SegmentHeader, timestampBytes: [UInt8], valueBytes: [UInt8], derived: Bool = false
     ) -> [UInt8] {
+        precondition(!derived || (h.kind == .quantized && QuantizedCodec.stepFromBound(h.bound)))
         var w = ByteWriter(capacity: 64 + timestampBytes.count + valueBytes.count)
         w.append(magic)
         w.u8(version)
-        w.u8(h.kind.rawValue)
+        w.u8(h.kind.rawValue | (derived ? derivedFromHeader : 0))
         var flags: Flags = []
         if h.bound.absolute > 0 { flags.insert(.absoluteBound) }
         if h.bound.relativePercent > 0 { flags.insert(.relativeBound) }
@@ -125,7 +132,9 @@ package enum SegmentFormat {
         let version = try r.u8("version")
         guard version == SegmentFormat.version else { throw DecodeError("unsupported segment version \(version)", offset: 4) }
         let kindByte = try r.u8("model kind")
-        guard let kind = ModelKind(rawValue: kindByte) else { throw DecodeError("unknown model kind \(kindByte)", offset: 5) }
+        guard let kind = ModelKind(rawValue: kindByte & ~derivedFromHeader) else {
+            throw DecodeError("unknown model kind \(kindByte)", offset: 5)
+        }
         let flags = Flags(rawValue: try r.u8("flags"))
         let series = try r.count("series id", limit: Int(UInt32.max))
         let count = try r.count("point count", limit: maxPoints)
@@ -136,6 +145,11 @@ package enum SegmentFormat {
         let absolute = flags.contains(.absoluteBound) ? try r.f64("absolute bound") : 0
         let relative = flags.contains(.relativeBound) ? try r.f64("relative bound") : 0
         let maxError = flags.contains(.maxError) ? try r.f64("max error") : 0
+        if kindByte & derivedFromHeader != 0 {
+            guard kind == .quantized, QuantizedCodec.stepFromBound(ErrorBound(absolute: absolute, relativePercent: relative)) else {
+                throw DecodeError("model \(kind) under bound ±\(absolute), \(relative) % cannot derive its payload from the header", offset: 5)
+            }
+        }
         let minV = try r.f64("min"), maxV = try r.f64("max"), sum = try r.f64("sum")
         let nans = try r.count("NaN count", limit: count)
         let tsLen = try r.count("timestamp length", limit: r.remaining)
@@ -171,7 +185,10 @@ package enum SegmentFormat {
         case .decimal: try DecimalCodec.decode(&vr, count: h.count, into: &values)
         case .xor: try XORCodec.decode(&vr, count: h.count, into: &values)
         case .lzma: try LZMACodec.decode(&vr, count: h.count, into: &values)
-        case .quantized: try QuantizedCodec.decode(&vr, count: h.count, into: &values)
+        case .quantized:
+            // (`header` checked that the model byte's flag is only set where the bound gives the step.)
+            let derived = raw[5] & derivedFromHeader != 0
+            try QuantizedCodec.decode(&vr, count: h.count, stepFrom: derived ? h.bound : nil, into: &values)
         case .raw: try RawCodec.decode(&vr, count: h.count, into: &values)
         case .dictionary: try DictionaryCodec.decode(&vr, count: h.count, into: &values)
         case .significant: try SignificantCodec.decode(&vr, count: h.count, into: &values)

@@ -28,7 +28,9 @@ public struct ReceivedSegment: Sendable {
         var h = d.header
         h.seriesID = seriesID
         header = h
-        self.bytes = h.seriesID == d.header.seriesID ? bytes : SegmentFormat.encode(header: h, timestampBytes: tsBytes, valueBytes: valueBytes)
+        let derived = bytes[5] & SegmentFormat.derivedFromHeader != 0  // (decoded above: it has a model byte)
+        self.bytes = h.seriesID == d.header.seriesID
+            ? bytes : SegmentFormat.encode(header: h, timestampBytes: tsBytes, valueBytes: valueBytes, derived: derived)
     }
 
     /// Decodes stored bytes (a receiver's own, checked on arrival).
