@@ -270,7 +270,7 @@ package enum Competition {
         }
         if worst == 0 { return EncodedSegment(header: header, bytes: first) }
         // Only the header's max-error field changes; its payloads are the bytes just verified.
-        header.maxError = worst
+        header.maxError = SegmentFormat.storedMaxError(worst, bound)
         let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
         guard let (h, _, _) = try? bytes.withUnsafeBytes({ try SegmentFormat.header($0) }), h == header else { return nil }
         return EncodedSegment(header: header, bytes: bytes)

@@ -82,6 +82,30 @@ package enum SegmentFormat {
         static let absoluteBound = Flags(rawValue: 1)
         static let relativeBound = Flags(rawValue: 2)
         static let maxError = Flags(rawValue: 4)
+        /// The max error as a u16 fraction of the absolute bound (rounded up), not an f64.
+        static let maxErrorFraction = Flags(rawValue: 8)
+    }
+
+    /// Steps of the bound a max error is stored in (`Flags.maxErrorFraction`).
+    static let fractionSteps = 65535.0
+
+    /// The max error as a fraction of an absolute bound: the smallest step count whose value is
+    /// at least `maxError` (so what is read back is still an upper bound), `nil` where the bound is
+    /// not purely absolute or no step count reaches it.
+    static func maxErrorSteps(_ maxError: Double, _ bound: ErrorBound) -> UInt16? {
+        let a = bound.absolute
+        guard maxError > 0, bound.relativePercent == 0, a > 0, a.isFinite, maxError <= a else { return nil }
+        var q = max(0, min(fractionSteps, (maxError / a * fractionSteps).rounded(.down) - 1))
+        while q < fractionSteps && fromSteps(UInt16(q), a) < maxError { q += 1 }
+        return fromSteps(UInt16(q), a) >= maxError ? UInt16(q) : nil
+    }
+
+    static func fromSteps(_ q: UInt16, _ absolute: Double) -> Double { absolute * Double(q) / fractionSteps }
+
+    /// The max error a header will hold once written: `maxError`, or the fraction of the bound
+    /// just above it (2 bytes instead of 8; the encoder puts this in the header it keeps).
+    package static func storedMaxError(_ maxError: Double, _ bound: ErrorBound) -> Double {
+        maxErrorSteps(maxError, bound).map { fromSteps($0, bound.absolute) } ?? maxError
     }
 
     /// Serialises a segment whose payloads are already encoded.
@@ -98,7 +122,12 @@ package enum SegmentFormat {
         var flags: Flags = []
         if h.bound.absolute > 0 { flags.insert(.absoluteBound) }
         if h.bound.relativePercent > 0 { flags.insert(.relativeBound) }
-        if h.maxError > 0 { flags.insert(.maxError) }
+        let steps = maxErrorSteps(h.maxError, h.bound)
+        if let steps, fromSteps(steps, h.bound.absolute) == h.maxError {
+            flags.insert(.maxErrorFraction)
+        } else if h.maxError > 0 {
+            flags.insert(.maxError)
+        }
         w.u8(flags.rawValue)
         w.varint(UInt64(h.seriesID))
         w.varint(UInt64(h.summary.count))
@@ -107,6 +136,7 @@ package enum SegmentFormat {
         if flags.contains(.absoluteBound) { w.f64(h.bound.absolute) }
         if flags.contains(.relativeBound) { w.f64(h.bound.relativePercent) }
         if flags.contains(.maxError) { w.f64(h.maxError) }
+        if let steps, flags.contains(.maxErrorFraction) { w.u16(steps) }
         w.f64(h.summary.min)
         w.f64(h.summary.max)
         w.f64(h.summary.sum)
@@ -144,7 +174,13 @@ package enum SegmentFormat {
         guard last >= first else { throw DecodeError("segment ends before it starts", offset: r.offset) }
         let absolute = flags.contains(.absoluteBound) ? try r.f64("absolute bound") : 0
         let relative = flags.contains(.relativeBound) ? try r.f64("relative bound") : 0
-        let maxError = flags.contains(.maxError) ? try r.f64("max error") : 0
+        var maxError = flags.contains(.maxError) ? try r.f64("max error") : 0
+        if flags.contains(.maxErrorFraction) {
+            guard !flags.contains(.maxError), relative == 0, absolute > 0, absolute.isFinite else {
+                throw DecodeError("max error as a fraction of bound ±\(absolute), \(relative) %", offset: 6)
+            }
+            maxError = fromSteps(try r.u16("max error steps"), absolute)
+        }
         if kindByte & derivedFromHeader != 0 {
             guard kind == .quantized, QuantizedCodec.stepFromBound(ErrorBound(absolute: absolute, relativePercent: relative)) else {
                 throw DecodeError("model \(kind) under bound ±\(absolute), \(relative) % cannot derive its payload from the header", offset: 5)

@@ -11,6 +11,10 @@ package struct ByteWriter {
 
     package mutating func u8(_ v: UInt8) { bytes.append(v) }
 
+    package mutating func u16(_ v: UInt16) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
     package mutating func u32(_ v: UInt32) {
         withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -74,6 +78,12 @@ package struct ByteReader {
         try need(1, what)
         defer { offset += 1 }
         return bytes[offset]
+    }
+
+    package mutating func u16(_ what: String = "u16") throws(DecodeError) -> UInt16 {
+        try need(2, what)
+        defer { offset += 2 }
+        return bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian
     }
 
     package mutating func u32(_ what: String = "u32") throws(DecodeError) -> UInt32 {

@@ -1,4 +1,5 @@
 import Foundation
+import PropertyBased
 import Testing
 @testable import AliceDB
 
@@ -68,5 +69,61 @@ import Testing
         let d = try SegmentFormat.decode(received.bytes)
         #expect(d.header.seriesID == 9)
         #expect(d.values.map(\.bitPattern) == (try SegmentFormat.decode(bytes)).values.map(\.bitPattern))
+    }
+}
+
+/// A lossy segment under an absolute bound stores its max error as a u16 fraction of the bound,
+/// rounded up (2 bytes, not 8); any other max error is stored exactly, as before.
+@Suite struct MaxErrorFractionTests {
+    @Test func aFractionIsAnUpperBoundAndStable() async {
+        await propertyCheck(count: 500, input: Gen.uint64()) { seed in
+            var rng = SplitMix(seed: seed)
+            let a = Double(rng.next() % 1_000_000 + 1) * pow(10, Double(Int(rng.next() % 20) - 12))
+            let e = a * Double(rng.next() % 1_000_001) / 1_000_000
+            let stored = SegmentFormat.storedMaxError(e, ErrorBound(absolute: a))
+            #expect(stored >= e && stored <= a * (1 + 1e-15), "\(e) of \(a): \(stored)")
+            #expect(SegmentFormat.storedMaxError(stored, ErrorBound(absolute: a)) == stored)
+            #expect(SegmentFormat.storedMaxError(e, ErrorBound(relativePercent: 1)) == e)
+        }
+    }
+
+    func header(_ bound: ErrorBound, maxError: Double) -> SegmentHeader {
+        SegmentHeader(seriesID: 1, kind: .constant, firstTimestamp: 0, lastTimestamp: 0, bound: bound,
+                      summary: SegmentSummary(count: 1, nanCount: 0, min: 1, max: 1, sum: 1), maxError: maxError)
+    }
+
+    func bytes(_ h: SegmentHeader) -> [UInt8] {
+        var model = ByteWriter()
+        FunctionModel.constant(1).write(into: &model)
+        let ts = [Int64(0)].withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<1) }
+        return SegmentFormat.encode(header: h, timestampBytes: ts, valueBytes: model.bytes)
+    }
+
+    @Test func headersKeepWhatTheyHold() throws {
+        let bound = ErrorBound(absolute: 0.25)
+        let fraction = header(bound, maxError: SegmentFormat.storedMaxError(0.1234567, bound))
+        let exact = header(bound, maxError: 0.1234567)  // not a fraction: stored as f64, exactly
+        let relative = header(ErrorBound(relativePercent: 1), maxError: 0.1)
+        #expect(fraction.maxError > exact.maxError)
+        #expect(bytes(fraction).count == bytes(exact).count - 6)
+        for h in [fraction, exact, relative] {
+            let d = try SegmentFormat.decode(bytes(h))
+            #expect(d.header == h)
+        }
+        // The competition's lossy segments hold the fraction.
+        let (ts, values) = try #require(TestData.load("elf_wind_speed.csv", limit: 4000))
+        for s in encodeAll(ts, values, bound: ErrorBound(absolute: 0.3)) where s.header.maxError > 0 {
+            #expect(s.bytes[6] & 8 != 0)
+            #expect(try SegmentFormat.decode(s.bytes).header == s.header)
+        }
+    }
+
+    @Test func aFractionOfARelativeBoundIsAnError() throws {
+        var b = bytes(header(ErrorBound(relativePercent: 1), maxError: 0.1))
+        b[6] = (b[6] & ~4) | 8  // claim a fraction where the f64 is
+        let body = b.count - 4
+        let crc = b[0..<body].withUnsafeBytes { CRC32C.checksum($0) }
+        b.replaceSubrange(body..<b.count, with: withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+        #expect(throws: DecodeError.self) { try SegmentFormat.decode(b) }
     }
 }
