@@ -49,35 +49,26 @@ import Testing
                 default: return r
                 }
             }
-            for widths in [RangeCoder.Widths.tree, .relative] {
-                let bytes = RangeCoder.encodeTrees(values, widths: widths)
-                // The flush's zero bytes are left to the decoder (up to 4).
-                #expect(bytes.last != 0 || bytes.suffix(4) == [0, 0, 0, 0], "\(bytes.suffix(6))")
-                var out = [UInt64]()
-                let ok = bytes.withUnsafeBytes { raw in
-                    (try? RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &out)) != nil
-                }
-                #expect(ok && out == values, "shape \(shape), \(n) values, widths \(widths)")
-                var damaged = bytes
-                if !damaged.isEmpty { damaged[Int(rng.next() % UInt64(damaged.count))] ^= 0x5A }
-                var junk = [UInt64]()
-                _ = damaged.withUnsafeBytes { raw in
-                    try? RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &junk)
-                }
+            // Both layouts through `encode`/`decode`, and the tree layout's two width codings.
+            typealias Decode = (UnsafeRawBufferPointer, inout [UInt64]) throws(DecodeError) -> Void
+            var coders: [(String, [UInt8], Decode)] = [RangeCoder.Layout.bitwise, .trees].map { layout in
+                ("\(layout)", RangeCoder.encode(values, layout: layout),
+                 { raw, out throws(DecodeError) in try RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &out) })
             }
-            for layout in [RangeCoder.Layout.bitwise, .trees] {
-                let bytes = RangeCoder.encode(values, layout: layout)
+            coders += [RangeCoder.Widths.tree, .relative].map { widths in
+                ("widths \(widths)", RangeCoder.encodeTrees(values, widths: widths),
+                 { raw, out throws(DecodeError) in try RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &out) })
+            }
+            for (label, bytes, decode) in coders {
+                // The flush's zero bytes are left to the decoder (up to 4).
+                #expect(bytes.last != 0 || bytes.suffix(4) == [0, 0, 0, 0], "\(label): \(bytes.suffix(6))")
                 var out = [UInt64]()
-                let ok = bytes.withUnsafeBytes { raw in
-                    (try? RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &out)) != nil
-                }
-                #expect(ok && out == values, "shape \(shape), \(n) values, \(layout)")
+                let ok = bytes.withUnsafeBytes { raw in (try? decode(raw, &out)) != nil }
+                #expect(ok && out == values, "shape \(shape), \(n) values, \(label)")
                 var damaged = bytes
                 if !damaged.isEmpty { damaged[Int(rng.next() % UInt64(damaged.count))] ^= 0x5A }
                 var junk = [UInt64]()
-                _ = damaged.prefix(Int(rng.next() % UInt64(damaged.count + 1))).withUnsafeBytes { raw in
-                    try? RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &junk)
-                }
+                _ = damaged.prefix(Int(rng.next() % UInt64(damaged.count + 1))).withUnsafeBytes { raw in try? decode(raw, &junk) }
             }
         }
         // Zeros cost a fraction of a bit each.
