@@ -27,6 +27,14 @@ extension RangeCoder {
         static let up = changed + 64 * 16  // it is larger
         static let steps = up + 64 * 16  // one more step: by previous width, direction, step (≤ 8)
         static let count = steps + 64 * 2 * 8
+
+        /// The `changed` and `up` index for a previous width (1…64) and a width context (0…15).
+        @inline(__always)
+        static func widthAt(_ previous: Int, _ context: Int) -> Int { (previous - 1) * 16 + context }
+
+        /// Where the `steps` of a move from `previous` lie: step j (≥ 1) at `+ min(j, 8)`.
+        @inline(__always)
+        static func stepBase(_ previous: Int, up: Bool) -> Int { steps + ((previous - 1) * 2 + (up ? 1 : 0)) * 8 - 1 }
     }
 
     /// How a non-zero value's bit width is coded. `tree`: its 6 bits through a bit tree (timestamps,
@@ -114,13 +122,13 @@ extension RangeCoder {
             if mag != 0 {
                 let w = 64 - mag.leadingZeroBitCount
                 if relative {
-                    let at = (previousWidth - 1) * 16 + context
+                    let at = Trees.widthAt(previousWidth, context)
                     let d = w - previousWidth
                     e.fineBit(&p[Trees.changed + at], d != 0)
                     if d != 0 {
                         e.fineBit(&p[Trees.up + at], d > 0)
                         let room = d > 0 ? 64 - previousWidth : previousWidth - 1
-                        let stepBase = Trees.steps + ((previousWidth - 1) * 2 + (d > 0 ? 1 : 0)) * 8 - 1
+                        let stepBase = Trees.stepBase(previousWidth, up: d > 0)
                         let k = abs(d)
                         var j = 1
                         while j < room {  // at `room` steps the end is implied
@@ -195,11 +203,11 @@ extension RangeCoder {
                 var w: Int
                 if relative {
                     w = previousWidth
-                    let at = (previousWidth - 1) * 16 + context
+                    let at = Trees.widthAt(previousWidth, context)
                     if d.fineBit(&p[Trees.changed + at]) {
                         let up = d.fineBit(&p[Trees.up + at])
                         let room = up ? 64 - previousWidth : previousWidth - 1
-                        let stepBase = Trees.steps + ((previousWidth - 1) * 2 + (up ? 1 : 0)) * 8 - 1
+                        let stepBase = Trees.stepBase(previousWidth, up: up)
                         var k = 1
                         while k < room && d.fineBit(&p[stepBase + min(k, 8)]) { k += 1 }
                         // A corrupt stream can step past 1 or 64; it stays a wrong value, not a wrong index.

@@ -204,19 +204,12 @@ package enum Competition {
         _ ranked: [Candidate], seriesID: UInt32, ts: UnsafeBufferPointer<Int64>, v: UnsafeBufferPointer<Double>,
         range: Range<Int>, bound: ErrorBound, options: FitterOptions, tsBytes: [UInt8]
     ) -> EncodedSegment? {
-        let tried = Set(ranked.map(\.kind))
-        for c in ranked {
-            if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes) {
-                return s
-            }
+        func first(_ cs: [Candidate]) -> EncodedSegment? {
+            cs.lazy.compactMap { verified($0, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes) }.first
         }
-        let rest = codecs(v, range, bound: bound, options: options, shortlist: false, excluding: tried)
-        for c in rest.sorted(by: { $0.payload.count < $1.payload.count }) {
-            if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes) {
-                return s
-            }
-        }
-        return nil
+        if let s = first(ranked) { return s }
+        let rest = codecs(v, range, bound: bound, options: options, shortlist: false, excluding: Set(ranked.map(\.kind)))
+        return first(rest.sorted { $0.payload.count < $1.payload.count })
     }
 
     static func encode(

@@ -76,6 +76,14 @@ package enum SegmentFormat {
     /// In the model byte: the payload leaves out what the header gives (a quantised segment's grid
     /// step under an absolute bound, `QuantizedCodec.stepFromBound`).
     package static let derivedFromHeader: UInt8 = 0x80
+    /// Where the model byte is: after the magic and the version.
+    static let modelByteOffset = 5
+
+    /// Whether a segment's payload leaves out what its header gives (`derivedFromHeader`); for
+    /// bytes `header` accepted.
+    package static func derivesFromHeader(_ raw: UnsafeRawBufferPointer) -> Bool {
+        raw[modelByteOffset] & derivedFromHeader != 0
+    }
 
     struct Flags: OptionSet {
         let rawValue: UInt8
@@ -163,7 +171,7 @@ package enum SegmentFormat {
         guard version == SegmentFormat.version else { throw DecodeError("unsupported segment version \(version)", offset: 4) }
         let kindByte = try r.u8("model kind")
         guard let kind = ModelKind(rawValue: kindByte & ~derivedFromHeader) else {
-            throw DecodeError("unknown model kind \(kindByte)", offset: 5)
+            throw DecodeError("unknown model kind \(kindByte)", offset: modelByteOffset)
         }
         let flags = Flags(rawValue: try r.u8("flags"))
         let series = try r.count("series id", limit: Int(UInt32.max))
@@ -183,7 +191,7 @@ package enum SegmentFormat {
         }
         if kindByte & derivedFromHeader != 0 {
             guard kind == .quantized, QuantizedCodec.stepFromBound(ErrorBound(absolute: absolute, relativePercent: relative)) else {
-                throw DecodeError("model \(kind) under bound ±\(absolute), \(relative) % cannot derive its payload from the header", offset: 5)
+                throw DecodeError("model \(kind) under bound ±\(absolute), \(relative) % cannot derive its payload from the header", offset: modelByteOffset)
             }
         }
         let minV = try r.f64("min"), maxV = try r.f64("max"), sum = try r.f64("sum")
@@ -223,8 +231,7 @@ package enum SegmentFormat {
         case .lzma: try LZMACodec.decode(&vr, count: h.count, into: &values)
         case .quantized:
             // (`header` checked that the model byte's flag is only set where the bound gives the step.)
-            let derived = raw[5] & derivedFromHeader != 0
-            try QuantizedCodec.decode(&vr, count: h.count, stepFrom: derived ? h.bound : nil, into: &values)
+            try QuantizedCodec.decode(&vr, count: h.count, stepFrom: derivesFromHeader(raw) ? h.bound : nil, into: &values)
         case .raw: try RawCodec.decode(&vr, count: h.count, into: &values)
         case .dictionary: try DictionaryCodec.decode(&vr, count: h.count, into: &values)
         case .significant: try SignificantCodec.decode(&vr, count: h.count, into: &values)

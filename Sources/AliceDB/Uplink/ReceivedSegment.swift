@@ -16,19 +16,18 @@ public struct ReceivedSegment: Sendable {
             Result { () throws(DecodeError) in
                 let d = try SegmentFormat.decode(raw)
                 let (_, ts, values) = try SegmentFormat.header(raw)
-                return (d, Array(raw[ts]), Array(raw[values]))
+                return (d, Array(raw[ts]), Array(raw[values]), SegmentFormat.derivesFromHeader(raw))
             }
         }
-        let (d, tsBytes, valueBytes): (DecodedSegment, [UInt8], [UInt8])
+        let (d, tsBytes, valueBytes, derived): (DecodedSegment, [UInt8], [UInt8], Bool)
         switch parsed {
-        case .success(let p): (d, tsBytes, valueBytes) = p
+        case .success(let p): (d, tsBytes, valueBytes, derived) = p
         case .failure(let e): throw AliceDBError(.badInput, "segment does not decode: \(e)")
         }
         if let fault = Engine.check(d) { throw AliceDBError(.badInput, "segment disagrees with its header: \(fault)") }
         var h = d.header
         h.seriesID = seriesID
         header = h
-        let derived = bytes[5] & SegmentFormat.derivedFromHeader != 0  // (decoded above: it has a model byte)
         self.bytes = h.seriesID == d.header.seriesID
             ? bytes : SegmentFormat.encode(header: h, timestampBytes: tsBytes, valueBytes: valueBytes, derived: derived)
     }
