@@ -20,11 +20,13 @@ struct BenchCommand: ParsableCommand {
     var capacity: Int = DatabaseOptions().defaultCapacity
     @Option(name: .long, help: "Encode and decode are timed this many times; the median is reported.")
     var repeats: Int = 5
+    @Flag(inversion: .prefixedNo, help: "Run at bound 0 too (--no-lossless: only the lossy bounds, e.g. to profile them).")
+    var lossless = true
     @OptionGroup var output: FormatArgument
 
     func run() throws {
         let runner = try BenchRunner(folder: folder, workDir: workDir, capacity: capacity, repeats: repeats)
-        var fractions = [0.0, boundFraction]
+        var fractions = (lossless ? [0.0] : []) + [boundFraction]
         if secondFraction > 0 { fractions.append(secondFraction) }
         let results = try runner.run(fractions: fractions, filter: filter) { name in
             if Terminal.stderrIsTTY { Terminal.errInline("\rbench: \(name)                    ") }

@@ -91,6 +91,28 @@ enum CLI {
         }
     }
 
+    /// `bench` on a folder of one real slice: a row per bound, every database verified; with
+    /// `--no-lossless` only the lossy bound is run.
+    @Test func benchRowsPerBound() throws {
+        let dir = TempDir()
+        let data = dir.path + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestData.datasets.appendingPathComponent("hpc_voltage.csv").path,
+                                         toPath: data + "/hpc_voltage.csv")
+        func rows(_ extra: [String]) throws -> [[Substring]] {
+            let out = try CLI.run(["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--format", "csv"] + extra)
+            #expect(out.status == 0, "\(out.stderr)")
+            return out.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                .filter { $0.first == "hpc_voltage" }
+        }
+        let all = try rows([])
+        #expect(all.map { $0[2] } == ["0", "1.00%", "0.10%"])
+        #expect(all.allSatisfy { $0.last == "ok" && Double($0[3])! > 0 })
+        let lossy = try rows(["--no-lossless", "--second-fraction", "0"])
+        #expect(lossy.map { $0[2] } == ["1.00%"])
+        #expect(lossy.first?[3] == all[1][3])  // the same bytes whether or not bound 0 ran first
+    }
+
     @Test func queriesAgreeWithTheData() throws {
         let dir = TempDir()
         let csv = dir.path + "/in.csv"
