@@ -239,13 +239,15 @@ import Testing
                 let shortlisted = Competition.codecs(v, range, bound: bound, options: FitterOptions())
                 let all = Competition.codecs(v, range, bound: bound, options: FitterOptions(), shortlist: false)
                 #expect(shortlisted.map(\.kind) == [.quantized])
-                #expect(Set(all.map(\.kind)) == [.decimal, .quantized])
-                // The shortlist's only candidate is broken: the decimal codec must take over.
+                // Hundredths under ±0.05 merge in cells of 11 readings (`LatticeCodec`).
+                #expect(Set(all.map(\.kind)) == [.decimal, .quantized, .lattice])
+                // The shortlist's only candidate is broken: the smaller of the rest (the lattice's
+                // cells; then the decimal codec) must take over.
                 let broken = Competition.Candidate(kind: .quantized, count: t.count, payload: [1, 2, 3])
                 let s = try #require(Competition.firstVerified(
                     [broken], seriesID: 1, ts: t, v: v, range: range, bound: bound, options: FitterOptions(),
                     tsBytes: TimestampCodec.encode(t, range)))
-                #expect(s.header.kind == .decimal)
+                #expect(s.header.kind == .lattice)
                 let d = try SegmentFormat.decode(s.bytes)
                 #expect(zip(d.values, values).allSatisfy { abs($0 - $1) <= bound.absolute })
             }

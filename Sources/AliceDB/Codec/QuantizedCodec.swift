@@ -23,12 +23,19 @@ package enum QuantizedCodec {
     /// a hair so a value at exactly half a step still lands inside the bound.
     static func step(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Double {
         if bound.relativePercent == 0 { return step(absolute: bound.absolute) }
+        let smallest = smallestAllowed(v, range, bound: bound)
+        return smallest.isFinite ? 2 * smallest * (1 - 1e-9) : 0
+    }
+
+    /// The smallest non-zero error `bound` allows at any value of `v[range]` (∞ if none).
+    static func smallestAllowed(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Double {
+        if bound.relativePercent == 0 { return bound.absolute > 0 ? bound.absolute : .infinity }
         var smallest = Double.infinity
         for i in range {
             let a = bound.allowed(v[i])
             if a > 0 && a < smallest { smallest = a }
         }
-        return smallest.isFinite ? 2 * smallest * (1 - 1e-9) : 0
+        return smallest
     }
 
     /// Whether a segment under `bound` leaves the grid step out of its payload: an absolute bound

@@ -165,8 +165,8 @@ package enum Competition {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized])
-            .filter { !excluding.contains($0) }
+        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized, .lattice])
+            .filter { !excluding.contains($0) && (kind($0, applies: v, range, bound: bound)) }
         let probe = min(probeLength, n / 8)
         if shortlist && kinds.count > 1 && probe >= shortestProbe {
             let middle = range.lowerBound + n / 2
@@ -179,12 +179,18 @@ package enum Competition {
             }
             if let smallest = sizes.compactMap({ $0 }).min() {
                 let limit = Double(smallest) * (1 + probeTolerance) + 8
-                kinds = zip(kinds, sizes).filter { kind, size in
+                var sized = zip(kinds, sizes).filter { kind, size in
                     kind == .dictionary || size.map { Double($0) <= limit } ?? false
-                }.map(\.0)
+                }
+                // The two grids code the same residuals on cells a few per cent apart: only the
+                // smaller on the probes is worth encoding whole.
+                if let q = sized.firstIndex(where: { $0.0 == .quantized }), let l = sized.firstIndex(where: { $0.0 == .lattice }) {
+                    sized.remove(at: (sized[l].1 ?? .max) <= (sized[q].1 ?? .max) ? q : l)
+                }
+                kinds = sized.map(\.0)
             }
         }
-        let decimals = bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant))
+        let decimals = kinds.contains(.lattice) || (bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant)))
             ? DecimalCodec.decimals(v, range) : nil
         for kind in kinds {
             if let e = encode(kind, v, range, bound: bound, decimals: decimals) {
@@ -197,6 +203,17 @@ package enum Competition {
             out.append(Candidate(kind: .lzma, count: n, payload: l))
         }
         return out
+    }
+
+    /// Points a lattice is looked for in before the lattice codec is tried on a range.
+    static let latticeSample = 1024
+
+    /// Whether `kind` is worth encoding `range` with: the lattice codec only where the first points'
+    /// decimals make cells wider than `2ε` (`LatticeCodec.lattice`); every other codec always.
+    static func kind(_ kind: ModelKind, applies v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Bool {
+        guard kind == .lattice else { return true }
+        let sample = range.lowerBound..<min(range.upperBound, range.lowerBound + latticeSample)
+        return LatticeCodec.lattice(v, sample, bound: bound, decimals: DecimalCodec.decimals(v, sample)) != nil
     }
 
     /// The first of `ranked` that verifies; failing that, the codecs the shortlist left out.
@@ -222,6 +239,7 @@ package enum Competition {
         case .significant: SignificantCodec.encode(v, range, decimals: decimals)
         case .lzma: LZMACodec.encode(v, range)
         case .quantized: QuantizedCodec.encode(v, range, bound: bound)
+        case .lattice: LatticeCodec.encode(v, range, bound: bound, decimals: decimals)
         case .raw: RawCodec.encode(v, range)
         default: nil
         }

@@ -11,6 +11,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case raw = 8
     case dictionary = 9
     case significant = 10
+    case lattice = 11
 
     public var description: String {
         switch self {
@@ -25,6 +26,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .raw: "raw"
         case .dictionary: "dictionary"
         case .significant: "significant"
+        case .lattice: "lattice"
         }
     }
 

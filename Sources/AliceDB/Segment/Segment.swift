@@ -235,6 +235,7 @@ package enum SegmentFormat {
         case .raw: try RawCodec.decode(&vr, count: h.count, into: &values)
         case .dictionary: try DictionaryCodec.decode(&vr, count: h.count, into: &values)
         case .significant: try SignificantCodec.decode(&vr, count: h.count, into: &values)
+        case .lattice: try LatticeCodec.decode(&vr, count: h.count, into: &values)
         }
         guard values.count == h.count else { throw DecodeError("value count disagrees", offset: valueRange.lowerBound) }
         return DecodedSegment(header: h, timestamps: ts, values: values)
