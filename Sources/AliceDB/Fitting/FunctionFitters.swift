@@ -90,14 +90,6 @@ package struct FunctionFitters {
         }
     }
 
-    /// A single sinusoid plus offset, its frequency estimated from mean crossings.
-    package func sinusoid(start: Int, limit: Int) -> (FunctionModel, Int)? {
-        guard !bound.isLossless, limit >= 32 else { return nil }
-        return longestWindow(start: start, limit: limit, minimum: 32) { n in
-            fitSinusoid(start: start, count: n)
-        }
-    }
-
     /// Doubling then bisection over window lengths; a model fitted on a window may cover more.
     private func longestWindow(
         start: Int, limit: Int, minimum: Int, fit: (Int) -> FunctionModel?
@@ -162,93 +154,6 @@ package struct FunctionFitters {
         }
         guard let coefficients = LinearSolve.solve(ata, atb, size: m) else { return nil }
         return .polynomial(span: span, coefficients: coefficients)
-    }
-
-    func fitSinusoid(start: Int, count: Int) -> FunctionModel? {
-        let t0 = ts[start]
-        var mean = 0.0
-        for i in start..<(start + count) {
-            guard values[i].isFinite else { return nil }
-            mean += values[i]
-        }
-        mean /= Double(count)
-        var crossings = 0
-        var firstCross = 0.0, lastCross = 0.0
-        var prevAbove = values[start] > mean
-        for i in (start + 1)..<(start + count) {
-            let above = values[i] > mean
-            if above != prevAbove {
-                let x = Double(ts[i] &- t0)
-                if crossings == 0 { firstCross = x }
-                lastCross = x
-                crossings += 1
-            }
-            prevAbove = above
-        }
-        guard crossings >= 3, lastCross > firstCross else { return nil }
-        let halfPeriod = (lastCross - firstCross) / Double(crossings - 1)
-        let omega0 = Double.pi / halfPeriod
-        // Least squares for offset and phase at a given ω; its squared error guides the search on ω.
-        func fit(_ omega: Double) -> (FunctionModel, Double)? {
-            var ata = [Double](repeating: 0, count: 9)
-            var atb = [Double](repeating: 0, count: 3)
-            for i in start..<(start + count) {
-                let x = omega * Double(ts[i] &- t0)
-                let s = _sin(x), c = _cos(x), y = values[i]
-                atb[0] += y
-                atb[1] += s * y
-                atb[2] += c * y
-                ata[0] += 1
-                ata[1] += s
-                ata[2] += c
-                ata[4] += s * s
-                ata[5] += s * c
-                ata[8] += c * c
-            }
-            ata[3] = ata[1]
-            ata[6] = ata[2]
-            ata[7] = ata[5]
-            guard let p = LinearSolve.solve(ata, atb, size: 3) else { return nil }
-            let model = FunctionModel.sinusoid(omega: omega, c: p[0], a: p[1], b: p[2])
-            var sse = 0.0
-            for i in start..<(start + count) {
-                let e = model.evaluate(ts[i] &- t0) - values[i]
-                sse += e * e
-            }
-            return (model, sse)
-        }
-        // Cheap rejection: if the crossing estimate is nowhere near the bound, searching ω will not help.
-        guard let quick = fit(omega0) else { return nil }
-        let rms = (quick.1 / Double(count)).squareRoot()
-        var variance = 0.0
-        for i in start..<(start + count) { variance += (values[i] - mean) * (values[i] - mean) }
-        let std = (variance / Double(count)).squareRoot()
-        // Worth refining only if the rough sine already explains most of the signal.
-        if rms > max(4 * max(bound.allowed(mean), bound.absolute), 0.3 * std) { return nil }
-        // Golden-section search of ω within ±8 % of the crossing estimate.
-        var lo = omega0 * 0.92, hi = omega0 * 1.08
-        let g = (5.0.squareRoot() - 1) / 2
-        var a = hi - g * (hi - lo), b = lo + g * (hi - lo)
-        guard var fa = fit(a), var fb = fit(b) else { return nil }
-        for _ in 0..<24 {
-            if fa.1 <= fb.1 {
-                hi = b
-                b = a
-                fb = fa
-                a = hi - g * (hi - lo)
-                guard let f = fit(a) else { break }
-                fa = f
-            } else {
-                lo = a
-                a = b
-                fa = fb
-                b = lo + g * (hi - lo)
-                guard let f = fit(b) else { break }
-                fb = f
-            }
-        }
-        let best: (FunctionModel, Double)? = fa.1 <= fb.1 ? fa : fb
-        return best?.0
     }
 }
 
