@@ -8,7 +8,7 @@ struct Recipe: CustomStringConvertible {
     var count: Int
 
     static let shapes = 10
-    static let clocks = 5
+    static let clocks = 6
 
     var description: String { "Recipe(shape: \(shape), clock: \(clock), seed: \(seed), count: \(count))" }
 
@@ -16,7 +16,12 @@ struct Recipe: CustomStringConvertible {
         var rng = TestRNG(seed: seed)
         var ts = [Int64](), values = [Double]()
         var t: Int64 = [0, 1_600_000_000_000, -5_000, Int64.max - 10_000_000, Int64.min + 5][Int(seed % 5)]
+        let origin = t
         for i in 0..<count {
+            if clock == 5 {
+                let (arrival, overflow) = origin.addingReportingOverflow(Int64(i) * 1000 + Int64(rng.next() % 26))
+                t = overflow ? t : max(t, arrival)
+            }
             ts.append(t)
             let step: Int64
             switch clock {
@@ -24,6 +29,7 @@ struct Recipe: CustomStringConvertible {
             case 1: step = 1000 + Int64(rng.next() % 21) - 10  // jitter
             case 2: step = rng.next() % 5 == 0 ? 0 : 1  // duplicates
             case 3: step = rng.next() % 50 == 0 ? Int64(rng.next() % 1_000_000) : 60_000  // gaps
+            case 5: step = 0  // arrival times: a 1 s clock plus 0-25 ms delays (below)
             default: step = Int64(rng.next() % 7)  // irregular, with duplicates
             }
             // Saturate at the top of the range: timestamps stay sorted (duplicates there).

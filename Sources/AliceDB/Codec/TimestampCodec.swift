@@ -5,7 +5,7 @@
 /// jitter costs a few bits per point. The first timestamp lives in the segment header.
 package enum TimestampCodec {
     /// Modes 4 and 5 (bitwise range coding) are read, no longer written: 6 and 7 replace them.
-    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4, scaled = 5, steps = 6, treeDods = 7 }
+    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4, scaled = 5, steps = 6, treeDods = 7, tracked = 8 }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
     package static func encode(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> [UInt8] {
@@ -77,6 +77,10 @@ package enum TimestampCodec {
         // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
         // deltas of deltas (+, −): the usual step and the deltas' grid, then each delta's excess.
         if !overflowed, let steps = steps(deltas, firstDelta: firstDelta), steps.bytes.count < best.bytes.count { best = steps }
+        if !overflowed, let tracked = tracked(ts, range, deltas: deltas, firstDelta: firstDelta),
+           tracked.bytes.count < best.bytes.count {
+            best = tracked
+        }
         if best.bytes.count < min(riceBytes, runs.count) { return best.bytes }
         if riceBytes + 1 + 10 < runs.count {
             w.u8(Mode.rice.rawValue)
@@ -169,6 +173,8 @@ package enum TimestampCodec {
                 out.append(t)
                 left -= 1
             }
+        case .tracked:
+            try decodeTracked(&r, count: count, first: first, firstDelta: firstDelta, into: &out)
         case .steps:
             let g = try r.varint("timestamp grid")
             guard g >= 1 && g <= UInt64(Int64.max) else { throw DecodeError("timestamp grid \(g)", offset: r.offset) }
