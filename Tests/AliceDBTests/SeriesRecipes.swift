@@ -7,7 +7,7 @@ struct Recipe: CustomStringConvertible {
     var seed: UInt64
     var count: Int
 
-    static let shapes = 10
+    static let shapes = 11
     static let clocks = 6
 
     var description: String { "Recipe(shape: \(shape), clock: \(clock), seed: \(seed), count: \(count))" }
@@ -65,6 +65,8 @@ struct Recipe: CustomStringConvertible {
             return [12.5, 13.25, 11.0, 99.125][Int(rng.next() % 4)]
         case 9:  // whole readings (a thermometer's degrees), now and then a tenth
             return Double(Int64(seed % 40) + Int64(i % 23) - Int64(i % 7)) + (rng.next() % 100 == 0 ? 0.1 : 0)
+        case 10:  // float32 readings of 4 decimals widened to doubles (88.5187 → 88.51869964599609)
+            return Double(Float(Double(Int64(seed % 100_000) + Int64(i % 41) - Int64(i % 13)) / 10_000))
         default:  // a z-normalised signal printed with 8 significant digits (%.8g), crossing decades
             let x = 1.7 * _sin(Double(i) / 40) + (rng.unit() - 0.5) * 0.05
             return significantDigits(x, 8)

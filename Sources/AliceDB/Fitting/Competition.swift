@@ -161,15 +161,18 @@ package enum Competition {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary] : [.decimal, .quantized, .lattice])
+        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary, .float32] : [.decimal, .quantized, .lattice])
             .filter { !excluding.contains($0) && (kind($0, applies: v, range, bound: bound)) }
+        // Float32 data: its views' codecs include every lossless codec on shorter decimals (a
+        // dictionary's table among them, which a probe misjudges), so it alone is encoded.
+        if shortlist && kinds.contains(.float32) { kinds = [.float32] }
         let probe = min(probeLength, n / 8)
         if shortlist && kinds.count > 1 && probe >= shortestProbe {
             let middle = range.lowerBound + n / 2
             let probes = [range.lowerBound..<(range.lowerBound + probe), middle..<(middle + probe)]
             let sizes = kinds.map { kind in
                 probes.reduce(0 as Int?) { sum, probe in
-                    guard let sum, let e = encode(kind, v, probe, bound: bound) else { return nil }
+                    guard let sum, let e = encode(kind, v, probe, bound: bound, options: options) else { return nil }
                     return sum + e.count
                 }
             }
@@ -189,7 +192,7 @@ package enum Competition {
         let decimals = kinds.contains(.lattice) || (bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant)))
             ? DecimalCodec.decimals(v, range) : nil
         for kind in kinds {
-            if let e = encode(kind, v, range, bound: bound, decimals: decimals) {
+            if let e = encode(kind, v, range, bound: bound, decimals: decimals, options: options) {
                 out.append(Candidate(kind: kind, count: n, payload: e))
                 bestLossless = min(bestLossless, Double(e.count) / Double(n))
             }
@@ -201,15 +204,23 @@ package enum Competition {
         return out
     }
 
-    /// Points a lattice is looked for in before the lattice codec is tried on a range.
+    /// Points (spread over a range) a lattice or float32s are looked for in before those codecs are tried on it.
     static let latticeSample = 1024
 
-    /// Whether `kind` is worth encoding `range` with: the lattice codec only where the first points'
-    /// decimals make cells wider than `2ε` (`LatticeCodec.lattice`); every other codec always.
+    /// Whether `kind` is worth encoding `range` with, judged on its first points: the lattice codec
+    /// only where decimals make cells wider than `2ε` (`LatticeCodec.lattice`), the float32 codec
+    /// only on float32s without short double decimals (`Float32Codec.applies`); the rest always.
     static func kind(_ kind: ModelKind, applies v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Bool {
-        guard kind == .lattice else { return true }
-        let sample = range.lowerBound..<min(range.upperBound, range.lowerBound + latticeSample)
-        return LatticeCodec.lattice(v, sample, bound: bound, decimals: DecimalCodec.decimals(v, sample)) != nil
+        guard kind == .lattice || kind == .float32 else { return true }
+        // Every k-th point, so a range that starts on whole readings is judged by all of it.
+        let stride = max(1, range.count / latticeSample)
+        let sample = Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride).map { v[$0] }
+        return sample.withUnsafeBufferPointer { s in
+            let decimals = DecimalCodec.decimals(s, 0..<s.count)
+            return kind == .lattice
+                ? LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: decimals) != nil
+                : Float32Codec.applies(s, 0..<s.count, decimals: decimals)
+        }
     }
 
     /// The first of `ranked` that verifies; failing that, the codecs the shortlist left out.
@@ -226,7 +237,8 @@ package enum Competition {
     }
 
     static func encode(
-        _ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]? = nil
+        _ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]? = nil,
+        options: FitterOptions = FitterOptions()
     ) -> [UInt8]? {
         switch kind {
         case .decimal: DecimalCodec.encode(v, range, decimals: decimals)
@@ -236,6 +248,7 @@ package enum Competition {
         case .lzma: LZMACodec.encode(v, range)
         case .quantized: QuantizedCodec.encode(v, range, bound: bound)
         case .lattice: LatticeCodec.encode(v, range, bound: bound, decimals: decimals)
+        case .float32: Float32Codec.encode(v, range, options: options)
         case .raw: RawCodec.encode(v, range)
         default: nil
         }

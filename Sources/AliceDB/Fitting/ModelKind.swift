@@ -12,6 +12,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case dictionary = 9
     case significant = 10
     case lattice = 11
+    case float32 = 12
 
     public var description: String {
         switch self {
@@ -27,6 +28,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .dictionary: "dictionary"
         case .significant: "significant"
         case .lattice: "lattice"
+        case .float32: "float32"
         }
     }
 
