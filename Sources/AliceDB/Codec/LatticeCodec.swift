@@ -22,7 +22,8 @@ package enum LatticeCodec {
 
     /// The lattice of `v[range]` under `bound`: the decimals `e` that 255 of 256 finite values need at
     /// most, and the cell size `k` (2…`maxCell`) in units of `10^−e`; `nil` where no lattice gains.
-    /// - Parameter decimals: `DecimalCodec.decimals(v, range)`.
+    /// - Parameter decimals: `Float32Codec.readingDecimals(v, range)` (a float32 reading widened to a
+    ///   double counts its view's decimals).
     package static func lattice(
         _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]
     ) -> (e: Int, k: Int)? {
@@ -71,12 +72,9 @@ package enum LatticeCodec {
         return (a % b != 0 && a < 0) ? q - 1 : q
     }
 
-    /// - Parameter decimals: `DecimalCodec.decimals(v, range)`, when the caller has it already.
-    package static func encode(
-        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]? = nil
-    ) -> [UInt8]? {
+    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> [UInt8]? {
         let n = range.count
-        guard n > 0, let (e, k0) = lattice(v, range, bound: bound, decimals: decimals ?? DecimalCodec.decimals(v, range))
+        guard n > 0, let (e, k0) = lattice(v, range, bound: bound, decimals: Float32Codec.readingDecimals(v, range))
         else { return nil }
         // Readings as lattice integers (a value too large or not finite: an exception, reading 0).
         let p = PowersOfTen.table[e]

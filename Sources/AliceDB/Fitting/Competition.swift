@@ -189,7 +189,7 @@ package enum Competition {
                 kinds = sized.map(\.0)
             }
         }
-        let decimals = kinds.contains(.lattice) || (bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant)))
+        let decimals = bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant))
             ? DecimalCodec.decimals(v, range) : nil
         for kind in kinds {
             if let e = encode(kind, v, range, bound: bound, decimals: decimals, options: options) {
@@ -216,10 +216,9 @@ package enum Competition {
         let stride = max(1, range.count / latticeSample)
         let sample = Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride).map { v[$0] }
         return sample.withUnsafeBufferPointer { s in
-            let decimals = DecimalCodec.decimals(s, 0..<s.count)
-            return kind == .lattice
-                ? LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: decimals) != nil
-                : Float32Codec.applies(s, 0..<s.count, decimals: decimals)
+            kind == .lattice
+                ? LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: Float32Codec.readingDecimals(s, 0..<s.count)) != nil
+                : Float32Codec.applies(s, 0..<s.count, decimals: DecimalCodec.decimals(s, 0..<s.count))
         }
     }
 
@@ -247,7 +246,7 @@ package enum Competition {
         case .significant: SignificantCodec.encode(v, range, decimals: decimals)
         case .lzma: LZMACodec.encode(v, range)
         case .quantized: QuantizedCodec.encode(v, range, bound: bound)
-        case .lattice: LatticeCodec.encode(v, range, bound: bound, decimals: decimals)
+        case .lattice: LatticeCodec.encode(v, range, bound: bound)
         case .float32: Float32Codec.encode(v, range, options: options)
         case .raw: RawCodec.encode(v, range)
         default: nil
