@@ -50,6 +50,20 @@ import Testing
         #expect(kinds == [.lattice])
     }
 
+    /// Hundredths stored as float32s and widened (0.43 → 0.4300000071525574) are still hundredths:
+    /// cells of three under ±0.0144, within the bound.
+    @Test func widenedFloat32ReadingsKeepTheirLattice() throws {
+        let values = Self.walk(6000, decimals: 2, seed: 12).map { Double(Float($0)) }
+        let bound = ErrorBound(absolute: 0.0144)
+        let k = values.withUnsafeBufferPointer { v in
+            LatticeCodec.lattice(v, 0..<v.count, bound: bound, decimals: Float32Codec.readingDecimals(v, 0..<v.count))
+        }
+        #expect(k! == (2, 3))
+        let bytes = try #require(encode(values, bound))
+        let back = try decode(bytes, count: values.count)
+        #expect(zip(values, back).allSatisfy { bound.accepts(original: $0, stored: $1) })
+    }
+
     /// An error of exactly the bound is allowed: integers under ±1 merge three readings, every
     /// error exact in binary, so no exceptions.
     @Test func aBoundOfWholeReadingsReachesItsEdge() throws {
