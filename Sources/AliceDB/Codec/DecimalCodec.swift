@@ -166,18 +166,23 @@ package enum Predictor {
         }
     }
 
-    /// Residuals under the order (0, 1 or 2) whose Rice cost estimate is smallest.
+    /// Residuals under the order (0, 1 or 2) whose estimated cost is smallest: the magnitudes' bit
+    /// widths plus the signs' entropy. (The widths of the zig-zagged residuals charged every
+    /// residual of a one-sided stream a sign bit, which the range coder learns to code for nothing:
+    /// a counter's increments then lost to its second differences, 13 % larger.)
     package static func bestResiduals(_ ks: [Int64]) -> (order: Int, residuals: [UInt64]) {
-        var best = (order: 0, bits: Int.max)
+        var best = (order: 0, bits: Double.infinity)
         for order in 0...2 {
             var p1: Int64 = 0, p2: Int64 = 0
-            var bits = 0
+            var widths = 0, negative = 0, positive = 0
             for k in ks {
-                let u = ZigZag.encode(k &- predict(order, p1, p2))
-                bits += 64 - u.leadingZeroBitCount
+                let r = k &- predict(order, p1, p2)
+                widths += 64 - r.magnitude.leadingZeroBitCount
+                if r < 0 { negative += 1 } else if r > 0 { positive += 1 }
                 p2 = p1
                 p1 = k
             }
+            let bits = Double(widths) + signEntropy(negative, positive)
             if bits < best.bits { best = (order, bits) }
         }
         var out = [UInt64]()
@@ -189,6 +194,14 @@ package enum Predictor {
             p1 = k
         }
         return (best.order, out)
+    }
+
+    /// Bits the signs of `negative + positive` residuals cost at their empirical entropy.
+    static func signEntropy(_ negative: Int, _ positive: Int) -> Double {
+        let n = Double(negative + positive)
+        guard negative > 0 && positive > 0 else { return 0 }
+        let a = Double(negative), b = Double(positive)
+        return -(a * _log2(a / n) + b * _log2(b / n))
     }
 
     /// Writes `u8 order (| 0x80: range-coded), exceptions, residuals` — the tail of every integer

@@ -117,8 +117,10 @@ package enum FunctionModel: Equatable {
 internal import Glibc
 @inline(__always) func _sin(_ x: Double) -> Double { Glibc.sin(x) }
 @inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+@inline(__always) func _log2(_ x: Double) -> Double { Glibc.log2(x) }
 #else
 internal import Darwin
 @inline(__always) func _sin(_ x: Double) -> Double { Darwin.sin(x) }
 @inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+@inline(__always) func _log2(_ x: Double) -> Double { Darwin.log2(x) }
 #endif
