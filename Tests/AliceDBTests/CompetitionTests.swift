@@ -219,6 +219,22 @@ import Testing
         #expect(kinds(Array(ts[..<3000]), noisy, ErrorBound(absolute: 0.05)) == [.linear])
     }
 
+    /// A counter's increments are one-sided: coded as increments (order 1), near their entropy
+    /// (log2 50 bits), not as second differences.
+    @Test func countersAreCodedAsIncrements() throws {
+        var rng = TestRNG(seed: 1)
+        var k: Int64 = 0
+        let ks: [Int64] = (0..<16384).map { _ in
+            k += Int64(rng.next() % 50)
+            return k
+        }
+        #expect(Predictor.bestResiduals(ks).order == 1)
+        let values = ks.map(Double.init)
+        let segments = encodeAll(values.indices.map(Int64.init), values, bound: .lossless, chunk: 16384)
+        let bytes = segments.reduce(0) { $0 + $1.bytes.count }
+        #expect(Double(bytes) < 1.04 * 16384 * 5.644 / 8, "\(bytes) bytes")
+    }
+
     @Test func polynomialWinsOnItsShape() {
         let ts = (0..<4000).map { Int64($0) }
         let parabola = ts.map { let x = Double($0) / 4000; return 3 * x * x - 2 * x + 1 }
