@@ -119,7 +119,7 @@ package enum Float32Codec {
             best = (Self.orderedBits, w.bytes)
         }
         let candidates = views.withUnsafeBufferPointer { w in
-            Competition.codecs(w, 0..<n, bound: .lossless, options: options, excluding: [.float32, .lzma])
+            Competition.codecs(w, 0..<n, bound: .lossless, options: options, excluding: [.float32, .lzma, .ordinal])
         }
         for c in candidates where c.payload.count < best.payload.count && viewKinds.contains(c.kind) {
             best = (c.kind.rawValue, c.payload)

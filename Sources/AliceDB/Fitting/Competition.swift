@@ -161,7 +161,7 @@ package enum Competition {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary, .float32] : [.decimal, .quantized, .lattice])
+        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary, .float32, .ordinal] : [.decimal, .quantized, .lattice])
             .filter { !excluding.contains($0) && (kind($0, applies: v, range, bound: bound)) }
         // Float32 data: its views' codecs include every lossless codec on shorter decimals (a
         // dictionary's table among them, which a probe misjudges), so it alone is encoded.
@@ -207,18 +207,24 @@ package enum Competition {
     /// Points (spread over a range) a lattice or float32s are looked for in before those codecs are tried on it.
     static let latticeSample = 1024
 
-    /// Whether `kind` is worth encoding `range` with, judged on its first points: the lattice codec
-    /// only where decimals make cells wider than `2ε` (`LatticeCodec.lattice`), the float32 codec
-    /// only on float32s without short double decimals (`Float32Codec.applies`); the rest always.
+    /// Whether `kind` is worth encoding `range` with, judged on points spread over it: the lattice
+    /// codec only where decimals make cells wider than `2ε` (`LatticeCodec.lattice`), the float32
+    /// codec only on float32s without short double decimals (`Float32Codec.applies`), the ordinal
+    /// codec only where a quarter of the values have no short decimal; the rest always.
     static func kind(_ kind: ModelKind, applies v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Bool {
-        guard kind == .lattice || kind == .float32 else { return true }
+        guard kind == .lattice || kind == .float32 || kind == .ordinal else { return true }
         // Every k-th point, so a range that starts on whole readings is judged by all of it.
         let stride = max(1, range.count / latticeSample)
         let sample = Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride).map { v[$0] }
         return sample.withUnsafeBufferPointer { s in
-            kind == .lattice
-                ? LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: Float32Codec.readingDecimals(s, 0..<s.count)) != nil
-                : Float32Codec.applies(s, 0..<s.count, decimals: DecimalCodec.decimals(s, 0..<s.count))
+            switch kind {
+            case .lattice:
+                return LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: Float32Codec.readingDecimals(s, 0..<s.count)) != nil
+            case .float32:
+                return Float32Codec.applies(s, 0..<s.count, decimals: DecimalCodec.decimals(s, 0..<s.count))
+            default:
+                return DecimalCodec.decimals(s, 0..<s.count).filter { $0 > 9 }.count * 4 >= s.count
+            }
         }
     }
 
@@ -248,6 +254,7 @@ package enum Competition {
         case .quantized: QuantizedCodec.encode(v, range, bound: bound)
         case .lattice: LatticeCodec.encode(v, range, bound: bound)
         case .float32: Float32Codec.encode(v, range, options: options)
+        case .ordinal: OrdinalCodec.encode(v, range)
         case .raw: RawCodec.encode(v, range)
         default: nil
         }

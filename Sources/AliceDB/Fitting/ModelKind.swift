@@ -13,6 +13,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case significant = 10
     case lattice = 11
     case float32 = 12
+    case ordinal = 13
 
     public var description: String {
         switch self {
@@ -29,6 +30,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .significant: "significant"
         case .lattice: "lattice"
         case .float32: "float32"
+        case .ordinal: "ordinal"
         }
     }
 

@@ -249,6 +249,7 @@ package enum SegmentFormat {
         case .significant: try SignificantCodec.decode(&r, count: count, into: &values)
         case .lattice: try LatticeCodec.decode(&r, count: count, into: &values)
         case .float32: try Float32Codec.decode(&r, count: count, into: &values)
+        case .ordinal: try OrdinalCodec.decode(&r, count: count, into: &values)
         case .constant, .linear, .polynomial, .sinusoid, .quantized:
             throw DecodeError("\(kind) is not a codec of its own", offset: r.offset)
         }
