@@ -39,7 +39,8 @@ struct BenchRunner {
         _ = try reader.next()
         var ts = [Int64](), values = [Double]()
         while let line = try reader.next() {
-            guard let comma = line.firstIndex(of: ","), let t = Int64(line[..<comma]),
+            guard let comma = line.firstIndex(of: ","),
+                  let t = Array(line[..<comma].utf8).withUnsafeBufferPointer(DoubleText.parseInteger(bytes:)),
                   let v = DoubleText.parse(line[line.index(after: comma)...])
             else {
                 if line.isEmpty { continue }

@@ -72,9 +72,14 @@ public enum DoubleText {
         return v
     }
 
-    /// Parses what `format` writes, plus the usual decimal and exponent forms. Rejects values
-    /// that overflow to infinity unless written as `inf`.
-    public static func parse<S: StringProtocol>(_ text: S) -> Double? {
+    /// Parses what `format` writes, plus the usual decimal and exponent forms, between blanks.
+    /// Rejects values that overflow to infinity unless written as `inf`.
+    public static func parse<S: StringProtocol>(_ raw: S) -> Double? {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = raw.firstIndex(where: { !blank($0) }), let last = raw.lastIndex(where: { !blank($0) }) else {
+            return nil
+        }
+        let text = raw[first...last]
         if text.hasPrefix("nan:0x") {
             guard let bits = UInt64(text.dropFirst(6), radix: 16) else { return nil }
             let v = Double(bitPattern: bits)
