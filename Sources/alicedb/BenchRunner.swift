@@ -40,7 +40,7 @@ struct BenchRunner {
         var ts = [Int64](), values = [Double]()
         while let line = try reader.next() {
             guard let comma = line.firstIndex(of: ","),
-                  let t = Array(line[..<comma].utf8).withUnsafeBufferPointer(DoubleText.parseInteger(bytes:)),
+                  let t = Array(line[..<comma].utf8).withUnsafeBufferPointer(DoubleText.parseTimestamp(bytes:)),
                   let v = DoubleText.parse(line[line.index(after: comma)...])
             else {
                 if line.isEmpty { continue }

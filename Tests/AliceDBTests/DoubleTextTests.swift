@@ -31,6 +31,11 @@ import Testing
             #expect(DoubleText.parse(text) != nil, "\(text)")
         }
         #expect(DoubleText.parse("  ") == nil && DoubleText.parse("") == nil)
+        func timestamp(_ s: String) -> Int64? { Array(s.utf8).withUnsafeBufferPointer { DoubleText.parseTimestamp(bytes: $0) } }
+        #expect(timestamp(" 1262304000000 ") == 1_262_304_000_000)
+        #expect(timestamp("1262304000000.0") == 1_262_304_000_000 && timestamp("1.2623e12") == 1_262_300_000_000)
+        #expect(timestamp("-9223372036854775808") == Int64.min)
+        #expect(timestamp("1262304000000.5") == nil && timestamp("1e19") == nil && timestamp("nan") == nil && timestamp("") == nil)
         #expect(parse("-0")?.sign == .minus)
         #expect(parse("abc") == nil)
         #expect(parse("1e400") == nil)  // overflow is an error, not infinity

@@ -101,7 +101,7 @@ public enum CSVImporter {
                 func field(_ f: Int) -> UnsafeBufferPointer<UInt8> {
                     UnsafeBufferPointer(rebasing: line[starts[f]..<(starts[f + 1] - 1)])
                 }
-                guard let t = DoubleText.parseInteger(bytes: field(tsIndex)) else {
+                guard let t = DoubleText.parseTimestamp(bytes: field(tsIndex)) else {
                     return (0, "'\(text(line, tsIndex).prefix(40))' is not an integer timestamp")
                 }
                 for (c, col) in columns.enumerated() {

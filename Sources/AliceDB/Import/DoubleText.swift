@@ -72,6 +72,15 @@ public enum DoubleText {
         return v
     }
 
+    /// A timestamp: an integer (`parseInteger`), or a number with nothing after its point
+    /// (`1262304000000.0`, `1.2623e12`: what a float column of a spreadsheet or pandas writes)
+    /// that is a whole number below 2^63; nil on a fraction or anything else.
+    public static func parseTimestamp(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        if let t = parseInteger(bytes: bytes) { return t }
+        guard let v = parse(bytes: bytes), v.isFinite, v == v.rounded(), abs(v) < 9.2e18 else { return nil }
+        return Int64(v)
+    }
+
     /// Parses what `format` writes, plus the usual decimal and exponent forms, between blanks.
     /// Rejects values that overflow to infinity unless written as `inf`.
     public static func parse<S: StringProtocol>(_ raw: S) -> Double? {
