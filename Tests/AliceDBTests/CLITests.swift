@@ -113,6 +113,22 @@ enum CLI {
         #expect(lossy[0][3] == all[1][3])  // the same bytes whether or not bound 0 ran first
     }
 
+    /// Files as exports write them: newest first, duplicate rows, blanks, whole timestamps written as
+    /// floats, CRLF lines; the bench measures them (in time order) instead of failing or trapping.
+    @Test func benchTakesRowsAsExportsWriteThem() throws {
+        let dir = TempDir()
+        let data = dir.path + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var rng = TestRNG(seed: 3)
+        var rows = (0..<3000).map { i in "\(1_700_000_000_000 + i * 60_000).0, \(Double(200 + Int(rng.next() % 50)) / 10)\r" }
+        rows += rows.prefix(40)  // the same readings twice
+        try ("ts,value\r\n" + rows.reversed().joined(separator: "\n") + "\n").write(toFile: data + "/export.csv", atomically: true, encoding: .utf8)
+        let out = try CLI.run(["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--format", "csv"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n").filter { $0.hasPrefix("export,") }
+        #expect(lines.count == 3 && lines.allSatisfy { $0.hasPrefix("export,3040,") && $0.hasSuffix(",ok") }, "\(out.stdout)")
+    }
+
     @Test func queriesAgreeWithTheData() throws {
         let dir = TempDir()
         let csv = dir.path + "/in.csv"

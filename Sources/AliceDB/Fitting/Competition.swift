@@ -37,6 +37,8 @@ package enum Competition {
         var payload: [UInt8]
     }
 
+    /// - Precondition: `ts[range]` is in time order (the engine's buffers are; a segment whose last
+    ///   timestamp precedes its first is refused by every reader).
     /// - Complexity: O(n · fitters) per segment produced, plus the candidates' own fitting.
     package static func encode(
         seriesID: UInt32, timestamps ts: UnsafeBufferPointer<Int64>, values v: UnsafeBufferPointer<Double>,
