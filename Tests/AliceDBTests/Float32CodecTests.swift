@@ -73,19 +73,9 @@ import Testing
             for i in values.indices where rng.next() % 40 == 0 { values[i] = specials[Int(rng.next() % UInt64(specials.count))] }
             guard let payload = values.withUnsafeBufferPointer({ Float32Codec.encode($0, 0..<$0.count, options: FitterOptions()) })
             else { return }  // too many exceptions: the other codecs take it
-            func decode(_ bytes: [UInt8]) throws -> [Double] {
-                try bytes.withUnsafeBytes { raw in
-                    var r = ByteReader(raw, from: 0, to: raw.count)
-                    var out = [Double]()
-                    try Float32Codec.decode(&r, count: n, into: &out)
-                    return out
-                }
-            }
-            #expect((try? decode(payload))?.map(\.bitPattern) == values.map(\.bitPattern), "seed \(seed)")
-            var damaged = payload
-            damaged[Int(rng.next() % UInt64(damaged.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
-            _ = try? decode(damaged)
-            _ = try? decode(Array(payload.prefix(Int(rng.next() % UInt64(payload.count)))))
+            let back = try? decodeValues(payload, count: n, Float32Codec.decode(_:count:into:))
+            #expect(back?.map(\.bitPattern) == values.map(\.bitPattern), "seed \(seed)")
+            decodeDamaged(payload, count: n, &rng, Float32Codec.decode(_:count:into:))
         }
     }
 
@@ -96,13 +86,7 @@ import Testing
         for inner in [ModelKind.float32.rawValue, ModelKind.lattice.rawValue, ModelKind.quantized.rawValue, 0xFE] {
             var bad = payload
             bad[0] = inner
-            #expect(throws: DecodeError.self) {
-                try bad.withUnsafeBytes { raw in
-                    var r = ByteReader(raw, from: 0, to: raw.count)
-                    var out = [Double]()
-                    try Float32Codec.decode(&r, count: values.count, into: &out)
-                }
-            }
+            #expect(throws: DecodeError.self) { try decodeValues(bad, count: values.count, Float32Codec.decode(_:count:into:)) }
         }
     }
 }

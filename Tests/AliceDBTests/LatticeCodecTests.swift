@@ -20,12 +20,7 @@ import Testing
     }
 
     func decode(_ bytes: [UInt8], count: Int) throws -> [Double] {
-        try bytes.withUnsafeBytes { raw in
-            var r = ByteReader(raw, from: 0, to: raw.count)
-            var out = [Double]()
-            try LatticeCodec.decode(&r, count: count, into: &out)
-            return out
-        }
+        try decodeValues(bytes, count: count, LatticeCodec.decode(_:count:into:))
     }
 
     func lattice(_ values: [Double], _ bound: ErrorBound) -> (e: Int, k: Int)? {
@@ -123,11 +118,7 @@ import Testing
                 Issue.record("seed \(seed), \(decimals) decimals, \(bound): \(x) came back as \(y)")
                 break
             }
-            // Damaged payloads decode to something or an error, never a trap.
-            var damaged = bytes
-            damaged[Int(rng.next() % UInt64(damaged.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
-            _ = try? decode(damaged, count: n)
-            _ = try? decode(Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count)))), count: n)
+            decodeDamaged(bytes, count: n, &rng, LatticeCodec.decode(_:count:into:))
         }
     }
 

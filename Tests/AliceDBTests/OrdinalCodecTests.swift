@@ -44,19 +44,9 @@ import Testing
                 Issue.record("no payload")
                 return
             }
-            func decode(_ bytes: [UInt8]) throws -> [Double] {
-                try bytes.withUnsafeBytes { raw in
-                    var r = ByteReader(raw, from: 0, to: raw.count)
-                    var out = [Double]()
-                    try OrdinalCodec.decode(&r, count: n, into: &out)
-                    return out
-                }
-            }
-            #expect((try? decode(payload))?.map(\.bitPattern) == values.map(\.bitPattern), "seed \(seed)")
-            var damaged = payload
-            damaged[Int(rng.next() % UInt64(damaged.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
-            _ = try? decode(damaged)
-            _ = try? decode(Array(payload.prefix(Int(rng.next() % UInt64(payload.count)))))
+            let back = try? decodeValues(payload, count: n, OrdinalCodec.decode(_:count:into:))
+            #expect(back?.map(\.bitPattern) == values.map(\.bitPattern), "seed \(seed)")
+            decodeDamaged(payload, count: n, &rng, OrdinalCodec.decode(_:count:into:))
         }
     }
 }

@@ -56,3 +56,25 @@ func encodeAll(_ ts: [Int64], _ values: [Double], bound: ErrorBound, chunk: Int 
     }
     return out
 }
+
+/// A codec's value decoder (`Float32Codec.decode(_:count:into:)` and the like).
+typealias ValueDecoder = (inout ByteReader, Int, inout [Double]) throws(DecodeError) -> Void
+
+/// The values `decode` reads from `bytes`.
+func decodeValues(_ bytes: [UInt8], count: Int, _ decode: ValueDecoder) throws -> [Double] {
+    try bytes.withUnsafeBytes { raw in
+        var r = ByteReader(raw, from: 0, to: raw.count)
+        var out = [Double]()
+        try decode(&r, count, &out)
+        return out
+    }
+}
+
+/// `payload` with a byte flipped, and cut short: `decode` must give some values or an error, never trap.
+func decodeDamaged(_ payload: [UInt8], count: Int, _ rng: inout TestRNG, _ decode: ValueDecoder) {
+    guard !payload.isEmpty else { return }
+    var damaged = payload
+    damaged[Int(rng.next() % UInt64(damaged.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+    _ = try? decodeValues(damaged, count: count, decode)
+    _ = try? decodeValues(Array(payload.prefix(Int(rng.next() % UInt64(payload.count)))), count: count, decode)
+}
