@@ -38,16 +38,19 @@ struct BenchRunner {
         var reader = try LineReader(path: path)
         _ = try reader.next()
         var ts = [Int64](), values = [Double]()
-        while let line = try reader.next() {
-            guard let comma = line.firstIndex(of: ","),
-                  let t = Array(line[..<comma].utf8).withUnsafeBufferPointer(DoubleText.parseTimestamp(bytes:)),
-                  let v = DoubleText.parse(line[line.index(after: comma)...])
-            else {
-                if line.isEmpty { continue }
-                throw AliceDBError(.badInput, "not a ts,value row", path: path, line: reader.lineNumber)
-            }
-            ts.append(t)
-            values.append(v)
+        // Each row parsed from its bytes (blanks around either field allowed, as numpy reads them).
+        while let row = try reader.nextBytes({ line -> (Int64, Double)?? in
+            guard !line.isEmpty else { return .some(nil) }
+            guard let comma = line.firstIndex(of: UInt8(ascii: ",")),
+                  let t = DoubleText.parseTimestamp(bytes: UnsafeBufferPointer(rebasing: line[..<comma])),
+                  let v = DoubleText.parse(bytes: UnsafeBufferPointer(rebasing: line[(comma + 1)...]))
+            else { return nil }
+            return .some((t, v))
+        }) {
+            guard let row else { throw AliceDBError(.badInput, "not a ts,value row", path: path, line: reader.lineNumber) }
+            guard let point = row else { continue }  // a blank line
+            ts.append(point.0)
+            values.append(point.1)
         }
         // Rows newest first (or shuffled) are measured in time order, duplicates in file order: the
         // order a scan gives them back in, and the order the encoder takes them in.
