@@ -67,8 +67,9 @@ package enum Float32Codec {
     /// The decimals each value of `v[range]` needs as a reading: a double's own
     /// (`DecimalCodec.decimals`), or for a float32 without a short double decimal, its view's
     /// (`88.51872253417969`: 5), as the lattice codec needs them.
-    package static func readingDecimals(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8] {
-        var decimals = DecimalCodec.decimals(v, range)
+    /// - Parameter decimals: `DecimalCodec.decimals(v, range)`, when the caller has it already.
+    package static func readingDecimals(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil) -> [UInt8] {
+        var decimals = decimals ?? DecimalCodec.decimals(v, range)
         var guess = 0
         for i in range where decimals[i - range.lowerBound] > 9 && isFloat32(v[i]) && !v[i].isNaN {
             if view(v[i], guess: &guess) != nil { decimals[i - range.lowerBound] = UInt8(guess) }

@@ -14,6 +14,8 @@ extension TimestampCodec {
     static let trackedShifts = 2...6
     /// Spans and periods the fixed-point grid holds without overflow (`2^52 · 2^8 < 2^61`).
     static let trackedSpan: Int64 = 1 << 52
+    /// Points the shift is chosen on.
+    static let shiftSample = 8192
 
     /// The grid's state: its position in 1/256 units relative to the first timestamp.
     struct TrackedGrid {
@@ -56,28 +58,29 @@ extension TimestampCodec {
         let sorted = deltas.sorted()
         let period = sorted[sorted.count / 2]
         guard period > 0 else { return nil }
-        // The shift whose distances have the fewest bits (the range coder's cost follows them).
-        var best: (shift: Int64, bits: Int, zig: [UInt64]) = (0, .max, [])
-        for shift in trackedShifts {
+        // The distances from the grid of `shift` for the points up to `end`.
+        func distances(_ shift: Int, to end: Int) -> [UInt64] {
             var grid = TrackedGrid(period: period, shift: Int64(shift), firstDelta: firstDelta)
             var zig = [UInt64]()
-            zig.reserveCapacity(range.count - 2)
-            var bits = 0
-            for i in (lo + 2)..<range.upperBound {
+            zig.reserveCapacity(end - lo - 2)
+            for i in (lo + 2)..<end {
                 let x = ts[i] &- ts[lo]
-                let z = ZigZag.encode(x &- grid.expected)
-                bits += 64 - z.leadingZeroBitCount
-                zig.append(z)
+                zig.append(ZigZag.encode(x &- grid.expected))
                 grid.advance(to: x)
             }
-            if bits < best.bits { best = (Int64(shift), bits, zig) }
+            return zig
         }
+        // The shift whose distances have the fewest bits (the range coder's cost follows them) on
+        // the first `shiftSample` points: a clock and its delays do not change within a segment.
+        let sampleEnd = min(range.upperBound, lo + 2 + shiftSample)
+        let costs = trackedShifts.map { s in (s, distances(s, to: sampleEnd).reduce(0) { $0 + 64 - $1.leadingZeroBitCount }) }
+        let shift = costs.min { $0.1 < $1.1 }?.0 ?? trackedShifts.lowerBound
         var w = ByteWriter(capacity: 32)
         w.u8(Mode.tracked.rawValue)
         w.svarint(firstDelta)
         w.varint(UInt64(period))
-        w.u8(UInt8(best.shift))
-        w.append(RangeCoder.encode(best.zig, layout: .trees))
+        w.u8(UInt8(shift))
+        w.append(RangeCoder.encode(distances(shift, to: range.upperBound), layout: .trees))
         return w
     }
 

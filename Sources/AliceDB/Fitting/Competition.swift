@@ -163,8 +163,9 @@ package enum Competition {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        var kinds: [ModelKind] = (bound.isLossless ? [.decimal, .significant, .xor, .dictionary, .float32, .ordinal] : [.decimal, .quantized, .lattice])
-            .filter { !excluding.contains($0) && (kind($0, applies: v, range, bound: bound)) }
+        let candidates: [ModelKind] = bound.isLossless
+            ? [.decimal, .significant, .xor, .dictionary, .float32, .ordinal] : [.decimal, .quantized, .lattice]
+        var kinds = applicable(candidates.filter { !excluding.contains($0) }, v, range, bound: bound)
         // Float32 data: its views' codecs include every lossless codec on shorter decimals (a
         // dictionary's table among them, which a probe misjudges), so it alone is encoded.
         if shortlist && kinds.contains(.float32) { kinds = [.float32] }
@@ -209,23 +210,29 @@ package enum Competition {
     /// Points (spread over a range) a lattice or float32s are looked for in before those codecs are tried on it.
     static let latticeSample = 1024
 
-    /// Whether `kind` is worth encoding `range` with, judged on points spread over it: the lattice
-    /// codec only where decimals make cells wider than `2ε` (`LatticeCodec.lattice`), the float32
-    /// codec only on float32s without short double decimals (`Float32Codec.applies`), the ordinal
-    /// codec only where a quarter of the values have no short decimal; the rest always.
-    static func kind(_ kind: ModelKind, applies v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Bool {
-        guard kind == .lattice || kind == .float32 || kind == .ordinal else { return true }
+    /// The kinds of `kinds` worth encoding `range` with, judged on points spread over it (one sample,
+    /// its decimals found once): the lattice codec only where decimals make cells wider than `2ε`
+    /// (`LatticeCodec.lattice`), the float32 codec only on float32s without short double decimals
+    /// (`Float32Codec.applies`), the ordinal codec only where a quarter of the values have no short
+    /// decimal; the rest always.
+    static func applicable(
+        _ kinds: [ModelKind], _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound
+    ) -> [ModelKind] {
+        guard kinds.contains(where: { $0 == .lattice || $0 == .float32 || $0 == .ordinal }) else { return kinds }
         // Every k-th point, so a range that starts on whole readings is judged by all of it.
         let stride = max(1, range.count / latticeSample)
         let sample = Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride).map { v[$0] }
         return sample.withUnsafeBufferPointer { s in
-            switch kind {
-            case .lattice:
-                return LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: Float32Codec.readingDecimals(s, 0..<s.count)) != nil
-            case .float32:
-                return Float32Codec.applies(s, 0..<s.count, decimals: DecimalCodec.decimals(s, 0..<s.count))
-            default:
-                return DecimalCodec.decimals(s, 0..<s.count).filter { $0 > 9 }.count * 4 >= s.count
+            let decimals = DecimalCodec.decimals(s, 0..<s.count)
+            return kinds.filter { kind in
+                switch kind {
+                case .lattice:
+                    let readings = Float32Codec.readingDecimals(s, 0..<s.count, decimals: decimals)
+                    return LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: readings) != nil
+                case .float32: return Float32Codec.applies(s, 0..<s.count, decimals: decimals)
+                case .ordinal: return decimals.filter { $0 > 9 }.count * 4 >= s.count
+                default: return true
+                }
             }
         }
     }
