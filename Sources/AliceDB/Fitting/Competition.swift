@@ -207,8 +207,8 @@ package enum Competition {
         return out
     }
 
-    /// Points (spread over a range) a lattice or float32s are looked for in before those codecs are tried on it.
-    static let latticeSample = 1024
+    /// Points (spread over a range) that decide whether the lattice, float32 and ordinal codecs are tried on it.
+    static let gateSample = 1024
 
     /// The kinds of `kinds` worth encoding `range` with, judged on points spread over it (one sample,
     /// its decimals found once): the lattice codec only where decimals make cells wider than `2ε`
@@ -220,7 +220,7 @@ package enum Competition {
     ) -> [ModelKind] {
         guard kinds.contains(where: { $0 == .lattice || $0 == .float32 || $0 == .ordinal }) else { return kinds }
         // Every k-th point, so a range that starts on whole readings is judged by all of it.
-        let stride = max(1, range.count / latticeSample)
+        let stride = max(1, range.count / gateSample)
         let sample = Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride).map { v[$0] }
         return sample.withUnsafeBufferPointer { s in
             let decimals = DecimalCodec.decimals(s, 0..<s.count)
