@@ -25,7 +25,7 @@ import Testing
             let expected = DoubleText.parse(text.trimmingCharacters(in: " "))
             #expect(parse(text)?.bitPattern == expected?.bitPattern, "\(text)")
         }
-        // The string form trims blanks as the byte form does (`alicedb bench` reads rows with it).
+        // The string form trims blanks as the byte form does (payload fields and query arguments use it).
         for text in [" 4.5", "4.5 ", "\t-inf ", " nan:0x7ff800000000beef "] {
             #expect(DoubleText.parse(text)?.bitPattern == parse(text)?.bitPattern, "\(text)")
             #expect(DoubleText.parse(text) != nil, "\(text)")

@@ -135,7 +135,7 @@ import Testing
         await propertyCheck(
             count: 400, input: Gen.int(in: 0..<Recipe.shapes), Gen.uint64(), Gen.int(in: 0..<Self.bounds.count), Gen.uint64()
         ) { shape, seed, b, mutation in
-            let (ts, values) = Recipe(shape: shape, clock: Int(seed % 5), seed: seed, count: 300).make()
+            let (ts, values) = Recipe(shape: shape, clock: Int(seed % UInt64(Recipe.clocks)), seed: seed, count: 300).make()
             var rng = TestRNG(seed: mutation)
             for s in encodeAll(ts, values, bound: Self.bounds[b], chunk: 300) {
                 for _ in 0..<8 {

@@ -65,6 +65,11 @@ package enum LatticeCodec {
     @inline(__always)
     static func cellBase(_ p2: Int64, _ k: Int64) -> Int64 { (p2 &- k &+ 2) >> 1 }
 
+    /// The reconstruction, in half lattice units, of cell `q` of size `k` from a cell base: the
+    /// centre of its readings `base + q·k … base + q·k + k − 1`. Wrapping: the decoder sees untrusted `q`.
+    @inline(__always)
+    static func centre(_ base: Int64, _ q: Int64, _ k: Int64) -> Int64 { (base &+ q &* k) &* 2 &+ (k - 1) }
+
     /// `⌊a / b⌋` for `b > 0`.
     @inline(__always)
     static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
@@ -101,7 +106,7 @@ package enum LatticeCodec {
                 var q: Int64 = 0
                 if usable[j] {
                     q = floorDivide(readings[j] &- base, k)
-                    let r = (base &+ q &* k) &* 2 &+ (k - 1)
+                    let r = centre(base, q, k)
                     if r.magnitude >= UInt64(limit) || !bound.accepts(original: v[range.lowerBound + j], stored: Double(r) / twoP) {
                         q = 0
                         exceptions.add(j, v[range.lowerBound + j])
@@ -110,7 +115,7 @@ package enum LatticeCodec {
                     exceptions.add(j, v[range.lowerBound + j])
                 }
                 qs.append(ZigZag.encode(q))
-                (r2, r1) = (r1, (base &+ q &* k) &* 2 &+ (k - 1))
+                (r2, r1) = (r1, centre(base, q, k))
             }
             if exceptions.count > n / 64 && k > 2 && k == Int64(k0) { continue }
             if exceptions.count > n / 4 { return nil }
@@ -137,7 +142,7 @@ package enum LatticeCodec {
                 let base = cellBase(predict(order, r1, r2), k)
                 let q = floorDivide(n &- base, k)
                 bits += 64 - ZigZag.encode(q).leadingZeroBitCount
-                (r2, r1) = (r1, (base &+ q &* k) &* 2 &+ (k - 1))
+                (r2, r1) = (r1, centre(base, q, k))
             }
             if bits < best.bits { best = (order, bits) }
         }
@@ -160,7 +165,7 @@ package enum LatticeCodec {
         for z in zig {
             // Wrapping arithmetic: a corrupt stream gives wrong values, never a trap.
             let base = cellBase(predict(order, r1, r2), k)
-            let rec = (base &+ ZigZag.decode(z) &* k) &* 2 &+ (k - 1)
+            let rec = centre(base, ZigZag.decode(z), k)
             out.append(Double(rec) / twoP)
             (r2, r1) = (r1, rec)
         }
