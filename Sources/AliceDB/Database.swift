@@ -132,6 +132,15 @@ public final class Database: Sendable {
         }
     }
 
+    /// The data of `[from, to]` in time order: whole segments that `summarize(first, last)` accepts
+    /// as their exact summaries, the rest as points.
+    /// - Complexity: O(segments) plus decoding the segments that come as points.
+    public func pieces(_ series: String, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws -> [SeriesPiece] {
+        try locked { e throws(AliceDBError) in
+            try e.pieces(try e.seriesID(series, create: false), from: from, to: to, summarize: summarize)
+        }
+    }
+
     /// Points, bytes, bytes/point and model mix, per series and in total.
     public func stats(series: String? = nil) throws -> DatabaseStats {
         try locked { e throws(AliceDBError) in try e.stats(series: series) }

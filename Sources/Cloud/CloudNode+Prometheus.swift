@@ -1,34 +1,37 @@
 internal import AliceDB
 internal import Hummingbird
 
-/// The part of the Prometheus HTTP API that Grafana's stock Prometheus data source uses, over
-/// the stored series: each is `alicedb{gateway="…", series="…"}`. Timestamps are taken as epoch
-/// milliseconds (what the agent stores) and given in seconds, as Prometheus does.
+/// The Prometheus HTTP API that Grafana's Prometheus data source calls, over the stored series:
+/// each is `alicedb{gateway="…", series="…"}`. Queries are PromQL evaluated as Prometheus 2.x does
+/// (`PromEvaluator`); timestamps are epoch milliseconds stored, seconds on the wire.
 extension CloudNode {
-    /// A query answers at most this many series, and each at most this many steps (Prometheus' own limit).
+    /// A selector answers at most this many series, and a range query at most this many steps.
     static let maxPromSeries = 1000
     static let maxPromSteps = 11_000
 
     func addPrometheusRoutes(_ router: Router<BasicRequestContext>) {
-        for path in ["/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels"] {
-            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
-                try await self.prometheus(path, request, label: nil)
+        for path in ["/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels", "/api/v1/metadata",
+                     "/api/v1/status/buildinfo", "/api/v1/query_exemplars", "/api/v1/label/{name}/values"]
+        {
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+                try await self.prometheus(path, request, label: context.parameters.get("name"))
             }
             router.get(RouterPath(path), use: handler)
             router.post(RouterPath(path), use: handler)
         }
-        router.get("/api/v1/label/{name}/values") { request, context in
-            try await self.prometheus("values", request, label: context.parameters.get("name") ?? "")
-        }
-        router.get("/api/v1/status/buildinfo") { _, _ in
-            CloudNode.json("{\"status\": \"success\", \"data\": {\"version\": \"2.45.0\", \"application\": \"alicedb-cloud\"}}\n")
-        }
-        router.get("/api/v1/metadata") { _, _ in CloudNode.json("{\"status\": \"success\", \"data\": {}}\n") }
     }
 
     /// A Prometheus-shaped error: `{"status": "error", "errorType": …, "error": …}`.
     static func promError(_ e: CloudError) -> Response {
-        let type = e.status == .badRequest ? "bad_data" : e.status.code == 401 || e.status.code == 403 ? "unauthorized" : "execution"
+        let type =
+            switch e.status.code {
+            case 400: "bad_data"
+            case 401, 403: "unauthorized"
+            case 404: "not_found"
+            case 422: "execution"
+            case 503: "unavailable"
+            default: "internal"
+            }
         var r = json("{\"status\": \"error\", \"errorType\": \"\(type)\", \"error\": \(JSONText.quote(e.message))}\n", status: e.status)
         for f in e.headers { r.headers.append(f) }
         return r
@@ -48,8 +51,14 @@ extension CloudNode {
             case "/api/v1/query_range": data = try await queryRange(p, who)
             case "/api/v1/query": data = try await instantQuery(p, who)
             case "/api/v1/series": data = try await seriesSets(p, who)
-            case "/api/v1/labels": data = "[\"__name__\", \"gateway\", \"series\"]"
-            default: data = try await labelValues(label ?? "", who)
+            case "/api/v1/labels": data = try await labelNames(p, who)
+            case "/api/v1/metadata":
+                let wanted = p["metric"].map { $0 == PromQL.metricName } ?? true
+                data = wanted ? "{\"\(PromQL.metricName)\": [{\"type\": \"gauge\", \"help\": \"A series stored by alicedb.\", \"unit\": \"\"}]}" : "{}"
+            case "/api/v1/status/buildinfo":
+                data = "{\"version\": \"2.42.0\", \"revision\": \"alicedb\", \"branch\": \"\", \"buildUser\": \"\", \"buildDate\": \"\", \"goVersion\": \"\"}"
+            case "/api/v1/query_exemplars": data = "[]"
+            default: data = try await labelValues(label ?? "", p, who)
             }
             return CloudNode.json("{\"status\": \"success\", \"data\": \(data)}\n")
         } catch let e as CloudError {
@@ -59,134 +68,134 @@ extension CloudNode {
         }
     }
 
-    /// Every (gateway, series) the caller may read that the query selects.
-    func selected(_ q: PromQuery, _ who: Principal) async throws(CloudError) -> [(gateway: String, series: String)] {
-        var out = [(gateway: String, series: String)]()
+    /// What a caller may read, as label sets.
+    func visibleSeries(_ who: Principal) async throws(CloudError) -> [PromLabels] {
+        var out = [PromLabels]()
         for g in try await storage({ try await store.gatewayNames() }) where who.role == .reader || g == who.name {
-            for s in try await storage({ try await store.seriesNames(g) }) where q.matches(gateway: g, series: s) {
-                out.append((g, s))
-                if out.count > CloudNode.maxPromSeries {
-                    throw .badRequest("the query selects more than \(CloudNode.maxPromSeries) series: add label matchers")
-                }
+            for s in try await storage({ try await store.seriesNames(g) }) {
+                out.append(["__name__": PromQL.metricName, "gateway": g, "series": s])
             }
         }
         return out
     }
 
-    func labels(_ gateway: String, _ series: String) -> String {
-        "{\"__name__\": \"\(PromQuery.metricName)\", \"gateway\": \(JSONText.quote(gateway)), \"series\": \(JSONText.quote(series))}"
+    func evaluator(_ p: Parameters, _ who: Principal, start: Int64, end: Int64, step: Int64) async throws(CloudError) -> PromEvaluator {
+        let source = StoragePromSource(store: store, visible: try await visibleSeries(who), page: config.maxScanPoints)
+        var e = PromEvaluator(source: source, start: start, end: end, step: step)
+        if let l = p["lookback_delta"], !l.isEmpty { e.lookback = try PromQL.duration(l, "lookback_delta") }
+        return e
     }
 
-    /// Prometheus times: unix seconds with a fraction, or RFC 3339; as epoch milliseconds.
-    static func promTime(_ text: String?, _ name: String, default d: Int64? = nil) throws(CloudError) -> Int64 {
-        guard let text, !text.isEmpty else {
-            guard let d else { throw .badRequest("missing parameter '\(name)'") }
-            return d
-        }
-        if let s = Double(text), s.isFinite, abs(s) < 9e15 { return Int64((s * 1000).rounded()) }
-        if let ms = RFC3339.millis(text) { return ms }
-        throw .badRequest("parameter '\(name)' must be unix seconds or RFC 3339, not '\(text.prefix(40))'")
-    }
-
-    /// A step: seconds (`15`, `0.5`) or a duration (`15s`, `1m`, `2h`, `1d`); in milliseconds.
-    static func promDuration(_ text: String?, _ name: String) throws(CloudError) -> Int64 {
-        guard let text, !text.isEmpty else { throw .badRequest("missing parameter '\(name)'") }
-        if let s = Double(text), s > 0, s < 1e12 { return max(1, Int64((s * 1000).rounded())) }
-        let units: [(String, Double)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000), ("y", 31_536_000_000)]
-        for (u, f) in units where text.hasSuffix(u) {
-            if let n = Double(text.dropLast(u.count)), n > 0, n < 1e12 { return max(1, Int64((n * f).rounded())) }
-        }
-        throw .badRequest("parameter '\(name)' must be a duration such as 15s or 1m, not '\(text.prefix(40))'")
-    }
-
-    /// A sample value as Prometheus writes it: a string, NaN and ±Inf spelled its way.
-    static func promValue(_ v: Double) -> String {
-        if v.isNaN { return "\"NaN\"" }
-        if v.isInfinite { return v < 0 ? "\"-Inf\"" : "\"+Inf\"" }
-        return "\"\(v.description)\""
-    }
-
-    static func promSeconds(_ ms: Int64) -> String {
-        let s = ms / 1000, r = abs(ms % 1000)
-        if r == 0 { return String(s) }
-        let frac = String(r)
-        return (ms < 0 && s == 0 ? "-" : "") + String(s) + "." + String(repeating: "0", count: 3 - frac.count) + frac
-    }
-
-    /// `query_range`: per step `t`, the function (default avg) over the samples in `[t − step, t)`.
     func queryRange(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
-        let q = try PromQuery.parse(try p.required("query"))
-        let start = try CloudNode.promTime(p["start"], "start"), end = try CloudNode.promTime(p["end"], "end")
-        let step = try CloudNode.promDuration(p["step"], "step")
-        guard start <= end else { throw .badRequest("end is before start") }
+        let expr = try PromParser.parse(try p.required("query"))
+        let start = try PromQL.time(p["start"], "start"), end = try PromQL.time(p["end"], "end")
+        let step = try PromQL.duration(p["step"], "step")
+        guard start <= end else { throw .badRequest("end timestamp must not be before start time") }
         guard (end - start) / step < Int64(CloudNode.maxPromSteps) else {
-            throw .badRequest("exceeded maximum resolution of \(CloudNode.maxPromSteps) points per timeseries: use a larger step")
+            throw .badRequest("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
         }
-        if let v = q.scalar {
-            var points = [String]()
-            var t = start
-            while t <= end {
-                points.append("[\(CloudNode.promSeconds(t)), \(CloudNode.promValue(v))]")
-                t += step
-            }
-            return "{\"resultType\": \"matrix\", \"result\": [{\"metric\": {}, \"values\": [\(points.joined(separator: ", "))]}]}"
+        guard expr.type == .scalar || expr.type == .vector else {
+            throw .badRequest("invalid expression type \"\(expr.type.apiName)\" for range query, must be Scalar or instant Vector")
         }
-        let fn = q.function ?? .avg
-        var result = [String]()
-        for (g, s) in try await selected(q, who) {
-            // Bucket k covers [start − step + k·step, start + k·step): its value is shown at its end.
-            let buckets = try await storage { try await store.downsample(g, s, from: start - step, to: end - 1, interval: step) }
-            var values = [String]()
-            for b in buckets {
-                let v = fn == .count ? Double(b.result.count) : b.result.value(fn)
-                guard let v else { continue }
-                values.append("[\(CloudNode.promSeconds(b.start + step)), \(CloudNode.promValue(v))]")
-            }
-            if !values.isEmpty { result.append("{\"metric\": \(labels(g, s)), \"values\": [\(values.joined(separator: ", "))]}") }
+        let e = try await evaluator(p, who, start: start, end: end, step: step)
+        switch try await e.eval(expr) {
+        case .scalar(let v): return PromQL.matrix([PromSeries(labels: [:], values: v.map { $0 })], e.steps)
+        case .vector(let v): return PromQL.matrix(v, e.steps)
+        default: throw .badRequest("invalid expression type for range query, must be Scalar or instant Vector")
         }
-        return "{\"resultType\": \"matrix\", \"result\": [\(result.joined(separator: ", "))]}"
     }
 
-    /// `query` at `time`: the newest sample in the 5 minutes up to it (the function's value over
-    /// those 5 minutes for a `*_over_time` query).
     func instantQuery(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
-        let q = try PromQuery.parse(try p.required("query"))
-        let time = try CloudNode.promTime(p["time"], "time", default: FileIO.wallMillis())
-        if let v = q.scalar { return "{\"resultType\": \"scalar\", \"result\": [\(CloudNode.promSeconds(time)), \(CloudNode.promValue(v))]}" }
-        var result = [String]()
-        let lookback: Int64 = 300_000
-        for (g, s) in try await selected(q, who) {
-            let value: Double?
-            if let fn = q.function {
-                let r = try await storage { try await store.aggregate(g, s, from: time - lookback, to: time) }
-                value = r.count == 0 ? nil : fn == .count ? Double(r.count) : r.value(fn)
-            } else {
-                let page = try await storage { try await store.scan(g, s, from: time - lookback, to: time, limit: config.maxScanPoints) }
-                value = page.values.last
+        let expr = try PromParser.parse(try p.required("query"))
+        let time = try PromQL.time(p["time"], "time", default: FileIO.wallMillis())
+        let e = try await evaluator(p, who, start: time, end: time, step: 1)
+        let t = PromQL.seconds(time)
+        switch try await e.eval(expr) {
+        case .scalar(let v): return "{\"resultType\": \"scalar\", \"result\": [\(t), \"\(PromQL.float(v[0]))\"]}"
+        case .string(let s): return "{\"resultType\": \"string\", \"result\": [\(t), \(JSONText.quote(s))]}"
+        case .vector(let v):
+            let items = PromQL.merged(v).compactMap { s -> String? in
+                guard let x = s.values[0] else { return nil }
+                return "{\"metric\": \(PromQL.labels(s.labels)), \"value\": [\(t), \"\(PromQL.float(x))\"]}"
             }
-            if let value { result.append("{\"metric\": \(labels(g, s)), \"value\": [\(CloudNode.promSeconds(time)), \(CloudNode.promValue(value))]}") }
+            return "{\"resultType\": \"vector\", \"result\": [\(items.joined(separator: ", "))]}"
+        case .matrix(let m):
+            let items = m.sorted { PromQL.less($0.labels, $1.labels) }.map { s in
+                let values = zip(s.timestamps, s.values).map { "[\(PromQL.seconds($0)), \"\(PromQL.float($1))\"]" }
+                return "{\"metric\": \(PromQL.labels(s.labels)), \"values\": [\(values.joined(separator: ", "))]}"
+            }
+            return "{\"resultType\": \"matrix\", \"result\": [\(items.joined(separator: ", "))]}"
         }
-        return "{\"resultType\": \"vector\", \"result\": [\(result.joined(separator: ", "))]}"
     }
 
-    /// `series?match[]=…`: the label sets the selectors name.
+    /// The series `match[]` selects (every one without it), with data in `[start, end]` when given.
+    func matching(_ p: Parameters, _ who: Principal, required: Bool) async throws(CloudError) -> [PromLabels] {
+        let visible = try await visibleSeries(who)
+        let selectors = p.all("match[]")
+        if required && selectors.isEmpty { throw .badRequest("no match[] parameter provided") }
+        var picked = selectors.isEmpty ? visible : []
+        for text in selectors {
+            guard case .selector(let s) = try PromParser.parse(text) else {
+                throw .badRequest("invalid parameter \"match[]\": \(text) is not a series selector")
+            }
+            for l in visible where s.matchers.allSatisfy({ $0.matches(l[$0.label] ?? "") }) && !picked.contains(l) { picked.append(l) }
+        }
+        guard p["start"] != nil || p["end"] != nil else { return picked }
+        let start = try PromQL.time(p["start"], "start", default: .min), end = try PromQL.time(p["end"], "end", default: .max)
+        var out = [PromLabels]()
+        for l in picked {
+            let g = l["gateway"] ?? "", s = l["series"] ?? ""
+            let stats = try await storage { try await store.seriesStats(g, series: s) }
+            guard let st = stats?.first, let f = st.firstTimestamp, let last = st.lastTimestamp, f <= end, last >= start else { continue }
+            out.append(l)
+        }
+        return out
+    }
+
     func seriesSets(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
-        let selector = p["match[]"] ?? "{__name__=\"\(PromQuery.metricName)\"}"
-        let q = try PromQuery.parse(selector)
-        return "[" + (try await selected(q, who)).map { labels($0.gateway, $0.series) }.joined(separator: ", ") + "]"
+        "[" + (try await matching(p, who, required: true)).map(PromQL.labels).joined(separator: ", ") + "]"
     }
 
-    func labelValues(_ label: String, _ who: Principal) async throws(CloudError) -> String {
-        var values = Set<String>()
-        switch label {
-        case "__name__": values = [PromQuery.metricName]
-        case "gateway": values = Set(try await storage { try await store.gatewayNames() }.filter { who.role == .reader || $0 == who.name })
-        case "series":
-            for g in try await storage({ try await store.gatewayNames() }) where who.role == .reader || g == who.name {
-                for s in try await storage({ try await store.seriesNames(g) }) { values.insert(s) }
-            }
-        default: break
-        }
+    func labelNames(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
+        let names = Set(try await matching(p, who, required: false).flatMap(\.keys))
+        return "[" + names.sorted().map(JSONText.quote).joined(separator: ", ") + "]"
+    }
+
+    func labelValues(_ label: String, _ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
+        let values = Set(try await matching(p, who, required: false).compactMap { $0[label] })
         return "[" + values.sorted().map(JSONText.quote).joined(separator: ", ") + "]"
+    }
+}
+
+/// A store's series and their data, as the evaluator reads them.
+struct StoragePromSource: PromSource {
+    let store: any CloudStorage
+    let visible: [PromLabels]
+    /// Points a scan reads a page.
+    var page = 1_000_000
+
+    func select(_ matchers: [PromMatcher]) async throws(CloudError) -> [PromLabels] {
+        let out = visible.filter { l in matchers.allSatisfy { $0.matches(l[$0.label] ?? "") } }
+        guard out.count <= CloudNode.maxPromSeries else {
+            throw .badRequest("the query selects more than \(CloudNode.maxPromSeries) series: add label matchers")
+        }
+        return out
+    }
+
+    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(CloudError) -> PromSamples {
+        guard from <= to else { return PromSamples(labels: labels) }
+        let g = labels["gateway"] ?? "", s = labels["series"] ?? ""
+        do {
+            let p = try await store.points(g, s, from: from, to: to, page: page)
+            return PromSamples(labels: labels, timestamps: p.timestamps, values: p.values)
+        } catch { throw CloudNode.httpError(error) }
+    }
+
+    func pieces(_ labels: PromLabels, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
+        async throws(CloudError) -> [SeriesPiece]
+    {
+        guard from <= to else { return [] }
+        let g = labels["gateway"] ?? "", s = labels["series"] ?? ""
+        do { return try await store.pieces(g, s, from: from, to: to, summarize: summarize) } catch { throw CloudNode.httpError(error) }
     }
 }

@@ -2,6 +2,8 @@
 /// (`+` is a space, `%XX` a byte), with typed getters whose errors name the parameter.
 struct Parameters {
     private(set) var values: [String: String] = [:]
+    /// Every value of each key, in order (`match[]` may repeat).
+    private(set) var lists: [String: [String]] = [:]
 
     init(_ encoded: String?) { if let encoded { add(encoded) } }
 
@@ -9,7 +11,9 @@ struct Parameters {
         for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = Parameters.decode(kv[0])
-            if values[key] == nil { values[key] = kv.count > 1 ? Parameters.decode(kv[1]) : "" }
+            let value = kv.count > 1 ? Parameters.decode(kv[1]) : ""
+            if values[key] == nil { values[key] = value }
+            lists[key, default: []].append(value)
         }
     }
 
@@ -40,6 +44,9 @@ struct Parameters {
     }
 
     subscript(_ key: String) -> String? { values[key] }
+
+    /// Every value given for `key`.
+    func all(_ key: String) -> [String] { lists[key] ?? [] }
 
     func required(_ key: String) throws(CloudError) -> String {
         guard let v = values[key], !v.isEmpty else { throw .badRequest("missing parameter '\(key)'") }

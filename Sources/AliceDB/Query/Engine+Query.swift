@@ -113,4 +113,51 @@ extension Engine {
         if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) { d.add(ts, values) }
         return d.result
     }
+
+    /// The data of `[from, to]` in time order: a segment that lies inside it and that `summarize`
+    /// accepts as its exact summary, everything else as points. Overlapping segments (or MemTable
+    /// points inside a segment's span) come as points, sorted.
+    func pieces(_ series: UInt32, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws(AliceDBError) -> [SeriesPiece] {
+        try checkOpen()
+        guard from <= to else { return [] }
+        let (refs, overlaps) = try store.refs(series, from: from, to: to)
+        let memory = mem.buffers[series]?.points(from: from, to: to)
+        let memoryFirst = memory.flatMap { m in m.0.first(where: { $0 >= from }) } ?? .max
+        if overlaps || (refs.last.map { memoryFirst <= $0.lastTimestamp } ?? false) {
+            var ts = [Int64](), vs = [Double]()
+            try scan(series, from: from, to: to) { t, v in
+                ts.append(t)
+                vs.append(v)
+            }
+            return [.points(timestamps: ts, values: vs)]
+        }
+        var out = [SeriesPiece]()
+        var ts = [Int64](), vs = [Double]()
+        func take(_ t: [Int64], _ v: [Double]) {
+            var i = lowerBound(t, from)
+            while i < t.count && t[i] <= to {
+                ts.append(t[i])
+                vs.append(v[i])
+                i += 1
+            }
+        }
+        for ref in refs {
+            if ref.firstTimestamp >= from && ref.lastTimestamp <= to && summarize(ref.firstTimestamp, ref.lastTimestamp),
+               let summary = try store.summaryForQuery(ref)
+            {
+                if !ts.isEmpty {
+                    out.append(.points(timestamps: ts, values: vs))
+                    ts = []
+                    vs = []
+                }
+                out.append(.summary(first: ref.firstTimestamp, last: ref.lastTimestamp, summary))
+                continue
+            }
+            guard let d = try store.decodeForQuery(ref) else { continue }
+            take(d.timestamps, d.values)
+        }
+        if let (t, v) = memory { take(t, v) }
+        if !ts.isEmpty { out.append(.points(timestamps: ts, values: vs)) }
+        return out
+    }
 }

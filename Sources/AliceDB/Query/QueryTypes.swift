@@ -121,3 +121,9 @@ public struct VerifyReport: Sendable, Hashable, Codable {
     public var faults: [String] = []
     public var ok: Bool { faults.isEmpty }
 }
+
+/// A part of a stored series, in time order: a whole segment's exact summary, or points.
+public enum SeriesPiece: Sendable {
+    case summary(first: Int64, last: Int64, SegmentSummary)
+    case points(timestamps: [Int64], values: [Double])
+}

@@ -72,6 +72,12 @@ public final class EmbeddedStorage: CloudStorage {
         try database(gateway).downsample(series, from: from, to: to, interval: interval)
     }
 
+    public func pieces(_ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
+        async throws -> [SeriesPiece]
+    {
+        try database(gateway).pieces(series, from: from, to: to, summarize: summarize)
+    }
+
     public func problem() async -> String? {
         FileIO.exists(gatewayStore.root + "/gateways") ? nil : "storage directory \(gatewayStore.root)/gateways is missing"
     }

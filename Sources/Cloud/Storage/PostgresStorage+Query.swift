@@ -183,6 +183,61 @@ extension PostgresStorage {
     }
 }
 
+extension PostgresStorage {
+    public func pieces(_ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
+        async throws -> [SeriesPiece]
+    {
+        let key = PostgresStorage.key(gateway, series)
+        guard from <= to else {
+            try await requireSeries(gateway, series)
+            return []
+        }
+        let client = self.client
+        let rows: [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8])] = try await run("reading pieces") {
+            var out = [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8])]()
+            let rows = try await client.query("""
+                SELECT first_ts, last_ts, points::int8, nan_count::int8, min_value, max_value, sum_value, body
+                FROM alicedb_segments
+                WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
+                  AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
+                                   FROM alicedb_series WHERE series_key = \(key))
+                ORDER BY first_ts, seq
+                """)
+            for try await (first, last, points, nans, lo, hi, sum, body) in rows.decode(
+                (Int64, Int64, Int64, Int64, Double, Double, Double, ByteBuffer).self)
+            {
+                out.append((first, last, SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
+                            Array(body.readableBytesView)))
+            }
+            return out
+        }
+        if rows.isEmpty { try await requireSeries(gateway, series) }
+        // Segments that overlap in time: their points, merged in order.
+        if zip(rows, rows.dropFirst()).contains(where: { $1.first <= $0.last }) {
+            let p = try await points(gateway, series, from: from, to: to)
+            return [.points(timestamps: p.timestamps, values: p.values)]
+        }
+        var out = [SeriesPiece]()
+        var ts = [Int64](), vs = [Double]()
+        for r in rows {
+            if r.first >= from && r.last <= to && summarize(r.first, r.last) {
+                if !ts.isEmpty { out.append(.points(timestamps: ts, values: vs)) }
+                ts = []
+                vs = []
+                out.append(.summary(first: r.first, last: r.last, r.summary))
+                continue
+            }
+            let seg = try ReceivedSegment.decode(r.body)
+            for (t, v) in zip(seg.timestamps, seg.values) where t >= from && t <= to {
+                ts.append(t)
+                vs.append(v)
+            }
+        }
+        if !ts.isEmpty { out.append(.points(timestamps: ts, values: vs)) }
+        return out
+    }
+}
+
 /// A segment row as a query fetched it.
 struct FetchedSegment: Sendable {
     var first: Int64

@@ -1,0 +1,454 @@
+/// A recursive-descent parser of PromQL, with Prometheus's operator precedences and type checks;
+/// errors are `bad_data` answers that say what was expected where.
+struct PromParser {
+    private let chars: [Unicode.Scalar]
+    private var i = 0
+
+    /// Parses and type-checks a whole query.
+    static func parse(_ text: String) throws(CloudError) -> PromExpr {
+        var p = PromParser(chars: Array(text.unicodeScalars))
+        p.skipSpace()
+        guard !p.atEnd else { throw .badRequest("parse error: no expression found in input") }
+        let e = try p.expression(minPrecedence: 0)
+        p.skipSpace()
+        guard p.atEnd else { throw p.fail("unexpected character '\(p.chars[p.i])'") }
+        try PromParser.check(e)
+        return e
+    }
+
+    private init(chars: [Unicode.Scalar]) { self.chars = chars }
+
+    // MARK: Expressions
+
+    private mutating func expression(minPrecedence: Int) throws(CloudError) -> PromExpr {
+        var lhs = try unary()
+        while true {
+            skipSpace()
+            let save = i
+            guard let op = binaryOperator(), op.precedence >= minPrecedence else {
+                i = save
+                return lhs
+            }
+            var m = PromMatching()
+            skipSpace()
+            if keyword("bool") {
+                guard op.isComparison else { throw fail("bool modifier can only be used on comparison operators") }
+                m.returnBool = true
+                skipSpace()
+            }
+            let on = keyword("on")
+            if on || keyword("ignoring") {
+                m.on = on
+                m.labels = try labelList()
+                skipSpace()
+                let left = keyword("group_left")
+                if left || keyword("group_right") {
+                    m.card = left ? .manyToOne : .oneToMany
+                    skipSpace()
+                    if peek == "(" { m.include = try labelList() }
+                }
+            }
+            // ^ is right-associative, everything else left-associative.
+            let rhs = try expression(minPrecedence: op == .pow ? op.precedence : op.precedence + 1)
+            lhs = .binary(op, lhs, rhs, m)
+        }
+    }
+
+    private mutating func binaryOperator() -> PromBinaryOp? {
+        for (text, op) in [("==", PromBinaryOp.eq), ("!=", .ne), (">=", .ge), ("<=", .le), (">", .gt), ("<", .lt),
+                           ("+", .add), ("-", .sub), ("*", .mul), ("/", .div), ("%", .mod), ("^", .pow)]
+        where take(text) {
+            return op
+        }
+        for op in [PromBinaryOp.and, .or, .unless, .atan2] where keyword(op.rawValue) { return op }
+        return nil
+    }
+
+    private mutating func unary() throws(CloudError) -> PromExpr {
+        skipSpace()
+        if take("-") {
+            // Unary minus binds looser than ^: -2^2 is -4.
+            let e = try expression(minPrecedence: PromBinaryOp.pow.precedence)
+            if case .number(let n) = e { return .number(-n) }
+            return .negate(e)
+        }
+        if take("+") { return try expression(minPrecedence: PromBinaryOp.pow.precedence) }
+        return try postfix(try primary())
+    }
+
+    /// `[range]`, `offset`, `@` after a selector.
+    private mutating func postfix(_ base: PromExpr) throws(CloudError) -> PromExpr {
+        var e = base
+        while true {
+            skipSpace()
+            if peek == "[" {
+                guard case .selector(let s) = e else { throw fail("ranges only allowed for vector selectors") }
+                i += 1
+                skipSpace()
+                let range = try duration()
+                skipSpace()
+                if take(":") { throw .badRequest("subqueries are not supported by this node") }
+                guard take("]") else { throw fail("expected ']' after the range") }
+                e = .matrix(s, range: range)
+            } else if keyword("offset") {
+                skipSpace()
+                let negative = take("-")
+                if !negative { _ = take("+") }
+                skipSpace()
+                let d = try duration()
+                e = try modify(e, "offset") { s throws(CloudError) in
+                    guard s.offset == 0 else { throw fail("offset may not be set multiple times") }
+                    s.offset = negative ? -d : d
+                }
+            } else if take("@") {
+                skipSpace()
+                let at: PromAt
+                if keyword("start") {
+                    try call0()
+                    at = .start
+                } else if keyword("end") {
+                    try call0()
+                    at = .end
+                } else {
+                    let negative = take("-")
+                    guard let n = number(), n.isFinite else { throw fail("expected a timestamp after @") }
+                    at = .time(Int64(((negative ? -n : n) * 1000).rounded()))
+                }
+                e = try modify(e, "@") { s throws(CloudError) in
+                    guard s.at == nil else { throw fail("@ <timestamp> may not be set multiple times") }
+                    s.at = at
+                }
+            } else {
+                return e
+            }
+        }
+    }
+
+    private mutating func call0() throws(CloudError) {
+        skipSpace()
+        guard take("(") else { throw fail("expected '('") }
+        skipSpace()
+        guard take(")") else { throw fail("expected ')'") }
+    }
+
+    private func modify(_ e: PromExpr, _ what: String, _ f: (inout PromSelector) throws(CloudError) -> Void) throws(CloudError)
+        -> PromExpr
+    {
+        switch e {
+        case .selector(var s):
+            try f(&s)
+            return .selector(s)
+        case .matrix(var s, let r):
+            try f(&s)
+            return .matrix(s, range: r)
+        default:
+            throw fail("\(what) modifier must be preceded by an instant vector selector or range vector selector")
+        }
+    }
+
+    private mutating func primary() throws(CloudError) -> PromExpr {
+        skipSpace()
+        guard let c = peek else { throw fail("unexpected end of input") }
+        if c == "(" {
+            i += 1
+            let e = try expression(minPrecedence: 0)
+            skipSpace()
+            guard take(")") else { throw fail("expected ')'") }
+            return .paren(e)
+        }
+        if c == "\"" || c == "'" || c == "`" { return .string(try quoted()) }
+        if c == "{" { return .selector(PromSelector(matchers: try matchers(name: nil))) }
+        if let n = number() { return .number(n) }
+        let start = i
+        guard let name = identifier() else { throw fail("unexpected character '\(c)'") }
+        let lower = name.lowercased()
+        if lower == "inf" || lower == "nan" {
+            return .number(lower == "inf" ? .infinity : .nan)
+        }
+        skipSpace()
+        if let op = PromAggregation.Op(rawValue: lower), peek == "(" || keyword("by", peekOnly: true)
+            || keyword("without", peekOnly: true)
+        {
+            return try aggregation(op)
+        }
+        if peek == "(" {
+            guard PromFunctions.signatures[name] != nil else {
+                throw .badRequest("parse error: unknown or unsupported function \"\(name)\"")
+            }
+            i += 1
+            var args = [PromExpr]()
+            skipSpace()
+            if !take(")") {
+                while true {
+                    args.append(try expression(minPrecedence: 0))
+                    skipSpace()
+                    if !take(",") { break }
+                }
+                guard take(")") else { throw fail("expected ',' or ')' in the arguments of \(name)") }
+            }
+            return .call(name, args)
+        }
+        i = start
+        _ = identifier()
+        skipSpace()
+        return .selector(PromSelector(matchers: try matchers(name: name)))
+    }
+
+    private mutating func aggregation(_ op: PromAggregation.Op) throws(CloudError) -> PromExpr {
+        var a = PromAggregation(op: op)
+        func clause(_ p: inout PromParser) throws(CloudError) -> Bool {
+            p.skipSpace()
+            if p.keyword("by") { a.by = true } else if p.keyword("without") { a.by = false } else { return false }
+            a.labels = try p.labelList()
+            return true
+        }
+        let before = try clause(&self)
+        skipSpace()
+        guard take("(") else { throw fail("expected '(' after \(op.rawValue)") }
+        var args = [PromExpr]()
+        while true {
+            args.append(try expression(minPrecedence: 0))
+            skipSpace()
+            if !take(",") { break }
+        }
+        guard take(")") else { throw fail("expected ')' closing \(op.rawValue)") }
+        if !before { _ = try clause(&self) }
+        let wantsParameter = [.topk, .bottomk, .quantile].contains(op)
+        guard args.count == (wantsParameter ? 2 : 1) else {
+            throw .badRequest("parse error: wrong number of arguments for aggregate expression provided, expected \(wantsParameter ? 2 : 1), got \(args.count)")
+        }
+        return .aggregate(a, args.last!, parameter: wantsParameter ? args[0] : nil)
+    }
+
+    /// `{label op "value", …}` after an optional metric name.
+    private mutating func matchers(name: String?) throws(CloudError) -> [PromMatcher] {
+        var out = [PromMatcher]()
+        if let name { out.append(try PromMatcher(label: "__name__", op: .equal, value: name)) }
+        skipSpace()
+        if take("{") {
+            while true {
+                skipSpace()
+                if take("}") { break }
+                guard let label = identifier() else { throw fail("expected a label name") }
+                skipSpace()
+                let op: PromMatcher.Op
+                if take("=~") { op = .match } else if take("!~") { op = .noMatch } else if take("!=") {
+                    op = .notEqual
+                } else if take("=") { op = .equal } else { throw fail("expected a label matching operator") }
+                skipSpace()
+                out.append(try PromMatcher(label: label, op: op, value: try quoted()))
+                skipSpace()
+                if take("}") { break }
+                guard take(",") else { throw fail("expected ',' or '}' in the label matchers") }
+            }
+        }
+        guard out.contains(where: { !$0.matchesEmpty }) else {
+            throw .badRequest("parse error: vector selector must contain at least one non-empty matcher")
+        }
+        return out
+    }
+
+    private mutating func labelList() throws(CloudError) -> [String] {
+        skipSpace()
+        guard take("(") else { throw fail("expected '(' before the label list") }
+        var out = [String]()
+        while true {
+            skipSpace()
+            if take(")") { return out }
+            guard let l = identifier() else { throw fail("expected a label name") }
+            out.append(l)
+            skipSpace()
+            if take(")") { return out }
+            guard take(",") else { throw fail("expected ',' or ')' in the label list") }
+        }
+    }
+
+    // MARK: Lexical pieces
+
+    private var atEnd: Bool { i >= chars.count }
+    private var peek: Unicode.Scalar? { i < chars.count ? chars[i] : nil }
+
+    private mutating func skipSpace() {
+        while let c = peek {
+            if c == "#" {
+                while let d = peek, d != "\n" { i += 1 }
+            } else if c == " " || c == "\t" || c == "\n" || c == "\r" {
+                i += 1
+            } else {
+                return
+            }
+        }
+    }
+
+    private mutating func take(_ s: String) -> Bool {
+        var j = i
+        for c in s.unicodeScalars {
+            guard j < chars.count, chars[j] == c else { return false }
+            j += 1
+        }
+        i = j
+        return true
+    }
+
+    /// A whole word (not the start of a longer identifier), case-insensitive as PromQL keywords are.
+    private mutating func keyword(_ word: String, peekOnly: Bool = false) -> Bool {
+        let start = i
+        guard let id = identifier(), id.lowercased() == word else {
+            i = start
+            return false
+        }
+        if peekOnly { i = start }
+        return true
+    }
+
+    private static func isLetter(_ c: Unicode.Scalar) -> Bool {
+        let v = c.value | 0x20
+        return (v >= 0x61 && v <= 0x7A) || c == "_" || c == ":"
+    }
+    private static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 0x30 && c.value <= 0x39 }
+
+    /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+    private mutating func identifier() -> String? {
+        guard let c = peek, PromParser.isLetter(c) else { return nil }
+        let start = i
+        while let c = peek, PromParser.isLetter(c) || PromParser.isDigit(c) { i += 1 }
+        return String(String.UnicodeScalarView(chars[start..<i]))
+    }
+
+    /// A decimal or hexadecimal number literal (not a duration: `5m` is not a number).
+    private mutating func number() -> Double? {
+        let start = i
+        if take("0x") || take("0X") {
+            let digits = i
+            while let c = peek, c.properties.isASCIIHexDigit { i += 1 }
+            if i > digits, let v = UInt64(String(String.UnicodeScalarView(chars[digits..<i])), radix: 16) { return Double(v) }
+            i = start
+            return nil
+        }
+        while let c = peek, PromParser.isDigit(c) { i += 1 }
+        if peek == "." {
+            i += 1
+            while let c = peek, PromParser.isDigit(c) { i += 1 }
+        }
+        guard i > start, !(i == start + 1 && chars[start] == ".") else {
+            i = start
+            return nil
+        }
+        if let c = peek, c == "e" || c == "E" {
+            let mark = i
+            i += 1
+            if let s = peek, s == "+" || s == "-" { i += 1 }
+            let digits = i
+            while let c = peek, PromParser.isDigit(c) { i += 1 }
+            if i == digits { i = mark }
+        }
+        if let c = peek, PromParser.isLetter(c) {  // a duration or an identifier, not a number
+            i = start
+            return nil
+        }
+        return Double(String(String.UnicodeScalarView(chars[start..<i])))
+    }
+
+    /// `1h30m`, `5m`, `90s`, `250ms`: milliseconds.
+    private mutating func duration() throws(CloudError) -> Int64 {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+                                         ("w", 604_800_000), ("y", 31_536_000_000)]
+        var total: Int64 = 0
+        var parts = 0
+        while let c = peek, PromParser.isDigit(c) {
+            let start = i
+            while let c = peek, PromParser.isDigit(c) { i += 1 }
+            guard let n = Int64(String(String.UnicodeScalarView(chars[start..<i]))) else { throw fail("duration out of range") }
+            guard let unit = units.first(where: { take($0.0) }) else { throw fail("bad duration: expected a unit (ms, s, m, h, d, w, y)") }
+            let (v, o1) = n.multipliedReportingOverflow(by: unit.1)
+            let (sum, o2) = total.addingReportingOverflow(v)
+            guard !o1, !o2 else { throw fail("duration out of range") }
+            total = sum
+            parts += 1
+        }
+        guard parts > 0 else { throw fail("expected a duration such as 5m") }
+        return total
+    }
+
+    private mutating func quoted() throws(CloudError) -> String {
+        guard let q = peek, q == "\"" || q == "'" || q == "`" else { throw fail("expected a quoted string") }
+        i += 1
+        var out = String.UnicodeScalarView()
+        while let c = peek {
+            i += 1
+            if c == q { return String(out) }
+            if c == "\\" && q != "`", let n = peek {
+                i += 1
+                switch n {
+                case "n": out.append("\n")
+                case "t": out.append("\t")
+                case "r": out.append("\r")
+                default: out.append(n)
+                }
+            } else {
+                out.append(c)
+            }
+        }
+        throw fail("unterminated quoted string")
+    }
+
+    private func fail(_ what: String) -> CloudError {
+        CloudError.badRequest("parse error at char \(min(i, chars.count) + 1): \(what)")
+    }
+
+    // MARK: Types
+
+    /// Prometheus's static checks: argument types of functions, aggregations and operators.
+    private static func check(_ e: PromExpr) throws(CloudError) {
+        switch e {
+        case .number, .string, .selector, .matrix: return
+        case .paren(let x):
+            try check(x)
+        case .negate(let x):
+            try check(x)
+            guard x.type == .scalar || x.type == .vector else {
+                throw .badRequest("unary expression only allowed on expressions of type scalar or instant vector, got \(x.type.apiName)")
+            }
+        case .call(let name, let args):
+            guard let sig = PromFunctions.signatures[name] else { throw .badRequest("unknown function \(name)") }
+            guard args.count >= sig.arguments.count - sig.optional, args.count <= sig.arguments.count else {
+                throw .badRequest("expected \(sig.arguments.count) argument(s) in call to \"\(name)\", got \(args.count)")
+            }
+            for (k, a) in args.enumerated() {
+                try check(a)
+                guard a.type == sig.arguments[k] else {
+                    throw .badRequest("expected type \(sig.arguments[k].apiName) in call to function \"\(name)\", got \(a.type.apiName)")
+                }
+            }
+        case .aggregate(let a, let x, let p):
+            try check(x)
+            guard x.type == .vector else {
+                throw .badRequest("expected type instant vector in aggregation expression, got \(x.type.apiName)")
+            }
+            if let p {
+                try check(p)
+                guard p.type == .scalar else {
+                    throw .badRequest("expected type scalar in aggregation parameter of \(a.op.rawValue), got \(p.type.apiName)")
+                }
+            }
+        case .binary(let op, let l, let r, let m):
+            try check(l)
+            try check(r)
+            for side in [l, r] where side.type != .scalar && side.type != .vector {
+                throw .badRequest("binary expression must contain only scalar and instant vector types")
+            }
+            if op.isComparison && l.type == .scalar && r.type == .scalar && !m.returnBool {
+                throw .badRequest("comparisons between scalars must use BOOL modifier")
+            }
+            if op.isSetOperator && (l.type != .vector || r.type != .vector) {
+                throw .badRequest("set operator \"\(op.rawValue)\" not allowed in binary scalar expression")
+            }
+            if op.isSetOperator && m.card != .oneToOne {
+                throw .badRequest("no grouping allowed for \"\(op.rawValue)\" operation")
+            }
+            if (!m.labels.isEmpty || m.card != .oneToOne) && (l.type != .vector || r.type != .vector) {
+                throw .badRequest("vector matching only allowed between instant vectors")
+            }
+        }
+    }
+}
