@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the build, the agent and the tests need (only those missing), then builds.
 # Usage: scripts/setup.sh [debug|release] [PRODUCT ...]   (default: every product)
-# ALICEDB_APT_EXTRA names more packages (the tests add postgresql for the cloud node's shared store).
+# ALICEDB_APT_EXTRA names more packages (the tests add postgresql for the cloud node's shared store
+# and prometheus for the PromQL conformance test).
+# Without recommends: prometheus would pull in prometheus-node-exporter and its collectors (smartmontools,
+# ipmitool, ...), postgresql sysstat; nothing here needs them.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
@@ -13,7 +16,7 @@ if [ -n "$need" ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >&2
 fi
 config="${1:-debug}"
 [ $# -gt 0 ] && shift

@@ -68,7 +68,8 @@ extension CloudNode {
         }
     }
 
-    /// What a caller may read, as label sets.
+    /// What a caller may read, as label sets in Prometheus's order (by labels: aggregations add up
+    /// in this order, which decides the last bits of a sum).
     func visibleSeries(_ who: Principal) async throws(CloudError) -> [PromLabels] {
         var out = [PromLabels]()
         for g in try await storage({ try await store.gatewayNames() }) where who.role == .reader || g == who.name {
@@ -76,7 +77,7 @@ extension CloudNode {
                 out.append(["__name__": PromQL.metricName, "gateway": g, "series": s])
             }
         }
-        return out
+        return out.sorted { PromQL.less($0, $1) }
     }
 
     func evaluator(_ p: Parameters, _ who: Principal, start: Int64, end: Int64, step: Int64) async throws(CloudError) -> PromEvaluator {

@@ -49,8 +49,6 @@ struct PromEvaluator: Sendable {
     let steps: [Int64]
     var lookback: Int64 = 300_000
     var leftOpen = false
-    /// Samples one query may hold at once (as Prometheus's `query.max-samples`).
-    var maxSamples = 50_000_000
 
     init(source: any PromSource, start: Int64, end: Int64, step: Int64) {
         self.source = source
@@ -158,19 +156,13 @@ struct PromEvaluator: Sendable {
         let times = refTimes(s)
         guard let first = times.min(), let last = times.max() else { return [] }
         var out = [PromSeries]()
-        var held = 0
         for labels in try await source.select(s.matchers) {
             let raw = try await source.samples(labels, from: first - lookback, to: last)
-            held += steps.count
-            guard held <= maxSamples else { throw PromEvaluator.tooManySamples }
             let values = windows(raw.timestamps, times, width: lookback).map { $0.isEmpty ? nil : raw.values[$0.upperBound - 1] }
             out.append(PromSeries(labels: labels, values: values))
         }
         return out
     }
-
-    static let tooManySamples = CloudError(
-        .unprocessableContent, "query processing would load too many samples into memory in query execution")
 
     func dropName(_ l: PromLabels) -> PromLabels {
         var l = l
