@@ -5,6 +5,7 @@ let package = Package(
     name: "AliceDB",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "AliceFormat", targets: ["AliceFormat"]),
         .library(name: "AliceDB", targets: ["AliceDB"]),
         .executable(name: "alicedb", targets: ["alicedb"]),
         .library(name: "MQTT", targets: ["MQTT"]),
@@ -40,10 +41,12 @@ let package = Package(
             providers: [.apt(["libmosquitto-dev"])]
         ),
         .target(name: "MQTT", dependencies: ["CMosquitto"]),
+        // Pure code over buffers: codecs, the fitting competition, the segment format and batches.
+        .target(name: "AliceFormat", dependencies: ["CLZMA"]),
         .target(
             name: "AliceDB",
             dependencies: [
-                "CLZMA",
+                "AliceFormat",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -104,10 +107,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Data set slices, temp directories and random series shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["AliceFormat"], path: "Tests/TestSupport"),
+        .testTarget(
+            name: "AliceFormatTests",
+            dependencies: ["AliceFormat", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "AliceDBTests",
             dependencies: [
-                "AliceDB",
+                "AliceDB", "AliceFormat", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
             ]

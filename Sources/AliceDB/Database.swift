@@ -1,6 +1,7 @@
 internal import Dispatch
 internal import Logging
 internal import Synchronization
+internal import AliceFormat
 
 /// A time-series database in one directory: verified model segments, a WAL, a catalog.
 ///

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// Runs the real `alicedb` executable (built beside the tests by `swift build --build-tests`).
 enum CLI {

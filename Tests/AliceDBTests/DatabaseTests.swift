@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 @Suite struct DatabaseTests {
     @Test func putScanReopenLossless() throws {

@@ -1,6 +1,8 @@
 import PropertyBased
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 @Suite struct DoubleTextTests {
     func parse(_ s: String) -> Double? {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// The segment index: bounded memory however many segments, footers that survive reopen and
 /// damage, and queries that agree with the data across sealed and unsealed files.

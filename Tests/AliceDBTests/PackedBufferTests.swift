@@ -1,6 +1,8 @@
 import PropertyBased
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 @Suite struct PackedBufferTests {
     /// Points come back with identical bits and timestamps, whatever the shape, clock and values

@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// Corrupt, truncated and hostile files: clear errors, intact data stays readable, never a trap.
 @Suite struct StorageFaultTests {

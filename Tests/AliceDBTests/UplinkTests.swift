@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// The engine's two ends of the uplink: a gateway's outbox with its persisted cursor, and a
 /// receiver's verified, deduplicated import.

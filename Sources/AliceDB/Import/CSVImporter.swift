@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// Imports CSV files: `ts,value` into one series, or one series per column beside a timestamp column.
 public enum CSVImporter {
     public struct Options: Sendable {

@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// Text forms of values that parse back to the identical bits.
 public enum DoubleText {
     /// Shortest round-trip decimal (`1.5`, `-0.0`, `inf`, `nan`); NaNs other than the canonical

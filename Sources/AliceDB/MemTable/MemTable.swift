@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// The unflushed points of one series, kept sorted by timestamp (ties in arrival order): packed
 /// (`PackedPoints`) while they arrive in order; after a late point, plain sorted arrays until the
 /// next flush (inserting into the middle of packed bytes would repack them for every late point).

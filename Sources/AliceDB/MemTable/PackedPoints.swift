@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// A series' buffered points, in time order, packed into bytes: about 2–3 bytes a point for sensor
 /// readings instead of 16. A segment's header, frame and index entry cost ~100 bytes however few
 /// points it holds, so the MemTable budget buys compression: under the agent's 4 MiB with 1 000

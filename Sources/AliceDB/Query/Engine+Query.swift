@@ -1,3 +1,4 @@
+internal import AliceFormat
 extension Engine {
     /// Segments of `series` that overlap `[from, to]`, in index order.
     func overlapping(_ series: UInt32, _ from: Int64, _ to: Int64) throws(AliceDBError) -> [SegmentRef] {

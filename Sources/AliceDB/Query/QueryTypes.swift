@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// One stored point.
 public struct DataPoint: Sendable, Hashable, Codable {
     public var timestamp: Int64

@@ -1,4 +1,5 @@
 internal import FoundationEssentials
+internal import AliceFormat
 
 /// Per-series settings, stored in the catalog.
 public struct SeriesOptions: Sendable, Hashable, Codable {

@@ -1,4 +1,5 @@
 public import Logging
+internal import AliceFormat
 
 /// How a database is opened.
 public struct DatabaseOptions: Sendable {

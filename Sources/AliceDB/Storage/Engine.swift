@@ -1,4 +1,5 @@
 internal import Logging
+internal import AliceFormat
 
 /// The single-threaded core of a database; `Database` serialises access to it with a mutex.
 final class Engine {
@@ -148,23 +149,17 @@ final class Engine {
         if let s = catalog.byName[name] { return s.id }
         guard create else { throw AliceDBError(.notFound, "unknown series '\(name)'", path: path) }
         try checkWritable()
-        try Engine.validate(name: name)
+        try SeriesName.validate(name)
         let s = catalog.upsert(name, options: options.defaultSeriesOptions)
         try catalog.save()
         return s.id
-    }
-
-    static func validate(name: String) throws(AliceDBError) {
-        guard !name.isEmpty, name.utf8.count <= 1024, !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
-            throw AliceDBError(.invalidArgument, "series name must be 1–1024 bytes of printable UTF-8")
-        }
     }
 
     /// Creates or changes several series with one catalog write (an agent meeting many new topics).
     func setOptions(_ list: [(name: String, options: SeriesOptions)]) throws(AliceDBError) -> [SeriesInfo] {
         try checkWritable()
         for (name, opts) in list {
-            try Engine.validate(name: name)
+            try SeriesName.validate(name)
             if let cap = opts.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
                 throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
             }

@@ -2,6 +2,7 @@
 internal import Glibc
 #else
 internal import Darwin
+internal import AliceFormat
 #endif
 
 /// Thin wrappers over the POSIX calls the storage layer needs: each retries `EINTR` and turns

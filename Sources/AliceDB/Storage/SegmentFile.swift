@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// The on-disk layout of a segment file: a header, then CRC-framed flushes of one series each.
 ///
 /// File header: `"ALSF", u8 version, 3 reserved, u64 file id, varint n, n × u64 ids of files this
@@ -8,7 +9,7 @@ package enum SegmentFile {
     static let magic: [UInt8] = Array("ALSF".utf8)
     static let frameMagic: [UInt8] = Array("ALFR".utf8)
     static let version: UInt8 = 1
-    static let maxFrameBytes = 64 << 20
+    static let maxFrameBytes = SegmentBatch.maxSegmentBytes
 
     struct Header {
         var id: UInt64

@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// Where one stored segment lives, with what queries need to pick it without reading it.
 ///
 /// Kept small on purpose: only the active segment file's refs stay in memory; a sealed file's refs

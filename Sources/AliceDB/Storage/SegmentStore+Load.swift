@@ -1,4 +1,5 @@
 internal import Logging
+internal import AliceFormat
 
 /// Opening a store: footers read, files without one scanned frame by frame.
 extension SegmentStore {

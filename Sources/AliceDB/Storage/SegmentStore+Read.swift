@@ -1,4 +1,5 @@
 internal import Logging
+internal import AliceFormat
 
 /// Reading: segment bytes, decoded segments, and the refs a query needs.
 extension SegmentStore {

@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// Compaction and retention: segment files rewritten into new sealed files, in bounded memory.
 extension SegmentStore {
     /// Rewrites `files` into new files keeping the segments `keep` accepts; each new file names the

@@ -1,4 +1,5 @@
 internal import Logging
+internal import AliceFormat
 
 /// How far into the WAL a series' points are in segments: every record before `lsn`, and of the
 /// record `lsn` the first `points` points (0: all of it). A big batch can span several flushes.

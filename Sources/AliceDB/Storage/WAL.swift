@@ -1,4 +1,5 @@
 internal import Logging
+internal import AliceFormat
 
 /// When the write-ahead log reaches the disk.
 public enum SyncPolicy: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// Where a segment is: the key of the per-segment caches.
 struct SegmentKey: Hashable {
     var file: UInt64

@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// RFC 3339 date-times (`2024-05-01T12:00:00.250Z`, `…+02:00`) without Foundation's formatters.
 package enum RFC3339 {
     package static func millis(_ s: String) -> Int64? {

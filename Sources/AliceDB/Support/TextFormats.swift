@@ -1,3 +1,4 @@
+internal import AliceFormat
 /// JSON string quoting, shared by the CLI and the cloud node (no Foundation on these paths).
 package enum JSONText {
     package static func quote(_ s: String) -> String {

@@ -1,4 +1,5 @@
 internal import Logging
+internal import AliceFormat
 
 /// The two ends of shipping segments upstream: the gateway's outbox (its segment files, read in
 /// order from a cursor) and the receiver's import (verified, deduplicated, stored as they came).
@@ -133,7 +134,7 @@ extension Engine {
         var report = ImportReport()
         var created = false
         for e in batch.entries where catalog.byName[e.series] == nil {
-            guard (try? Engine.validate(name: e.series)) != nil else { continue }
+            guard (try? SeriesName.validate(e.series)) != nil else { continue }
             _ = catalog.upsert(e.series, options: SeriesOptions(bound: e.bound))
             created = true
         }

@@ -1,4 +1,5 @@
 internal import FoundationEssentials
+internal import AliceFormat
 
 /// How far a gateway's segments have been shipped upstream and acknowledged: `uplink.json` in the
 /// data directory, replaced atomically (and synced) at every acknowledgement.
@@ -76,4 +77,20 @@ public struct OutboxBatch: Sendable {
     public var points: Int
     public var bytes: Int
     public var isEmpty: Bool { batch.entries.isEmpty }
+}
+
+/// Where a gateway's shipping stands: the next frame to send is at `offset` in segment file `file`
+/// (files before it, and frames before `offset` in it, have been acknowledged).
+public struct UplinkCursor: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var file: UInt64
+    public var offset: Int
+
+    public static let start = UplinkCursor(file: 0, offset: 0)
+
+    public init(file: UInt64, offset: Int) {
+        self.file = file
+        self.offset = offset
+    }
+
+    public var description: String { "\(SegmentFile.fileName(file))@\(offset)" }
 }

@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
-@testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// Float32 readings widened to doubles (`Float32Codec`).
 @Suite struct Float32CodecTests {

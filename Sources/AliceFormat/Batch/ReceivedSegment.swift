@@ -24,7 +24,7 @@ public struct ReceivedSegment: Sendable {
         case .success(let p): (d, tsBytes, valueBytes, derived) = p
         case .failure(let e): throw AliceDBError(.badInput, "segment does not decode: \(e)")
         }
-        if let fault = Engine.check(d) { throw AliceDBError(.badInput, "segment disagrees with its header: \(fault)") }
+        if let fault = d.inconsistency { throw AliceDBError(.badInput, "segment disagrees with its header: \(fault)") }
         var h = d.header
         h.seriesID = seriesID
         header = h
@@ -43,5 +43,5 @@ extension ReceivedSegment {
     /// Whether `name` may name a series (1–1024 bytes of UTF-8 without control characters), as
     /// every store checks it.
     /// - Throws: `AliceDBError` (`.invalidArgument`) saying what a name must be.
-    public static func validate(seriesName name: String) throws(AliceDBError) { try Engine.validate(name: name) }
+    public static func validate(seriesName name: String) throws(AliceDBError) { try SeriesName.validate(name) }
 }

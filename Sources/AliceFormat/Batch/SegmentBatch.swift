@@ -6,6 +6,9 @@
 /// gateway's and is ignored by the receiver, which files it under the name). Decoding untrusted
 /// bytes returns an error, never traps, and allocates at most what the body holds.
 public struct SegmentBatch: Sendable, Equatable {
+    /// The largest segment a batch may carry (a segment file's frame holds no more).
+    package static let maxSegmentBytes = 64 << 20
+
     public struct Entry: Sendable, Equatable {
         public var series: String
         public var bound: ErrorBound
@@ -82,7 +85,7 @@ public struct SegmentBatch: Sendable, Equatable {
             guard absolute.isFinite, absolute >= 0, relative.isFinite, relative >= 0 else {
                 throw DecodeError("entry \(i): bound must be finite and ≥ 0", offset: r.offset)
             }
-            let length = try r.count("segment length", limit: SegmentFile.maxFrameBytes)
+            let length = try r.count("segment length", limit: SegmentBatch.maxSegmentBytes)
             let start = try r.skip(length, "segment")
             entries.append(Entry(
                 series: name, bound: ErrorBound(absolute: absolute, relativePercent: relative),
@@ -91,22 +94,6 @@ public struct SegmentBatch: Sendable, Equatable {
         guard r.remaining == 0 else { throw DecodeError("\(r.remaining) stray bytes after the entries", offset: r.offset) }
         return SegmentBatch(entries: entries)
     }
-}
-
-/// Where a gateway's shipping stands: the next frame to send is at `offset` in segment file `file`
-/// (files before it, and frames before `offset` in it, have been acknowledged).
-public struct UplinkCursor: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var file: UInt64
-    public var offset: Int
-
-    public static let start = UplinkCursor(file: 0, offset: 0)
-
-    public init(file: UInt64, offset: Int) {
-        self.file = file
-        self.offset = offset
-    }
-
-    public var description: String { "\(SegmentFile.fileName(file))@\(offset)" }
 }
 
 /// What a receiver did with a batch, entry by entry.

@@ -1,5 +1,6 @@
 import Testing
-@testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 @Suite struct CompetitionTests {
     @Test func losslessRoundTripOnEveryDataset() throws {
@@ -190,7 +191,7 @@ import Testing
         var p = 1.0
         for _ in 0..<digits { p *= 10 }
         let k = (x * p).rounded()
-        return String(DoubleText.format(k / p))
+        return (k / p).description
     }
 
     @Test func lzmaWinsOnRepeatedRandomBits() throws {

@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
-@testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// Arrival times of periodic sensors: timestamp mode `tracked`.
 @Suite struct TrackedTimestampTests {

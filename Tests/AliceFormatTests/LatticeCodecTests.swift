@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
-@testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// Readings on a decimal lattice, quantised in cells of whole readings (`LatticeCodec`).
 @Suite struct LatticeCodecTests {

@@ -1,7 +1,8 @@
 import Foundation
 import PropertyBased
 import Testing
-@testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// A quantised segment under an absolute bound leaves its grid step to the header's bound (the
 /// model byte's `derivedFromHeader` flag); segments that store it still decode.

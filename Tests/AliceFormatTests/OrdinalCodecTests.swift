@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
-@testable import AliceDB
+@testable import AliceFormat
+import TestSupport
 
 /// Doubles that use every digit, as ordered integers (`OrdinalCodec`).
 @Suite struct OrdinalCodecTests {

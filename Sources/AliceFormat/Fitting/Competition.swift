@@ -18,6 +18,11 @@ public struct FitterOptions: Sendable, Hashable {
 package struct EncodedSegment: Sendable {
     package var header: SegmentHeader
     package var bytes: [UInt8]
+
+    package init(header: SegmentHeader, bytes: [UInt8]) {
+        self.header = header
+        self.bytes = bytes
+    }
 }
 
 /// The fitter competition: turns buffered points into verified segments.
