@@ -72,22 +72,27 @@ import TestSupport
                 Double(Float.leastNonzeroMagnitude), Double(Float.greatestFiniteMagnitude), 1e300, 0.1, 1.0 / 3.0,
             ]
             for i in values.indices where rng.next() % 40 == 0 { values[i] = specials[Int(rng.next() % UInt64(specials.count))] }
-            guard let payload = values.withUnsafeBufferPointer({ Float32Codec.encode($0, 0..<$0.count, options: FitterOptions()) })
+            guard let payload = values.withUnsafeBufferPointer({ Float32Codec.encode($0, 0..<$0.count, views: Competition.innerLossless(FitterOptions())) })
             else { return }  // too many exceptions: the other codecs take it
-            let back = try? decodeValues(payload, count: n, Float32Codec.decode(_:count:into:))
+            let back = try? decodeValues(payload, count: n, Self.decode)
             #expect(back?.map(\.bitPattern) == values.map(\.bitPattern), "seed \(seed)")
-            decodeDamaged(payload, count: n, &rng, Float32Codec.decode(_:count:into:))
+            decodeDamaged(payload, count: n, &rng, Self.decode)
         }
     }
 
     /// Views coded by a codec that is not theirs (the float32 codec itself, the lattice) are an error.
     @Test func foreignInnerCodingsAreErrors() throws {
         let values = Self.widened(500, decimals: 4, seed: 8).widened
-        let payload = try #require(values.withUnsafeBufferPointer { Float32Codec.encode($0, 0..<$0.count, options: FitterOptions()) })
+        let payload = try #require(values.withUnsafeBufferPointer { Float32Codec.encode($0, 0..<$0.count, views: Competition.innerLossless(FitterOptions())) })
         for inner in [ModelKind.float32.rawValue, ModelKind.lattice.rawValue, ModelKind.quantized.rawValue, 0xFE] {
             var bad = payload
             bad[0] = inner
-            #expect(throws: DecodeError.self) { try decodeValues(bad, count: values.count, Float32Codec.decode(_:count:into:)) }
+            #expect(throws: DecodeError.self) { try decodeValues(bad, count: values.count, Self.decode) }
         }
+    }
+
+    /// The float32 codec's decoder, its views decoded as the registry decodes them.
+    static func decode(_ r: inout ByteReader, _ n: Int, _ out: inout [Double]) throws(DecodeError) {
+        try CodecRegistry.decode(.float32, &r, count: n, into: &out)
     }
 }

@@ -91,8 +91,12 @@ package enum Float32Codec {
         return Float(bitPattern: b)
     }
 
-    /// - Parameter options: the competition's, for the codecs of the views.
-    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, options: FitterOptions) -> [UInt8]? {
+    /// - Parameter views: the smallest lossless coding of the views (its code byte and payload),
+    ///   which the competition chooses among the codecs that suit decimals.
+    package static func encode(
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>,
+        views code: (UnsafeBufferPointer<Double>, Range<Int>) -> (code: UInt8, payload: [UInt8])?
+    ) -> [UInt8]? {
         let n = range.count
         guard n > 0 else { return nil }
         var views = [Double](repeating: 0, count: n)
@@ -119,11 +123,8 @@ package enum Float32Codec {
             Predictor.writeStream(ordinals, exceptions: Exceptions(), into: &w)
             best = (Self.orderedBits, w.bytes)
         }
-        let candidates = views.withUnsafeBufferPointer { w in
-            Competition.codecs(w, 0..<n, bound: .lossless, options: options, excluding: [.float32, .lzma, .ordinal])
-        }
-        for c in candidates where c.payload.count < best.payload.count && viewKinds.contains(c.kind) {
-            best = (c.kind.rawValue, c.payload)
+        if let c = views.withUnsafeBufferPointer({ code($0, 0..<n) }), c.payload.count < best.payload.count {
+            best = (c.code, c.payload)
         }
         var w = ByteWriter(capacity: best.payload.count + 16)
         w.u8(best.inner)
@@ -132,10 +133,11 @@ package enum Float32Codec {
         return w.bytes
     }
 
-    /// The codecs the views may be coded with.
-    static let viewKinds: Set<ModelKind> = [.decimal, .significant, .dictionary, .xor]
-
-    package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
+    /// - Parameter views: decodes views coded by the codec with that code byte.
+    package static func decode(
+        _ r: inout ByteReader, count: Int, into out: inout [Double],
+        views decodeViews: (UInt8, inout ByteReader, Int, inout [Double]) throws(DecodeError) -> Void
+    ) throws(DecodeError) {
         let at = r.offset
         let inner = try r.u8("float32 inner coding")
         let exceptions = try Exceptions.read(&r, count: count)
@@ -144,12 +146,9 @@ package enum Float32Codec {
             let (ks, _) = try Predictor.readStream(&r, count: count)
             for k in ks { out.append(Double(float(ordinal: k))) }
         } else {
-            guard let kind = ModelKind(rawValue: inner), viewKinds.contains(kind) else {
-                throw DecodeError("float32 views in coding \(inner)", offset: at)
-            }
             var views = [Double]()
             views.reserveCapacity(count)
-            try SegmentFormat.decodeCodec(kind, &r, count: count, into: &views)
+            try decodeViews(inner, &r, count, &views)
             guard views.count == count else { throw DecodeError("float32 views: \(views.count) of \(count)", offset: at) }
             for x in views { out.append(Double(Float(x))) }
         }

@@ -134,7 +134,7 @@ package enum Competition {
                 }
             }
             if emitted == nil {
-                let raw = Candidate(kind: .raw, count: remaining, payload: RawCodec.encode(v, pos..<(pos + remaining)))
+                let raw = Candidate(kind: .raw, count: remaining, payload: encode(.raw, v, pos..<(pos + remaining), bound: bound) ?? [])
                 emitted = verified(raw, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(remaining))
             }
             guard let segment = emitted else {
@@ -168,8 +168,7 @@ package enum Competition {
         var out = [Candidate]()
         let n = range.count
         var bestLossless = Double.infinity
-        let candidates: [ModelKind] = bound.isLossless
-            ? [.decimal, .significant, .xor, .dictionary, .float32, .ordinal] : [.decimal, .quantized, .lattice]
+        let candidates = CodecRegistry.candidates(lossless: bound.isLossless)
         var kinds = applicable(candidates.filter { !excluding.contains($0) }, v, range, bound: bound)
         // Float32 data: its views' codecs include every lossless codec on shorter decimals (a
         // dictionary's table among them, which a probe misjudges), so it alone is encoded.
@@ -206,7 +205,7 @@ package enum Competition {
             }
         }
         if bound.isLossless && bestLossless > options.lzmaThreshold && !excluding.contains(.lzma),
-           let l = LZMACodec.encode(v, range) {
+           let l = encode(.lzma, v, range, bound: bound, options: options) {
             out.append(Candidate(kind: .lzma, count: n, payload: l))
         }
         return out
@@ -223,22 +222,13 @@ package enum Competition {
     static func applicable(
         _ kinds: [ModelKind], _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound
     ) -> [ModelKind] {
-        guard kinds.contains(where: { $0 == .lattice || $0 == .float32 || $0 == .ordinal }) else { return kinds }
+        guard kinds.contains(where: { CodecRegistry.codec($0)?.gate != nil }) else { return kinds }
         // Every k-th point, so a range that starts on whole readings is judged by all of it.
         let stride = max(1, range.count / gateSample)
         let sample = Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride).map { v[$0] }
         return sample.withUnsafeBufferPointer { s in
-            let decimals = DecimalCodec.decimals(s, 0..<s.count)
-            return kinds.filter { kind in
-                switch kind {
-                case .lattice:
-                    let readings = Float32Codec.readingDecimals(s, 0..<s.count, decimals: decimals)
-                    return LatticeCodec.lattice(s, 0..<s.count, bound: bound, decimals: readings) != nil
-                case .float32: return Float32Codec.applies(s, 0..<s.count, decimals: decimals)
-                case .ordinal: return decimals.filter { $0 > 9 }.count * 4 >= s.count
-                default: return true
-                }
-            }
+            let probe = CodecSample(values: s, decimals: DecimalCodec.decimals(s, 0..<s.count), bound: bound)
+            return kinds.filter { CodecRegistry.codec($0)?.gate?(probe) ?? true }
         }
     }
 
@@ -259,18 +249,17 @@ package enum Competition {
         _ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]? = nil,
         options: FitterOptions = FitterOptions()
     ) -> [UInt8]? {
-        switch kind {
-        case .decimal: DecimalCodec.encode(v, range, decimals: decimals)
-        case .xor: XORCodec.encode(v, range)
-        case .dictionary: DictionaryCodec.encode(v, range)
-        case .significant: SignificantCodec.encode(v, range, decimals: decimals)
-        case .lzma: LZMACodec.encode(v, range)
-        case .quantized: QuantizedCodec.encode(v, range, bound: bound)
-        case .lattice: LatticeCodec.encode(v, range, bound: bound)
-        case .float32: Float32Codec.encode(v, range, options: options)
-        case .ordinal: OrdinalCodec.encode(v, range)
-        case .raw: RawCodec.encode(v, range)
-        default: nil
+        guard let codec = CodecRegistry.codec(kind) else { return nil }
+        return codec.encode(v, range, CodecContext(bound: bound, decimals: decimals, innerLossless: innerLossless(options)))
+    }
+
+    /// A codec's inner coding (the float32 codec's views): the smallest of the codecs that suit decimals.
+    package static func innerLossless(_ options: FitterOptions) -> (UnsafeBufferPointer<Double>, Range<Int>) -> (code: UInt8, payload: [UInt8])? {
+        { w, r in
+            codecs(w, r, bound: .lossless, options: options, excluding: [.float32, .lzma, .ordinal])
+                .filter { CodecRegistry.viewKinds.contains($0.kind) }
+                .min { $0.payload.count < $1.payload.count }
+                .map { (code: $0.kind.rawValue, payload: $0.payload) }
         }
     }
 

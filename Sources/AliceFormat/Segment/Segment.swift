@@ -226,33 +226,12 @@ package enum SegmentFormat {
         case .constant, .linear, .polynomial, .sinusoid:
             let model = try FunctionModel.read(h.kind, &vr)
             for t in ts { values.append(model.evaluate(t &- h.firstTimestamp)) }
-        case .quantized:
+        default:
             // (`header` checked that the model byte's flag is only set where the bound gives the step.)
-            try QuantizedCodec.decode(&vr, count: h.count, stepFrom: derivesFromHeader(raw) ? h.bound : nil, into: &values)
-        default: try decodeCodec(h.kind, &vr, count: h.count, into: &values)
+            try CodecRegistry.decode(h.kind, &vr, count: h.count, stepFrom: derivesFromHeader(raw) ? h.bound : nil, into: &values)
         }
         guard values.count == h.count else { throw DecodeError("value count disagrees", offset: valueRange.lowerBound) }
         return DecodedSegment(header: h, timestamps: ts, values: values)
-    }
-
-    /// Decodes the value payload of a codec that needs nothing from the header (every codec but
-    /// the quantised one and the function models).
-    package static func decodeCodec(
-        _ kind: ModelKind, _ r: inout ByteReader, count: Int, into values: inout [Double]
-    ) throws(DecodeError) {
-        switch kind {
-        case .decimal: try DecimalCodec.decode(&r, count: count, into: &values)
-        case .xor: try XORCodec.decode(&r, count: count, into: &values)
-        case .lzma: try LZMACodec.decode(&r, count: count, into: &values)
-        case .raw: try RawCodec.decode(&r, count: count, into: &values)
-        case .dictionary: try DictionaryCodec.decode(&r, count: count, into: &values)
-        case .significant: try SignificantCodec.decode(&r, count: count, into: &values)
-        case .lattice: try LatticeCodec.decode(&r, count: count, into: &values)
-        case .float32: try Float32Codec.decode(&r, count: count, into: &values)
-        case .ordinal: try OrdinalCodec.decode(&r, count: count, into: &values)
-        case .constant, .linear, .polynomial, .sinusoid, .quantized:
-            throw DecodeError("\(kind) is not a codec of its own", offset: r.offset)
-        }
     }
 
     package static func decode(_ bytes: [UInt8]) throws(DecodeError) -> DecodedSegment {
