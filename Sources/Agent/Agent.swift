@@ -27,9 +27,6 @@ public actor Agent {
     static let maxRoutes = 8192  // ~150 B each: a topic flood cannot take more than ~1.2 MiB
     private var pendingPoints = 0
     private var flushScheduled = false
-    private var knownSeries: [String: ErrorBound] = [:]
-    /// Series met since the last flush, created in the catalog together (one write for many).
-    private var newSeries: [(name: String, options: SeriesOptions)] = []
     private var stopping = false
     private var lastBadLog: [String: UInt64] = [:]
     private var suppressed: [String: Int] = [:]
@@ -49,7 +46,6 @@ public actor Agent {
         let database = try Database(path: config.storagePath, options: options)
         db = database
         uplink = try config.uplink.map { try Uplink(db: database, options: $0, logger: logger) }
-        for s in db.listSeries() { knownSeries[s.name] = s.options.bound }
     }
 
     public nonisolated var database: Database { db }
@@ -173,11 +169,7 @@ public actor Agent {
     }
 
     private func add(_ series: String, _ t: Int64, _ v: Double, _ bound: ErrorBound) {
-        if knownSeries[series] != bound {
-            newSeries.append((series, SeriesOptions(bound: bound)))
-            knownSeries[series] = bound
-        }
-        pending[series, default: PendingBatch()].append(t, v)
+        pending[series, default: PendingBatch(bound: bound)].append(t, v, bound)
         pendingPoints += 1
         scheduleFlush()
     }
@@ -210,30 +202,23 @@ public actor Agent {
         logger.warning("bad payload", metadata: ["subscription": "\(filter)", "detail": "\(message)", "suppressed_since_last": "\(more)"])
     }
 
-    /// Hands the batched points to the engine (one putBatch per series).
+    /// Hands the batched points to the engine in one call: series it has not met, or met with
+    /// another bound, are created or changed there, under its lock, with one catalog write.
     public func flushPending() {
         guard pendingPoints > 0 else { return }
-        if !newSeries.isEmpty {
-            do {
-                try db.createSeries(newSeries)
-            } catch {
-                // One bad name must not hold back the others: one by one, and log the ones refused.
-                for s in newSeries {
-                    do { try db.createSeries(s.name, options: s.options) } catch {
-                        logger.error("creating series failed", metadata: ["series": "\(s.name)", "error": "\(error)"])
-                        knownSeries[s.name] = nil
-                    }
+        let batches = pending.map { series, b in
+            SeriesBatch(series: series, options: SeriesOptions(bound: b.bound), timestamps: b.ts, values: b.values)
+        }
+        do {
+            for (b, error) in zip(batches, try db.putBatches(batches)) {
+                if let error {
+                    logger.error("storing points failed", metadata: ["series": "\(b.series)", "error": "\(error)"])
+                } else {
+                    counters.points += b.timestamps.count
                 }
             }
-            newSeries.removeAll()
-        }
-        for (series, batch) in pending {
-            do {
-                try db.putBatch(series, timestamps: batch.ts, values: batch.values)
-                counters.points += batch.ts.count
-            } catch {
-                logger.error("storing points failed", metadata: ["series": "\(series)", "error": "\(error)"])
-            }
+        } catch {
+            logger.error("storing points failed", metadata: ["error": "\(error)"])
         }
         pending.removeAll(keepingCapacity: true)
         pendingPoints = 0
@@ -244,10 +229,13 @@ public actor Agent {
 
 /// Points of one series waiting for the next `putBatch`.
 struct PendingBatch {
+    /// The bound of the subscription the latest point came through: the series' bound.
+    var bound: ErrorBound
     var ts: [Int64] = []
     var values: [Double] = []
-    mutating func append(_ t: Int64, _ v: Double) {
+    mutating func append(_ t: Int64, _ v: Double, _ bound: ErrorBound) {
         ts.append(t)
         values.append(v)
+        self.bound = bound
     }
 }

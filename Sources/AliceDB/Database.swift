@@ -100,6 +100,16 @@ public final class Database: Sendable {
         }
     }
 
+    /// Stores several series' points at once, each series with the options it must have: a series
+    /// missing from the catalog is created with them, one whose options differ is changed (its
+    /// buffered points are flushed under the old ones first), all in one catalog write.
+    /// - Returns: per batch, nil where its points were stored, else why not (a bad name, a catalog
+    ///   that could not be written: then the series is not created either).
+    /// - Throws: `AliceDBError` when the database cannot take writes at all (closed, read-only).
+    public func putBatches(_ batches: [SeriesBatch]) throws -> [AliceDBError?] {
+        try locked { e throws(AliceDBError) in try e.putBatches(batches) }
+    }
+
     // MARK: Queries
 
     /// The value written at exactly `timestamp`, or nil if there is no sample there (no interpolation).

@@ -159,6 +159,40 @@ import TestSupport
         try db.close()
     }
 
+    /// Several series at once, each with its options: new ones are created with them, a bad name
+    /// refuses only its own points, and a catalog that cannot be written creates no series at all
+    /// (it used to leave a lossless one behind).
+    @Test func putBatchesCreateSeriesWithTheirOptionsOrNotAtAll() throws {
+        let dir = TempDir()
+        let db = try Database(path: dir.path)
+        let lossy = SeriesOptions(bound: ErrorBound(absolute: 0.5))
+        let results = try db.putBatches([
+            SeriesBatch(series: "good", options: lossy, timestamps: [1, 2], values: [1.5, 2.5]),
+            SeriesBatch(series: "", options: lossy, timestamps: [1], values: [1]),
+            SeriesBatch(series: "plain", options: SeriesOptions(), timestamps: [3], values: [3]),
+        ])
+        #expect(results[0] == nil && results[1]?.code == .invalidArgument && results[2] == nil)
+        #expect(db.series(named: "good")?.options == lossy && db.series(named: "plain")?.options == SeriesOptions())
+        #expect(try db.scan("good").count == 2 && db.listSeries().count == 2)
+        // Another bound changes the series, in the same call as its points.
+        let tight = SeriesOptions(bound: ErrorBound(absolute: 0.01))
+        #expect(try db.putBatches([SeriesBatch(series: "good", options: tight, timestamps: [4], values: [4])]).allSatisfy { $0 == nil })
+        #expect(db.series(named: "good")?.options == tight)
+        // The catalog cannot be replaced (its temporary file's name is taken by a directory).
+        try FileManager.default.createDirectory(atPath: dir.path + "/catalog.json.tmp", withIntermediateDirectories: false)
+        let failed = try db.putBatches([SeriesBatch(series: "new", options: lossy, timestamps: [5], values: [5])])
+        #expect(failed.first??.code != nil)
+        #expect(db.series(named: "new") == nil)
+        #expect(throws: AliceDBError.self) { try db.scan("new") }
+        try FileManager.default.removeItem(atPath: dir.path + "/catalog.json.tmp")
+        #expect(try db.putBatches([SeriesBatch(series: "new", options: lossy, timestamps: [5], values: [5])]).allSatisfy { $0 == nil })
+        #expect(db.series(named: "new")?.options == lossy)
+        try db.close()
+        let again = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        #expect(again.series(named: "new")?.options == lossy && again.series(named: "good")?.options == tight)
+        #expect(try again.scan("good").count == 3)
+    }
+
     @Test func unknownSeriesAndReadOnlyWritesAreErrors() throws {
         let dir = TempDir()
         try fill(dir)

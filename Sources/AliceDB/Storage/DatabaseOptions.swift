@@ -86,3 +86,18 @@ public struct WriteCounters: Sendable, Hashable, Codable {
     public var retentionUnshippedSegments: Int = 0
     public var retentionUnshippedPoints: Int = 0
 }
+
+/// Points of one series and the options the series must have (`Database.putBatches`).
+public struct SeriesBatch: Sendable {
+    public var series: String
+    public var options: SeriesOptions
+    public var timestamps: [Int64]
+    public var values: [Double]
+
+    public init(series: String, options: SeriesOptions, timestamps: [Int64], values: [Double]) {
+        self.series = series
+        self.options = options
+        self.timestamps = timestamps
+        self.values = values
+    }
+}

@@ -170,10 +170,54 @@ final class Engine {
             if let id = catalog.byName[name]?.id, mem.buffers[id]?.count ?? 0 > 0, catalog.byID[id]?.options != opts {
                 try flushSeries(id)  // buffered points keep the bound they were written under
             }
-            out.append(catalog.upsert(name, options: opts))
         }
-        if !list.isEmpty { try catalog.save() }
+        // A catalog that cannot be written is not changed in memory either: no series is left
+        // behind with options it does not have on disk.
+        let before = catalog
+        for (name, opts) in list { out.append(catalog.upsert(name, options: opts)) }
+        if !list.isEmpty {
+            do { try catalog.save() } catch {
+                catalog = before
+                throw error
+            }
+        }
         return out
+    }
+
+    /// Stores several series' points: series missing from the catalog, or whose options differ,
+    /// get the batch's options first (one catalog write for all); a series that cannot be created
+    /// or changed stores nothing, and its error stands in its place in the result.
+    func putBatches(_ batches: [SeriesBatch]) throws(AliceDBError) -> [AliceDBError?] {
+        try checkWritable()
+        var results = [AliceDBError?](repeating: nil, count: batches.count)
+        var changes = [(name: String, options: SeriesOptions)](), changed = [Int]()
+        for (i, b) in batches.enumerated() where catalog.byName[b.series]?.options != b.options {
+            do throws(AliceDBError) {
+                try SeriesName.validate(b.series)
+                if let cap = b.options.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
+                    throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
+                }
+                if let j = changes.firstIndex(where: { $0.name == b.series }) { changes[j].options = b.options } else {
+                    changes.append((b.series, b.options))
+                }
+                changed.append(i)
+            } catch {
+                results[i] = error
+            }
+        }
+        if !changes.isEmpty {
+            do throws(AliceDBError) { _ = try setOptions(changes) } catch { for i in changed { results[i] = error } }
+        }
+        for (i, b) in batches.enumerated() where results[i] == nil {
+            guard let id = catalog.byName[b.series]?.id else { continue }
+            results[i] = b.timestamps.withUnsafeBufferPointer { t in
+                b.values.withUnsafeBufferPointer { v in
+                    do throws(AliceDBError) { try put(series: id, t, v) } catch { return error }
+                    return nil
+                }
+            }
+        }
+        return results
     }
 
     // MARK: Writes
