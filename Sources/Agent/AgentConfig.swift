@@ -1,7 +1,6 @@
 public import AliceDB
 internal import FoundationEssentials
 public import MQTT
-internal import TOMLKit
 public import TOMLConfig
 
 /// One `[[subscribe]]` entry.
@@ -139,11 +138,11 @@ public struct AgentConfig: Sendable {
                 c.retention = RetentionPolicy(maxAgeMilliseconds: days.map { Int64($0 * 86_400_000) }, maxBytes: maxBytes)
             }
         }
-        guard let subs = root["subscribe"] else { throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do") }
-        guard let array = subs.array else { throw reader.error("", "subscribe", "must be an array of tables ([[subscribe]])") }
-        for i in 0..<array.count {
+        guard let subs = try reader.tables(root, "subscribe") else {
+            throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do")
+        }
+        for (i, e) in subs.enumerated() {
             let t = "subscribe[\(i)]"
-            guard let e = array[i].table else { throw reader.error(t, nil, "must be a table") }
             try reader.allow(e, table: t, keys: ["topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos", "max_payload"])
             guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else { throw reader.error(t, "topic", "is required") }
             if let problem = TopicFilter.validate(topic) { throw reader.error(t, "topic", problem) }
@@ -153,8 +152,10 @@ public struct AgentConfig: Sendable {
             }
             var fields = [(series: String, path: String)]()
             if let f = try reader.table(e, "fields", in: t) {
-                for key in f.keys.sorted() {
-                    guard let path = f[key]?.string, !path.isEmpty else { throw reader.error(t, "fields", "\"\(key)\" must name a JSON field path") }
+                for key in reader.keys(f) {
+                    guard let path = try? reader.string(f, key, t), !path.isEmpty else {
+                        throw reader.error(t, "fields", "\"\(key)\" must name a JSON field path")
+                    }
                     fields.append((key, path))
                 }
             }

@@ -1,5 +1,4 @@
 public import TOMLConfig
-internal import TOMLKit
 
 /// `[uplink]`: where and how the agent ships its segments.
 public struct UplinkOptions: Sendable, Equatable {
@@ -37,7 +36,7 @@ extension AgentConfig {
         "cert_file", "key_file", "tls_insecure",
     ]
 
-    static func parseUplink(_ u: TOMLTable, _ reader: ConfigReader) throws(ConfigError) -> UplinkOptions {
+    static func parseUplink(_ u: ConfigTable, _ reader: ConfigReader) throws(ConfigError) -> UplinkOptions {
         let t = "uplink"
         try reader.allow(u, table: t, keys: uplinkKeys)
         guard let url = try reader.string(u, "url", t), url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {

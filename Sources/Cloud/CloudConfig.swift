@@ -1,6 +1,5 @@
 internal import AliceDB
 public import TOMLConfig
-internal import TOMLKit
 
 /// Who may call the cloud node: a gateway (uploads and queries its own data) or a reader
 /// (queries every gateway, uploads nothing).
@@ -109,12 +108,12 @@ public struct CloudConfig: Sendable {
             try reader.allow(s, table: t, keys: ["path", "kind", "url", "password_file", "pool_size", "query_timeout", "connect_timeout"])
             switch try reader.string(s, "kind", t) ?? "embedded" {
             case "embedded":
-                for key in ["url", "password_file", "pool_size", "query_timeout", "connect_timeout"] where s.contains(key: key) {
+                for key in ["url", "password_file", "pool_size", "query_timeout", "connect_timeout"] where reader.has(s, key) {
                     throw reader.error(t, key, "is a setting of kind = \"postgres\"")
                 }
                 c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
             case "postgres":
-                if s.contains(key: "path") { throw reader.error(t, "path", "is a setting of kind = \"embedded\" (postgres keeps everything in the database)") }
+                if reader.has(s, "path") { throw reader.error(t, "path", "is a setting of kind = \"embedded\" (postgres keeps everything in the database)") }
                 guard let url = try reader.string(s, "url", t) else {
                     throw reader.error(t, "url", "is required with kind = \"postgres\" (postgres://user@host:5432/database)")
                 }
@@ -143,12 +142,10 @@ public struct CloudConfig: Sendable {
             }
         }
         for (key, role) in [("gateway", Principal.Role.gateway), ("reader", .reader)] {
-            guard let v = root[key] else { continue }
-            guard let array = v.array else { throw reader.error("", key, "must be an array of tables ([[\(key)]])") }
+            guard let entries = try reader.tables(root, key) else { continue }
             var names = Set<String>()
-            for i in 0..<array.count {
+            for (i, e) in entries.enumerated() {
                 let t = "\(key)[\(i)]"
-                guard let e = array[i].table else { throw reader.error(t, nil, "must be a table") }
                 try reader.allow(e, table: t, keys: ["name", "token"])
                 guard let name = try reader.string(e, "name", t) else { throw reader.error(t, "name", "is required") }
                 if role == .gateway && !validGatewayName(name) {

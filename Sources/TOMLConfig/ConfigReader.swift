@@ -19,6 +19,9 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// A TOML table as the configurations read it (through `ConfigReader`: only this module imports TOMLKit).
+package typealias ConfigTable = TOMLTable
+
 /// Typed access to TOML values with errors that point at the line.
 package struct ConfigReader {
     package let file: String
@@ -50,6 +53,24 @@ package struct ConfigReader {
             throw error(table, k, "unknown key (known: \(keys.sorted().joined(separator: ", ")))")
         }
     }
+
+    /// The tables of `[[key]]` in order (nil when there is none).
+    package func tables(_ t: TOMLTable, _ key: String) throws(ConfigError) -> [TOMLTable]? {
+        guard let v = t[key] else { return nil }
+        guard let array = v.array else { throw error("", key, "must be an array of tables ([[\(key)]])") }
+        var out = [TOMLTable]()
+        for i in 0..<array.count {
+            guard let e = array[i].table else { throw error("\(key)[\(i)]", nil, "must be a table") }
+            out.append(e)
+        }
+        return out
+    }
+
+    /// Whether the table sets `key`.
+    package func has(_ t: TOMLTable, _ key: String) -> Bool { t.contains(key: key) }
+
+    /// A table's keys, sorted.
+    package func keys(_ t: TOMLTable) -> [String] { t.keys.sorted() }
 
     package func table(_ t: TOMLTable, _ key: String, in table: String) throws(ConfigError) -> TOMLTable? {
         guard let v = t[key] else { return nil }
