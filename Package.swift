@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "AliceDB",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "AliceFormat", targets: ["AliceFormat"]),
         .library(name: "AliceDB", targets: ["AliceDB"]),
