@@ -1,6 +1,7 @@
 public import AliceDB
 public import Logging
 internal import MQTT
+internal import ServiceLifecycle
 
 /// Counters of the ingest pipeline.
 public struct AgentCounters: Sendable {
@@ -28,6 +29,12 @@ public actor Agent {
     private var pendingPoints = 0
     private var flushScheduled = false
     private var stopping = false
+    /// The running services (`run`), and whether `stop` came before they started.
+    var group: ServiceGroup?
+    var stopRequested = false
+    /// One element per scheduled flush, consumed by `IntakeService`.
+    let flushRequests: AsyncStream<Void>
+    private let flushContinuation: AsyncStream<Void>.Continuation
     private var lastBadLog: [String: UInt64] = [:]
     private var suppressed: [String: Int] = [:]
     static let batchPoints = 4096
@@ -38,6 +45,7 @@ public actor Agent {
     public init(config: AgentConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
+        (flushRequests, flushContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var options = DatabaseOptions(
             sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
         options.retention = config.retention
@@ -50,47 +58,43 @@ public actor Agent {
 
     public nonisolated var database: Database { db }
 
-    /// Runs until `stop()`: connects (retrying), ingests, and on stop flushes everything to segments.
-    public func run() async throws {
+    /// Starts the MQTT session (it connects and reconnects by itself) and tells systemd the agent is ready.
+    func startIntake() throws {
         // Configuration, database and listener code has run: let its pages go before the traffic
         // starts, so the peak is not start-up code plus MemTables (see ProcessMemory).
         _ = ProcessMemory.releaseStartupPages()
         try startSession()
-        // The database is open and the session started (it connects and reconnects by itself).
         SystemdNotify.send("READY=1\nSTATUS=ingesting")
-        let pageout = Task { [logger] in
-            // Start-up is over after a few seconds: let its code pages go (see ProcessMemory).
-            try await Task.sleep(for: .seconds(3))
-            let released = ProcessMemory.releaseStartupPages()
-            logger.debug("start-up pages released", metadata: ["bytes": "\(released)"])
-        }
-        defer { pageout.cancel() }
-        var http: Task<Void, Never>? = nil
-        if let (host, port) = config.http {
-            let server = MetricsServer(host: host, port: port, agent: self, logger: logger)
-            let log = logger
-            http = Task {
-                do { try await server.run() } catch { log.error("HTTP listener failed", metadata: ["error": "\(error)"]) }
-            }
-        }
-        defer { http?.cancel() }
-        let shipping = uplink.map { u in Task { await u.run() } }
+    }
+
+    func releaseStartupPages() {
+        let released = ProcessMemory.releaseStartupPages()
+        logger.debug("start-up pages released", metadata: ["bytes": "\(released)"])
+    }
+
+    /// Handles the session's events until intake stops (or the session ends on its own).
+    func ingest() async {
         while let s = session {
             for await event in s.events { handle(event) }
             if stopping { break }
             if session === s { break }  // ended on its own
         }
+    }
+
+    /// Stops intake: the session ends, and `ingest` returns.
+    func stopIntake() {
+        SystemdNotify.send("STOPPING=1\nSTATUS=flushing MemTables")
+        stopping = true
+        session?.stop()
+    }
+
+    /// Every waiting point to the engine; with an uplink, every MemTable into segments for it to ship.
+    func finishIntake() throws {
         flushPending()
-        if let uplink, let shipping {
-            // Everything into segments, then a short try to ship them; what is left goes next start.
-            shipping.cancel()
-            _ = await shipping.value
+        flushContinuation.finish()
+        if uplink != nil {
             do { try db.flush() } catch { logger.error("flushing before the last upload failed", metadata: ["error": "\(error)"]) }
-            await uplink.drain(seconds: 2)
-            await uplink.shutdown()
         }
-        try db.close()
-        logger.info("agent stopped; every point is in segments", metadata: ["points": "\(counters.points)"])
     }
 
     private func startSession() throws {
@@ -99,13 +103,6 @@ public actor Agent {
         try s.start()
         session = s
         logger.info("connecting", metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
-    }
-
-    /// Stops intake; `run` then flushes and returns.
-    public func stop() {
-        SystemdNotify.send("STOPPING=1\nSTATUS=flushing MemTables")
-        stopping = true
-        session?.stop()
     }
 
     /// Applies a new configuration's subscriptions and mappings (SIGHUP); buffered points stay.
@@ -174,17 +171,15 @@ public actor Agent {
         scheduleFlush()
     }
 
-    /// A flush `flushMillis` after the first point that waits; nothing runs while nothing arrives.
+    /// A flush `flushMillis` after the first point that waits (`IntakeService` waits on these
+    /// requests); nothing runs while nothing arrives.
     private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
-        Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(Agent.flushMillis))
-            await self?.scheduledFlush()
-        }
+        flushContinuation.yield()
     }
 
-    private func scheduledFlush() {
+    func scheduledFlush() {
         flushScheduled = false
         flushPending()
     }

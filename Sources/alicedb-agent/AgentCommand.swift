@@ -1,6 +1,5 @@
 import Agent
 import ArgumentParser
-import Dispatch
 import Logging
 
 #if canImport(Glibc)
@@ -57,34 +56,13 @@ struct AgentCommand: AsyncParsableCommand {
             errorLine("alicedb-agent: error: \(error)")
             throw ExitCode(1)
         }
-        // Signals: TERM/INT stop intake and flush; HUP reloads the subscriptions.
-        for s in [SIGTERM, SIGINT, SIGHUP] { signal(s, SIG_IGN) }
-        let queue = DispatchQueue(label: "alicedb-agent.signals")
-        var sources = [any DispatchSourceSignal]()
-        for s in [SIGTERM, SIGINT] {
-            let src = DispatchSource.makeSignalSource(signal: s, queue: queue)
-            src.setEventHandler { Task { await agent.stop() } }
-            src.resume()
-            sources.append(src)
-        }
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-        let path = config
-        let log = logger
-        hup.setEventHandler {
-            Task {
-                do {
-                    let fresh = try path.map { try AgentConfig.load(path: $0) } ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
-                    try await agent.reload(fresh)
-                } catch {
-                    log.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        hup.resume()
-        sources.append(hup)
         logger.info("alicedb-agent starting", metadata: ["config": "\(cfg.source)", "storage": "\(cfg.storagePath)"])
-        try await agent.run()
-        withExtendedLifetime(sources) {}
+        // SIGTERM/SIGINT: intake stops, points are flushed, the uplink gets its last try, the listener
+        // closes; SIGHUP reloads the subscriptions from the same file.
+        let path = config
+        try await agent.run(signals: true) {
+            try path.map { try AgentConfig.load(path: $0) } ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
+        }
     }
 }
 
