@@ -132,7 +132,7 @@ extension Engine {
         if let maxBytes, store.totalBytes > maxBytes, let t = try store.retentionCutoff(toFree: store.totalBytes - maxBytes) {
             budgetCut = t
         }
-        let state = uplink
+        let outbox = self.outbox
         let ageCut = olderThan
         guard ageCut != nil || budgetCut != nil else { return (0, 0) }
         // Files with something to delete: by the budget, or by age where all of it is shipped.
@@ -140,12 +140,12 @@ extension Engine {
             guard let f = store.facts[n], f.refs > 0 else { return false }
             if let b = budgetCut, f.minLast < b { return true }
             guard let a = ageCut, f.minLast < a else { return false }
-            guard let state, !fullyShipped(n, in: state) else { return true }
+            guard let outbox, !outbox.fullyShipped(n, store) else { return true }
             // The cursor's file: only if an aged segment in it is shipped (else nothing would go).
-            guard n == state.cursor.file else { return false }
+            guard n == outbox.state.cursor.file else { return false }
             var any = false
             try? store.forEachRef(in: n) { _, r throws(AliceDBError) in
-                if r.lastTimestamp < a && state.isAcknowledged(file: n, offset: r.offset) { any = true }
+                if r.lastTimestamp < a && outbox.state.isAcknowledged(file: n, offset: r.offset) { any = true }
             }
             return any
         }
@@ -153,7 +153,7 @@ extension Engine {
         var unshipped = (segments: 0, points: 0)
         let shipped = shippedFiles()
         let done = try store.rewrite(files: files) { r in
-            let acked = state?.isAcknowledged(file: r.file, offset: r.offset) ?? true
+            let acked = outbox?.state.isAcknowledged(file: r.file, offset: r.offset) ?? true
             let byBudget = budgetCut.map { r.lastTimestamp < $0 } ?? false
             let byAge = ageCut.map { r.lastTimestamp < $0 } ?? false
             let drop = byBudget || (byAge && acked)

@@ -23,23 +23,14 @@ final class Engine {
     var flushTS: [Int64] = []
     var flushValues: [Double] = []
     var lastHousekeeping: UInt64 = 0
-    /// How far the outbox is shipped (nil: not an outbox; a reader loads it when asked).
-    var uplink: UplinkState?
+    /// The segment files as an outbox (nil: not one; a reader loads its cursor when asked).
+    var outbox: Outbox?
 
     /// Files compaction may merge: in an outbox, only those already acknowledged, so that what is
     /// merged is not shipped again under the merged file's new number.
     var compactable: (UInt64) -> Bool {
-        guard uplink != nil else { return { _ in true } }
-        return { [self] in fullyShipped($0) }
-    }
-
-    /// Whether every segment of file `n` is acknowledged (true when this is not an outbox).
-    func fullyShipped(_ n: UInt64, in state: UplinkState? = nil) -> Bool {
-        guard let u = state ?? uplink else { return true }
-        if u.isAcknowledged(file: n) { return true }
-        // The cursor's own file, sealed and shipped to its end.
-        guard n == u.cursor.file, let footer = store.facts[n]?.footer else { return false }
-        return u.cursor.offset >= footer
+        guard let outbox else { return { _ in true } }
+        return { [store] in outbox.fullyShipped($0, store) }
     }
 
     init(path: String, options: DatabaseOptions) throws(AliceDBError) {
@@ -72,11 +63,12 @@ final class Engine {
             mem = MemTable(budget: options.readOnly ? Int.max : options.memoryBudget)
             try store.load()
             if options.outbox && !options.readOnly {
-                if let u = try UplinkState.load(dir: path) {
-                    uplink = u
+                if let state = try UplinkState.load(dir: path) {
+                    outbox = Outbox(state: state, dir: path)
                 } else {
-                    uplink = UplinkState()
-                    try uplink!.save(dir: path)
+                    let state = UplinkState()
+                    try state.save(dir: path)
+                    outbox = Outbox(state: state, dir: path)
                 }
             }
             for s in store.totals.keys { if let h = store.highWater(s) { highWater[s] = h } }
