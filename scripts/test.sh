@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # postgresql: the cloud tests start throw-away PostgreSQL servers (initdb, pg_ctl) on loopback.
 # prometheus: the PromQL conformance test backfills a real Prometheus (promtool) and compares answers.
 # Debian's postinst may start a system prometheus on :9090; the tests never use that port.
-ALICEDB_APT_EXTRA="postgresql postgresql-client prometheus" scripts/setup.sh debug
+ALICEDB_APT_EXTRA="postgresql postgresql-client prometheus python3" scripts/setup.sh debug
 swift build --build-tests >&2
+# No folder of AliceFormat or AliceDB may use a type of a folder above it (docs/architecture.md).
+python3 scripts/check-layers.py >&2
 swift test --skip-build --filter 'AgentTests\.|CloudTests\.' "$@"
 swift test --skip-build --skip 'AgentTests\.|CloudTests\.' "$@"

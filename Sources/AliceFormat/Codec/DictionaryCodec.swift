@@ -6,6 +6,13 @@
 /// digits look like. The table itself is coded with the decimal or significant-digit codec,
 /// whichever is smaller, else XOR.
 package enum DictionaryCodec {
+    /// How the table of distinct values is coded (the same bytes as those codecs' model kinds).
+    enum TableCoding: UInt8 {
+        case decimal = 4
+        case xor = 5
+        case significant = 10
+    }
+
     /// Worth trying only if distinct values are at most this share of the points.
     static let maxDistinctShare = 2
 
@@ -36,9 +43,9 @@ package enum DictionaryCodec {
             }
             ranks.append(last)  // exceptions repeat the previous rank (a zero residual)
         }
-        let coded: [(ModelKind, [UInt8])] = table.withUnsafeBufferPointer { t in
+        let coded: [(TableCoding, [UInt8])] = table.withUnsafeBufferPointer { t in
             let decimals = DecimalCodec.decimals(t, 0..<t.count)
-            return [(ModelKind.decimal, DecimalCodec.encode(t, 0..<t.count, decimals: decimals)),
+            return [(TableCoding.decimal, DecimalCodec.encode(t, 0..<t.count, decimals: decimals)),
                     (.significant, SignificantCodec.encode(t, 0..<t.count, decimals: decimals, widths: .tree))]
                 .compactMap { kind, bytes in bytes.map { (kind, $0) } }
         }
@@ -60,7 +67,7 @@ package enum DictionaryCodec {
         var table = [Double]()
         table.reserveCapacity(size)
         var tr = ByteReader(r.bytes, from: r.offset, to: r.offset + length)
-        switch ModelKind(rawValue: kindByte) {
+        switch TableCoding(rawValue: kindByte) {
         case .decimal: try DecimalCodec.decode(&tr, count: size, into: &table)
         case .xor: try XORCodec.decode(&tr, count: size, into: &table)
         case .significant: try SignificantCodec.decode(&tr, count: size, into: &table)
