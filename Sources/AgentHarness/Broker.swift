@@ -13,7 +13,10 @@ public final class Broker {
         // mosquitto started as root drops to its own user: it must be able to write its log here.
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
         port = Broker.freePort()
+        // `user root`: run as root, mosquitto would switch to its own user, which clears the
+        // parent-death signal that ends it with the test process (`spawn`).
         let conf = "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"
+            + (getuid() == 0 ? "user root\n" : "")
             + "log_dest file \(dir.appendingPathComponent("mosquitto.log").path)\n\(extraConfig)\n"
         try conf.write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
         try start()
@@ -85,6 +88,10 @@ public final class Broker {
 /// Starts a program with stdout/stderr to `output` (default /dev/null) and `environment` added to
 /// this process's own; returns its pid.
 public func spawn(_ argv: [String], output: String = "/dev/null", environment: [String: String] = [:]) throws -> pid_t {
+    // The child dies with the test process (PR_SET_PDEATHSIG through util-linux's setpriv, which
+    // then execs it: the same pid), so a crashed or killed run leaves no broker or node behind.
+    let argv = FileManager.default.isExecutableFile(atPath: pdeathsigWrapper)
+        ? [pdeathsigWrapper, "--pdeathsig", "KILL", "--"] + argv : argv
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -112,6 +119,8 @@ public func spawn(_ argv: [String], output: String = "/dev/null", environment: [
     guard rc == 0 else { throw HarnessError("cannot start \(argv[0]): error \(rc)") }
     return pid
 }
+
+let pdeathsigWrapper = "/usr/bin/setpriv"
 
 /// A TCP connection to 127.0.0.1:port (a file descriptor), or -1.
 public func loopbackConnect(_ port: Int) -> Int32 {
