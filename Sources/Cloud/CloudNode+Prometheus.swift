@@ -81,7 +81,7 @@ extension CloudNode {
     }
 
     func evaluator(_ p: Parameters, _ who: Principal, start: Int64, end: Int64, step: Int64) async throws(CloudError) -> PromEvaluator {
-        let source = StoragePromSource(store: store, visible: try await visibleSeries(who), page: config.maxScanPoints)
+        let source = StoragePromSource(store: store, visible: try await visibleSeries(who))
         var e = PromEvaluator(source: source, start: start, end: end, step: step)
         if let l = p["lookback_delta"], !l.isEmpty { e.lookback = try PromQL.duration(l, "lookback_delta") }
         return e
@@ -172,8 +172,6 @@ extension CloudNode {
 struct StoragePromSource: PromSource {
     let store: any CloudStorage
     let visible: [PromLabels]
-    /// Points a scan reads a page.
-    var page = 1_000_000
 
     func select(_ matchers: [PromMatcher]) async throws(CloudError) -> [PromLabels] {
         let out = visible.filter { l in matchers.allSatisfy { $0.matches(l[$0.label] ?? "") } }
@@ -187,8 +185,18 @@ struct StoragePromSource: PromSource {
         guard from <= to else { return PromSamples(labels: labels) }
         let g = labels["gateway"] ?? "", s = labels["series"] ?? ""
         do {
-            let p = try await store.points(g, s, from: from, to: to, page: page)
-            return PromSamples(labels: labels, timestamps: p.timestamps, values: p.values)
+            // The decoded segments' arrays as they come (a scan's per-point calls cost more than the decoding).
+            var out = PromSamples(labels: labels)
+            for case .points(let ts, let vs) in try await store.pieces(g, s, from: from, to: to, summarize: { _, _ in false }) {
+                if out.timestamps.isEmpty {
+                    out.timestamps = ts
+                    out.values = vs
+                } else {
+                    out.timestamps += ts
+                    out.values += vs
+                }
+            }
+            return out
         } catch { throw CloudNode.httpError(error) }
     }
 

@@ -135,12 +135,10 @@ extension Engine {
         var out = [SeriesPiece]()
         var ts = [Int64](), vs = [Double]()
         func take(_ t: [Int64], _ v: [Double]) {
-            var i = lowerBound(t, from)
-            while i < t.count && t[i] <= to {
-                ts.append(t[i])
-                vs.append(v[i])
-                i += 1
-            }
+            let lo = lowerBound(t, from), hi = to == .max ? t.count : lowerBound(t, to + 1)
+            guard lo < hi else { return }
+            ts.append(contentsOf: t[lo..<hi])
+            vs.append(contentsOf: v[lo..<hi])
         }
         for ref in refs {
             if ref.firstTimestamp >= from && ref.lastTimestamp <= to && summarize(ref.firstTimestamp, ref.lastTimestamp),

@@ -201,11 +201,21 @@ extension PromEvaluator {
         let pointWindows = windows(ts, times, width: range)
         var sLo = 0, sHi = 0
         for (k, t) in times.enumerated() {
-            var w = WindowAggregate()
-            for i in pointWindows[k] { w.add(vs[i]) }
             while sLo < summaries.count && summaries[sLo].first < t - width { sLo += 1 }
             if sHi < sLo { sHi = sLo }
             while sHi < summaries.count && summaries[sHi].last <= t { sHi += 1 }
+            let r = pointWindows[k]
+            if sLo == sHi {
+                // Points alone: Prometheus's own arithmetic (its avg is an incremental mean, not sum/count).
+                out.append(r.isEmpty ? nil : ts[r].withUnsafeBufferPointer { tb in
+                    vs[r].withUnsafeBufferPointer { vb in
+                        PromEvaluator.apply(name, tb, vb, rangeStart: t - range, rangeEnd: t, range: range, evalTime: t, scalar: nil)
+                    }
+                })
+                continue
+            }
+            var w = WindowAggregate()
+            for i in r { w.add(vs[i]) }
             for j in sLo..<sHi { w.merge(summaries[j].summary) }
             out.append(w.count == 0 ? nil : w.value(name))
         }

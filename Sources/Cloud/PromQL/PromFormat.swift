@@ -46,6 +46,11 @@ enum PromQL {
         if v.isNaN { return "NaN" }
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         var text = v.description
+        // Most values: no exponent, and Go writes a whole number without ".0".
+        if !text.utf8.contains(UInt8(ascii: "e")) {
+            if text.hasSuffix(".0") { text.removeLast(2) }
+            return text == "-0" ? "-0" : text
+        }
         var sign = ""
         if text.hasPrefix("-") {
             sign = "-"
