@@ -152,14 +152,19 @@ struct PromEvaluator: Sendable {
         return out
     }
 
-    private func instantSelector(_ s: PromSelector) async throws(CloudError) -> [PromSeries] {
+    /// Each step's newest sample in its lookback window: its value, or (`sampleTimes`, for
+    /// `timestamp(selector)`) its time in seconds, the metric name dropped.
+    func instantSelector(_ s: PromSelector, sampleTimes: Bool = false) async throws(CloudError) -> [PromSeries] {
         let times = refTimes(s)
         guard let first = times.min(), let last = times.max() else { return [] }
         var out = [PromSeries]()
         for labels in try await source.select(s.matchers) {
             let raw = try await source.samples(labels, from: first - lookback, to: last)
-            let values = windows(raw.timestamps, times, width: lookback).map { $0.isEmpty ? nil : raw.values[$0.upperBound - 1] }
-            out.append(PromSeries(labels: labels, values: values))
+            let values = windows(raw.timestamps, times, width: lookback).map { r -> Double? in
+                guard let i = r.last else { return nil }
+                return sampleTimes ? Double(raw.timestamps[i]) / 1000 : raw.values[i]
+            }
+            out.append(PromSeries(labels: sampleTimes ? dropName(labels) : labels, values: values))
         }
         return out
     }

@@ -130,7 +130,7 @@ extension PromEvaluator {
                 return present.count == 1 ? present[0] : .nan
             })
         case "timestamp":
-            if case .selector(let s) = args[0] { return .vector(try await sampleTimes(s)) }
+            if case .selector(let s) = args[0] { return .vector(try await instantSelector(s, sampleTimes: true)) }
             let v = try await vectorArgument(args[0])
             return .vector(v.map { s in
                 PromSeries(labels: dropName(s.labels), values: s.values.enumerated().map { k, x in x.map { _ in Double(steps[k]) / 1000 } })
@@ -199,21 +199,6 @@ extension PromEvaluator {
         if x.isNaN || y.isNaN { return .nan }
         if x == 0 && y == 0 { return x.sign == .minus ? x : y }
         return x < y ? x : y
-    }
-
-    /// `timestamp(selector)`: the time of the sample each step took, not the step's.
-    private func sampleTimes(_ s: PromSelector) async throws(CloudError) -> [PromSeries] {
-        let times = refTimes(s)
-        guard let first = times.min(), let last = times.max() else { return [] }
-        var out = [PromSeries]()
-        for labels in try await source.select(s.matchers) {
-            let raw = try await source.samples(labels, from: first - lookback, to: last)
-            let values = windows(raw.timestamps, times, width: lookback).map { r -> Double? in
-                r.isEmpty ? nil : Double(raw.timestamps[r.upperBound - 1]) / 1000
-            }
-            out.append(PromSeries(labels: dropName(labels), values: values))
-        }
-        return out
     }
 
     private func labelReplace(_ args: [PromExpr]) async throws(CloudError) -> [PromSeries] {
