@@ -16,13 +16,15 @@ struct CloudBench: AsyncParsableCommand {
         commandName: "alicedb-cloud-bench", abstract: "Uplink bytes per point and cloud ingest throughput, against a real alicedb-cloud.")
 
     @Argument(help: "A folder of ts,value CSV files.") var folder = "../shared/datasets"
-    @Option(help: "Which phases: wire, ingest, postgres (comma-separated).") var phases = "wire,ingest"
+    @Option(help: "Which phases: wire, ingest, postgres, promql (comma-separated).") var phases = "wire,ingest"
     @Option(help: "Concurrent gateways in the ingest phase.") var gateways = 10
-    @Option(help: "Ingest runs (the median is reported).") var runs = 3
+    @Option(help: "Ingest runs and PromQL panel runs (the median is reported).") var runs = 3
     @Option(help: "Ingest: each data set is sent this many times as distinct series.") var copies = 20
     @Option(help: "Work directory (default: a fresh one under /tmp).") var work: String?
     @Option(help: "Queries per kind in the query-latency measurement.") var queries = 300
     @Option(help: "Concurrent clients in the query-latency measurement.") var clients = 8
+    @Option(help: "PromQL phase: 1 Hz series loaded into alicedb-cloud and Prometheus.") var promqlSeries = 100
+    @Option(help: "PromQL phase: days of each series (the panels' range).") var promqlDays = 30
 
     static let lineBatch = 5000
     static let batchBytes = 1 << 20
@@ -54,6 +56,7 @@ struct CloudBench: AsyncParsableCommand {
             }
             if phases.contains("ingest") { try await ingest(shipped[256]!, dir: dir, client: client) }
             if phases.contains("postgres") { try await postgres(shipped[256]!, dir: dir, client: client) }
+            if phases.contains("promql") { try await promql(files, dir: dir, client: client) }
         } catch {
             try? await client.shutdown()
             throw error
