@@ -1,8 +1,7 @@
 /// Request parameters from a query string or an `application/x-www-form-urlencoded` body
 /// (`+` is a space, `%XX` a byte), with typed getters whose errors name the parameter.
 struct Parameters {
-    private(set) var values: [String: String] = [:]
-    /// Every value of each key, in order (`match[]` may repeat).
+    /// Every value of each key, in order (`match[]` may repeat); the getters take the first.
     private(set) var lists: [String: [String]] = [:]
 
     init(_ encoded: String?) { if let encoded { add(encoded) } }
@@ -12,7 +11,6 @@ struct Parameters {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = Parameters.decode(kv[0])
             let value = kv.count > 1 ? Parameters.decode(kv[1]) : ""
-            if values[key] == nil { values[key] = value }
             lists[key, default: []].append(value)
         }
     }
@@ -43,18 +41,18 @@ struct Parameters {
         }
     }
 
-    subscript(_ key: String) -> String? { values[key] }
+    subscript(_ key: String) -> String? { lists[key]?.first }
 
     /// Every value given for `key`.
     func all(_ key: String) -> [String] { lists[key] ?? [] }
 
     func required(_ key: String) throws(CloudError) -> String {
-        guard let v = values[key], !v.isEmpty else { throw .badRequest("missing parameter '\(key)'") }
+        guard let v = self[key], !v.isEmpty else { throw .badRequest("missing parameter '\(key)'") }
         return v
     }
 
     func int64(_ key: String) throws(CloudError) -> Int64? {
-        guard let v = values[key], !v.isEmpty else { return nil }
+        guard let v = self[key], !v.isEmpty else { return nil }
         guard let i = Int64(v) else { throw .badRequest("parameter '\(key)' must be an integer timestamp, not '\(v.prefix(40))'") }
         return i
     }

@@ -186,14 +186,14 @@ extension PromEvaluator {
             return times[k0] >= l && times[k1 - 1] <= f + width
         }
         var ts = [Int64](), vs = [Double]()
-        var summaries = [(first: Int64, last: Int64, summary: SegmentSummaryValues)]()
+        var summaries = [(first: Int64, last: Int64, summary: SegmentSummary)]()
         for p in try await source.pieces(labels, from: first - width, to: last, summarize: summarize) {
             switch p {
             case .points(timestamps: let t, values: let v):
                 ts += t
                 vs += v
             case .summary(first: let f, last: let l, let s):
-                summaries.append((f, l, SegmentSummaryValues(count: s.count, nanCount: s.nanCount, sum: s.sum, min: s.min, max: s.max)))
+                summaries.append((f, l, s))
             }
         }
         var out = [Double?]()
@@ -223,15 +223,6 @@ extension PromEvaluator {
     }
 }
 
-/// A segment summary's figures, as the window aggregate merges them.
-struct SegmentSummaryValues: Sendable {
-    var count: Int
-    var nanCount: Int
-    var sum: Double
-    var min: Double
-    var max: Double
-}
-
 /// Count, Kahan sum, min and max of a window's values (NaN counted apart, as Prometheus's
 /// `min_over_time` keeps NaN only when every value is NaN and a sum with NaN is NaN).
 struct WindowAggregate {
@@ -254,7 +245,7 @@ struct WindowAggregate {
         if v > max { max = v }
     }
 
-    mutating func merge(_ s: SegmentSummaryValues) {
+    mutating func merge(_ s: SegmentSummary) {
         count += s.count
         nanCount += s.nanCount
         guard s.count > s.nanCount else { return }

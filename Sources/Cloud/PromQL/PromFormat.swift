@@ -22,8 +22,8 @@ enum PromQL {
         var ms: Int64? = nil
         if let s = Double(text), s.isFinite, abs(s) < 1e12 {
             ms = Int64((s * 1000).rounded())
-        } else if case .matrix(_, let r)? = try? PromParser.parse("x[\(text)]") {
-            ms = r
+        } else {
+            ms = PromParser.duration(text)
         }
         guard let ms else { throw .badRequest("invalid parameter \"\(name)\": cannot parse \"\(text.prefix(40))\" to a valid duration") }
         guard ms > 0 else {

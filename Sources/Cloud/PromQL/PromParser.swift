@@ -16,6 +16,13 @@ struct PromParser {
         return e
     }
 
+    /// A PromQL duration on its own (`1m30s`), in milliseconds; nil if the text is not one.
+    static func duration(_ text: String) -> Int64? {
+        var p = PromParser(chars: Array(text.unicodeScalars))
+        guard let d = try? p.duration(), p.atEnd else { return nil }
+        return d
+    }
+
     private init(chars: [Unicode.Scalar]) { self.chars = chars }
 
     // MARK: Expressions

@@ -146,29 +146,8 @@ extension PostgresStorage {
             try await requireSeries(gateway, series)
             return []
         }
-        let client = self.client
         // A segment inside one bucket comes as its summary; the others whole.
-        let rows: [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)] = try await run("downsampling") {
-            var out = [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]()
-            let rows = try await client.query("""
-                SELECT first_ts, last_ts, points::int8, nan_count::int8, min_value, max_value, sum_value,
-                       CASE WHEN first_ts >= \(from) AND last_ts <= \(to)
-                             AND div(first_ts::numeric - \(from), \(interval)) = div(last_ts::numeric - \(from), \(interval))
-                            THEN NULL ELSE body END
-                FROM alicedb_segments
-                WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
-                  AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
-                                   FROM alicedb_series WHERE series_key = \(key))
-                ORDER BY first_ts, seq
-                """)
-            for try await (first, last, points, nans, lo, hi, sum, body) in rows.decode(
-                (Int64, Int64, Int64, Int64, Double, Double, Double, ByteBuffer?).self)
-            {
-                out.append((first, last, SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
-                            body.map { Array($0.readableBytesView) }))
-            }
-            return out
-        }
+        let rows = try await summarizedSegments(key, from: from, to: to, bucket: interval)
         if rows.isEmpty { try await requireSeries(gateway, series) }
         var d = Downsampler(from: from, to: to, interval: interval)
         for r in rows {
@@ -192,25 +171,7 @@ extension PostgresStorage {
             try await requireSeries(gateway, series)
             return []
         }
-        let client = self.client
-        let rows: [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8])] = try await run("reading pieces") {
-            var out = [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8])]()
-            let rows = try await client.query("""
-                SELECT first_ts, last_ts, points::int8, nan_count::int8, min_value, max_value, sum_value, body
-                FROM alicedb_segments
-                WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
-                  AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
-                                   FROM alicedb_series WHERE series_key = \(key))
-                ORDER BY first_ts, seq
-                """)
-            for try await (first, last, points, nans, lo, hi, sum, body) in rows.decode(
-                (Int64, Int64, Int64, Int64, Double, Double, Double, ByteBuffer).self)
-            {
-                out.append((first, last, SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
-                            Array(body.readableBytesView)))
-            }
-            return out
-        }
+        let rows = try await summarizedSegments(key, from: from, to: to, bucket: nil)
         if rows.isEmpty { try await requireSeries(gateway, series) }
         // Segments that overlap in time: their points, merged in order.
         if zip(rows, rows.dropFirst()).contains(where: { $1.first <= $0.last }) {
@@ -227,7 +188,7 @@ extension PostgresStorage {
                 out.append(.summary(first: r.first, last: r.last, r.summary))
                 continue
             }
-            let seg = try ReceivedSegment.decode(r.body)
+            let seg = try ReceivedSegment.decode(r.body ?? [])
             for (t, v) in zip(seg.timestamps, seg.values) where t >= from && t <= to {
                 ts.append(t)
                 vs.append(v)
@@ -235,6 +196,39 @@ extension PostgresStorage {
         }
         if !ts.isEmpty { out.append(.points(timestamps: ts, values: vs)) }
         return out
+    }
+}
+
+extension PostgresStorage {
+    /// Segments of `key` that overlap `[from, to]`, in order, with their summaries; a segment's body
+    /// is left out (nil) where it lies inside `[from, to]` and inside one `bucket`-wide bucket from
+    /// `from` (its summary then answers), and always sent without `bucket`.
+    func summarizedSegments(_ key: String, from: Int64, to: Int64, bucket: Int64?)
+        async throws(AliceDBError) -> [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]
+    {
+        let client = self.client
+        let skip = bucket != nil, width = bucket ?? 1
+        return try await run("reading segments") {
+            var out = [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]()
+            let rows = try await client.query("""
+                SELECT first_ts, last_ts, points::int8, nan_count::int8, min_value, max_value, sum_value,
+                       CASE WHEN \(skip) AND first_ts >= \(from) AND last_ts <= \(to)
+                             AND div(first_ts::numeric - \(from), \(width)) = div(last_ts::numeric - \(from), \(width))
+                            THEN NULL ELSE body END
+                FROM alicedb_segments
+                WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
+                  AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
+                                   FROM alicedb_series WHERE series_key = \(key))
+                ORDER BY first_ts, seq
+                """)
+            for try await (first, last, points, nans, lo, hi, sum, body) in rows.decode(
+                (Int64, Int64, Int64, Int64, Double, Double, Double, ByteBuffer?).self)
+            {
+                out.append((first, last, SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
+                            body.map { Array($0.readableBytesView) }))
+            }
+            return out
+        }
     }
 }
 
