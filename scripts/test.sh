@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 # Debian's postinst may start a system prometheus on :9090; the tests never use that port.
 ALICEDB_APT_EXTRA="postgresql postgresql-client prometheus python3" scripts/setup.sh debug
 swift build --build-tests >&2
+# The house format (.swift-format: 4 spaces, 120 columns): `swift format -i -r Sources Tests` fixes most.
+swift format lint --strict -r Sources Tests >&2
 # No folder of AliceFormat or AliceDB may use a type of a folder above it (docs/architecture.md).
 python3 scripts/check-layers.py >&2
 swift test --skip-build --filter 'AgentTests\.|CloudTests\.' "$@"

@@ -93,7 +93,9 @@ public actor Agent {
         flushPending()
         flushContinuation.finish()
         if uplink != nil {
-            do { try db.flush() } catch { logger.error("flushing before the last upload failed", metadata: ["error": "\(error)"]) }
+            do { try db.flush() } catch {
+                logger.error("flushing before the last upload failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -102,7 +104,9 @@ public actor Agent {
         let s = try MQTTSession(options: config.mqtt, subscriptions: filters)
         try s.start()
         session = s
-        logger.info("connecting", metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
+        logger.info(
+            "connecting",
+            metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
     }
 
     /// Applies a new configuration's subscriptions and mappings (SIGHUP); buffered points stay.
@@ -152,7 +156,9 @@ public actor Agent {
         do throws(PayloadError) {
             switch sub.format {
             case .number:
-                guard let series = route.series[0] else { throw PayloadError(message: "topic \(m.topic) lacks a level of \(sub.series)") }
+                guard let series = route.series[0] else {
+                    throw PayloadError(message: "topic \(m.topic) lacks a level of \(sub.series)")
+                }
                 add(series, m.arrivalMillis, try PayloadDecoder.number(m.payload, subscription: sub), sub.bound)
             case .json:
                 let points = try PayloadDecoder.json(
@@ -194,7 +200,9 @@ public actor Agent {
         }
         lastBadLog[filter] = now
         let more = suppressed.removeValue(forKey: filter) ?? 0
-        logger.warning("bad payload", metadata: ["subscription": "\(filter)", "detail": "\(message)", "suppressed_since_last": "\(more)"])
+        logger.warning(
+            "bad payload",
+            metadata: ["subscription": "\(filter)", "detail": "\(message)", "suppressed_since_last": "\(more)"])
     }
 
     /// Hands the batched points to the engine in one call: series it has not met, or met with

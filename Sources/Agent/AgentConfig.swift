@@ -91,11 +91,13 @@ public struct AgentConfig: Sendable {
             if let listen = try reader.address(h, "listen", "http") { c.http = listen }
         }
         if let m = try reader.table(root, "mqtt", in: "") {
-            try reader.allow(m, table: "mqtt", keys: [
-                "host", "port", "client_id", "qos", "clean_session", "protocol", "username", "password", "ca_file",
-                "cert_file", "key_file", "tls_insecure", "keepalive", "status_topic", "inflight", "tcp_nodelay",
-                "reconnect_min", "reconnect_max",
-            ])
+            try reader.allow(
+                m, table: "mqtt",
+                keys: [
+                    "host", "port", "client_id", "qos", "clean_session", "protocol", "username", "password", "ca_file",
+                    "cert_file", "key_file", "tls_insecure", "keepalive", "status_topic", "inflight", "tcp_nodelay",
+                    "reconnect_min", "reconnect_max",
+                ])
             let t = "mqtt"
             c.mqtt.host = try reader.string(m, "host", t) ?? c.mqtt.host
             c.mqtt.port = try reader.int(m, "port", t, 1...65535) ?? c.mqtt.port
@@ -103,7 +105,9 @@ public struct AgentConfig: Sendable {
             c.qos = try reader.int(m, "qos", t, 0...2) ?? c.qos
             c.mqtt.cleanSession = try reader.bool(m, "clean_session", t) ?? c.mqtt.cleanSession
             if let p = try reader.string(m, "protocol", t) {
-                guard p == "3.1.1" || p == "5" else { throw reader.error(t, "protocol", "must be \"3.1.1\" or \"5\", not \"\(p)\"") }
+                guard p == "3.1.1" || p == "5" else {
+                    throw reader.error(t, "protocol", "must be \"3.1.1\" or \"5\", not \"\(p)\"")
+                }
                 c.mqtt.protocolVersion = p == "5" ? 5 : 4
             }
             c.mqtt.username = try reader.string(m, "username", t)
@@ -112,7 +116,8 @@ public struct AgentConfig: Sendable {
             c.mqtt.certFile = try reader.string(m, "cert_file", t)
             c.mqtt.keyFile = try reader.string(m, "key_file", t)
             if (c.mqtt.certFile == nil) != (c.mqtt.keyFile == nil) {
-                throw reader.error(t, c.mqtt.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
+                throw reader.error(
+                    t, c.mqtt.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together")
             }
             c.mqtt.tlsInsecure = try reader.bool(m, "tls_insecure", t) ?? false
             c.mqtt.keepAlive = try reader.int(m, "keepalive", t, 5...65535) ?? c.mqtt.keepAlive
@@ -124,9 +129,12 @@ public struct AgentConfig: Sendable {
         }
         if let s = try reader.table(root, "storage", in: "") {
             let t = "storage"
-            try reader.allow(s, table: t, keys: [
-                "path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days", "max_buffer_age",
-            ])
+            try reader.allow(
+                s, table: t,
+                keys: [
+                    "path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days",
+                    "max_buffer_age",
+                ])
             c.maxBufferAge = try reader.double(s, "max_buffer_age", t) ?? c.maxBufferAge
             guard c.maxBufferAge > 0 else { throw reader.error(t, "max_buffer_age", "must be a number of seconds > 0") }
             c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
@@ -135,7 +143,8 @@ public struct AgentConfig: Sendable {
             let maxBytes = try reader.size(s, "retention_max_bytes", t)
             let days = try reader.double(s, "retention_days", t)
             if maxBytes != nil || days != nil {
-                c.retention = RetentionPolicy(maxAgeMilliseconds: days.map { Int64($0 * 86_400_000) }, maxBytes: maxBytes)
+                c.retention = RetentionPolicy(
+                    maxAgeMilliseconds: days.map { Int64($0 * 86_400_000) }, maxBytes: maxBytes)
             }
         }
         guard let subs = try reader.tables(root, "subscribe") else {
@@ -143,8 +152,15 @@ public struct AgentConfig: Sendable {
         }
         for (i, e) in subs.enumerated() {
             let t = "subscribe[\(i)]"
-            try reader.allow(e, table: t, keys: ["topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos", "max_payload"])
-            guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else { throw reader.error(t, "topic", "is required") }
+            try reader.allow(
+                e, table: t,
+                keys: [
+                    "topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos",
+                    "max_payload",
+                ])
+            guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else {
+                throw reader.error(t, "topic", "is required")
+            }
             if let problem = TopicFilter.validate(topic) { throw reader.error(t, "topic", problem) }
             let formatText = try reader.string(e, "format", t) ?? "number"
             guard let format = Subscription.Format(rawValue: formatText) else {
@@ -159,20 +175,31 @@ public struct AgentConfig: Sendable {
                     fields.append((key, path))
                 }
             }
-            if format == .json && fields.isEmpty { throw reader.error(t, "fields", "a json subscription needs fields = { \"series\" = \"path\" }") }
-            if format == .number && !fields.isEmpty { throw reader.error(t, "fields", "only json subscriptions have fields") }
+            if format == .json && fields.isEmpty {
+                throw reader.error(t, "fields", "a json subscription needs fields = { \"series\" = \"path\" }")
+            }
+            if format == .number && !fields.isEmpty {
+                throw reader.error(t, "fields", "only json subscriptions have fields")
+            }
             let series = try reader.string(e, "series", t) ?? "{topic}"
             for template in [series] + fields.map(\.series) {
-                if let problem = TopicFilter.checkTemplate(template, filter: topic) { throw reader.error(t, format == .json ? "fields" : "series", problem) }
+                if let problem = TopicFilter.checkTemplate(template, filter: topic) {
+                    throw reader.error(t, format == .json ? "fields" : "series", problem)
+                }
             }
             let maxError = try reader.double(e, "max_error", t) ?? 0
             let pct = try reader.double(e, "max_error_pct", t) ?? 0
-            guard maxError >= 0, maxError.isFinite else { throw reader.error(t, "max_error", "must be a finite number ≥ 0") }
+            guard maxError >= 0, maxError.isFinite else {
+                throw reader.error(t, "max_error", "must be a finite number ≥ 0")
+            }
             guard pct >= 0, pct < 100 else { throw reader.error(t, "max_error_pct", "must be in 0..<100") }
-            c.subscriptions.append(Subscription(
-                topic: topic, format: format, series: series, fields: fields, timestampField: try reader.string(e, "timestamp", t),
-                bound: ErrorBound(absolute: maxError, relativePercent: pct), qos: try reader.int(e, "qos", t, 0...2) ?? c.qos,
-                maxPayload: try reader.size(e, "max_payload", t) ?? 65536))
+            c.subscriptions.append(
+                Subscription(
+                    topic: topic, format: format, series: series, fields: fields,
+                    timestampField: try reader.string(e, "timestamp", t),
+                    bound: ErrorBound(absolute: maxError, relativePercent: pct),
+                    qos: try reader.int(e, "qos", t, 0...2) ?? c.qos,
+                    maxPayload: try reader.size(e, "max_payload", t) ?? 65536))
         }
         if c.subscriptions.isEmpty { throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do") }
         return c
@@ -181,19 +208,26 @@ public struct AgentConfig: Sendable {
     /// The resolved settings, for `--check`.
     public var summary: String {
         var s = "config: \(source)\n"
-        s += "mqtt: \(mqtt.host):\(mqtt.port) client_id=\(mqtt.clientID) protocol=\(mqtt.protocolVersion == 5 ? "5" : "3.1.1") qos=\(qos) "
-        s += "clean_session=\(mqtt.cleanSession) tls=\(mqtt.caFile != nil || mqtt.certFile != nil) auth=\(mqtt.username != nil)"
+        s +=
+            "mqtt: \(mqtt.host):\(mqtt.port) client_id=\(mqtt.clientID) protocol=\(mqtt.protocolVersion == 5 ? "5" : "3.1.1") qos=\(qos) "
+        s +=
+            "clean_session=\(mqtt.cleanSession) tls=\(mqtt.caFile != nil || mqtt.certFile != nil) auth=\(mqtt.username != nil)"
         s += mqtt.statusTopic.map { " status_topic=\($0)" } ?? ""
         s += "\nstorage: path=\(storagePath) memory_limit=\(memoryLimit) bytes sync_interval_ms=\(syncIntervalMs)"
         s += " max_buffer_age=\(maxBufferAge)s"
         if let u = uplink {
-            s += "\nuplink: \(u.segmentsURL) batch_bytes=\(u.batchBytes) max_bandwidth=\(u.maxBandwidth.map { "\($0) B/s" } ?? "unlimited")"
-            s += " interval=\(u.intervalSeconds)s timeout=\(u.timeoutSeconds)s retry=\(u.retryMin)…\(u.retryMax)s tls=\(u.url.hasPrefix("https://"))"
+            s +=
+                "\nuplink: \(u.segmentsURL) batch_bytes=\(u.batchBytes) max_bandwidth=\(u.maxBandwidth.map { "\($0) B/s" } ?? "unlimited")"
+            s +=
+                " interval=\(u.intervalSeconds)s timeout=\(u.timeoutSeconds)s retry=\(u.retryMin)…\(u.retryMax)s tls=\(u.url.hasPrefix("https://"))"
         } else {
             s += "\nuplink: off"
         }
         s += "\nhttp: " + (http.map { "\($0.host):\($0.port) (/healthz, /metrics)" } ?? "off")
-        if let r = retention { s += " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-")" }
+        if let r = retention {
+            s +=
+                " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-")"
+        }
         for (i, sub) in subscriptions.enumerated() {
             s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"
             if sub.format == .number { s += " series=\(sub.series)" }
@@ -203,4 +237,3 @@ public struct AgentConfig: Sendable {
         return s
     }
 }
-

@@ -1,6 +1,6 @@
-internal import ServiceLifecycle
 internal import AliceDB
 internal import Logging
+internal import ServiceLifecycle
 internal import UnixSignals
 
 /// The agent's services, started in this order and shut down in reverse: intake first (stop the
@@ -13,12 +13,14 @@ extension Agent {
     public func run(signals: Bool = false, reload: (@Sendable () throws -> AgentConfig)? = nil) async throws {
         var services = [ServiceGroupConfiguration.ServiceConfiguration]()
         if let (host, port) = config.http {
-            services.append(.init(service: HTTPService(server: MetricsServer(host: host, port: port, agent: self, logger: logger))))
+            services.append(
+                .init(service: HTTPService(server: MetricsServer(host: host, port: port, agent: self, logger: logger))))
         }
         if let reload { services.append(.init(service: ReloadService(agent: self, load: reload, logger: logger))) }
         if let uplink { services.append(.init(service: UplinkService(uplink: uplink))) }
         // Intake ending on its own (its session gone) shuts the rest down gracefully as well.
-        services.append(.init(service: IntakeService(agent: self), successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(service: IntakeService(agent: self), successTerminationBehavior: .gracefullyShutdownGroup))
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.gracefulShutdownSignals = signals ? [.sigterm, .sigint] : []
         let group = ServiceGroup(configuration: configuration)

@@ -64,7 +64,9 @@ final class HTTPResponder: ChannelInboundHandler {
     init(agent: Agent) { self.agent = agent }
 
     static func answer(_ agent: Agent, _ head: HTTPRequestHead) async -> (HTTPResponseStatus, String, String) {
-        guard head.method == .GET || head.method == .HEAD else { return (.methodNotAllowed, "text/plain", "GET only\n") }
+        guard head.method == .GET || head.method == .HEAD else {
+            return (.methodNotAllowed, "text/plain", "GET only\n")
+        }
         switch head.uri.split(separator: "?").first.map(String.init) ?? "/" {
         case "/healthz":
             let up = await agent.counters.connected
@@ -102,12 +104,16 @@ final class HTTPResponder: ChannelInboundHandler {
                 headers.add(name: "Content-Type", value: type)
                 headers.add(name: "Content-Length", value: "\(body.utf8.count)")
                 headers.add(name: "Connection", value: "close")
-                context.write(handler.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+                context.write(
+                    handler.wrapOutboundOut(
+                        .head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
                 if head.method != .HEAD {
                     context.write(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
                 }
                 let channel = context.channel
-                context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in
+                    channel.close(promise: nil)
+                }
             }
         }
     }
@@ -125,50 +131,92 @@ extension Agent {
         let stats = try? db.stats()
         metric("alicedb_messages_total", "counter", "MQTT messages received.", [("", Double(c.messages))])
         metric("alicedb_points_total", "counter", "Points handed to the engine.", [("", Double(c.points))])
-        metric("alicedb_bad_payloads_total", "counter", "Payloads refused, by subscription.",
-               config.subscriptions.map { ("{subscription=\"\(escape($0.topic))\"}", Double(c.badPayloads[$0.topic] ?? 0)) })
-        metric("alicedb_unmatched_messages_total", "counter", "Messages no subscription mapped.", [("", Double(c.unmatched))])
+        metric(
+            "alicedb_bad_payloads_total", "counter", "Payloads refused, by subscription.",
+            config.subscriptions.map {
+                ("{subscription=\"\(escape($0.topic))\"}", Double(c.badPayloads[$0.topic] ?? 0))
+            })
+        metric(
+            "alicedb_unmatched_messages_total", "counter", "Messages no subscription mapped.",
+            [("", Double(c.unmatched))])
         metric("alicedb_broker_connected", "gauge", "1 when connected to the broker.", [("", c.connected ? 1 : 0)])
-        metric("alicedb_broker_reconnects_total", "counter", "Connections lost and re-established.", [("", Double(c.reconnects))])
+        metric(
+            "alicedb_broker_reconnects_total", "counter", "Connections lost and re-established.",
+            [("", Double(c.reconnects))])
         metric("alicedb_segments_written_total", "counter", "Segments written since start.", [("", Double(w.segments))])
-        metric("alicedb_segment_bytes_written_total", "counter", "Segment bytes written since start.", [("", Double(w.segmentBytes))])
-        metric("alicedb_late_points_total", "counter", "Points older than their series' flushed data.", [("", Double(w.late))])
-        metric("alicedb_retention_deleted_points_total", "counter", "Points deleted by retention.", [("", Double(w.retentionPoints))])
-        metric("alicedb_flushes_total", "counter", "MemTable flushes by cause.", [
-            ("{cause=\"full\"}", Double(w.flushesFull)), ("{cause=\"budget\"}", Double(w.flushesBudget)),
-            ("{cause=\"age\"}", Double(w.flushesAge)), ("{cause=\"explicit\"}", Double(w.flushesExplicit)),
-        ])
+        metric(
+            "alicedb_segment_bytes_written_total", "counter", "Segment bytes written since start.",
+            [("", Double(w.segmentBytes))])
+        metric(
+            "alicedb_late_points_total", "counter", "Points older than their series' flushed data.",
+            [("", Double(w.late))])
+        metric(
+            "alicedb_retention_deleted_points_total", "counter", "Points deleted by retention.",
+            [("", Double(w.retentionPoints))])
+        metric(
+            "alicedb_flushes_total", "counter", "MemTable flushes by cause.",
+            [
+                ("{cause=\"full\"}", Double(w.flushesFull)), ("{cause=\"budget\"}", Double(w.flushesBudget)),
+                ("{cause=\"age\"}", Double(w.flushesAge)), ("{cause=\"explicit\"}", Double(w.flushesExplicit)),
+            ])
         if let s = stats {
-            metric("alicedb_stored_points", "gauge", "Points stored (segments and MemTables).", [("", Double(s.points))])
+            metric(
+                "alicedb_stored_points", "gauge", "Points stored (segments and MemTables).", [("", Double(s.points))])
             metric("alicedb_disk_bytes", "gauge", "Bytes of the data directory.", [("", Double(s.bytes))])
             metric("alicedb_memtable_points", "gauge", "Points waiting in MemTables.", [("", Double(s.bufferedPoints))])
             metric("alicedb_series", "gauge", "Series in the catalog.", [("", Double(s.series.count))])
         }
         metric("alicedb_memtable_budget_bytes", "gauge", "MemTable memory budget.", [("", Double(config.memoryLimit))])
         let memory = ProcessMemory.current()
-        metric("alicedb_resident_memory_bytes", "gauge", "Resident set size of the process (VmRSS).", [("", Double(memory.rss))])
-        metric("alicedb_resident_memory_peak_bytes", "gauge", "Peak resident set size (VmHWM).", [("", Double(memory.hwm))])
-        metric("alicedb_malloc_arenas", "gauge", "Arenas of the C allocator (1: tuned; more hold freed memory twice).", [("", Double(ProcessMemory.mallocArenas()))])
-        metric("alicedb_memtable_bytes", "gauge", "Bytes the MemTables hold allocated.", [("", Double(db.memTableBytes))])
+        metric(
+            "alicedb_resident_memory_bytes", "gauge", "Resident set size of the process (VmRSS).",
+            [("", Double(memory.rss))])
+        metric(
+            "alicedb_resident_memory_peak_bytes", "gauge", "Peak resident set size (VmHWM).", [("", Double(memory.hwm))]
+        )
+        metric(
+            "alicedb_malloc_arenas", "gauge", "Arenas of the C allocator (1: tuned; more hold freed memory twice).",
+            [("", Double(ProcessMemory.mallocArenas()))])
+        metric(
+            "alicedb_memtable_bytes", "gauge", "Bytes the MemTables hold allocated.", [("", Double(db.memTableBytes))])
         if let u = uplinkSnapshot {
             let lag = u.lag
-            metric("alicedb_uplink_batches_total", "counter", "Batches the cloud node acknowledged.", [("", Double(u.counters.batches))])
-            metric("alicedb_uplink_sent_bytes_total", "counter", "Bytes of acknowledged batches.", [("", Double(u.counters.bytesSent))])
-            metric("alicedb_uplink_segments_total", "counter", "Segments acknowledged, by outcome at the node.", [
-                ("{outcome=\"sent\"}", Double(u.counters.segmentsSent)), ("{outcome=\"duplicate\"}", Double(u.counters.duplicates)),
-                ("{outcome=\"rejected\"}", Double(u.counters.rejected)),
-            ])
-            metric("alicedb_uplink_failures_total", "counter", "Upload attempts that failed (retried).", [("", Double(u.counters.failures))])
-            metric("alicedb_uplink_lag_segments", "gauge", "Segments not yet acknowledged by the cloud node.", [("", Double(lag.segments))])
-            metric("alicedb_uplink_lag_bytes", "gauge", "Segment bytes not yet acknowledged.", [("", Double(lag.bytes))])
-            metric("alicedb_uplink_lag_seconds", "gauge", "Seconds since nothing waited to be shipped.", [("", lag.seconds)])
-            metric("alicedb_uplink_acknowledged_points_total", "counter", "Points acknowledged since the outbox began.",
-                   [("", Double(lag.state?.acknowledgedPoints ?? 0))])
+            metric(
+                "alicedb_uplink_batches_total", "counter", "Batches the cloud node acknowledged.",
+                [("", Double(u.counters.batches))])
+            metric(
+                "alicedb_uplink_sent_bytes_total", "counter", "Bytes of acknowledged batches.",
+                [("", Double(u.counters.bytesSent))])
+            metric(
+                "alicedb_uplink_segments_total", "counter", "Segments acknowledged, by outcome at the node.",
+                [
+                    ("{outcome=\"sent\"}", Double(u.counters.segmentsSent)),
+                    ("{outcome=\"duplicate\"}", Double(u.counters.duplicates)),
+                    ("{outcome=\"rejected\"}", Double(u.counters.rejected)),
+                ])
+            metric(
+                "alicedb_uplink_failures_total", "counter", "Upload attempts that failed (retried).",
+                [("", Double(u.counters.failures))])
+            metric(
+                "alicedb_uplink_lag_segments", "gauge", "Segments not yet acknowledged by the cloud node.",
+                [("", Double(lag.segments))])
+            metric(
+                "alicedb_uplink_lag_bytes", "gauge", "Segment bytes not yet acknowledged.", [("", Double(lag.bytes))])
+            metric(
+                "alicedb_uplink_lag_seconds", "gauge", "Seconds since nothing waited to be shipped.",
+                [("", lag.seconds)])
+            metric(
+                "alicedb_uplink_acknowledged_points_total", "counter", "Points acknowledged since the outbox began.",
+                [("", Double(lag.state?.acknowledgedPoints ?? 0))])
         }
-        metric("alicedb_retention_unshipped_deleted_segments_total", "counter",
-               "Segments the disk budget deleted before the uplink had shipped them.", [("", Double(w.retentionUnshippedSegments))])
-        metric("alicedb_retention_unshipped_deleted_points_total", "counter",
-               "Points the disk budget deleted before the uplink had shipped them.", [("", Double(w.retentionUnshippedPoints))])
+        metric(
+            "alicedb_retention_unshipped_deleted_segments_total", "counter",
+            "Segments the disk budget deleted before the uplink had shipped them.",
+            [("", Double(w.retentionUnshippedSegments))])
+        metric(
+            "alicedb_retention_unshipped_deleted_points_total", "counter",
+            "Points the disk budget deleted before the uplink had shipped them.",
+            [("", Double(w.retentionUnshippedPoints))])
         return out.text
     }
 

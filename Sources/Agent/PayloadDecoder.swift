@@ -3,16 +3,28 @@ internal import FoundationEssentials
 
 /// A JSON value, decoded without Foundation's JSONSerialization.
 indirect enum JSONValue: Decodable {
-    case number(Double), string(String), bool(Bool), null, array([JSONValue]), object([String: JSONValue])
+    case number(Double)
+    case string(String)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     /// The value at a dotted path (`electrical.voltage`, `values.0`).
@@ -20,8 +32,12 @@ indirect enum JSONValue: Decodable {
         var v = self
         for part in path.split(separator: ".") {
             switch v {
-            case .object(let o): guard let x = o[String(part)] else { return nil }; v = x
-            case .array(let a): guard let i = Int(part), i >= 0, i < a.count else { return nil }; v = a[i]
+            case .object(let o):
+                guard let x = o[String(part)] else { return nil }
+                v = x
+            case .array(let a):
+                guard let i = Int(part), i >= 0, i < a.count else { return nil }
+                v = a[i]
             default: return nil
             }
         }
@@ -90,13 +106,17 @@ public enum PayloadDecoder {
             switch json.at(path) {
             case .number(let d)?: v = d
             case .string(let str)?:
-                guard let d = DoubleText.parse(str), !d.isNaN else { throw PayloadError(message: "field \(path) is not a number: \(str.prefix(40))") }
+                guard let d = DoubleText.parse(str), !d.isNaN else {
+                    throw PayloadError(message: "field \(path) is not a number: \(str.prefix(40))")
+                }
                 v = d
             case .bool(let b)?: v = b ? 1 : 0
             case nil, .null?: continue  // a message may carry only some of the fields
             default: throw PayloadError(message: "field \(path) is not a number")
             }
-            guard i < series.count, series[i] != nil else { throw PayloadError(message: "topic \(topic) lacks a level of \(template)") }
+            guard i < series.count, series[i] != nil else {
+                throw PayloadError(message: "topic \(topic) lacks a level of \(template)")
+            }
             out.append((i, t, v))
         }
         guard !out.isEmpty else { throw PayloadError(message: "none of the mapped fields present") }
@@ -104,7 +124,9 @@ public enum PayloadDecoder {
     }
 
     static func checkSize(_ payload: [UInt8], _ s: Subscription) throws(PayloadError) {
-        guard payload.count <= s.maxPayload else { throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)") }
+        guard payload.count <= s.maxPayload else {
+            throw PayloadError(message: "payload of \(payload.count) bytes exceeds \(s.maxPayload)")
+        }
     }
 
     /// Epoch seconds / ms / µs / ns (by magnitude) or RFC 3339 text, to epoch milliseconds.
@@ -118,7 +140,9 @@ public enum PayloadDecoder {
             return Int64((d / 1_000_000).rounded())  // ns
         case .string(let s):
             if let d = Double(s) { return try timestamp(.number(d), field) }
-            guard let ms = RFC3339.millis(s) else { throw PayloadError(message: "timestamp \(field) is not RFC 3339: \(s.prefix(40))") }
+            guard let ms = RFC3339.millis(s) else {
+                throw PayloadError(message: "timestamp \(field) is not RFC 3339: \(s.prefix(40))")
+            }
             return ms
         default:
             throw PayloadError(message: "timestamp \(field) is not a number or text")
@@ -130,4 +154,3 @@ public enum PayloadDecoder {
         return "\"\(s)\"" + (p.count > 40 ? "…" : "")
     }
 }
-

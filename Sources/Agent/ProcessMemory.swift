@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// The agent's own memory, from /proc (Linux; zeros elsewhere).
@@ -10,7 +10,8 @@ public enum ProcessMemory {
     /// VmRSS and VmHWM of process `pid` (nil: this one), bytes; nil if it cannot be read.
     public static func status(of pid: Int32?) -> (rss: Int, hwm: Int)? {
         guard let text = readProc("/proc/\(pid.map(String.init) ?? "self")/status") else { return nil }
-        var rss: Int?, hwm: Int?
+        var rss: Int?
+        var hwm: Int?
         for line in text.split(separator: "\n") {
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard parts.count >= 2, let kib = Int(parts[1]) else { continue }
@@ -46,22 +47,27 @@ public enum ProcessMemory {
     @discardableResult
     public static func releaseStartupPages() -> Int {
         #if os(Linux)
-        guard let maps = readProc("/proc/self/maps") else { return 0 }
-        let exe = readLink("/proc/self/exe")
-        guard !exe.isEmpty else { return 0 }
-        var total = 0
-        for line in maps.split(separator: "\n") {
-            // start-end perms offset dev inode path
-            let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard f.count == 6, f[5].drop(while: { $0 == " " }) == exe, f[1].hasPrefix("r"), !f[1].contains("w") else { continue }
-            let range = f[0].split(separator: "-")
-            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start else { continue }
-            let advice: Int32 = 21  // MADV_PAGEOUT (Linux 5.4); older kernels answer EINVAL and nothing happens
-            if madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), advice) == 0 { total += Int(end - start) }
-        }
-        return total
+            guard let maps = readProc("/proc/self/maps") else { return 0 }
+            let exe = readLink("/proc/self/exe")
+            guard !exe.isEmpty else { return 0 }
+            var total = 0
+            for line in maps.split(separator: "\n") {
+                // start-end perms offset dev inode path
+                let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+                guard f.count == 6, f[5].drop(while: { $0 == " " }) == exe, f[1].hasPrefix("r"), !f[1].contains("w")
+                else { continue }
+                let range = f[0].split(separator: "-")
+                guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
+                    end > start
+                else { continue }
+                let advice: Int32 = 21  // MADV_PAGEOUT (Linux 5.4); older kernels answer EINVAL and nothing happens
+                if madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), advice) == 0 {
+                    total += Int(end - start)
+                }
+            }
+            return total
         #else
-        return 0
+            return 0
         #endif
     }
 
@@ -72,8 +78,8 @@ public enum ProcessMemory {
     /// arena limit when a second thread first allocates.
     public static func tuneMalloc() {
         #if os(Linux)
-        _ = glibcMallopt(-8, 1)  // M_ARENA_MAX
-        _ = glibcMallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
+            _ = glibcMallopt(-8, 1)  // M_ARENA_MAX
+            _ = glibcMallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
         #endif
     }
 
@@ -81,18 +87,19 @@ public enum ProcessMemory {
     /// keeps it at 1 when it ran early enough — /metrics shows it, so a regression is visible.
     public static func mallocArenas() -> Int {
         #if os(Linux)
-        var text: UnsafeMutablePointer<CChar>?
-        var size = 0
-        guard let stream = open_memstream(&text, &size) else { return 0 }
-        let ok = glibcMallocInfo(0, stream) == 0
-        fclose(stream)
-        defer { free(text) }
-        guard ok, let text else { return 0 }
-        let xml = Array(String(cString: text).utf8), tag = Array("<heap nr=".utf8)
-        guard xml.count >= tag.count else { return 0 }
-        return (0...(xml.count - tag.count)).count { xml[$0..<($0 + tag.count)].elementsEqual(tag) }
+            var text: UnsafeMutablePointer<CChar>?
+            var size = 0
+            guard let stream = open_memstream(&text, &size) else { return 0 }
+            let ok = glibcMallocInfo(0, stream) == 0
+            fclose(stream)
+            defer { free(text) }
+            guard ok, let text else { return 0 }
+            let xml = Array(String(cString: text).utf8)
+            let tag = Array("<heap nr=".utf8)
+            guard xml.count >= tag.count else { return 0 }
+            return (0...(xml.count - tag.count)).count { xml[$0..<($0 + tag.count)].elementsEqual(tag) }
         #else
-        return 0
+            return 0
         #endif
     }
 
@@ -105,11 +112,11 @@ public enum ProcessMemory {
 }
 
 #if os(Linux)
-/// `int mallopt(int, int)` from <malloc.h>, which the Glibc module does not export.
-@_silgen_name("mallopt")
-private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+    /// `int mallopt(int, int)` from <malloc.h>, which the Glibc module does not export.
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 
-/// `int malloc_info(int, FILE *)` from <malloc.h>: the allocator's state as XML, one <heap> per arena.
-@_silgen_name("malloc_info")
-private func glibcMallocInfo(_ options: Int32, _ stream: UnsafeMutablePointer<FILE>) -> Int32
+    /// `int malloc_info(int, FILE *)` from <malloc.h>: the allocator's state as XML, one <heap> per arena.
+    @_silgen_name("malloc_info")
+    private func glibcMallocInfo(_ options: Int32, _ stream: UnsafeMutablePointer<FILE>) -> Int32
 #endif

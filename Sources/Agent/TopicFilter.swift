@@ -33,7 +33,9 @@ public enum TopicFilter {
             let name = rest[rest.index(after: open)..<close]
             if name != "topic" {
                 guard let n = Int(name), n >= 0 else { return "\"{\(name)}\" is not {topic} or a topic level number" }
-                if n >= levels && !filter.hasSuffix("#") { return "{\(n)}: the topic has only levels 0...\(levels - 1)" }
+                if n >= levels && !filter.hasSuffix("#") {
+                    return "{\(n)}: the topic has only levels 0...\(levels - 1)"
+                }
             }
             rest = rest[rest.index(after: close)...]
         }

@@ -119,7 +119,8 @@ public actor Uplink {
         let answer: String
         let retryAfter: Double?
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
+            let response = try await client.execute(
+                request, timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
             status = response.status.code
             retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
             answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -130,10 +131,16 @@ public actor Uplink {
             let reason = "HTTP \(status): \(answer.prefix(300))"
             if status == 413 {
                 let smaller = max(1024, (batchLimit ?? options.batchBytes) / 2)
-                if smaller != batchLimit { logger.warning("the cloud node refused the batch size; sending smaller batches", metadata: ["batch_bytes": "\(smaller)"]) }
+                if smaller != batchLimit {
+                    logger.warning(
+                        "the cloud node refused the batch size; sending smaller batches",
+                        metadata: ["batch_bytes": "\(smaller)"])
+                }
                 batchLimit = smaller
             }
-            if status == 401 || status == 403 { logger.error("the cloud node refused the token", metadata: ["answer": "\(reason)"]) }
+            if status == 401 || status == 403 {
+                logger.error("the cloud node refused the token", metadata: ["answer": "\(reason)"])
+            }
             return failed(reason, retryAfter: retryAfter)
         }
         do {
@@ -151,8 +158,9 @@ public actor Uplink {
         counters.rejected += report.rejected.count
         counters.lastSuccessMillis = FileIO.wallMillis()
         if let first = report.rejected.first {
-            logger.error("the cloud node refused segments (they stay here, and are not sent again)",
-                         metadata: ["count": "\(report.rejected.count)", "first": "\(first.reason)"])
+            logger.error(
+                "the cloud node refused segments (they stay here, and are not sent again)",
+                metadata: ["count": "\(report.rejected.count)", "first": "\(first.reason)"])
         }
         if failuresInARow > 0 { logger.info("uplink recovered", metadata: ["after_failures": "\(failuresInARow)"]) }
         failuresInARow = 0
@@ -172,7 +180,8 @@ public actor Uplink {
         let now = FileIO.monotonicNanos()
         if failuresInARow == 1 || now &- lastLoggedFailure > 60_000_000_000 {
             lastLoggedFailure = now
-            logger.warning("uplink failed; retrying", metadata: ["reason": "\(reason)", "failures_in_a_row": "\(failuresInARow)"])
+            logger.warning(
+                "uplink failed; retrying", metadata: ["reason": "\(reason)", "failures_in_a_row": "\(failuresInARow)"])
         }
         if let retryAfter, retryAfter > 0 { return min(retryAfter, 3600) }
         let exp = options.retryMin * Double(1 << min(failuresInARow - 1, 20))

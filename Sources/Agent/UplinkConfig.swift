@@ -39,10 +39,14 @@ extension AgentConfig {
     static func parseUplink(_ u: ConfigTable, _ reader: ConfigReader) throws(ConfigError) -> UplinkOptions {
         let t = "uplink"
         try reader.allow(u, table: t, keys: uplinkKeys)
-        guard let url = try reader.string(u, "url", t), url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
+        guard let url = try reader.string(u, "url", t), url.hasPrefix("http://") || url.hasPrefix("https://"),
+            url.count > 8
+        else {
             throw reader.error(t, "url", "is required: the cloud node's http:// or https:// address")
         }
-        guard let token = try reader.string(u, "token", t), !token.isEmpty else { throw reader.error(t, "token", "is required") }
+        guard let token = try reader.string(u, "token", t), !token.isEmpty else {
+            throw reader.error(t, "token", "is required")
+        }
         guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw reader.error(t, "token", "must be printable ASCII without spaces")
         }
@@ -54,7 +58,10 @@ extension AgentConfig {
         o.timeoutSeconds = try reader.double(u, "timeout", t) ?? o.timeoutSeconds
         o.retryMin = try reader.double(u, "retry_min", t) ?? o.retryMin
         o.retryMax = try reader.double(u, "retry_max", t) ?? o.retryMax
-        for (key, v) in [("interval", o.intervalSeconds), ("timeout", o.timeoutSeconds), ("retry_min", o.retryMin), ("retry_max", o.retryMax)]
+        for (key, v) in [
+            ("interval", o.intervalSeconds), ("timeout", o.timeoutSeconds), ("retry_min", o.retryMin),
+            ("retry_max", o.retryMax),
+        ]
         where !(v > 0 && v <= 86400) {
             throw reader.error(t, key, "must be a number of seconds in (0, 86400]")
         }

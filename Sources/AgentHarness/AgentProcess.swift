@@ -21,7 +21,8 @@ public final class AgentProcess {
         configPath = directory + "/agent.toml"
         try config(data, "127.0.0.1:\(httpPort)").write(toFile: configPath, atomically: true, encoding: .utf8)
         pid = try spawn(
-            [executable, "--config", configPath, "--log-level", logLevel], output: directory + "/agent.log", environment: environment)
+            [executable, "--config", configPath, "--log-level", logLevel], output: directory + "/agent.log",
+            environment: environment)
     }
 
     deinit { kill() }

@@ -15,7 +15,8 @@ public final class Broker {
         port = Broker.freePort()
         // `user root`: run as root, mosquitto would switch to its own user, which clears the
         // parent-death signal that ends it with the test process (`spawn`).
-        let conf = "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"
+        let conf =
+            "listener \(port) 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n"
             + (getuid() == 0 ? "user root\n" : "")
             + "log_dest file \(dir.appendingPathComponent("mosquitto.log").path)\n\(extraConfig)\n"
         try conf.write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
@@ -51,7 +52,8 @@ public final class Broker {
     }
 
     public static func find(_ name: String) -> String {
-        for d in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: "\(d)/\(name)") {
+        for d in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
+        where FileManager.default.isExecutableFile(atPath: "\(d)/\(name)") {
             return "\(d)/\(name)"
         }
         return name
@@ -66,7 +68,9 @@ public final class Broker {
         addr.sin_port = 0
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
@@ -90,7 +94,8 @@ public final class Broker {
 public func spawn(_ argv: [String], output: String = "/dev/null", environment: [String: String] = [:]) throws -> pid_t {
     // The child dies with the test process (PR_SET_PDEATHSIG through util-linux's setpriv, which
     // then execs it: the same pid), so a crashed or killed run leaves no broker or node behind.
-    let argv = FileManager.default.isExecutableFile(atPath: pdeathsigWrapper)
+    let argv =
+        FileManager.default.isExecutableFile(atPath: pdeathsigWrapper)
         ? [pdeathsigWrapper, "--pdeathsig", "KILL", "--"] + argv : argv
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -130,7 +135,9 @@ public func loopbackConnect(_ port: Int) -> Int32 {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = UInt16(port).bigEndian
     let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     if rc != 0 {
         close(fd)

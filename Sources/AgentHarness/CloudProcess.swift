@@ -25,7 +25,8 @@ public final class CloudProcess {
 
     /// - Parameter config: the TOML, given the data path and the `HOST:PORT` to listen on.
     public init(
-        directory: String, executable: String = BuiltExecutable.path("alicedb-cloud"), config: (_ data: String, _ listen: String) -> String
+        directory: String, executable: String = BuiltExecutable.path("alicedb-cloud"),
+        config: (_ data: String, _ listen: String) -> String
     ) throws {
         self.directory = directory
         self.executable = executable
@@ -102,7 +103,9 @@ public func httpRequest(
 func dechunk(_ s: String) -> String {
     var out = [UInt8]()
     var bytes = Array(s.utf8)[...]
-    while let lineEnd = bytes.firstIndex(of: 13), let size = Int(String(decoding: bytes[bytes.startIndex..<lineEnd], as: UTF8.self), radix: 16) {
+    while let lineEnd = bytes.firstIndex(of: 13),
+        let size = Int(String(decoding: bytes[bytes.startIndex..<lineEnd], as: UTF8.self), radix: 16)
+    {
         let start = lineEnd + 2
         guard size > 0, start + size <= bytes.endIndex else { break }
         out += bytes[start..<(start + size)]

@@ -28,24 +28,35 @@ public final class PostgresServer: Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try (password + "\n").write(toFile: dir + "/pwfile", atomically: true, encoding: .utf8)
         if geteuid() == 0 {
-            guard getpwnam("postgres") != nil else { throw HarnessError("running as root needs the 'postgres' user (apt-get install postgresql)") }
+            guard getpwnam("postgres") != nil else {
+                throw HarnessError("running as root needs the 'postgres' user (apt-get install postgresql)")
+            }
             try run(["/usr/bin/chown", "-R", "postgres:", dir])
         }
-        try run(asPostgres([bin + "/initdb", "-D", dataDir, "-U", user, "--pwfile", dir + "/pwfile", "--auth", "scram-sha-256",
-                            "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"]))
+        try run(
+            asPostgres([
+                bin + "/initdb", "-D", dataDir, "-U", user, "--pwfile", dir + "/pwfile", "--auth", "scram-sha-256",
+                "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync",
+            ]))
         try start()
         // The database the node uses (initdb made only `postgres`).
-        try run(asPostgres([bin + "/createdb", "-h", "127.0.0.1", "-p", String(port), "-U", user, database]),
-                environment: ["PGPASSWORD": password])
+        try run(
+            asPostgres([bin + "/createdb", "-h", "127.0.0.1", "-p", String(port), "-U", user, database]),
+            environment: ["PGPASSWORD": password])
     }
 
     /// Debian's versioned directory (newest first), else wherever `initdb` is on PATH.
     static func binDir() -> String? {
         let root = "/usr/lib/postgresql"
-        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted(by: >)
-        for v in versions where FileManager.default.isExecutableFile(atPath: "\(root)/\(v)/bin/pg_ctl") { return "\(root)/\(v)/bin" }
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted(
+            by: >)
+        for v in versions where FileManager.default.isExecutableFile(atPath: "\(root)/\(v)/bin/pg_ctl") {
+            return "\(root)/\(v)/bin"
+        }
         for d in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-        where FileManager.default.isExecutableFile(atPath: "\(d)/pg_ctl") && FileManager.default.isExecutableFile(atPath: "\(d)/initdb") {
+        where FileManager.default.isExecutableFile(atPath: "\(d)/pg_ctl")
+            && FileManager.default.isExecutableFile(atPath: "\(d)/initdb")
+        {
             return String(d)
         }
         return nil
@@ -57,8 +68,12 @@ public final class PostgresServer: Sendable {
 
     /// Starts the server and waits until it accepts connections.
     public func start() throws {
-        let options = "-p \(port) -c listen_addresses=127.0.0.1 -k \(dir) -c fsync=\(fsync ? "on" : "off") -c max_connections=200"
-        try run(asPostgres([bin + "/pg_ctl", "-D", dataDir, "-l", dir + "/server.log", "-o", options, "-w", "-t", "60", "start"]))
+        let options =
+            "-p \(port) -c listen_addresses=127.0.0.1 -k \(dir) -c fsync=\(fsync ? "on" : "off") -c max_connections=200"
+        try run(
+            asPostgres([
+                bin + "/pg_ctl", "-D", dataDir, "-l", dir + "/server.log", "-o", options, "-w", "-t", "60", "start",
+            ]))
     }
 
     /// Stops the server: `fast` rolls back open transactions and disconnects clients (what a
@@ -73,8 +88,12 @@ public final class PostgresServer: Sendable {
     public func psql(_ sql: String) throws -> String {
         let out = dir + "/psql-\(UUID().uuidString).out"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        try run(["/usr/bin/psql", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                environment: ["PGPASSWORD": password], output: out)
+        try run(
+            [
+                "/usr/bin/psql", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database, "-At", "-v",
+                "ON_ERROR_STOP=1", "-c", sql,
+            ],
+            environment: ["PGPASSWORD": password], output: out)
         return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
     }
 
@@ -89,7 +108,9 @@ public final class PostgresServer: Sendable {
         let status = waitForExit(pid)
         guard status == 0 else {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw HarnessError("\(argv.joined(separator: " ")) failed (status \(status)):\n\(text.suffix(2000))\n\(self.log.suffix(2000))")
+            throw HarnessError(
+                "\(argv.joined(separator: " ")) failed (status \(status)):\n\(text.suffix(2000))\n\(self.log.suffix(2000))"
+            )
         }
     }
 }

@@ -46,8 +46,10 @@ public final class PrometheusServer {
         try PrometheusServer.openMetrics(series, metric: metric).write(toFile: input, atomically: true, encoding: .utf8)
         // One block over the whole data set: with the default 2 h blocks, promtool reads the file
         // once per block and a few months of data would make hundreds of blocks.
-        let backfill = [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet",
-                        "--max-block-duration=100000h", input, data]
+        let backfill = [
+            promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet",
+            "--max-block-duration=100000h", input, data,
+        ]
         let status = waitForExit(try spawn(backfill, output: directory + "/promtool.log"))
         guard status == 0 else {
             let output = text(directory + "/promtool.log").suffix(2000)
@@ -66,8 +68,11 @@ public final class PrometheusServer {
 
     func start(_ executable: String, config: String) throws {
         pid = try spawn(
-            [executable, "--config.file=\(config)", "--storage.tsdb.path=\(data)", "--storage.tsdb.retention.time=100y",
-             "--web.listen-address=127.0.0.1:\(port)"],
+            [
+                executable, "--config.file=\(config)", "--storage.tsdb.path=\(data)",
+                "--storage.tsdb.retention.time=100y",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ],
             output: directory + "/prometheus.log")
         for _ in 0..<1500 {
             if let r = try? request("/-/ready"), r.status == 200 { return }
@@ -130,7 +135,8 @@ public final class PrometheusServer {
     /// - Throws: `HarnessError` if neither spelling reads back as `ms`.
     public static func time(_ ms: Int64) throws -> String {
         let sign = ms < 0 ? "-" : ""
-        let seconds = (ms.magnitude / 1000), fraction = ms.magnitude % 1000
+        let seconds = (ms.magnitude / 1000)
+        let fraction = ms.magnitude % 1000
         let digits = String(fraction)
         let padded = String(repeating: "0", count: 3 - digits.count) + digits
         let exact = sign + String(seconds) + (fraction == 0 ? "" : "." + padded)

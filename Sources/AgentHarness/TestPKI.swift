@@ -12,15 +12,27 @@ public struct TestPKI {
         key = dir + "/server.key"
         clientCert = dir + "/client.crt"
         clientKey = dir + "/client.key"
-        let caKey = dir + "/ca.key", csr = dir + "/server.csr", clientCSR = dir + "/client.csr", ext = dir + "/ext.cnf"
+        let caKey = dir + "/ca.key"
+        let csr = dir + "/server.csr"
+        let clientCSR = dir + "/client.csr"
+        let ext = dir + "/ext.cnf"
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: ext, atomically: true, encoding: .utf8)
         let openssl = Broker.find("openssl")
         for args in [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=alicedb test CA"],
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj",
+                "/CN=alicedb test CA",
+            ],
             ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
+            [
+                "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2",
+                "-extfile", ext,
+            ],
             ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", clientKey, "-out", clientCSR, "-subj", "/CN=gateway"],
-            ["x509", "-req", "-in", clientCSR, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", clientCert, "-days", "2"],
+            [
+                "x509", "-req", "-in", clientCSR, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", clientCert,
+                "-days", "2",
+            ],
         ] {
             let status = try spawnAndWait([openssl] + args)
             guard status == 0 else { throw HarnessError("openssl \(args[0]) failed (\(status))") }

@@ -1,7 +1,7 @@
+internal import AliceFormat
 internal import Dispatch
 internal import Logging
 internal import Synchronization
-internal import AliceFormat
 
 /// A time-series database in one directory: verified model segments, a WAL, a catalog.
 ///
@@ -29,7 +29,9 @@ public final class Database: Sendable {
         var periodMs = 1000
         if case .interval(let ms) = options.sync { periodMs = max(5, min(ms, 1000)) }
         let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "alicedb.maintenance"))
-        t.schedule(deadline: .now() + .milliseconds(periodMs), repeating: .milliseconds(periodMs), leeway: .milliseconds(periodMs / 4 + 1))
+        t.schedule(
+            deadline: .now() + .milliseconds(periodMs), repeating: .milliseconds(periodMs),
+            leeway: .milliseconds(periodMs / 4 + 1))
         timer = MaintenanceTimer(source: t)
         t.setEventHandler { [weak self] in self?.maintenance() }
         t.resume()
@@ -42,7 +44,9 @@ public final class Database: Sendable {
 
     private func maintenance() {
         engine.withLock { e in
-            do { try e.maintenance() } catch { e.logger.error("background maintenance failed", metadata: ["error": "\(error)"]) }
+            do { try e.maintenance() } catch {
+                e.logger.error("background maintenance failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -78,7 +82,8 @@ public final class Database: Sendable {
     /// Writes one point; the series is created (lossless) if it does not exist.
     /// - Complexity: amortised O(1); a flush fits and writes the series' buffer.
     public func put(_ series: String, _ timestamp: Int64, _ value: Double) throws {
-        var t = timestamp, v = value
+        var t = timestamp
+        var v = value
         try withUnsafePointer(to: &t) { tp in
             try withUnsafePointer(to: &v) { vp in
                 try putBatch(series, UnsafeBufferPointer(start: tp, count: 1), UnsafeBufferPointer(start: vp, count: 1))
@@ -93,7 +98,9 @@ public final class Database: Sendable {
         }
     }
 
-    public func putBatch(_ series: String, _ timestamps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws {
+    public func putBatch(
+        _ series: String, _ timestamps: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>
+    ) throws {
         try locked { e throws(AliceDBError) in
             let id = try e.seriesID(series, create: true)
             try e.put(series: id, timestamps, values)
@@ -127,13 +134,17 @@ public final class Database: Sendable {
 
     /// Streams the points in `[from, to]` to `body`, in time order.
     public func scan(_ series: String, from: Int64 = .min, to: Int64 = .max, _ body: (Int64, Double) -> Void) throws {
-        try locked { e throws(AliceDBError) in try e.scan(try e.seriesID(series, create: false), from: from, to: to, body) }
+        try locked { e throws(AliceDBError) in
+            try e.scan(try e.seriesID(series, create: false), from: from, to: to, body)
+        }
     }
 
     /// Count, sum, min, max and avg over `[from, to]`; whole segments answer from their exact summaries.
     /// - Complexity: O(segments) plus decoding the (at most two) partial segments.
     public func aggregate(_ series: String, from: Int64 = .min, to: Int64 = .max) throws -> AggregateResult {
-        try locked { e throws(AliceDBError) in try e.aggregate(try e.seriesID(series, create: false), from: from, to: to) }
+        try locked { e throws(AliceDBError) in
+            try e.aggregate(try e.seriesID(series, create: false), from: from, to: to)
+        }
     }
 
     /// One aggregate per `interval`-wide bucket starting at `from`; empty buckets are omitted.
@@ -146,7 +157,9 @@ public final class Database: Sendable {
     /// The data of `[from, to]` in time order: whole segments that `summarize(first, last)` accepts
     /// as their exact summaries, the rest as points.
     /// - Complexity: O(segments) plus decoding the segments that come as points.
-    public func pieces(_ series: String, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws -> [SeriesPiece] {
+    public func pieces(_ series: String, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws
+        -> [SeriesPiece]
+    {
         try locked { e throws(AliceDBError) in
             try e.pieces(try e.seriesID(series, create: false), from: from, to: to, summarize: summarize)
         }

@@ -61,7 +61,9 @@ public struct CloudConfig: Sendable {
 
     public static func load(path: String) throws(ConfigError) -> CloudConfig {
         let bytes: [UInt8]?
-        do { bytes = try FileIO.readFile(path) } catch { throw ConfigError(file: path, message: "cannot read: \(error)") }
+        do { bytes = try FileIO.readFile(path) } catch {
+            throw ConfigError(file: path, message: "cannot read: \(error)")
+        }
         guard let bytes else { throw ConfigError(file: path, message: "no such file") }
         return try parse(String(decoding: bytes, as: UTF8.self), file: path)
     }
@@ -69,7 +71,10 @@ public struct CloudConfig: Sendable {
     /// Gateway names become directory names: letters, digits, `.`, `_`, `-`, at most 64.
     public static func validGatewayName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 64 && name != "." && name != ".."
-            && name.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+            && name.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F
+                    || $0 == 0x2D
+            }
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> CloudConfig {
@@ -79,17 +84,24 @@ public struct CloudConfig: Sendable {
         try reader.allow(root, table: "", keys: ["server", "storage", "gateway", "reader"])
         if let s = try reader.table(root, "server", in: "") {
             let t = "server"
-            try reader.allow(s, table: t, keys: [
-                "listen", "max_body", "rate_limit", "rate_burst", "idle_timeout", "max_scan_points", "tls_cert_file", "tls_key_file",
-                "tls_client_ca_file",
-            ])
+            try reader.allow(
+                s, table: t,
+                keys: [
+                    "listen", "max_body", "rate_limit", "rate_burst", "idle_timeout", "max_scan_points",
+                    "tls_cert_file", "tls_key_file",
+                    "tls_client_ca_file",
+                ])
             c.tlsCert = try reader.string(s, "tls_cert_file", t)
             c.tlsKey = try reader.string(s, "tls_key_file", t)
             c.tlsClientCA = try reader.string(s, "tls_client_ca_file", t)
             if (c.tlsCert == nil) != (c.tlsKey == nil) {
-                throw reader.error(t, c.tlsCert == nil ? "tls_key_file" : "tls_cert_file", "tls_cert_file and tls_key_file go together")
+                throw reader.error(
+                    t, c.tlsCert == nil ? "tls_key_file" : "tls_cert_file", "tls_cert_file and tls_key_file go together"
+                )
             }
-            if c.tlsClientCA != nil && c.tlsCert == nil { throw reader.error(t, "tls_client_ca_file", "needs tls_cert_file and tls_key_file") }
+            if c.tlsClientCA != nil && c.tlsCert == nil {
+                throw reader.error(t, "tls_client_ca_file", "needs tls_cert_file and tls_key_file")
+            }
             if let a = try reader.address(s, "listen", t) {
                 guard let a else { throw reader.error(t, "listen", "the cloud node needs an address to listen on") }
                 (c.host, c.port) = a
@@ -105,17 +117,24 @@ public struct CloudConfig: Sendable {
         }
         if let s = try reader.table(root, "storage", in: "") {
             let t = "storage"
-            try reader.allow(s, table: t, keys: ["path", "kind", "url", "password_file", "pool_size", "query_timeout", "connect_timeout"])
+            try reader.allow(
+                s, table: t,
+                keys: ["path", "kind", "url", "password_file", "pool_size", "query_timeout", "connect_timeout"])
             switch try reader.string(s, "kind", t) ?? "embedded" {
             case "embedded":
-                for key in ["url", "password_file", "pool_size", "query_timeout", "connect_timeout"] where reader.has(s, key) {
+                for key in ["url", "password_file", "pool_size", "query_timeout", "connect_timeout"]
+                where reader.has(s, key) {
                     throw reader.error(t, key, "is a setting of kind = \"postgres\"")
                 }
                 c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
             case "postgres":
-                if reader.has(s, "path") { throw reader.error(t, "path", "is a setting of kind = \"embedded\" (postgres keeps everything in the database)") }
+                if reader.has(s, "path") {
+                    throw reader.error(
+                        t, "path", "is a setting of kind = \"embedded\" (postgres keeps everything in the database)")
+                }
                 guard let url = try reader.string(s, "url", t) else {
-                    throw reader.error(t, "url", "is required with kind = \"postgres\" (postgres://user@host:5432/database)")
+                    throw reader.error(
+                        t, "url", "is required with kind = \"postgres\" (postgres://user@host:5432/database)")
                 }
                 var pg: PostgresSettings
                 switch PostgresSettings.parse(url: url) {
@@ -123,9 +142,13 @@ public struct CloudConfig: Sendable {
                 case .failure(let e): throw reader.error(t, "url", e.description)
                 }
                 if let file = try reader.string(s, "password_file", t) {
-                    guard pg.password == nil else { throw reader.error(t, "password_file", "the url already has a password") }
+                    guard pg.password == nil else {
+                        throw reader.error(t, "password_file", "the url already has a password")
+                    }
                     let bytes: [UInt8]?
-                    do { bytes = try FileIO.readFile(file) } catch { throw reader.error(t, "password_file", "cannot read \(file): \(error)") }
+                    do { bytes = try FileIO.readFile(file) } catch {
+                        throw reader.error(t, "password_file", "cannot read \(file): \(error)")
+                    }
                     guard let bytes else { throw reader.error(t, "password_file", "no such file: \(file)") }
                     var text = String(decoding: bytes, as: UTF8.self)
                     while text.last == "\n" || text.last == "\r" { text.removeLast() }
@@ -135,10 +158,15 @@ public struct CloudConfig: Sendable {
                 pg.queryTimeoutSeconds = try reader.double(s, "query_timeout", t) ?? pg.queryTimeoutSeconds
                 guard pg.queryTimeoutSeconds > 0 else { throw reader.error(t, "query_timeout", "must be > 0 seconds") }
                 pg.connectTimeoutSeconds = try reader.double(s, "connect_timeout", t) ?? pg.connectTimeoutSeconds
-                guard pg.connectTimeoutSeconds > 0 else { throw reader.error(t, "connect_timeout", "must be > 0 seconds") }
+                guard pg.connectTimeoutSeconds > 0 else {
+                    throw reader.error(t, "connect_timeout", "must be > 0 seconds")
+                }
                 c.postgres = pg
             case let kind:
-                throw reader.error(t, "kind", "must be \"embedded\" (one engine directory per gateway) or \"postgres\" (a database several nodes share), not \"\(kind)\"")
+                throw reader.error(
+                    t, "kind",
+                    "must be \"embedded\" (one engine directory per gateway) or \"postgres\" (a database several nodes share), not \"\(kind)\""
+                )
             }
         }
         for (key, role) in [("gateway", Principal.Role.gateway), ("reader", .reader)] {
@@ -149,7 +177,8 @@ public struct CloudConfig: Sendable {
                 try reader.allow(e, table: t, keys: ["name", "token"])
                 guard let name = try reader.string(e, "name", t) else { throw reader.error(t, "name", "is required") }
                 if role == .gateway && !validGatewayName(name) {
-                    throw reader.error(t, "name", "must be 1–64 letters, digits, '.', '_' or '-' (it names a directory)")
+                    throw reader.error(
+                        t, "name", "must be 1–64 letters, digits, '.', '_' or '-' (it names a directory)")
                 }
                 guard names.insert(name).inserted else { throw reader.error(t, "name", "\"\(name)\" is listed twice") }
                 guard let token = try reader.string(e, "token", t), token.utf8.count >= 8 else {
@@ -158,7 +187,9 @@ public struct CloudConfig: Sendable {
                 guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
                     throw reader.error(t, "token", "must be printable ASCII without spaces (it travels in a header)")
                 }
-                guard c.tokens[token] == nil else { throw reader.error(t, "token", "is already the token of another entry") }
+                guard c.tokens[token] == nil else {
+                    throw reader.error(t, "token", "is already the token of another entry")
+                }
                 c.tokens[token] = Principal(name: name, role: role)
             }
         }
@@ -173,8 +204,11 @@ public struct CloudConfig: Sendable {
         var s = "config: \(source)\nlisten: \(tlsCert == nil ? "http" : "https")://\(host):\(port)"
         s += tlsClientCA.map { " client certificates from \($0)" } ?? ""
         s += " max_body=\(maxBody) rate_limit=\(rateLimit)/s burst=\(rateBurst)"
-        s += " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: \(postgres.map { "postgres \($0.redacted) pool_size=\($0.poolSize) query_timeout=\($0.queryTimeoutSeconds)s" } ?? "embedded path=\(storagePath)")"
-        for p in tokens.values.sorted(by: { ($0.role == .gateway ? 0 : 1, $0.name) < ($1.role == .gateway ? 0 : 1, $1.name) }) {
+        s +=
+            " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: \(postgres.map { "postgres \($0.redacted) pool_size=\($0.poolSize) query_timeout=\($0.queryTimeoutSeconds)s" } ?? "embedded path=\(storagePath)")"
+        for p in tokens.values.sorted(by: {
+            ($0.role == .gateway ? 0 : 1, $0.name) < ($1.role == .gateway ? 0 : 1, $1.name)
+        }) {
             s += "\n\(p.role == .gateway ? "gateway" : "reader"): \(p.name)"
         }
         return s

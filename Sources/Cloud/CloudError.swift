@@ -19,7 +19,9 @@ public struct CloudError: HTTPResponseError, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var h = headers
         h[.contentType] = "application/json"
-        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: "{\"error\": \(JSONText.quote(message))}\n")))
+        return Response(
+            status: status, headers: h,
+            body: .init(byteBuffer: ByteBuffer(string: "{\"error\": \(JSONText.quote(message))}\n")))
     }
 
     static func badRequest(_ m: String) -> CloudError { CloudError(.badRequest, m) }

@@ -10,9 +10,10 @@ extension CloudNode {
     static let maxPromSteps = 11_000
 
     func addPrometheusRoutes(_ router: Router<BasicRequestContext>) {
-        for path in ["/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels", "/api/v1/metadata",
-                     "/api/v1/status/buildinfo", "/api/v1/query_exemplars", "/api/v1/label/{name}/values"]
-        {
+        for path in [
+            "/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels", "/api/v1/metadata",
+            "/api/v1/status/buildinfo", "/api/v1/query_exemplars", "/api/v1/label/{name}/values",
+        ] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
                 try await self.prometheus(path, request, label: context.parameters.get("name"))
             }
@@ -32,7 +33,9 @@ extension CloudNode {
             case 503: "unavailable"
             default: "internal"
             }
-        var r = json("{\"status\": \"error\", \"errorType\": \"\(type)\", \"error\": \(JSONText.quote(e.message))}\n", status: e.status)
+        var r = json(
+            "{\"status\": \"error\", \"errorType\": \"\(type)\", \"error\": \(JSONText.quote(e.message))}\n",
+            status: e.status)
         for f in e.headers { r.headers.append(f) }
         return r
     }
@@ -54,9 +57,13 @@ extension CloudNode {
             case "/api/v1/labels": data = try await labelNames(p, who)
             case "/api/v1/metadata":
                 let wanted = p["metric"].map { $0 == PromQL.metricName } ?? true
-                data = wanted ? "{\"\(PromQL.metricName)\": [{\"type\": \"gauge\", \"help\": \"A series stored by alicedb.\", \"unit\": \"\"}]}" : "{}"
+                data =
+                    wanted
+                    ? "{\"\(PromQL.metricName)\": [{\"type\": \"gauge\", \"help\": \"A series stored by alicedb.\", \"unit\": \"\"}]}"
+                    : "{}"
             case "/api/v1/status/buildinfo":
-                data = "{\"version\": \"2.42.0\", \"revision\": \"alicedb\", \"branch\": \"\", \"buildUser\": \"\", \"buildDate\": \"\", \"goVersion\": \"\"}"
+                data =
+                    "{\"version\": \"2.42.0\", \"revision\": \"alicedb\", \"branch\": \"\", \"buildUser\": \"\", \"buildDate\": \"\", \"goVersion\": \"\"}"
             case "/api/v1/query_exemplars": data = "[]"
             default: data = try await labelValues(label ?? "", p, who)
             }
@@ -80,7 +87,9 @@ extension CloudNode {
         return out.sorted { PromQL.less($0, $1) }
     }
 
-    func evaluator(_ p: Parameters, _ who: Principal, start: Int64, end: Int64, step: Int64) async throws(CloudError) -> PromEvaluator {
+    func evaluator(_ p: Parameters, _ who: Principal, start: Int64, end: Int64, step: Int64) async throws(CloudError)
+        -> PromEvaluator
+    {
         let source = StoragePromSource(store: store, visible: try await visibleSeries(who))
         var e = PromEvaluator(source: source, start: start, end: end, step: step)
         if let l = p["lookback_delta"], !l.isEmpty { e.lookback = try PromQL.duration(l, "lookback_delta") }
@@ -89,14 +98,18 @@ extension CloudNode {
 
     func queryRange(_ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
         let expr = try PromParser.parse(try p.required("query"))
-        let start = try PromQL.time(p["start"], "start"), end = try PromQL.time(p["end"], "end")
+        let start = try PromQL.time(p["start"], "start")
+        let end = try PromQL.time(p["end"], "end")
         let step = try PromQL.duration(p["step"], "step")
         guard start <= end else { throw .badRequest("end timestamp must not be before start time") }
         guard (end - start) / step < Int64(CloudNode.maxPromSteps) else {
-            throw .badRequest("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+            throw .badRequest(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+            )
         }
         guard expr.type == .scalar || expr.type == .vector else {
-            throw .badRequest("invalid expression type \"\(expr.type.apiName)\" for range query, must be Scalar or instant Vector")
+            throw .badRequest(
+                "invalid expression type \"\(expr.type.apiName)\" for range query, must be Scalar or instant Vector")
         }
         let e = try await evaluator(p, who, start: start, end: end, step: step)
         switch try await e.eval(expr) {
@@ -139,15 +152,20 @@ extension CloudNode {
             guard case .selector(let s) = try PromParser.parse(text) else {
                 throw .badRequest("invalid parameter \"match[]\": \(text) is not a series selector")
             }
-            for l in visible where s.matchers.allSatisfy({ $0.matches(l[$0.label] ?? "") }) && !picked.contains(l) { picked.append(l) }
+            for l in visible where s.matchers.allSatisfy({ $0.matches(l[$0.label] ?? "") }) && !picked.contains(l) {
+                picked.append(l)
+            }
         }
         guard p["start"] != nil || p["end"] != nil else { return picked }
-        let start = try PromQL.time(p["start"], "start", default: .min), end = try PromQL.time(p["end"], "end", default: .max)
+        let start = try PromQL.time(p["start"], "start", default: .min)
+        let end = try PromQL.time(p["end"], "end", default: .max)
         var out = [PromLabels]()
         for l in picked {
-            let g = l["gateway"] ?? "", s = l["series"] ?? ""
+            let g = l["gateway"] ?? ""
+            let s = l["series"] ?? ""
             let stats = try await storage { try await store.seriesStats(g, series: s) }
-            guard let st = stats?.first, let f = st.firstTimestamp, let last = st.lastTimestamp, f <= end, last >= start else { continue }
+            guard let st = stats?.first, let f = st.firstTimestamp, let last = st.lastTimestamp, f <= end, last >= start
+            else { continue }
             out.append(l)
         }
         return out
@@ -183,11 +201,14 @@ struct StoragePromSource: PromSource {
 
     func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(CloudError) -> PromSamples {
         guard from <= to else { return PromSamples(labels: labels) }
-        let g = labels["gateway"] ?? "", s = labels["series"] ?? ""
+        let g = labels["gateway"] ?? ""
+        let s = labels["series"] ?? ""
         do {
             // The decoded segments' arrays as they come (a scan's per-point calls cost more than the decoding).
             var out = PromSamples(labels: labels)
-            for case .points(let ts, let vs) in try await store.pieces(g, s, from: from, to: to, summarize: { _, _ in false }) {
+            for case .points(let ts, let vs) in try await store.pieces(
+                g, s, from: from, to: to, summarize: { _, _ in false })
+            {
                 if out.timestamps.isEmpty {
                     out.timestamps = ts
                     out.values = vs
@@ -204,7 +225,10 @@ struct StoragePromSource: PromSource {
         async throws(CloudError) -> [SeriesPiece]
     {
         guard from <= to else { return [] }
-        let g = labels["gateway"] ?? "", s = labels["series"] ?? ""
-        do { return try await store.pieces(g, s, from: from, to: to, summarize: summarize) } catch { throw CloudNode.httpError(error) }
+        let g = labels["gateway"] ?? ""
+        let s = labels["series"] ?? ""
+        do { return try await store.pieces(g, s, from: from, to: to, summarize: summarize) } catch {
+            throw CloudNode.httpError(error)
+        }
     }
 }

@@ -1,6 +1,6 @@
 internal import AliceDB
-internal import Hummingbird
 internal import HTTPTypes
+internal import Hummingbird
 internal import Synchronization
 
 /// The query API: the engine's queries on one gateway's data, as JSON (default) or CSV
@@ -16,7 +16,9 @@ extension CloudNode {
         let who = try await principal(request)
         let p = Parameters(request.uri.query)
         let format = p["format"] ?? "json"
-        guard format == "json" || format == "csv" else { throw .badRequest("format must be json or csv, not '\(format.prefix(20))'") }
+        guard format == "json" || format == "csv" else {
+            throw .badRequest("format must be json or csv, not '\(format.prefix(20))'")
+        }
         return Query(params: p, who: who, csv: format == "csv")
     }
 
@@ -26,7 +28,8 @@ extension CloudNode {
     }
 
     func range(_ p: Parameters) throws(CloudError) -> (from: Int64, to: Int64) {
-        let from = try p.int64("from") ?? .min, to = try p.int64("to") ?? .max
+        let from = try p.int64("from") ?? .min
+        let to = try p.int64("to") ?? .max
         guard from <= to else { throw .badRequest("from (\(from)) is after to (\(to))") }
         return (from, to)
     }
@@ -36,7 +39,9 @@ extension CloudNode {
         let all = try await storage { try await store.gateways() }
         let rows = q.who.role == .reader ? all : all.filter { $0.name == q.who.name }
         if q.csv {
-            return CloudNode.csv("gateway,series,points,bytes\n" + rows.map { "\(CSVText.field($0.name)),\($0.series),\($0.points),\($0.bytes)\n" }.joined())
+            return CloudNode.csv(
+                "gateway,series,points,bytes\n"
+                    + rows.map { "\(CSVText.field($0.name)),\($0.series),\($0.points),\($0.bytes)\n" }.joined())
         }
         let items = rows.map { r in
             "{\"name\": \(JSONText.quote(r.name)), \"series\": \(r.series), \"points\": \(r.points), \"bytes\": \(r.bytes), "
@@ -48,12 +53,15 @@ extension CloudNode {
     func listSeries(_ request: Request) async throws(CloudError) -> Response {
         let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
-        guard let stats = try await storage({ try await store.seriesStats(g, series: nil) }) else { throw .notFound("no data from gateway '\(g)'") }
+        guard let stats = try await storage({ try await store.seriesStats(g, series: nil) }) else {
+            throw .notFound("no data from gateway '\(g)'")
+        }
         if q.csv {
             var out = "series,points,segments,bytes,bytes_per_point,first,last,max_error,max_error_pct\n"
             for s in stats {
                 out += "\(CSVText.field(s.name)),\(s.points),\(s.segments),\(s.bytes),\(s.bytesPerPoint),"
-                out += "\(s.firstTimestamp.map(String.init) ?? ""),\(s.lastTimestamp.map(String.init) ?? ""),\(s.bound.absolute),\(s.bound.relativePercent)\n"
+                out +=
+                    "\(s.firstTimestamp.map(String.init) ?? ""),\(s.lastTimestamp.map(String.init) ?? ""),\(s.bound.absolute),\(s.bound.relativePercent)\n"
             }
             return CloudNode.csv(out)
         }
@@ -88,7 +96,9 @@ extension CloudNode {
                 out += i == 0 ? "[\(t), \(JSONText.number(v))]" : ", [\(t), \(JSONText.number(v))]"
             }
         }
-        if q.csv { return CloudNode.csv(out, headers: page.next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:]) }
+        if q.csv {
+            return CloudNode.csv(out, headers: page.next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:])
+        }
         out += "], \"next\": \(page.next.map(String.init) ?? "null")}\n"
         return CloudNode.json(out)
     }
@@ -99,14 +109,17 @@ extension CloudNode {
         let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
         guard let at = try q.params.int64("at") else { throw .badRequest("missing parameter 'at'") }
-        guard let v = try await storage({ try await store.get(g, series, at: at) }) else { throw .notFound("no sample of \(series) at \(at)") }
+        guard let v = try await storage({ try await store.get(g, series, at: at) }) else {
+            throw .notFound("no sample of \(series) at \(at)")
+        }
         if q.csv { return CloudNode.csv("ts,value\n\(at),\(DoubleText.format(v))\n") }
         return CloudNode.json("{\"ts\": \(at), \"value\": \(JSONText.number(v))}\n")
     }
 
     func aggregateJSON(_ r: AggregateResult) -> String {
         let f: (Double?) -> String = { $0.map(JSONText.number) ?? "null" }
-        return "\"count\": \(r.count), \"sum\": \(f(r.numericCount > 0 ? r.sum : nil)), \"avg\": \(f(r.avg)), \"min\": \(f(r.min)), \"max\": \(f(r.max))"
+        return
+            "\"count\": \(r.count), \"sum\": \(f(r.numericCount > 0 ? r.sum : nil)), \"avg\": \(f(r.avg)), \"min\": \(f(r.min)), \"max\": \(f(r.max))"
     }
 
     /// `GET /v1/aggregate?gateway=&series=&from=&to=`: count, sum, avg, min, max (exact from
@@ -119,7 +132,9 @@ extension CloudNode {
         let r = try await storage { try await store.aggregate(g, series, from: from, to: to) }
         if q.csv {
             let f: (Double?) -> String = { $0.map(DoubleText.format) ?? "" }
-            return CloudNode.csv("count,sum,avg,min,max\n\(r.count),\(f(r.numericCount > 0 ? r.sum : nil)),\(f(r.avg)),\(f(r.min)),\(f(r.max))\n")
+            return CloudNode.csv(
+                "count,sum,avg,min,max\n\(r.count),\(f(r.numericCount > 0 ? r.sum : nil)),\(f(r.avg)),\(f(r.min)),\(f(r.max))\n"
+            )
         }
         return CloudNode.json("{\(aggregateJSON(r))}\n")
     }
@@ -130,9 +145,13 @@ extension CloudNode {
         let q = try await query(request)
         let g = try gateway(q.params, for: q.who)
         let series = try q.params.required("series")
-        guard let interval = try q.params.int64("interval"), interval > 0 else { throw .badRequest("interval must be a positive integer") }
+        guard let interval = try q.params.int64("interval"), interval > 0 else {
+            throw .badRequest("interval must be a positive integer")
+        }
         let fnText = q.params["fn"] ?? "avg"
-        guard let fn = Aggregation(rawValue: fnText) else { throw .badRequest("fn must be count, sum, avg, min or max, not '\(fnText.prefix(20))'") }
+        guard let fn = Aggregation(rawValue: fnText) else {
+            throw .badRequest("fn must be count, sum, avg, min or max, not '\(fnText.prefix(20))'")
+        }
         var (from, to) = try range(q.params)
         let stats = try await storage { try await store.seriesStats(g, series: series) }
         guard let stats else { throw .notFound("no data from gateway '\(g)'") }
@@ -144,12 +163,18 @@ extension CloudNode {
         if to >= from, (to.subtractingReportingOverflow(from).partialValue / interval) > Int64(config.maxScanPoints) {
             throw .badRequest("more than \(config.maxScanPoints) buckets: use a larger interval or a shorter range")
         }
-        let buckets = to < from ? [] : try await storage { try await store.downsample(g, series, from: from, to: to, interval: interval) }
+        let buckets =
+            to < from
+            ? [] : try await storage { try await store.downsample(g, series, from: from, to: to, interval: interval) }
         let value: (AggregateResult) -> Double? = { fn == .count ? Double($0.count) : $0.value(fn) }
         if q.csv {
-            return CloudNode.csv("ts,\(fn.rawValue)\n" + buckets.map { "\($0.start),\(value($0.result).map(DoubleText.format) ?? "")\n" }.joined())
+            return CloudNode.csv(
+                "ts,\(fn.rawValue)\n"
+                    + buckets.map { "\($0.start),\(value($0.result).map(DoubleText.format) ?? "")\n" }.joined())
         }
         let items = buckets.map { "[\($0.start), \(value($0.result).map(JSONText.number) ?? "null")]" }
-        return CloudNode.json("{\"fn\": \"\(fn.rawValue)\", \"interval\": \(interval), \"buckets\": [\(items.joined(separator: ", "))]}\n")
+        return CloudNode.json(
+            "{\"fn\": \"\(fn.rawValue)\", \"interval\": \(interval), \"buckets\": [\(items.joined(separator: ", "))]}\n"
+        )
     }
 }

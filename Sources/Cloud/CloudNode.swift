@@ -2,8 +2,8 @@ internal import AliceDB
 public import Hummingbird
 internal import HummingbirdCore
 internal import HummingbirdTLS
-internal import NIOCore
 public import Logging
+internal import NIOCore
 internal import NIOSSL
 internal import Synchronization
 
@@ -28,11 +28,14 @@ public final class CloudNode: Sendable {
 
     /// The HTTP(S) application; `onListening` gets the bound port (the config may ask for port 0).
     /// - Throws: `CloudError` when the TLS files cannot be read.
-    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws
+        -> some ApplicationProtocol
+    {
         let router = Router()
         router.add(middleware: RequestCounter(node: self))
         addRoutes(router)
-        var server = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000))))
+        var server = HTTPServerBuilder.http1(
+            configuration: .init(idleTimeout: .milliseconds(Int64(config.idleTimeoutSeconds * 1000))))
         if let cert = config.tlsCert, let key = config.tlsKey {
             do {
                 var tls = TLSConfiguration.makeServerConfiguration(
@@ -44,7 +47,9 @@ public final class CloudNode: Sendable {
                 }
                 server = try .tls(server, tlsConfiguration: tls)
             } catch {
-                throw CloudError(.internalServerError, "TLS files (tls_cert_file, tls_key_file, tls_client_ca_file) could not be used: \(error)")
+                throw CloudError(
+                    .internalServerError,
+                    "TLS files (tls_cert_file, tls_key_file, tls_client_ca_file) could not be used: \(error)")
             }
         }
         return Application(
@@ -58,7 +63,9 @@ public final class CloudNode: Sendable {
     func addRoutes(_ router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in await self.health() }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: self.metricsText())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: self.metricsText())))
         }
         router.post("/v1/segments") { request, _ in try await self.ingest(request) }
         router.get("/v1/gateways") { request, _ in try await self.listGateways(request) }
@@ -77,9 +84,12 @@ public final class CloudNode: Sendable {
     /// - Throws: 401 without a known token, 429 past the token's rate, 503 when the store that
     ///   would know the token cannot be reached.
     func principal(_ request: Request) async throws(CloudError) -> Principal {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") || header.hasPrefix("bearer ") else {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") || header.hasPrefix("bearer ")
+        else {
             counters.withLock { $0.unauthorized += 1 }
-            throw CloudError(.unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)", headers: [.wwwAuthenticate: "Bearer"])
+            throw CloudError(
+                .unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)",
+                headers: [.wwwAuthenticate: "Bearer"])
         }
         let given = Array(header.utf8.dropFirst(7))
         // Every configured token is compared in full: the time taken does not tell how much matched.
@@ -90,13 +100,15 @@ public final class CloudNode: Sendable {
         }
         guard let who = found else {
             counters.withLock { $0.unauthorized += 1 }
-            throw CloudError(.unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+            throw CloudError(
+                .unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
         }
         if let wait = limiter.take("\(who.role == .gateway ? "g" : "r"):\(who.name)") {
             counters.withLock { $0.rateLimited += 1 }
             let seconds = max(1, Int(wait.rounded(.up)))
-            throw CloudError(.tooManyRequests, "rate limit of \(config.rateLimit) requests/s exceeded; retry in \(seconds) s",
-                             headers: [.retryAfter: String(seconds)])
+            throw CloudError(
+                .tooManyRequests, "rate limit of \(config.rateLimit) requests/s exceeded; retry in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
         }
         return who
     }
@@ -112,11 +124,15 @@ public final class CloudNode: Sendable {
         switch who.role {
         case .gateway:
             let name = p["gateway"] ?? who.name
-            guard name == who.name else { throw CloudError(.forbidden, "a gateway's token reads only its own data ('\(who.name)')") }
+            guard name == who.name else {
+                throw CloudError(.forbidden, "a gateway's token reads only its own data ('\(who.name)')")
+            }
             return name
         case .reader:
             let name = try p.required("gateway")
-            guard CloudConfig.validGatewayName(name) else { throw .notFound("no data from gateway '\(name.prefix(64))'") }
+            guard CloudConfig.validGatewayName(name) else {
+                throw .notFound("no data from gateway '\(name.prefix(64))'")
+            }
             return name
         }
     }
@@ -139,29 +155,48 @@ public final class CloudNode: Sendable {
     /// 200 `ok` while the store works, 503 with the reason while it does not.
     func health() async -> Response {
         let problem = await store.problem()
-        return Response(status: problem == nil ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
-                        body: .init(byteBuffer: ByteBuffer(string: problem.map { "storage unavailable: \($0)\n" } ?? "ok\n")))
+        return Response(
+            status: problem == nil ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+            body: .init(byteBuffer: ByteBuffer(string: problem.map { "storage unavailable: \($0)\n" } ?? "ok\n")))
     }
 
     func metricsText() -> String {
         let c = counters.withLock { $0 }
         var out = PrometheusText()
-        out.metric("alicedb_cloud_requests_total", "counter", "HTTP requests by route and status.",
-                   c.requests.sorted { $0.key < $1.key }.map { key, n in
-                       let parts = key.split(separator: " ", maxSplits: 1)
-                       return ("{route=\"\(PrometheusText.escape(String(parts[0])))\",status=\"\(parts.count > 1 ? parts[1] : "")\"}", Double(n))
-                   })
+        out.metric(
+            "alicedb_cloud_requests_total", "counter", "HTTP requests by route and status.",
+            c.requests.sorted { $0.key < $1.key }.map { key, n in
+                let parts = key.split(separator: " ", maxSplits: 1)
+                return (
+                    "{route=\"\(PrometheusText.escape(String(parts[0])))\",status=\"\(parts.count > 1 ? parts[1] : "")\"}",
+                    Double(n)
+                )
+            })
         out.metric("alicedb_cloud_batches_total", "counter", "Segment batches accepted.", [("", Double(c.batches))])
-        out.metric("alicedb_cloud_segments_total", "counter", "Segments received, by outcome.", [
-            ("{outcome=\"stored\"}", Double(c.segmentsStored)), ("{outcome=\"duplicate\"}", Double(c.segmentsDuplicate)),
-            ("{outcome=\"rejected\"}", Double(c.segmentsRejected)),
-        ])
-        out.metric("alicedb_cloud_points_stored_total", "counter", "Points in the segments stored.", [("", Double(c.pointsStored))])
-        out.metric("alicedb_cloud_received_bytes_total", "counter", "Bytes of accepted batch bodies.", [("", Double(c.bytesReceived))])
-        out.metric("alicedb_cloud_rate_limited_total", "counter", "Requests refused by the rate limit.", [("", Double(c.rateLimited))])
-        out.metric("alicedb_cloud_unauthorized_total", "counter", "Requests without a known token.", [("", Double(c.unauthorized))])
-        out.metric("alicedb_cloud_last_upload_timestamp_seconds", "gauge", "When each gateway last uploaded.",
-                   c.lastUpload.sorted { $0.key < $1.key }.map { ("{gateway=\"\(PrometheusText.escape($0.key))\"}", Double($0.value) / 1000) })
+        out.metric(
+            "alicedb_cloud_segments_total", "counter", "Segments received, by outcome.",
+            [
+                ("{outcome=\"stored\"}", Double(c.segmentsStored)),
+                ("{outcome=\"duplicate\"}", Double(c.segmentsDuplicate)),
+                ("{outcome=\"rejected\"}", Double(c.segmentsRejected)),
+            ])
+        out.metric(
+            "alicedb_cloud_points_stored_total", "counter", "Points in the segments stored.",
+            [("", Double(c.pointsStored))])
+        out.metric(
+            "alicedb_cloud_received_bytes_total", "counter", "Bytes of accepted batch bodies.",
+            [("", Double(c.bytesReceived))])
+        out.metric(
+            "alicedb_cloud_rate_limited_total", "counter", "Requests refused by the rate limit.",
+            [("", Double(c.rateLimited))])
+        out.metric(
+            "alicedb_cloud_unauthorized_total", "counter", "Requests without a known token.",
+            [("", Double(c.unauthorized))])
+        out.metric(
+            "alicedb_cloud_last_upload_timestamp_seconds", "gauge", "When each gateway last uploaded.",
+            c.lastUpload.sorted { $0.key < $1.key }.map {
+                ("{gateway=\"\(PrometheusText.escape($0.key))\"}", Double($0.value) / 1000)
+            })
         return out.text
     }
 
@@ -169,9 +204,12 @@ public final class CloudNode: Sendable {
     /// duplicated and refused (and why) when the body is a batch; 400 and nothing stored when not.
     func ingest(_ request: Request) async throws(CloudError) -> Response {
         let who = try await principal(request)
-        guard who.role == .gateway else { throw CloudError(.forbidden, "'\(who.name)' is a reader: only gateways upload") }
+        guard who.role == .gateway else {
+            throw CloudError(.forbidden, "'\(who.name)' is a reader: only gateways upload")
+        }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > config.maxBody {
-            throw CloudError(.contentTooLarge, "body of \(length) bytes is larger than max_body (\(config.maxBody) bytes)")
+            throw CloudError(
+                .contentTooLarge, "body of \(length) bytes is larger than max_body (\(config.maxBody) bytes)")
         }
         var request = request
         let body: ByteBuffer
@@ -180,7 +218,9 @@ public final class CloudNode: Sendable {
         }
         let bytes = Array(body.readableBytesView)
         let batch: SegmentBatch
-        do { batch = try SegmentBatch.decode(bytes) } catch { throw .badRequest("\(error.message)\(error.offset.map { " (byte \($0))" } ?? "")") }
+        do { batch = try SegmentBatch.decode(bytes) } catch {
+            throw .badRequest("\(error.message)\(error.offset.map { " (byte \($0))" } ?? "")")
+        }
         let report: ImportReport
         do {
             report = try await store.ingest(batch, from: who.name)
@@ -198,17 +238,25 @@ public final class CloudNode: Sendable {
             c.lastUpload[who.name] = FileIO.wallMillis()
         }
         if !report.rejected.isEmpty {
-            logger.warning("segments refused", metadata: [
-                "gateway": "\(who.name)", "count": "\(report.rejected.count)", "first": "\(report.rejected[0].reason)"])
+            logger.warning(
+                "segments refused",
+                metadata: [
+                    "gateway": "\(who.name)", "count": "\(report.rejected.count)",
+                    "first": "\(report.rejected[0].reason)",
+                ])
         }
-        var json = "{\"stored\": \(report.stored), \"duplicates\": \(report.duplicates), \"points\": \(report.points), \"rejected\": ["
-        json += report.rejected.map { "{\"index\": \($0.index), \"reason\": \(JSONText.quote($0.reason))}" }.joined(separator: ", ")
+        var json =
+            "{\"stored\": \(report.stored), \"duplicates\": \(report.duplicates), \"points\": \(report.points), \"rejected\": ["
+        json += report.rejected.map { "{\"index\": \($0.index), \"reason\": \(JSONText.quote($0.reason))}" }.joined(
+            separator: ", ")
         json += "]}\n"
         return CloudNode.json(json)
     }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func csv(_ text: String, headers: HTTPFields = [:]) -> Response {
@@ -236,7 +284,9 @@ struct RequestCounter: RouterMiddleware {
         return "other"
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let route = RequestCounter.route(request.uri.path)
         do {
             let response = try await next(request, context)

@@ -22,7 +22,9 @@ struct Parameters {
         while let b = it.popFirst() {
             if b == UInt8(ascii: "+") {
                 bytes.append(0x20)
-            } else if b == UInt8(ascii: "%"), it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) {
+            } else if b == UInt8(ascii: "%"), it.count >= 2, let h = hex(it[it.startIndex]),
+                let l = hex(it[it.startIndex + 1])
+            {
                 bytes.append(h << 4 | l)
                 it = it.dropFirst(2)
             } else {
@@ -53,7 +55,9 @@ struct Parameters {
 
     func int64(_ key: String) throws(CloudError) -> Int64? {
         guard let v = self[key], !v.isEmpty else { return nil }
-        guard let i = Int64(v) else { throw .badRequest("parameter '\(key)' must be an integer timestamp, not '\(v.prefix(40))'") }
+        guard let i = Int64(v) else {
+            throw .badRequest("parameter '\(key)' must be an integer timestamp, not '\(v.prefix(40))'")
+        }
         return i
     }
 }

@@ -1,6 +1,7 @@
 internal import CMosquitto
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// How to reach and talk to the broker.
@@ -57,7 +58,9 @@ public struct MQTTMessage: Sendable {
 public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public var code: Int32
     public var message: String
-    public var description: String { "\(message) (mosquitto error \(code): \(String(cString: mosquitto_strerror(code))))" }
+    public var description: String {
+        "\(message) (mosquitto error \(code): \(String(cString: mosquitto_strerror(code))))"
+    }
 }
 
 /// The context libmosquitto hands back to its callbacks: the one way events reach Swift.
@@ -94,7 +97,8 @@ public final class MQTTSession: @unchecked Sendable {
         self.options = options
         queue = EventQueue(limit: options.backlog)
         events = MQTTEvents(queue: queue)
-        let ctx = CallbackContext(queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
+        let ctx = CallbackContext(
+            queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
         context = Unmanaged.passRetained(ctx)
         guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
             context.release()
@@ -117,10 +121,14 @@ public final class MQTTSession: @unchecked Sendable {
 
     private func configure() throws(MQTTError) {
         let o = options
-        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, Int32(o.protocolVersion == 5 ? 5 : 4)), "protocol version")
+        try check(
+            mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION, Int32(o.protocolVersion == 5 ? 5 : 4)),
+            "protocol version")
         try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, o.tcpNoDelay ? 1 : 0), "TCP_NODELAY")
         if o.protocolVersion == 5 {
-            try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(max(1, min(o.inflight, 65535)))), "receive maximum")
+            try check(
+                mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(max(1, min(o.inflight, 65535)))),
+                "receive maximum")
         }
         try check(mosquitto_max_inflight_messages_set(handle, UInt32(max(0, o.inflight))), "in-flight window")
         if o.username != nil || o.password != nil {
@@ -155,12 +163,16 @@ public final class MQTTSession: @unchecked Sendable {
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
             let m = msg.pointee
             let topic = m.topic.map { String(cString: $0) } ?? ""
-            let payload: [UInt8] = m.payloadlen > 0 && m.payload != nil
+            let payload: [UInt8] =
+                m.payloadlen > 0 && m.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
             var ts = timespec()
             clock_gettime(CLOCK_REALTIME, &ts)
             let now = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-            ctx.queue.push(.message(MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain, arrivalMillis: now)))
+            ctx.queue.push(
+                .message(
+                    MQTTMessage(topic: topic, payload: payload, qos: Int(m.qos), retained: m.retain, arrivalMillis: now)
+                ))
         }
     }
 

@@ -1,6 +1,7 @@
 internal import CMosquitto
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Drives one libmosquitto handle on a thread of its own, in place of `mosquitto_loop_start`.
@@ -40,11 +41,13 @@ final class NetworkLoop: @unchecked Sendable {
     func start() -> Bool {
         let box = Unmanaged.passRetained(self)
         var t = pthread_t()
-        let rc = pthread_create(&t, nil, { arg in
-            let loop = Unmanaged<NetworkLoop>.fromOpaque(arg!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
+        let rc = pthread_create(
+            &t, nil,
+            { arg in
+                let loop = Unmanaged<NetworkLoop>.fromOpaque(arg!).takeRetainedValue()
+                loop.run()
+                return nil
+            }, box.toOpaque())
         guard rc == 0 else {
             box.release()
             return false
@@ -92,7 +95,8 @@ final class NetworkLoop: @unchecked Sendable {
                 _ = mosquitto_reconnect_async(handle)
                 continue
             }
-            var p = pollfd(fd: fd, events: Int16(POLLIN) | (mosquitto_want_write(handle) ? Int16(POLLOUT) : 0), revents: 0)
+            var p = pollfd(
+                fd: fd, events: Int16(POLLIN) | (mosquitto_want_write(handle) ? Int16(POLLOUT) : 0), revents: 0)
             let n = poll(&p, 1, 100)
             if n > 0 && p.revents & (Int16(POLLIN) | Int16(POLLERR) | Int16(POLLHUP)) != 0 {
                 var rc: Int32 = 0

@@ -45,7 +45,8 @@ package struct ConfigReader {
 
     package func error(_ table: String, _ key: String?, _ message: String) -> ConfigError {
         let name = [table.isEmpty ? nil : table, key].compactMap { $0 }.joined(separator: ".")
-        return ConfigError(file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message)
+        return ConfigError(
+            file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message)
     }
 
     package func allow(_ t: TOMLTable, table: String, keys: Set<String>) throws(ConfigError) {
@@ -90,10 +91,14 @@ package struct ConfigReader {
         return b
     }
 
-    package func int(_ t: TOMLTable, _ key: String, _ table: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+    package func int(_ t: TOMLTable, _ key: String, _ table: String, _ range: ClosedRange<Int>) throws(ConfigError)
+        -> Int?
+    {
         guard let v = t[key] else { return nil }
         guard let i = v.int else { throw error(table, key, "must be an integer") }
-        guard range.contains(i) else { throw error(table, key, "must be in \(range.lowerBound)...\(range.upperBound), not \(i)") }
+        guard range.contains(i) else {
+            throw error(table, key, "must be in \(range.lowerBound)...\(range.upperBound), not \(i)")
+        }
         return i
     }
 
@@ -105,11 +110,13 @@ package struct ConfigReader {
     }
 
     /// A listen or connect address `HOST:PORT` (`[::1]:80` for IPv6); `.some(nil)` for "" (off).
-    package func address(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> (host: String, port: Int)?? {
+    package func address(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> (
+        host: String, port: Int
+    )?? {
         guard let text = try string(t, key, table) else { return nil }
         if text.isEmpty { return .some(nil) }
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-              (0...65535).contains(port), colon > text.startIndex
+            (0...65535).contains(port), colon > text.startIndex
         else { throw error(table, key, "must be HOST:PORT such as 127.0.0.1:9464, or \"\" for off") }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -17,7 +17,9 @@ struct AgentBenchTool: AsyncParsableCommand {
 struct AgentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "measure",
-        abstract: "Throughput (QoS 0 against mosquitto_sub, QoS 1) and resident memory of alicedb-agent under a soak and a burst.")
+        abstract:
+            "Throughput (QoS 0 against mosquitto_sub, QoS 1) and resident memory of alicedb-agent under a soak and a burst."
+    )
 
     @Option(help: "A CSV (ts,value) whose value texts become the payloads.")
     var dataset: String = "../shared/datasets/beijing_temp.csv"
@@ -42,7 +44,9 @@ struct AgentBench: AsyncParsableCommand {
 
     func run() async throws {
         let values = try loadValues(dataset)
-        let agentPath = agent ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let agentPath =
+            agent
+            ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("alicedb-agent").path
         guard FileManager.default.isExecutableFile(atPath: agentPath) else {
             throw ValidationError("no agent executable at \(agentPath) (build it, or pass --agent)")
@@ -59,10 +63,17 @@ struct AgentBench: AsyncParsableCommand {
                 // QoS 1: each alone (a slow receiver would pace the other through the broker's queue).
                 var runs: [(String, Rates)] = []
                 if qos == 0 {
-                    runs.append(("both at once", try await throughput(agentPath, topics, values, qos: qos, protocolName: proto, agent: true, sub: true)))
+                    runs.append(
+                        (
+                            "both at once",
+                            try await throughput(
+                                agentPath, topics, values, qos: qos, protocolName: proto, agent: true, sub: true)
+                        ))
                 }
-                let a = try await throughput(agentPath, topics, values, qos: qos, protocolName: proto, agent: true, sub: false)
-                let b = try await throughput(agentPath, topics, values, qos: qos, protocolName: proto, agent: false, sub: true)
+                let a = try await throughput(
+                    agentPath, topics, values, qos: qos, protocolName: proto, agent: true, sub: false)
+                let b = try await throughput(
+                    agentPath, topics, values, qos: qos, protocolName: proto, agent: false, sub: true)
                 runs.append(("each alone", Rates(agent: a.agent, sub: b.sub, received: a.received, stored: a.stored)))
                 for (how, r) in runs {
                     rows.append([
@@ -72,7 +83,10 @@ struct AgentBench: AsyncParsableCommand {
                 }
             }
             printTable(
-                ["QoS", "protocol", "receivers", "messages", "agent got", "stored", "agent msg/s", "mosquitto_sub msg/s", "agent ÷ sub"], rows)
+                [
+                    "QoS", "protocol", "receivers", "messages", "agent got", "stored", "agent msg/s",
+                    "mosquitto_sub msg/s", "agent ÷ sub",
+                ], rows)
         }
         if wanted.contains("soak") { try await soak(agentPath, topics, values) }
     }
@@ -80,7 +94,9 @@ struct AgentBench: AsyncParsableCommand {
     // MARK: phases
 
     /// The agent under test: default settings but for the broker, the QoS and the protocol.
-    func benchAgent(_ path: String, broker: Broker, qos: Int, protocolName: String, extra: String = "") throws -> AgentProcess {
+    func benchAgent(_ path: String, broker: Broker, qos: Int, protocolName: String, extra: String = "") throws
+        -> AgentProcess
+    {
         try AgentProcess(executable: path, directory: broker.dir.appendingPathComponent("agent").path) { data, listen in
             """
             [mqtt]
@@ -114,7 +130,8 @@ struct AgentBench: AsyncParsableCommand {
     /// Publishes `messages` as fast as possible to the receivers asked for (the agent, `mosquitto_sub`
     /// or both on the same stream at once); each one's rate is messages ÷ (its last arrival − first publish).
     func throughput(
-        _ agentPath: String, _ topics: [String], _ values: [[UInt8]], qos: Int, protocolName: String, agent withAgent: Bool, sub withSub: Bool
+        _ agentPath: String, _ topics: [String], _ values: [[UInt8]], qos: Int, protocolName: String,
+        agent withAgent: Bool, sub withSub: Bool
     ) async throws -> Rates {
         let broker = try Broker()
         var run: AgentProcess? = nil
@@ -126,7 +143,8 @@ struct AgentBench: AsyncParsableCommand {
         var subPid: pid_t = 0
         if withSub {
             subPid = try spawn([
-                Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "bench/#", "-q", "\(qos)",
+                Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", "bench/#", "-q",
+                "\(qos)",
                 "-V", protocolName == "5" ? "mqttv5" : "mqttv311", "-C", "\(messages)", "-W", "120",
             ])
             try await Task.sleep(for: .milliseconds(500))
@@ -142,8 +160,10 @@ struct AgentBench: AsyncParsableCommand {
             print(broker.log.split(separator: "\n").suffix(15).joined(separator: "\n"))
             throw error
         }
-        var agentDone: Date? = nil, subDone: Date? = nil
-        var last = -1, lastChange = Date()
+        var agentDone: Date? = nil
+        var subDone: Date? = nil
+        var last = -1
+        var lastChange = Date()
         while (withAgent && agentDone == nil) || (withSub && subDone == nil) {
             try await Task.sleep(for: .milliseconds(10))
             if withSub && subDone == nil {
@@ -153,9 +173,16 @@ struct AgentBench: AsyncParsableCommand {
             if let run, agentDone == nil {
                 let got = run.metric("alicedb_messages_total") ?? 0
                 if got >= messages { agentDone = Date() }
-                if got != last { last = got; lastChange = Date() }
+                if got != last {
+                    last = got
+                    lastChange = Date()
+                }
             }
-            if Date().timeIntervalSince(lastChange) > 10 && (!withSub || subDone != nil || Date().timeIntervalSince(start) > 130) { break }
+            if Date().timeIntervalSince(lastChange) > 10
+                && (!withSub || subDone != nil || Date().timeIntervalSince(start) > 130)
+            {
+                break
+            }
         }
         if withSub && subDone == nil {
             kill(subPid, SIGKILL)
@@ -179,8 +206,11 @@ struct AgentBench: AsyncParsableCommand {
         var cloud: CloudProcess? = nil
         var extra = ""
         if uplink {
-            let exe = URL(fileURLWithPath: agentPath).deletingLastPathComponent().appendingPathComponent("alicedb-cloud").path
-            let c = try CloudProcess(directory: broker.dir.appendingPathComponent("cloud").path, executable: exe) { data, listen in
+            let exe = URL(fileURLWithPath: agentPath).deletingLastPathComponent().appendingPathComponent(
+                "alicedb-cloud"
+            ).path
+            let c = try CloudProcess(directory: broker.dir.appendingPathComponent("cloud").path, executable: exe) {
+                data, listen in
                 "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000\n[storage]\npath = \"\(data)\"\n[[gateway]]\nname = \"bench\"\ntoken = \"bench-token-0\"\n"
             }
             cloud = c
@@ -202,10 +232,13 @@ struct AgentBench: AsyncParsableCommand {
         var walPeak = 0  // the WAL keeps every record since the oldest point still buffered
         var nextSample = 0.0
         if ProcessMemory.readProc("/proc/\(run.pid)/maps")?.contains("libswiftCore.so") == true {
-            print("warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
-                + " (swift build -c release --static-swift-stdlib --product alicedb-agent)")
+            print(
+                "warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
+                    + " (swift build -c release --static-swift-stdlib --product alicedb-agent)")
         }
-        print("\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit\(uplink ? ", uplink to a local alicedb-cloud" : ""))")
+        print(
+            "\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit\(uplink ? ", uplink to a local alicedb-cloud" : ""))"
+        )
         while true {
             let elapsed = Date().timeIntervalSince(start)
             if elapsed >= Double(soakSeconds) { break }
@@ -219,7 +252,10 @@ struct AgentBench: AsyncParsableCommand {
                 samples.append((elapsed, m.rss, m.hwm, run.metric("alicedb_messages_total") ?? 0))
                 walPeak = max(walPeak, FileIO.directoryBytes(run.data + "/wal"))
                 if samples.count % 12 == 1 {
-                    print(String(format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss), mib(m.hwm), samples.last!.messages))
+                    print(
+                        String(
+                            format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss),
+                            mib(m.hwm), samples.last!.messages))
                 }
                 nextSample += 5
             }
@@ -233,12 +269,16 @@ struct AgentBench: AsyncParsableCommand {
         try publisher.drain()
         sent += burst
         var burstPeak = 0
-        var lastCount = -1, lastChange = Date()
+        var lastCount = -1
+        var lastChange = Date()
         while true {
             let got = run.metric("alicedb_messages_total") ?? 0
             if let m = ProcessMemory.status(of: run.pid) { burstPeak = max(burstPeak, m.rss) }
             if got >= sent { break }
-            if got != lastCount { lastCount = got; lastChange = Date() }
+            if got != lastCount {
+                lastCount = got
+                lastChange = Date()
+            }
             if Date().timeIntervalSince(lastChange) > 15 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -252,24 +292,35 @@ struct AgentBench: AsyncParsableCommand {
         func median(_ xs: [Int]) -> Int { xs.isEmpty ? 0 : xs.sorted()[xs.count / 2] }
         let early = median(samples.filter { $0.t >= 60 && $0.t < 120 }.map(\.rss))
         let late = median(samples.filter { $0.t >= Double(soakSeconds) - 60 }.map(\.rss))
-        printTable(["measure", "value"], [
-            ["messages published (QoS 1)", "\(sent)"],
-            ["points stored after SIGTERM", "\(stored)"],
-            ["lost", "\(sent - stored)"],
-            ["segments written; points per segment", "\(stats.segments); \(stats.points / max(1, stats.segments))"],
-            ["bytes/point stored (whole data directory)", String(format: "%.3f", stats.bytesPerPoint)],
-            ["largest WAL on disk during the soak (5-s samples)", String(format: "%.1f MiB", mib(walPeak))],
-            ["median VmRSS, minute 2", String(format: "%.1f MiB", mib(early))],
-            ["median VmRSS, last minute", String(format: "%.1f MiB", mib(late))],
-            ["VmHWM before the burst", String(format: "%.1f MiB", mib(beforeBurst?.hwm ?? 0))],
-            ["burst: seconds to ingest \(burst)", String(format: "%.2f", burstSeconds)],
-            ["burst: peak VmRSS", String(format: "%.1f MiB", mib(burstPeak))],
-            ["VmHWM at the end", String(format: "%.1f MiB", mib(end?.hwm ?? 0))],
-            ["SIGTERM to exit", String(format: "%.2f s", stopSeconds)],
-        ] + (cloud.map { c in [
-            ["uplink: bytes acknowledged before SIGTERM", "\(uplinkBytes) (\(String(format: "%.3f", Double(uplinkBytes) / Double(max(1, stored)))) B/point stored)"],
-            ["uplink: points on the cloud node at the end", "\(cloudPoints(c))"],
-        ] } ?? []))
+        printTable(
+            ["measure", "value"],
+            [
+                ["messages published (QoS 1)", "\(sent)"],
+                ["points stored after SIGTERM", "\(stored)"],
+                ["lost", "\(sent - stored)"],
+                [
+                    "segments written; points per segment",
+                    "\(stats.segments); \(stats.points / max(1, stats.segments))",
+                ],
+                ["bytes/point stored (whole data directory)", String(format: "%.3f", stats.bytesPerPoint)],
+                ["largest WAL on disk during the soak (5-s samples)", String(format: "%.1f MiB", mib(walPeak))],
+                ["median VmRSS, minute 2", String(format: "%.1f MiB", mib(early))],
+                ["median VmRSS, last minute", String(format: "%.1f MiB", mib(late))],
+                ["VmHWM before the burst", String(format: "%.1f MiB", mib(beforeBurst?.hwm ?? 0))],
+                ["burst: seconds to ingest \(burst)", String(format: "%.2f", burstSeconds)],
+                ["burst: peak VmRSS", String(format: "%.1f MiB", mib(burstPeak))],
+                ["VmHWM at the end", String(format: "%.1f MiB", mib(end?.hwm ?? 0))],
+                ["SIGTERM to exit", String(format: "%.2f s", stopSeconds)],
+            ]
+                + (cloud.map { c in
+                    [
+                        [
+                            "uplink: bytes acknowledged before SIGTERM",
+                            "\(uplinkBytes) (\(String(format: "%.3f", Double(uplinkBytes) / Double(max(1, stored)))) B/point stored)",
+                        ],
+                        ["uplink: points on the cloud node at the end", "\(cloudPoints(c))"],
+                    ]
+                } ?? []))
     }
 }
 
@@ -277,7 +328,9 @@ struct AgentBench: AsyncParsableCommand {
 
 /// Points the cloud node holds for the gateway `bench`.
 func cloudPoints(_ cloud: CloudProcess) -> Int {
-    guard let r = try? cloud.request("GET", "/v1/series?gateway=bench&format=csv", token: "bench-token-0"), r.status == 200 else { return -1 }
+    guard let r = try? cloud.request("GET", "/v1/series?gateway=bench&format=csv", token: "bench-token-0"),
+        r.status == 200
+    else { return -1 }
     return r.body.split(separator: "\n").dropFirst().reduce(0) { total, line in
         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
         return total + (fields.count >= 9 ? Int(fields[fields.count - 8]) ?? 0 : 0)
@@ -288,8 +341,8 @@ func mib(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
 
 func machineName() -> String {
     guard let text = ProcessMemory.readProc("/proc/cpuinfo"),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-          let colon = line.firstIndex(of: ":")
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+        let colon = line.firstIndex(of: ":")
     else { return "unknown CPU" }
     return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
 }
@@ -316,7 +369,9 @@ func storedStats(_ data: String) throws -> DatabaseStats {
 func printTable(_ header: [String], _ rows: [[String]]) {
     let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
     func line(_ cells: [String]) -> String {
-        "| " + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |"
+        "| "
+            + cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                separator: " | ") + " |"
     }
     print(line(header))
     print("| " + widths.map { String(repeating: "-", count: $0) }.joined(separator: " | ") + " |")

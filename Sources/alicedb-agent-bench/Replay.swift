@@ -30,6 +30,8 @@ struct Replay: ParsableCommand {
         for v in values { try publisher.publish(topic, v, qos: qos) }
         try publisher.drain()
         let seconds = Date().timeIntervalSince(start)
-        print("published \(values.count) messages to \(topic) at QoS \(qos) in \(String(format: "%.2f", seconds)) s\(qos == 1 ? ", every one acknowledged" : "")")
+        print(
+            "published \(values.count) messages to \(topic) at QoS \(qos) in \(String(format: "%.2f", seconds)) s\(qos == 1 ? ", every one acknowledged" : "")"
+        )
     }
 }

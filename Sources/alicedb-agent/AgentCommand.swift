@@ -3,7 +3,7 @@ import ArgumentParser
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The entry point: glibc's allocator is tuned before anything else runs. glibc fixes its arena
@@ -61,7 +61,8 @@ struct AgentCommand: AsyncParsableCommand {
         // closes; SIGHUP reloads the subscriptions from the same file.
         let path = config
         try await agent.run(signals: true) {
-            try path.map { try AgentConfig.load(path: $0) } ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
+            try path.map { try AgentConfig.load(path: $0) }
+                ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
         }
     }
 }

@@ -11,26 +11,35 @@ import NIOHTTP1
 extension CloudBench {
     func postgres(_ sets: [Shipped], dir: String, client: HTTPClient) async throws {
         let w = try workload(sets)
-        var ingestRows = [[String]](), latencyRows = [[String]]()
+        var ingestRows = [[String]]()
+        var latencyRows = [[String]]()
         for nodes in [1, 2] {
             var results = [Double]()
             for run in 0..<runs {
                 let pg = try PostgresServer(fsync: true)
-                let cloud = try (0..<nodes).map { try startCloud(dir + "/pg-\(nodes)-\(run)-\($0)", gateways: gateways, postgres: pg.url) }
+                let cloud = try (0..<nodes).map {
+                    try startCloud(dir + "/pg-\(nodes)-\(run)-\($0)", gateways: gateways, postgres: pg.url)
+                }
                 let size = "SELECT pg_database_size('\(pg.database)')"
                 let empty = Double(try pg.psql(size).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
                 let before = CPUTimes.read(cloud.map(\.pid))
                 results.append(try await send(w, to: cloud.map(\.url), client: client))
                 let used = CPUTimes.read(cloud.map(\.pid)) - before
-                print("\(nodes) node(s), run \(run + 1): CPU seconds: nodes \(CloudBench.fixed(used.nodes, 2)), this client "
-                    + "\(CloudBench.fixed(used.me, 2)), everything else (PostgreSQL) \(CloudBench.fixed(used.busy - used.nodes - used.me, 2)); "
-                    + "machine busy \(CloudBench.fixed(used.busy, 2)) of \(CloudBench.fixed(results.last! * Double(CPUTimes.cores), 2)) core-seconds")
+                print(
+                    "\(nodes) node(s), run \(run + 1): CPU seconds: nodes \(CloudBench.fixed(used.nodes, 2)), this client "
+                        + "\(CloudBench.fixed(used.me, 2)), everything else (PostgreSQL) \(CloudBench.fixed(used.busy - used.nodes - used.me, 2)); "
+                        + "machine busy \(CloudBench.fixed(used.busy, 2)) of \(CloudBench.fixed(results.last! * Double(CPUTimes.cores), 2)) core-seconds"
+                )
                 if run == runs - 1 {
                     _ = try pg.psql("CHECKPOINT")
                     let grown = (Double(try pg.psql(size).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) - empty
-                    print("PostgreSQL database grew by \(Int(grown)) bytes for \(w.points) points and \(w.bytes) body bytes "
-                        + "(\(CloudBench.fixed(grown / Double(w.points), 3)) bytes/point with rows, indexes and pages)")
-                    latencyRows += try await queryLatency(sets, urls: cloud.map(\.url), client: client).map { ["\(nodes)"] + $0 }
+                    print(
+                        "PostgreSQL database grew by \(Int(grown)) bytes for \(w.points) points and \(w.bytes) body bytes "
+                            + "(\(CloudBench.fixed(grown / Double(w.points), 3)) bytes/point with rows, indexes and pages)"
+                    )
+                    latencyRows += try await queryLatency(sets, urls: cloud.map(\.url), client: client).map {
+                        ["\(nodes)"] + $0
+                    }
                 }
                 for c in cloud { c.terminate() }
                 pg.stop()
@@ -38,9 +47,13 @@ extension CloudBench {
             ingestRows.append(CloudBench.ingestRow(["\(nodes)"], w, results))
             print("\(nodes) node(s), runs (s): " + results.map { CloudBench.fixed($0, 2) }.joined(separator: ", "))
         }
-        print("\n### Cloud ingest on PostgreSQL: \(gateways) gateways at once spread over the nodes, \(sets.count) data sets × \(copies) copies (median of \(runs) runs)\n")
+        print(
+            "\n### Cloud ingest on PostgreSQL: \(gateways) gateways at once spread over the nodes, \(sets.count) data sets × \(copies) copies (median of \(runs) runs)\n"
+        )
         CloudBench.table(["nodes"] + CloudBench.ingestHeader, ingestRows)
-        print("\n### Query latency on PostgreSQL (\(clients) clients at once spread over the nodes, \(queries) queries per kind)\n")
+        print(
+            "\n### Query latency on PostgreSQL (\(clients) clients at once spread over the nodes, \(queries) queries per kind)\n"
+        )
         CloudBench.table(["nodes"] + CloudBench.latencyHeader, latencyRows)
     }
 
@@ -55,11 +68,15 @@ extension CloudBench {
         for (kind, label) in kinds.enumerated() {
             var rng = SplitMix(seed: UInt64(kind + 1))
             let paths: [String] = (0..<queries).map { _ in
-                let c = Int(rng.next() % UInt64(copies)), s = sets[Int(rng.next() % UInt64(sets.count))]
-                let series = "\(s.name)%23\(c)", gateway = "gw-\(c % gateways)"
+                let c = Int(rng.next() % UInt64(copies))
+                let s = sets[Int(rng.next() % UInt64(sets.count))]
+                let series = "\(s.name)%23\(c)"
+                let gateway = "gw-\(c % gateways)"
                 let span = max(1, s.last - s.first)
                 switch kind {
-                case 0: return "/v1/scan?gateway=\(gateway)&series=\(series)&limit=1000&from=\(s.first + Int64(rng.next() % UInt64(span)))"
+                case 0:
+                    return
+                        "/v1/scan?gateway=\(gateway)&series=\(series)&limit=1000&from=\(s.first + Int64(rng.next() % UInt64(span)))"
                 case 1: return "/v1/aggregate?gateway=\(gateway)&series=\(series)"
                 default: return "/v1/downsample?gateway=\(gateway)&series=\(series)&interval=\(max(1, span / 100 + 1))"
                 }
@@ -67,7 +84,8 @@ extension CloudBench {
             let start = ContinuousClock.now
             let times = try await withThrowingTaskGroup(of: [Double].self) { group in
                 for k in 0..<clients {
-                    let mine = stride(from: k, to: paths.count, by: clients).map { paths[$0] }, url = urls[k % urls.count]
+                    let mine = stride(from: k, to: paths.count, by: clients).map { paths[$0] }
+                    let url = urls[k % urls.count]
                     group.addTask {
                         var out = [Double]()
                         for p in mine {
@@ -76,7 +94,9 @@ extension CloudBench {
                             request.headers.add(name: "Authorization", value: "Bearer bench-reader-token")
                             let response = try await client.execute(request, timeout: .seconds(60))
                             let body = try await response.body.collect(upTo: 64 << 20)
-                            guard response.status == .ok else { throw HarnessError("\(p): \(response.status.code) \(String(buffer: body).prefix(200))") }
+                            guard response.status == .ok else {
+                                throw HarnessError("\(p): \(response.status.code) \(String(buffer: body).prefix(200))")
+                            }
                             out.append(CloudBench.seconds(ContinuousClock.now - t) * 1000)
                         }
                         return out
@@ -85,13 +105,14 @@ extension CloudBench {
                 return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
             }
             let wall = CloudBench.seconds(ContinuousClock.now - start)
-            rows.append([label, CloudBench.fixed(times[times.count / 2], 2), CloudBench.fixed(times[times.count * 9 / 10], 2),
-                         CloudBench.fixed(Double(times.count) / wall, 0)])
+            rows.append([
+                label, CloudBench.fixed(times[times.count / 2], 2), CloudBench.fixed(times[times.count * 9 / 10], 2),
+                CloudBench.fixed(Double(times.count) / wall, 0),
+            ])
         }
         return rows
     }
 }
-
 
 /// CPU seconds from /proc: some processes', this one's, and the whole machine's busy time.
 struct CPUTimes {
@@ -113,11 +134,15 @@ struct CPUTimes {
 
     /// utime + stime of one process.
     static func process(_ path: String) -> Double {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let close = text.lastIndex(of: ")") else {
+            return 0
+        }
         let f = text[text.index(after: close)...].split(separator: " ")
         guard f.count > 13, let u = Double(f[11]), let s = Double(f[12]) else { return 0 }
         return (u + s) / ticks
     }
 
-    static func - (a: CPUTimes, b: CPUTimes) -> CPUTimes { CPUTimes(nodes: a.nodes - b.nodes, me: a.me - b.me, busy: a.busy - b.busy) }
+    static func - (a: CPUTimes, b: CPUTimes) -> CPUTimes {
+        CPUTimes(nodes: a.nodes - b.nodes, me: a.me - b.me, busy: a.busy - b.busy)
+    }
 }

@@ -13,7 +13,8 @@ import NIOHTTP1
 @main
 struct CloudBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "alicedb-cloud-bench", abstract: "Uplink bytes per point and cloud ingest throughput, against a real alicedb-cloud.")
+        commandName: "alicedb-cloud-bench",
+        abstract: "Uplink bytes per point and cloud ingest throughput, against a real alicedb-cloud.")
 
     @Argument(help: "A folder of ts,value CSV files.") var folder = "../shared/datasets"
     @Option(help: "Which phases: wire, ingest, postgres, promql (comma-separated).") var phases = "wire,ingest"
@@ -44,10 +45,13 @@ struct CloudBench: AsyncParsableCommand {
         defer { if work == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.sorted()
         guard !files.isEmpty else { throw ValidationError("no .csv files in \(folder)") }
-        print("alicedb-cloud-bench: \(files.count) data sets from \(folder); cloud node \(CloudBench.executable("alicedb-cloud"))")
+        print(
+            "alicedb-cloud-bench: \(files.count) data sets from \(folder); cloud node \(CloudBench.executable("alicedb-cloud"))"
+        )
         let client = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
+            configuration: .init(
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)))
         do {
             var shipped = [Int: [Shipped]]()
             if phases.contains("wire") { shipped = try await wire(files, dir: dir, client: client) }
@@ -75,7 +79,9 @@ struct CloudBench: AsyncParsableCommand {
     func startCloud(_ dir: String, gateways n: Int, postgres: String? = nil) throws -> CloudProcess {
         try CloudProcess(directory: dir, executable: CloudBench.executable("alicedb-cloud")) { data, listen in
             var s = "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000000\nmax_body = \"16MiB\"\n[storage]\n"
-            s += postgres.map { "kind = \"postgres\"\nurl = \"\($0)\"\npool_size = 16\nquery_timeout = 60\n" } ?? "path = \"\(data)\"\n"
+            s +=
+                postgres.map { "kind = \"postgres\"\nurl = \"\($0)\"\npool_size = 16\nquery_timeout = 60\n" }
+                ?? "path = \"\(data)\"\n"
             for k in 0..<n { s += "[[gateway]]\nname = \"gw-\(k)\"\ntoken = \"bench-token-\(k)\"\n" }
             s += "[[reader]]\nname = \"bench\"\ntoken = \"bench-reader-token\"\n"
             return s
@@ -99,7 +105,8 @@ struct CloudBench: AsyncParsableCommand {
             i = j
         }
         try db.flush()
-        var s = Shipped(name: name, points: ts.count, segments: 0, batches: [], first: ts.first ?? 0, last: ts.last ?? 0)
+        var s = Shipped(
+            name: name, points: ts.count, segments: 0, batches: [], first: ts.first ?? 0, last: ts.last ?? 0)
         while true {
             let b = try db.outbox(maxBytes: CloudBench.batchBytes)
             if b.isEmpty { break }
@@ -112,7 +119,8 @@ struct CloudBench: AsyncParsableCommand {
     }
 
     static func load(_ path: String) throws -> (ts: [Int64], values: [Double]) {
-        var ts = [Int64](), values = [Double]()
+        var ts = [Int64]()
+        var values = [Double]()
         for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst() {
             let p = line.split(separator: ",")
             guard p.count == 2, let t = Int64(p[0]), let v = DoubleText.parse(p[1]) else { continue }
@@ -130,7 +138,8 @@ struct CloudBench: AsyncParsableCommand {
         while i < ts.count {
             var text = ""
             for k in i..<min(ts.count, i + lineBatch) {
-                text += "sensor,gateway=gw-1,topic=\(name) value=\(DoubleText.format(values[k])) \(ts[k] &* 1_000_000)\n"
+                text +=
+                    "sensor,gateway=gw-1,topic=\(name) value=\(DoubleText.format(values[k])) \(ts[k] &* 1_000_000)\n"
             }
             var buffer = ByteBuffer(string: text)
             total += try buffer.compress(with: .gzip()).readableBytes
@@ -146,7 +155,9 @@ struct CloudBench: AsyncParsableCommand {
             .utf8
     ).count
 
-    func post(_ client: HTTPClient, _ url: String, gateway k: Int, _ body: [UInt8]) async throws -> (stored: Int, points: Int) {
+    func post(_ client: HTTPClient, _ url: String, gateway k: Int, _ body: [UInt8]) async throws -> (
+        stored: Int, points: Int
+    ) {
         var request = HTTPClientRequest(url: url + "/v1/segments")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer bench-token-\(k)")
@@ -176,7 +187,9 @@ struct CloudBench: AsyncParsableCommand {
                     // Really sent and stored: the node must hold every point.
                     var points = 0
                     for b in s.batches { points += try await post(client, cloud.url, gateway: 0, b).points }
-                    guard points == s.points else { throw HarnessError("\(file): the cloud node stored \(points) of \(s.points) points") }
+                    guard points == s.points else {
+                        throw HarnessError("\(file): the cloud node stored \(points) of \(s.points) points")
+                    }
                 }
             }
             let influxBytes = try CloudBench.lineProtocolBytes(String(file.dropLast(4)), ts, values)
@@ -184,14 +197,22 @@ struct CloudBench: AsyncParsableCommand {
             let influx = Double(influxBytes + batches * CloudBench.requestOverhead) / Double(ts.count)
             perPoint.append(influx)
             for k in 0..<3 { sums[k] += perPoint[k] }
-            rows.append([String(file.dropLast(4)), String(ts.count)] + perPoint.map { CloudBench.fixed($0, 3) }
-                + [CloudBench.fixed(influx / perPoint[1], 1) + "×"])
+            rows.append(
+                [String(file.dropLast(4)), String(ts.count)] + perPoint.map { CloudBench.fixed($0, 3) }
+                    + [CloudBench.fixed(influx / perPoint[1], 1) + "×"])
         }
         let n = Double(files.count)
-        rows.append(["mean", ""] + sums.map { CloudBench.fixed($0 / n, 3) } + [CloudBench.fixed(sums[2] / sums[1], 1) + "× (of means)"])
+        rows.append(
+            ["mean", ""] + sums.map { CloudBench.fixed($0 / n, 3) } + [
+                CloudBench.fixed(sums[2] / sums[1], 1) + "× (of means)"
+            ])
         print("\n### Bytes sent upstream per point (lossless; HTTP request line and headers included)\n")
-        CloudBench.table(["data set", "points", "alicedb, 16 384-pt MemTable", "alicedb, 256-pt MemTable", "line protocol + gzip, 5 000/batch",
-                          "line protocol ÷ alicedb (256)"], rows)
+        CloudBench.table(
+            [
+                "data set", "points", "alicedb, 16 384-pt MemTable", "alicedb, 256-pt MemTable",
+                "line protocol + gzip, 5 000/batch",
+                "line protocol ÷ alicedb (256)",
+            ], rows)
         return shipped
     }
 
@@ -225,7 +246,8 @@ struct CloudBench: AsyncParsableCommand {
         let start = ContinuousClock.now
         let stored = try await withThrowingTaskGroup(of: Int.self) { group in
             for k in 0..<gateways {
-                let batches = w.batches[k], url = urls[k % urls.count]
+                let batches = w.batches[k]
+                let url = urls[k % urls.count]
                 group.addTask {
                     var n = 0
                     for b in batches { n += try await self.post(client, url, gateway: k, b).stored }
@@ -238,14 +260,17 @@ struct CloudBench: AsyncParsableCommand {
         return CloudBench.seconds(ContinuousClock.now - start)
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
 
     /// One table row of an ingest measurement (the median run).
     static func ingestRow(_ label: [String], _ w: Workload, _ runs: [Double]) -> [String] {
         let t = runs.sorted()[runs.count / 2]
         return label + [
             String(w.segments), String(w.points), CloudBench.fixed(Double(w.bytes) / 1e6, 2), CloudBench.fixed(t, 2),
-            CloudBench.fixed(Double(w.segments) / t, 0), CloudBench.fixed(Double(w.points) / t, 0), CloudBench.fixed(Double(w.bytes) / 1e6 / t, 1),
+            CloudBench.fixed(Double(w.segments) / t, 0), CloudBench.fixed(Double(w.points) / t, 0),
+            CloudBench.fixed(Double(w.bytes) / 1e6 / t, 1),
         ]
     }
 
@@ -259,12 +284,16 @@ struct CloudBench: AsyncParsableCommand {
             results.append(try await send(w, to: [cloud.url], client: client))
             if run == runs - 1 {
                 let latency = try await queryLatency(sets, urls: [cloud.url], client: client)
-                print("\n### Query latency, embedded store, one node (\(clients) clients at once, \(queries) queries per kind)\n")
+                print(
+                    "\n### Query latency, embedded store, one node (\(clients) clients at once, \(queries) queries per kind)\n"
+                )
                 CloudBench.table(CloudBench.latencyHeader, latency)
             }
             cloud.terminate()
         }
-        print("\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets × \(copies) copies, 256-point MemTables (median of \(runs) runs)\n")
+        print(
+            "\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets × \(copies) copies, 256-point MemTables (median of \(runs) runs)\n"
+        )
         CloudBench.table(CloudBench.ingestHeader, [CloudBench.ingestRow([], w, results)])
         print("runs (s): " + results.map { CloudBench.fixed($0, 2) }.joined(separator: ", "))
     }

@@ -49,23 +49,33 @@ extension CloudBench {
     func promPlan(_ i: Int, points: Int, sources: [PromValues]) -> PromSeriesPlan {
         var rng = SplitMix(seed: UInt64(i) &+ 0x5EED)
         let ts = (0..<points).map { k in (CloudBench.promStart + Int64(k)) * 1000 + 1 + Int64(rng.next() % 5) }
-        let source = i % sources.count, lap = i / sources.count
-        return PromSeriesPlan(gateway: i % CloudBench.promGateways, name: "s\(i)", source: source,
-                              offset: (lap * 10_007) % sources[source].values.count, timestamps: ts)
+        let source = i % sources.count
+        let lap = i / sources.count
+        return PromSeriesPlan(
+            gateway: i % CloudBench.promGateways, name: "s\(i)", source: source,
+            offset: (lap * 10_007) % sources[source].values.count, timestamps: ts)
     }
 
     func promql(_ files: [String], dir: String, client: HTTPClient) async throws {
-        let n = promqlSeries, points = promqlDays * 86_400
-        let sources = try files.map { PromValues(try CloudBench.load(folder + "/" + $0).values) }.filter { !$0.values.isEmpty }
-        print("\n### PromQL panels: \(n) series × \(points) points (1 Hz, \(promqlDays) days, timestamps 1–5 ms after each second, "
-            + "values cycling through \(sources.count) data sets), lossless, \(CloudBench.promCapacity)-point segments")
+        let n = promqlSeries
+        let points = promqlDays * 86_400
+        let sources = try files.map { PromValues(try CloudBench.load(folder + "/" + $0).values) }.filter {
+            !$0.values.isEmpty
+        }
+        print(
+            "\n### PromQL panels: \(n) series × \(points) points (1 Hz, \(promqlDays) days, timestamps 1–5 ms after each second, "
+                + "values cycling through \(sources.count) data sets), lossless, \(CloudBench.promCapacity)-point segments"
+        )
         print("machine: \(CPUTimes.cores) cores, \(CloudBench.memTotal()) RAM")
         let plan = { (i: Int) in self.promPlan(i, points: points, sources: sources) }
 
         // The node: each series encoded as an agent would (outbox), uploaded by its gateway.
         let cloud = try startCloud(dir + "/promql-cloud", gateways: CloudBench.promGateways)
         defer { cloud.terminate() }
-        var encode = 0.0, upload = 0.0, stored = 0, body = 0
+        var encode = 0.0
+        var upload = 0.0
+        var stored = 0
+        var body = 0
         for i in 0..<n {
             let p = plan(i)
             var t = ContinuousClock.now
@@ -75,12 +85,18 @@ extension CloudBench {
             for b in batches { stored += try await post(client, cloud.url, gateway: p.gateway, b).points }
             upload += CloudBench.seconds(ContinuousClock.now - t)
             body += batches.reduce(0) { $0 + $1.count }
-            if (i + 1) % 10 == 0 || i + 1 == n { print("  node: \(i + 1)/\(n) series uploaded (\(CloudBench.fixed(upload, 1)) s)") }
+            if (i + 1) % 10 == 0 || i + 1 == n {
+                print("  node: \(i + 1)/\(n) series uploaded (\(CloudBench.fixed(upload, 1)) s)")
+            }
         }
-        guard stored == n * points else { throw HarnessError("the cloud node stored \(stored) of \(n * points) points") }
+        guard stored == n * points else {
+            throw HarnessError("the cloud node stored \(stored) of \(n * points) points")
+        }
         let nodeBytes = CloudBench.directoryBytes(cloud.data)
-        print("alicedb-cloud load: encode (agent side, not counted) \(CloudBench.fixed(encode, 1)) s, upload \(CloudBench.fixed(upload, 1)) s "
-            + "(\(body) body bytes, one client); data directory \(nodeBytes) bytes (\(CloudBench.fixed(Double(nodeBytes) / Double(stored), 3)) bytes/point)")
+        print(
+            "alicedb-cloud load: encode (agent side, not counted) \(CloudBench.fixed(encode, 1)) s, upload \(CloudBench.fixed(upload, 1)) s "
+                + "(\(body) body bytes, one client); data directory \(nodeBytes) bytes (\(CloudBench.fixed(Double(nodeBytes) / Double(stored), 3)) bytes/point)"
+        )
 
         // Prometheus: as many series as the disk allows, streamed to an OpenMetrics file.
         let promDir = dir + "/promql-prometheus"
@@ -88,46 +104,79 @@ extension CloudBench {
         let perSeries = 70 * points  // OpenMetrics text (~60 bytes a sample) and the TSDB
         let free = CloudBench.freeBytes(promDir)
         let promN = min(n, max(1, (free - (4 << 30)) / perSeries))
-        print("disk: \(free / 1_000_000) MB free; the OpenMetrics file needs about \(promN * 62 * points / 1_000_000) MB")
-        if promN < n { print("WARNING: Prometheus gets only \(promN) of \(n) series (not enough disk): the all-series panels differ in size") }
+        print(
+            "disk: \(free / 1_000_000) MB free; the OpenMetrics file needs about \(promN * 62 * points / 1_000_000) MB")
+        if promN < n {
+            print(
+                "WARNING: Prometheus gets only \(promN) of \(n) series (not enough disk): the all-series panels differ in size"
+            )
+        }
         let om = promDir + "/backfill.om"
         var t = ContinuousClock.now
         let omBytes = try promWrite(om, count: promN, plan: plan, sources: sources)
         let write = CloudBench.seconds(ContinuousClock.now - t)
         print("  prometheus: OpenMetrics file \(omBytes) bytes written in \(CloudBench.fixed(write, 1)) s")
         t = ContinuousClock.now
-        let status = waitForExit(try spawn([Broker.find("promtool"), "tsdb", "create-blocks-from", "openmetrics", "--quiet",
-                                            "--max-block-duration=100000h", om, promDir + "/data"], output: promDir + "/promtool.log"))
+        let status = waitForExit(
+            try spawn(
+                [
+                    Broker.find("promtool"), "tsdb", "create-blocks-from", "openmetrics", "--quiet",
+                    "--max-block-duration=100000h", om, promDir + "/data",
+                ], output: promDir + "/promtool.log"))
         let backfill = CloudBench.seconds(ContinuousClock.now - t)
         try? FileManager.default.removeItem(atPath: om)
-        guard status == 0 else { throw HarnessError("promtool failed (\(status)): \((try? String(contentsOfFile: promDir + "/promtool.log", encoding: .utf8)) ?? "")") }
+        guard status == 0 else {
+            throw HarnessError(
+                "promtool failed (\(status)): \((try? String(contentsOfFile: promDir + "/promtool.log", encoding: .utf8)) ?? "")"
+            )
+        }
         // PrometheusServer backfills its (here empty) samples into the same `data` and serves it.
         t = ContinuousClock.now
         let prometheus = try PrometheusServer(directory: promDir, series: [])
         defer { prometheus.kill() }
         let start = CloudBench.seconds(ContinuousClock.now - t)
         let promBytes = CloudBench.directoryBytes(promDir + "/data")
-        print("Prometheus load: OpenMetrics write \(CloudBench.fixed(write, 1)) s + promtool backfill \(CloudBench.fixed(backfill, 1)) s "
-            + "+ start \(CloudBench.fixed(start, 1)) s; TSDB \(promBytes) bytes (\(CloudBench.fixed(Double(promBytes) / Double(promN * points), 3)) bytes/point)")
+        print(
+            "Prometheus load: OpenMetrics write \(CloudBench.fixed(write, 1)) s + promtool backfill \(CloudBench.fixed(backfill, 1)) s "
+                + "+ start \(CloudBench.fixed(start, 1)) s; TSDB \(promBytes) bytes (\(CloudBench.fixed(Double(promBytes) / Double(promN * points), 3)) bytes/point)"
+        )
 
-        var rows = [[String]](), checks = [[String]]()
+        var rows = [[String]]()
+        var checks = [[String]]()
         for panel in promPanels(n) {
             let r = try await promMeasure(panel, node: cloud.url, prometheus: prometheus.url, client: client)
             rows.append([panel.query, String(panel.series), String(panel.steps)] + r.row)
             checks.append([panel.query] + r.check)
         }
-        print("\n### PromQL panels over \(promqlDays) days (wall-clock of the HTTP requests, bodies read; median of \(runs) after one warm-up; one client)\n")
-        CloudBench.table(["query", "series", "steps", "alicedb-cloud median s", "Prometheus median s", "alicedb ÷ Prometheus"], rows)
+        print(
+            "\n### PromQL panels over \(promqlDays) days (wall-clock of the HTTP requests, bodies read; median of \(runs) after one warm-up; one client)\n"
+        )
+        CloudBench.table(
+            ["query", "series", "steps", "alicedb-cloud median s", "Prometheus median s", "alicedb ÷ Prometheus"], rows)
         print("\n### Loads and disk\n")
-        CloudBench.table(["server", "series", "load s", "on disk bytes", "bytes/point"], [
-            ["alicedb-cloud", String(n), "\(CloudBench.fixed(upload, 1)) (upload; agent-side encode \(CloudBench.fixed(encode, 1)) more)",
-             String(nodeBytes), CloudBench.fixed(Double(nodeBytes) / Double(n * points), 3)],
-            ["Prometheus 2.42", String(promN), "\(CloudBench.fixed(write + backfill + start, 1)) (write \(CloudBench.fixed(write, 1)) + promtool "
-                + "\(CloudBench.fixed(backfill, 1)) + start \(CloudBench.fixed(start, 1)))", String(promBytes),
-             CloudBench.fixed(Double(promBytes) / Double(promN * points), 3)],
-        ])
-        print("\n### Answers (series and points summed over a panel's queries; values compared at equal timestamps, relative 1e-9)\n")
-        CloudBench.table(["query", "series alicedb / Prometheus", "points alicedb / Prometheus", "points at one side only", "values differing"], checks)
+        CloudBench.table(
+            ["server", "series", "load s", "on disk bytes", "bytes/point"],
+            [
+                [
+                    "alicedb-cloud", String(n),
+                    "\(CloudBench.fixed(upload, 1)) (upload; agent-side encode \(CloudBench.fixed(encode, 1)) more)",
+                    String(nodeBytes), CloudBench.fixed(Double(nodeBytes) / Double(n * points), 3),
+                ],
+                [
+                    "Prometheus 2.42", String(promN),
+                    "\(CloudBench.fixed(write + backfill + start, 1)) (write \(CloudBench.fixed(write, 1)) + promtool "
+                        + "\(CloudBench.fixed(backfill, 1)) + start \(CloudBench.fixed(start, 1)))", String(promBytes),
+                    CloudBench.fixed(Double(promBytes) / Double(promN * points), 3),
+                ],
+            ])
+        print(
+            "\n### Answers (series and points summed over a panel's queries; values compared at equal timestamps, relative 1e-9)\n"
+        )
+        CloudBench.table(
+            [
+                "query", "series alicedb / Prometheus", "points alicedb / Prometheus", "points at one side only",
+                "values differing",
+            ], checks)
         if !cloud.log.isEmpty { print("\nalicedb-cloud log (tail):\n" + cloud.log.suffix(2000)) }
     }
 
@@ -135,14 +184,16 @@ extension CloudBench {
     func promEncode(_ p: PromSeriesPlan, _ sources: [PromValues], dir: String) throws -> [[UInt8]] {
         try? FileManager.default.removeItem(atPath: dir)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var o = DatabaseOptions(memoryBudget: 64 << 20, defaultCapacity: CloudBench.promCapacity, maxBufferAgeSeconds: nil)
+        var o = DatabaseOptions(
+            memoryBudget: 64 << 20, defaultCapacity: CloudBench.promCapacity, maxBufferAgeSeconds: nil)
         o.outbox = true
         let db = try Database(path: dir, options: o)
         let src = sources[p.source].values
         var i = 0
         while i < p.timestamps.count {
             let j = min(p.timestamps.count, i + 1000)
-            try db.putBatch(p.name, timestamps: Array(p.timestamps[i..<j]), values: (i..<j).map { src[p.value($0, sources)] })
+            try db.putBatch(
+                p.name, timestamps: Array(p.timestamps[i..<j]), values: (i..<j).map { src[p.value($0, sources)] })
             i = j
         }
         try db.flush()
@@ -163,7 +214,8 @@ extension CloudBench {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw HarnessError("cannot create \(path): errno \(errno)") }
         defer { close(fd) }
-        var buffer = [UInt8](), total = 0
+        var buffer = [UInt8]()
+        var total = 0
         buffer.reserveCapacity(9 << 20)
         func drain() throws {
             var done = 0
@@ -177,7 +229,8 @@ extension CloudBench {
         }
         buffer.append(contentsOf: "# TYPE alicedb gauge\n".utf8)
         for i in 0..<count {
-            let p = plan(i), src = sources[p.source]
+            let p = plan(i)
+            let src = sources[p.source]
             let head = Array("alicedb{gateway=\"gw-\(p.gateway)\",series=\"\(p.name)\"} ".utf8)
             for (k, t) in p.timestamps.enumerated() {
                 let v = p.value(k, sources)
@@ -206,7 +259,8 @@ extension CloudBench {
 
     /// Steps `promStart + step`, … up to the month's end, cut into queries of at most `promChunkSteps`.
     func promPanel(_ query: String, series: Int, step: Int64) -> PromPanel {
-        let steps = Int64(promqlDays) * 86_400 / step, first = CloudBench.promStart + step
+        let steps = Int64(promqlDays) * 86_400 / step
+        let first = CloudBench.promStart + step
         let ranges = stride(from: Int64(0), to: steps, by: Int(CloudBench.promChunkSteps)).map { k in
             (start: first + k * step, end: first + (min(k + CloudBench.promChunkSteps, steps) - 1) * step)
         }
@@ -236,16 +290,22 @@ extension CloudBench {
     /// One panel against both servers: a warm-up (whose answers are compared), then `runs` timed
     /// rounds, the node first in each; a server that fails is reported and skipped from then on.
     /// - Returns: the timing columns and the answer-check columns of the tables.
-    func promMeasure(_ panel: PromPanel, node: String, prometheus: String, client: HTTPClient) async throws -> (row: [String], check: [String]) {
-        let servers: [(name: String, url: String, token: String?)] = [("alicedb-cloud", node, "bench-reader-token"), ("Prometheus", prometheus, nil)]
-        var answers = [PromAnswer](repeating: [:], count: 2), times = [[Double]](repeating: [], count: 2)
+    func promMeasure(_ panel: PromPanel, node: String, prometheus: String, client: HTTPClient) async throws -> (
+        row: [String], check: [String]
+    ) {
+        let servers: [(name: String, url: String, token: String?)] = [
+            ("alicedb-cloud", node, "bench-reader-token"), ("Prometheus", prometheus, nil),
+        ]
+        var answers = [PromAnswer](repeating: [:], count: 2)
+        var times = [[Double]](repeating: [], count: 2)
         var failed = [String?](repeating: nil, count: 2)
         for run in 0...max(1, runs) {
             for (s, server) in servers.enumerated() where failed[s] == nil {
                 do {
                     var total = 0.0
                     for r in panel.ranges {
-                        let (seconds, body) = try await promRequest(client, server.url, token: server.token, panel.query, r.start, r.end, panel.step)
+                        let (seconds, body) = try await promRequest(
+                            client, server.url, token: server.token, panel.query, r.start, r.end, panel.step)
                         total += seconds
                         if run == 0 { try CloudBench.promParse(body, into: &answers[s]) }
                     }
@@ -262,34 +322,47 @@ extension CloudBench {
         let counts = answers.map { a in (a.count, a.values.reduce(0) { $0 + $1.count }) }
         let (oneSide, differing) = CloudBench.promCompare(answers[0], answers[1])
         if failed.allSatisfy({ $0 == nil }) && (counts[0].0 != counts[1].0 || counts[0].1 != counts[1].1) {
-            print("WARNING: \(panel.query): alicedb-cloud answers \(counts[0].0) series / \(counts[0].1) points, "
-                + "Prometheus \(counts[1].0) series / \(counts[1].1) points")
+            print(
+                "WARNING: \(panel.query): alicedb-cloud answers \(counts[0].0) series / \(counts[0].1) points, "
+                    + "Prometheus \(counts[1].0) series / \(counts[1].1) points")
         }
-        print("  \(panel.query) [\(panel.steps) steps of \(panel.step) s, \(panel.ranges.count) queries]: alicedb-cloud \(shown[0]) s, "
-            + "Prometheus \(shown[1]) s (runs: " + times.map { $0.map { CloudBench.fixed($0, 3) }.joined(separator: " ") }.joined(separator: " | ") + ")")
-        return (shown + [ratio], ["\(counts[0].0) / \(counts[1].0)", "\(counts[0].1) / \(counts[1].1)", String(oneSide), String(differing)])
+        print(
+            "  \(panel.query) [\(panel.steps) steps of \(panel.step) s, \(panel.ranges.count) queries]: alicedb-cloud \(shown[0]) s, "
+                + "Prometheus \(shown[1]) s (runs: "
+                + times.map { $0.map { CloudBench.fixed($0, 3) }.joined(separator: " ") }.joined(separator: " | ") + ")"
+        )
+        return (
+            shown + [ratio],
+            ["\(counts[0].0) / \(counts[1].0)", "\(counts[0].1) / \(counts[1].1)", String(oneSide), String(differing)]
+        )
     }
 
     /// One `query_range` GET; the seconds until the whole body was read, and the body.
     /// - Throws: `HarnessError` with the status and the start of the body when it is not 200.
     func promRequest(
-        _ client: HTTPClient, _ base: String, token: String?, _ query: String, _ start: Int64, _ end: Int64, _ step: Int64
+        _ client: HTTPClient, _ base: String, token: String?, _ query: String, _ start: Int64, _ end: Int64,
+        _ step: Int64
     ) async throws -> (Double, ByteBuffer) {
         var request = HTTPClientRequest(
-            url: "\(base)/api/v1/query_range?query=\(CloudBench.percentEncoded(query))&start=\(start)&end=\(end)&step=\(step)")
+            url:
+                "\(base)/api/v1/query_range?query=\(CloudBench.percentEncoded(query))&start=\(start)&end=\(end)&step=\(step)"
+        )
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         let t = ContinuousClock.now
         let response = try await client.execute(request, timeout: .seconds(1800))
         let body = try await response.body.collect(upTo: 1 << 30)
         let seconds = CloudBench.seconds(ContinuousClock.now - t)
-        guard response.status == .ok else { throw HarnessError("HTTP \(response.status.code): \(String(buffer: body).prefix(300))") }
+        guard response.status == .ok else {
+            throw HarnessError("HTTP \(response.status.code): \(String(buffer: body).prefix(300))")
+        }
         return (seconds, body)
     }
 
     /// Adds a `query_range` answer (`{"data": {"result": [{"metric": …, "values": [[t, "v"], …]}]}}`).
     static func promParse(_ body: ByteBuffer, into answer: inout PromAnswer) throws {
         let json = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
-        guard let data = (json as? [String: Any])?["data"] as? [String: Any], let result = data["result"] as? [Any] else {
+        guard let data = (json as? [String: Any])?["data"] as? [String: Any], let result = data["result"] as? [Any]
+        else {
             throw HarnessError("not a query_range answer: \(String(buffer: body).prefix(200))")
         }
         for case let s as [String: Any] in result {
@@ -306,9 +379,11 @@ extension CloudBench {
 
     /// Points only one side has (by series and step), and points whose values differ by more than 1e-9 relative.
     static func promCompare(_ a: PromAnswer, _ b: PromAnswer) -> (oneSide: Int, differing: Int) {
-        var oneSide = 0, differing = 0
+        var oneSide = 0
+        var differing = 0
         for key in Set(a.keys).union(b.keys) {
-            let x = a[key] ?? [:], y = b[key] ?? [:]
+            let x = a[key] ?? [:]
+            let y = b[key] ?? [:]
             for (t, v) in x {
                 guard let w = y[t] else {
                     oneSide += 1
@@ -326,8 +401,9 @@ extension CloudBench {
         var out = ""
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(b))
             default:
                 let h = String(b, radix: 16, uppercase: true)
@@ -358,7 +434,9 @@ extension CloudBench {
     /// MemTotal from /proc/meminfo, in GiB.
     static func memTotal() -> String {
         let text = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
-        let kb = text.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }?.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
+        let kb =
+            text.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }?.split(separator: " ").dropFirst().first
+            .flatMap { Double($0) } ?? 0
         return CloudBench.fixed(kb / 1_048_576, 1) + " GiB"
     }
 }

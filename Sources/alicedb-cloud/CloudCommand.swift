@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -25,7 +25,8 @@ struct ConfigOptions: ParsableArguments {
 
     func load() throws -> CloudConfig {
         do {
-            return try config.map { try CloudConfig.load(path: $0) } ?? CloudConfig.parse(CloudConfig.defaultText, file: "(embedded default)")
+            return try config.map { try CloudConfig.load(path: $0) }
+                ?? CloudConfig.parse(CloudConfig.defaultText, file: "(embedded default)")
         } catch {
             errorLine("alicedb-cloud: config error: \(error)")
             throw ExitCode(2)
@@ -90,7 +91,8 @@ struct Serve: AsyncParsableCommand {
 /// Tokens kept in the shared PostgreSQL store: every node using it accepts them.
 struct Tokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage the tokens kept in the shared store ([storage] kind = \"postgres\"); every node using it accepts them.",
+        abstract:
+            "Manage the tokens kept in the shared store ([storage] kind = \"postgres\"); every node using it accepts them.",
         subcommands: [Add.self, Remove.self, List.self])
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
@@ -102,8 +104,9 @@ struct Tokens: AsyncParsableCommand {
     static func withStore(_ options: ConfigOptions, _ body: (any CloudStorage) async throws -> Void) async throws {
         let cfg = try options.load()
         guard cfg.postgres != nil else {
-            errorLine("alicedb-cloud: tokens are kept in the store only with [storage] kind = \"postgres\"; "
-                + "with the embedded store, list them as [[gateway]] and [[reader]] in the configuration")
+            errorLine(
+                "alicedb-cloud: tokens are kept in the store only with [storage] kind = \"postgres\"; "
+                    + "with the embedded store, list them as [[gateway]] and [[reader]] in the configuration")
             throw ExitCode(2)
         }
         var logger = options.logger()
@@ -140,10 +143,12 @@ struct Tokens: AsyncParsableCommand {
 
         func run() async throws {
             var rng = SystemRandomNumberGenerator()
-            let secret = token ?? (0..<32).map { _ in
-                let b = UInt8.random(in: 0...255, using: &rng)
-                return String(b >> 4, radix: 16) + String(b & 15, radix: 16)
-            }.joined()
+            let secret =
+                token
+                ?? (0..<32).map { _ in
+                    let b = UInt8.random(in: 0...255, using: &rng)
+                    return String(b >> 4, radix: 16) + String(b & 15, radix: 16)
+                }.joined()
             try await Tokens.withStore(options) { store in
                 try await store.addToken(secret, for: Principal(name: name, role: role.principal))
             }
@@ -152,7 +157,8 @@ struct Tokens: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove every stored token of a gateway or reader (effective on every node within 5 s).")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove every stored token of a gateway or reader (effective on every node within 5 s).")
         @OptionGroup var options: ConfigOptions
         @Option(name: .long, help: "Whose tokens.")
         var name: String
@@ -168,14 +174,17 @@ struct Tokens: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List who has stored tokens (the tokens themselves are kept only as SHA-256).")
+        static let configuration = CommandConfiguration(
+            abstract: "List who has stored tokens (the tokens themselves are kept only as SHA-256).")
         @OptionGroup var options: ConfigOptions
 
         func run() async throws {
             try await Tokens.withStore(options) { store in
                 let tokens = try await store.listTokens()
                 print("role,name,created_ms")
-                for t in tokens { print("\(t.who.role == .gateway ? "gateway" : "reader"),\(t.who.name),\(t.createdMillis)") }
+                for t in tokens {
+                    print("\(t.who.role == .gateway ? "gateway" : "reader"),\(t.who.name),\(t.createdMillis)")
+                }
             }
         }
     }

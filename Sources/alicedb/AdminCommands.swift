@@ -3,8 +3,10 @@ import ArgumentParser
 
 func modelMix(_ models: [String: Int], total: Int) -> String {
     guard total > 0 else { return "" }
-    return models.sorted { $0.value > $1.value }.map { "\($0.key) \(fixed(100 * Double($0.value) / Double(total), 1))%" }
-        .joined(separator: ", ")
+    return models.sorted { $0.value > $1.value }.map {
+        "\($0.key) \(fixed(100 * Double($0.value) / Double(total), 1))%"
+    }
+    .joined(separator: ", ")
 }
 
 struct StatsCommand: ParsableCommand {
@@ -24,24 +26,37 @@ struct StatsCommand: ParsableCommand {
             // One object: totals, then per series.
             var out = StdoutBuffer()
             func models(_ m: [String: Int]) -> String {
-                "{" + m.sorted { $0.key < $1.key }.map { "\(JSON.quote($0.key)): \($0.value)" }.joined(separator: ", ") + "}"
+                "{" + m.sorted { $0.key < $1.key }.map { "\(JSON.quote($0.key)): \($0.value)" }.joined(separator: ", ")
+                    + "}"
             }
-            out.write("{\n  \"points\": \(s.points),\n  \"bytes\": \(s.bytes),\n  \"bytes_per_point\": \(s.bytesPerPoint),\n")
-            out.write("  \"segments\": \(s.segments),\n  \"buffered_points\": \(s.bufferedPoints),\n  \"wal_bytes\": \(s.walBytes),\n")
+            out.write(
+                "{\n  \"points\": \(s.points),\n  \"bytes\": \(s.bytes),\n  \"bytes_per_point\": \(s.bytesPerPoint),\n")
+            out.write(
+                "  \"segments\": \(s.segments),\n  \"buffered_points\": \(s.bufferedPoints),\n  \"wal_bytes\": \(s.walBytes),\n"
+            )
             out.write("  \"segment_files\": \(s.segmentFiles),\n  \"models\": \(models(s.models)),\n  \"series\": [")
             for (i, x) in s.series.enumerated() {
                 out.write(i == 0 ? "\n" : ",\n")
                 out.write("    {\"name\": \(JSON.quote(x.name)), \"points\": \(x.points), \"bytes\": \(x.bytes), ")
-                out.write("\"bytes_per_point\": \(x.bytesPerPoint), \"segments\": \(x.segments), \"buffered_points\": \(x.bufferedPoints), ")
+                out.write(
+                    "\"bytes_per_point\": \(x.bytesPerPoint), \"segments\": \(x.segments), \"buffered_points\": \(x.bufferedPoints), "
+                )
                 out.write("\"max_error\": \(x.bound.absolute), \"max_error_pct\": \(x.bound.relativePercent), ")
-                out.write("\"first_ts\": \(x.firstTimestamp.map(String.init) ?? "null"), \"last_ts\": \(x.lastTimestamp.map(String.init) ?? "null"), ")
+                out.write(
+                    "\"first_ts\": \(x.firstTimestamp.map(String.init) ?? "null"), \"last_ts\": \(x.lastTimestamp.map(String.init) ?? "null"), "
+                )
                 out.write("\"models\": \(models(x.models))}")
             }
             out.write(s.series.isEmpty ? "]" : "\n  ]")
             if let u = lag.state {
-                out.write(",\n  \"uplink\": {\"lag_segments\": \(lag.segments), \"lag_bytes\": \(lag.bytes), \"lag_seconds\": \(lag.seconds), ")
-                out.write("\"acknowledged_segments\": \(u.acknowledgedSegments), \"acknowledged_points\": \(u.acknowledgedPoints), ")
-                out.write("\"acknowledged_bytes\": \(u.acknowledgedBytes), \"cursor\": \(JSON.quote(u.cursor.description))}")
+                out.write(
+                    ",\n  \"uplink\": {\"lag_segments\": \(lag.segments), \"lag_bytes\": \(lag.bytes), \"lag_seconds\": \(lag.seconds), "
+                )
+                out.write(
+                    "\"acknowledged_segments\": \(u.acknowledgedSegments), \"acknowledged_points\": \(u.acknowledgedPoints), "
+                )
+                out.write(
+                    "\"acknowledged_bytes\": \(u.acknowledgedBytes), \"cursor\": \(JSON.quote(u.cursor.description))}")
             }
             out.write("\n}\n")
             out.flush()
@@ -49,19 +64,24 @@ struct StatsCommand: ParsableCommand {
         }
         var t = Table(["series", "points", "buffered", "segments", "bytes", "bytes/point", "bound", "models"])
         for x in s.series {
-            t.add([.text(x.name), .int(Int64(x.points)), .int(Int64(x.bufferedPoints)), .int(Int64(x.segments)),
-                   .int(Int64(x.bytes)), .text(fixed(x.bytesPerPoint, 3)), .text(x.bound.description),
-                   .text(modelMix(x.models, total: x.points - x.bufferedPoints))])
+            t.add([
+                .text(x.name), .int(Int64(x.points)), .int(Int64(x.bufferedPoints)), .int(Int64(x.segments)),
+                .int(Int64(x.bytes)), .text(fixed(x.bytesPerPoint, 3)), .text(x.bound.description),
+                .text(modelMix(x.models, total: x.points - x.bufferedPoints)),
+            ])
         }
         if series == nil {
-            t.add([.text("(all files)"), .int(Int64(s.points)), .int(Int64(s.bufferedPoints)), .int(Int64(s.segments)),
-                   .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""),
-                   .text(modelMix(s.models, total: s.points - s.bufferedPoints))])
+            t.add([
+                .text("(all files)"), .int(Int64(s.points)), .int(Int64(s.bufferedPoints)), .int(Int64(s.segments)),
+                .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""),
+                .text(modelMix(s.models, total: s.points - s.bufferedPoints)),
+            ])
         }
         t.render(format)
         if let u = lag.state, format == .table {
-            print("uplink: \(lag.segments) segments (\(lag.bytes) bytes) waiting\(lag.segments > 0 ? ", \(fixed(lag.seconds, 0)) s behind" : ""); "
-                  + "\(u.acknowledgedPoints) points in \(u.acknowledgedSegments) segments acknowledged")
+            print(
+                "uplink: \(lag.segments) segments (\(lag.bytes) bytes) waiting\(lag.segments > 0 ? ", \(fixed(lag.seconds, 0)) s behind" : ""); "
+                    + "\(u.acknowledgedPoints) points in \(u.acknowledgedSegments) segments acknowledged")
         }
     }
 
@@ -69,9 +89,11 @@ struct StatsCommand: ParsableCommand {
     func remote() throws {
         var t = Table(["series", "points", "segments", "bytes", "bytes/point", "bound", "first", "last"])
         for x in try source.open().series() where series == nil || x.name == series {
-            t.add([.text(x.name), .int(Int64(x.points)), .int(Int64(x.segments)), .int(Int64(x.bytes)),
-                   .text(fixed(x.points > 0 ? Double(x.bytes) / Double(x.points) : 0, 3)), .text(x.bound.description),
-                   x.first.map { .int($0) } ?? .null, x.last.map { .int($0) } ?? .null])
+            t.add([
+                .text(x.name), .int(Int64(x.points)), .int(Int64(x.segments)), .int(Int64(x.bytes)),
+                .text(fixed(x.points > 0 ? Double(x.bytes) / Double(x.points) : 0, 3)), .text(x.bound.description),
+                x.first.map { .int($0) } ?? .null, x.last.map { .int($0) } ?? .null,
+            ])
         }
         t.render(output.resolved)
     }
@@ -86,12 +108,17 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let segments = try database.openReadOnly().inspect(series)
-        var t = Table(["model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "timestamp_bytes", "value_bytes",
-                       "max_error", "bound", "file", "offset"])
+        var t = Table([
+            "model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "timestamp_bytes", "value_bytes",
+            "max_error", "bound", "file", "offset",
+        ])
         for s in segments {
-            t.add([.text(s.model), .int(s.firstTimestamp), .int(s.lastTimestamp), .int(Int64(s.points)), .int(Int64(s.bytes)),
-                   .double(Double(s.bytes) / Double(s.points)), .int(Int64(s.timestampBytes)), .int(Int64(s.valueBytes)),
-                   .double(s.maxError), .text(s.bound.description), .text(s.file), .int(Int64(s.offset))])
+            t.add([
+                .text(s.model), .int(s.firstTimestamp), .int(s.lastTimestamp), .int(Int64(s.points)),
+                .int(Int64(s.bytes)),
+                .double(Double(s.bytes) / Double(s.points)), .int(Int64(s.timestampBytes)), .int(Int64(s.valueBytes)),
+                .double(s.maxError), .text(s.bound.description), .text(s.file), .int(Int64(s.offset)),
+            ])
         }
         t.render(output.resolved)
     }
@@ -105,7 +132,9 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let report = try database.openReadOnly().verify()
         for f in report.faults { print("FAULT \(f)") }
-        print("verified \(report.segments) segments, \(report.points) points: \(report.ok ? "ok" : "\(report.faults.count) fault(s)")")
+        print(
+            "verified \(report.segments) segments, \(report.points) points: \(report.ok ? "ok" : "\(report.faults.count) fault(s)")"
+        )
         if !report.ok { throw VerifyFailed(faults: report.faults.count) }
     }
 }
@@ -125,15 +154,22 @@ struct SeriesCommand: ParsableCommand {
         if let series {
             db = try Database(path: database.db)
             let old = db.series(named: series)?.options
-            try db.createSeries(series, options: SeriesOptions(
-                bound: ErrorBound(absolute: maxError ?? old?.bound.absolute ?? 0, relativePercent: maxErrorPct ?? old?.bound.relativePercent ?? 0),
-                capacity: capacity ?? old?.capacity))
+            try db.createSeries(
+                series,
+                options: SeriesOptions(
+                    bound: ErrorBound(
+                        absolute: maxError ?? old?.bound.absolute ?? 0,
+                        relativePercent: maxErrorPct ?? old?.bound.relativePercent ?? 0),
+                    capacity: capacity ?? old?.capacity))
         } else {
             db = try database.openReadOnly()
         }
         var t = Table(["id", "series", "bound", "capacity"])
         for s in db.listSeries() {
-            t.add([.int(Int64(s.id)), .text(s.name), .text(s.options.bound.description), s.options.capacity.map { .int(Int64($0)) } ?? .text("default")])
+            t.add([
+                .int(Int64(s.id)), .text(s.name), .text(s.options.bound.description),
+                s.options.capacity.map { .int(Int64($0)) } ?? .text("default"),
+            ])
         }
         if series != nil { try db.close() }
         t.render(output.resolved)
@@ -158,8 +194,10 @@ struct RetentionCommand: ParsableCommand {
         commandName: "retention", abstract: "Delete old segments: by age (timestamp units) and/or by total bytes.")
     @OptionGroup var database: DatabaseArgument
     @Option(name: .long, help: "Delete segments whose newest point is older than this timestamp.") var olderThan: Int64?
-    @Option(name: .long, help: "Delete segments older than this many milliseconds before now (timestamps in epoch ms).") var maxAgeMs: Int64?
-    @Option(name: .long, help: "Delete the oldest segments until the segment files fit in this many bytes.") var maxBytes: Int?
+    @Option(name: .long, help: "Delete segments older than this many milliseconds before now (timestamps in epoch ms).")
+    var maxAgeMs: Int64?
+    @Option(name: .long, help: "Delete the oldest segments until the segment files fit in this many bytes.")
+    var maxBytes: Int?
 
     func run() throws {
         var cutoff = olderThan
@@ -167,7 +205,9 @@ struct RetentionCommand: ParsableCommand {
             let now = FileIO.wallMillis()
             cutoff = max(cutoff ?? .min, now - age)
         }
-        guard cutoff != nil || maxBytes != nil else { throw ValidationError("give --older-than, --max-age-ms or --max-bytes") }
+        guard cutoff != nil || maxBytes != nil else {
+            throw ValidationError("give --older-than, --max-age-ms or --max-bytes")
+        }
         let db = try Database(path: database.db)
         let (segments, points) = try db.applyRetention(olderThan: cutoff, maxBytes: maxBytes)
         try db.close()

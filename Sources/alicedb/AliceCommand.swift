@@ -2,7 +2,7 @@ import AliceDB
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -63,7 +63,9 @@ struct SourceArgument: ParsableArguments {
     func validate() throws {
         if (db == nil) == (cloud == nil) { throw ValidationError("give either --db DIR or --cloud URL") }
         if cloud != nil && resolvedToken == nil { throw ValidationError("--cloud needs --token (or ALICEDB_TOKEN)") }
-        if db != nil && (token != nil || gateway != nil) { throw ValidationError("--token and --gateway go with --cloud") }
+        if db != nil && (token != nil || gateway != nil) {
+            throw ValidationError("--token and --gateway go with --cloud")
+        }
     }
 
     var resolvedToken: String? { token ?? getenv("ALICEDB_TOKEN").map { String(cString: $0) } }

@@ -4,7 +4,8 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark every CSV in a folder: bytes/point at bound 0 and 1 % of range, speed of import and queries.")
+        abstract:
+            "Benchmark every CSV in a folder: bytes/point at bound 0 and 1 % of range, speed of import and queries.")
 
     @Argument(help: "Folder of ts,value CSV files.")
     var folder: String = "../shared/datasets"
@@ -20,7 +21,9 @@ struct BenchCommand: ParsableCommand {
     var capacity: Int = DatabaseOptions().defaultCapacity
     @Option(name: .long, help: "Encode and decode are timed this many times; the median is reported.")
     var repeats: Int = 5
-    @Flag(inversion: .prefixedNo, help: "Run at bound 0 too (--no-lossless: only the lossy bounds, e.g. to profile them).")
+    @Flag(
+        inversion: .prefixedNo, help: "Run at bound 0 too (--no-lossless: only the lossy bounds, e.g. to profile them)."
+    )
     var lossless = true
     @OptionGroup var output: FormatArgument
 
@@ -39,8 +42,10 @@ struct BenchCommand: ParsableCommand {
         for r in results {
             t.add([
                 .text(r.name), .int(Int64(r.points)), .text(r.fraction == 0 ? "0" : "\(fixed(r.fraction * 100, 2))%"),
-                .text(fixed(r.bytesPerPoint, 3)), .text(r.fraction == 0 ? (r.exact ? "exact" : "MISMATCH") : fixed(r.maxErrorRatio, 3)),
-                .text(modelMix(r.models, total: r.points)), .text(fixed(r.importRate, 0)), .text(fixed(r.encodeRate, 0)),
+                .text(fixed(r.bytesPerPoint, 3)),
+                .text(r.fraction == 0 ? (r.exact ? "exact" : "MISMATCH") : fixed(r.maxErrorRatio, 3)),
+                .text(modelMix(r.models, total: r.points)), .text(fixed(r.importRate, 0)),
+                .text(fixed(r.encodeRate, 0)),
                 .text(fixed(r.decodeRate, 0)), .text(fixed(r.getNanos, 0)), .text(fixed(r.scanNanosPerPoint, 2)),
                 .text(fixed(r.aggregateMicros, 2)), .text(r.verified ? "ok" : "FAIL"),
             ])
@@ -49,9 +54,13 @@ struct BenchCommand: ParsableCommand {
             let rs = results.filter { $0.fraction == f }
             guard !rs.isEmpty else { continue }
             let mean = rs.reduce(0) { $0 + $1.bytesPerPoint } / Double(rs.count)
-            t.add([.text("MEAN"), .int(Int64(rs.reduce(0) { $0 + $1.points })), .text(f == 0 ? "0" : "\(fixed(f * 100, 2))%"),
-                   .text(fixed(mean, 3)), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""),
-                   .text(rs.allSatisfy(\.verified) && rs.allSatisfy { $0.fraction > 0 || $0.exact } ? "ok" : "FAIL")])
+            t.add([
+                .text("MEAN"), .int(Int64(rs.reduce(0) { $0 + $1.points })),
+                .text(f == 0 ? "0" : "\(fixed(f * 100, 2))%"),
+                .text(fixed(mean, 3)), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""), .text(""),
+                .text(""),
+                .text(rs.allSatisfy(\.verified) && rs.allSatisfy { $0.fraction > 0 || $0.exact } ? "ok" : "FAIL"),
+            ])
         }
         t.render(output.resolved)
         if results.contains(where: { !$0.verified || ($0.fraction == 0 && !$0.exact) || $0.maxErrorRatio > 1 }) {

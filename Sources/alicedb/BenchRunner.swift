@@ -37,17 +37,20 @@ struct BenchRunner {
     static func load(_ path: String) throws -> (ts: [Int64], values: [Double]) {
         var reader = try LineReader(path: path)
         _ = try reader.next()
-        var ts = [Int64](), values = [Double]()
+        var ts = [Int64]()
+        var values = [Double]()
         // Each row parsed from its bytes (blanks around either field allowed, as numpy reads them).
         while let row = try reader.nextBytes({ line -> (Int64, Double)?? in
             guard !line.isEmpty else { return .some(nil) }
             guard let comma = line.firstIndex(of: UInt8(ascii: ",")),
-                  let t = DoubleText.parseTimestamp(bytes: UnsafeBufferPointer(rebasing: line[..<comma])),
-                  let v = DoubleText.parse(bytes: UnsafeBufferPointer(rebasing: line[(comma + 1)...]))
+                let t = DoubleText.parseTimestamp(bytes: UnsafeBufferPointer(rebasing: line[..<comma])),
+                let v = DoubleText.parse(bytes: UnsafeBufferPointer(rebasing: line[(comma + 1)...]))
             else { return nil }
             return .some((t, v))
         }) {
-            guard let row else { throw AliceDBError(.badInput, "not a ts,value row", path: path, line: reader.lineNumber) }
+            guard let row else {
+                throw AliceDBError(.badInput, "not a ts,value row", path: path, line: reader.lineNumber)
+            }
             guard let point = row else { continue }  // a blank line
             ts.append(point.0)
             values.append(point.1)
@@ -77,7 +80,8 @@ struct BenchRunner {
             let range = (finite.max() ?? 0) - (finite.min() ?? 0)
             for fraction in fractions {
                 progress("\(name) @ \(fraction)")
-                results.append(try measure(name: name, ts: ts, values: values, fraction: fraction, bound: fraction * range))
+                results.append(
+                    try measure(name: name, ts: ts, values: values, fraction: fraction, bound: fraction * range))
             }
         }
         try? removeTree(workDir)
@@ -109,7 +113,8 @@ struct BenchRunner {
         // Fit + verify alone, and decode alone, without the file system: medians of `repeats` runs
         // (one run over a data set lasts milliseconds, too short to time once).
         var encoded = [[UInt8]]()
-        var encodeTimes = [Double](), decodeTimes = [Double]()
+        var encodeTimes = [Double]()
+        var decodeTimes = [Double]()
         var decodedPoints = 0
         for _ in 0..<repeats {
             encoded.removeAll(keepingCapacity: true)
@@ -119,7 +124,9 @@ struct BenchRunner {
                     var i = 0
                     while i < t.count {
                         let end = min(t.count, i + capacity)
-                        for s in Competition.encode(seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound) {
+                        for s in Competition.encode(
+                            seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound)
+                        {
                             encoded.append(s.bytes)
                         }
                         i = end

@@ -25,10 +25,18 @@ struct ImportCommand: ParsableCommand {
     var sync: String = "interval"
 
     func validate() throws {
-        if tsColumn == nil && series == nil { throw ValidationError("--series is required (or --ts-column for several columns)") }
-        if let e = maxError, !(e >= 0 && e.isFinite) { throw ValidationError("--max-error must be a finite number ≥ 0") }
-        if let p = maxErrorPct, !(p >= 0 && p.isFinite) { throw ValidationError("--max-error-pct must be a finite number ≥ 0") }
-        if !["interval", "every", "off"].contains(sync) { throw ValidationError("--sync must be interval, every or off") }
+        if tsColumn == nil && series == nil {
+            throw ValidationError("--series is required (or --ts-column for several columns)")
+        }
+        if let e = maxError, !(e >= 0 && e.isFinite) {
+            throw ValidationError("--max-error must be a finite number ≥ 0")
+        }
+        if let p = maxErrorPct, !(p >= 0 && p.isFinite) {
+            throw ValidationError("--max-error-pct must be a finite number ≥ 0")
+        }
+        if !["interval", "every", "off"].contains(sync) {
+            throw ValidationError("--sync must be interval, every or off")
+        }
     }
 
     func run() throws {
@@ -42,9 +50,11 @@ struct ImportCommand: ParsableCommand {
             guard !created.contains(name) else { return }
             let existing = db.series(named: name)
             if maxError != nil || maxErrorPct != nil || capacity != nil || existing == nil {
-                try db.createSeries(name, options: SeriesOptions(
-                    bound: (maxError != nil || maxErrorPct != nil) ? bound : existing?.options.bound ?? .lossless,
-                    capacity: capacity ?? existing?.options.capacity))
+                try db.createSeries(
+                    name,
+                    options: SeriesOptions(
+                        bound: (maxError != nil || maxErrorPct != nil) ? bound : existing?.options.bound ?? .lossless,
+                        capacity: capacity ?? existing?.options.capacity))
             }
             created.insert(name)
         }
@@ -83,7 +93,8 @@ struct ImportCommand: ParsableCommand {
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Write a series as CSV (ts,value) to stdout; values parse back to identical bits.")
+        commandName: "export",
+        abstract: "Write a series as CSV (ts,value) to stdout; values parse back to identical bits.")
 
     @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.")

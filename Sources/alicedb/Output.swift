@@ -2,7 +2,7 @@ import AliceDB
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How results are printed.
@@ -83,7 +83,9 @@ struct Table {
             out.write(rows.isEmpty ? "]\n" : "\n]\n")
         case .table:
             var widths = columns.map(\.count)
-            for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.text.count) } }
+            for r in rows {
+                for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.text.count) }
+            }
             func line(_ cells: [String], numeric: [Bool]) -> String {
                 cells.enumerated().map { i, s in
                     let pad = String(repeating: " ", count: widths[i] - s.count)
@@ -100,7 +102,6 @@ struct Table {
         out.flush()
     }
 }
-
 
 enum Terminal {
     static var stdoutIsTTY: Bool { isatty(1) == 1 }
@@ -120,7 +121,8 @@ func fixed(_ v: Double, _ digits: Int) -> String {
     let r = (abs(v) * scale).rounded()
     guard r < 9e18 else { return v.description }
     let n = Int64(r)
-    let ip = n / Int64(scale), fp = n % Int64(scale)
+    let ip = n / Int64(scale)
+    let fp = n % Int64(scale)
     var s = (v < 0 && n != 0 ? "-" : "") + String(ip)
     if digits > 0 {
         let f = String(fp)

@@ -52,7 +52,8 @@ func aggregateCells(_ r: AggregateRow, _ fns: [Aggregation]) -> [Cell] {
 
 struct AggCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agg", abstract: "count, sum, avg, min, max over a range (exact from segment summaries where whole).")
+        commandName: "agg",
+        abstract: "count, sum, avg, min, max over a range (exact from segment summaries where whole).")
     @OptionGroup var source: SourceArgument
     @Option(name: .long, help: "The series.") var series: String
     @OptionGroup var range: RangeArgument

@@ -11,7 +11,9 @@ protocol QuerySource {
     func scan(_ series: String, from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws
     func aggregate(_ series: String, from: Int64, to: Int64) throws -> AggregateRow
     /// One value per non-empty bucket; `from` nil: buckets start at the series' first point.
-    func downsample(_ series: String, from: Int64?, to: Int64, interval: Int64, fn: Aggregation) throws -> [(Int64, Double?)]
+    func downsample(_ series: String, from: Int64?, to: Int64, interval: Int64, fn: Aggregation) throws -> [(
+        Int64, Double?
+    )]
     func series() throws -> [SeriesRow]
 }
 
@@ -47,7 +49,9 @@ extension Database: QuerySource {
         return AggregateRow(count: r.count, sum: r.numericCount > 0 ? r.sum : nil, avg: r.avg, min: r.min, max: r.max)
     }
 
-    func downsample(_ series: String, from: Int64?, to: Int64, interval: Int64, fn: Aggregation) throws -> [(Int64, Double?)] {
+    func downsample(_ series: String, from: Int64?, to: Int64, interval: Int64, fn: Aggregation) throws -> [(
+        Int64, Double?
+    )] {
         var start = from ?? .min
         if from == nil {
             // Buckets start at the first point, not at Int64.min.
@@ -61,8 +65,9 @@ extension Database: QuerySource {
 
     func series() throws -> [SeriesRow] {
         try stats().series.map {
-            SeriesRow(name: $0.name, points: $0.points, segments: $0.segments, bytes: $0.bytes, first: $0.firstTimestamp,
-                      last: $0.lastTimestamp, bound: $0.bound)
+            SeriesRow(
+                name: $0.name, points: $0.points, segments: $0.segments, bytes: $0.bytes, first: $0.firstTimestamp,
+                last: $0.lastTimestamp, bound: $0.bound)
         }
     }
 }
@@ -86,13 +91,17 @@ struct CloudSource: QuerySource {
         }
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         let response: HTTPClient.Response
-        do { response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(120)).wait() } catch {
+        do { response = try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(120)).wait() } catch
+        {
             throw AliceDBError(.io, "cloud node \(base): \(error)")
         }
         let body = response.body.map { String(buffer: $0) } ?? ""
         guard response.status.code == 200 else {
-            let message = body.split(separator: "\"error\": \"", maxSplits: 1).last.map { String($0.prefix { $0 != "\"" }) } ?? body
-            let code: AliceDBError.Code = response.status.code == 404 ? .notFound : response.status.code == 400 ? .invalidArgument : .io
+            let message =
+                body.split(separator: "\"error\": \"", maxSplits: 1).last.map { String($0.prefix { $0 != "\"" }) }
+                ?? body
+            let code: AliceDBError.Code =
+                response.status.code == 404 ? .notFound : response.status.code == 400 ? .invalidArgument : .io
             throw AliceDBError(code, "cloud node answered \(response.status.code): \(message)")
         }
         return (body, response.headers.map { ($0.name, $0.value) })
@@ -113,7 +122,9 @@ struct CloudSource: QuerySource {
     }
 
     /// The data rows of a CSV answer.
-    func rows(_ csv: String) -> [[Substring]] { csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) } }
+    func rows(_ csv: String) -> [[Substring]] {
+        csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+    }
 
     func number(_ s: Substring) -> Double? { s.isEmpty ? nil : DoubleText.parse(s) }
 
@@ -131,10 +142,13 @@ struct CloudSource: QuerySource {
         while true {
             let r = try call("/v1/scan", [("series", series), ("from", String(from)), ("to", String(to))])
             for row in rows(r.body) where row.count == 2 {
-                guard let t = Int64(row[0]), let v = number(row[1]) else { throw AliceDBError(.corrupt, "cloud node sent a bad row: \(row)") }
+                guard let t = Int64(row[0]), let v = number(row[1]) else {
+                    throw AliceDBError(.corrupt, "cloud node sent a bad row: \(row)")
+                }
                 body(t, v)
             }
-            guard let next = r.headers.first(where: { $0.0.lowercased() == "x-alicedb-next" }).flatMap({ Int64($0.1) }) else { return }
+            guard let next = r.headers.first(where: { $0.0.lowercased() == "x-alicedb-next" }).flatMap({ Int64($0.1) })
+            else { return }
             from = next
         }
     }
@@ -144,22 +158,31 @@ struct CloudSource: QuerySource {
         guard let row = rows(r.body).first, row.count == 5, let count = Int(row[0]) else {
             throw AliceDBError(.corrupt, "cloud node sent a bad aggregate: \(r.body.prefix(200))")
         }
-        return AggregateRow(count: count, sum: number(row[1]), avg: number(row[2]), min: number(row[3]), max: number(row[4]))
+        return AggregateRow(
+            count: count, sum: number(row[1]), avg: number(row[2]), min: number(row[3]), max: number(row[4]))
     }
 
-    func downsample(_ series: String, from: Int64?, to: Int64, interval: Int64, fn: Aggregation) throws -> [(Int64, Double?)] {
-        let r = try call("/v1/downsample", [
-            ("series", series), ("from", from.map(String.init)), ("to", String(to)), ("interval", String(interval)), ("fn", fn.rawValue),
-        ])
+    func downsample(_ series: String, from: Int64?, to: Int64, interval: Int64, fn: Aggregation) throws -> [(
+        Int64, Double?
+    )] {
+        let r = try call(
+            "/v1/downsample",
+            [
+                ("series", series), ("from", from.map(String.init)), ("to", String(to)), ("interval", String(interval)),
+                ("fn", fn.rawValue),
+            ])
         return rows(r.body).compactMap { row in row.count == 2 ? Int64(row[0]).map { ($0, number(row[1])) } : nil }
     }
 
     func series() throws -> [SeriesRow] {
         try rows(try call("/v1/series", []).body).compactMap { r -> SeriesRow? in
-            guard r.count >= 9, let points = Int(r[r.count - 8]), let segments = Int(r[r.count - 7]), let bytes = Int(r[r.count - 6]) else { return nil }
+            guard r.count >= 9, let points = Int(r[r.count - 8]), let segments = Int(r[r.count - 7]),
+                let bytes = Int(r[r.count - 6])
+            else { return nil }
             let name = r.count == 9 ? String(r[0]) : r[0..<(r.count - 8)].joined(separator: ",").trimmingQuotes
             return SeriesRow(
-                name: name, points: points, segments: segments, bytes: bytes, first: Int64(r[r.count - 4]), last: Int64(r[r.count - 3]),
+                name: name, points: points, segments: segments, bytes: bytes, first: Int64(r[r.count - 4]),
+                last: Int64(r[r.count - 3]),
                 bound: ErrorBound(absolute: Double(r[r.count - 2]) ?? 0, relativePercent: Double(r[r.count - 1]) ?? 0))
         }
     }

@@ -26,12 +26,14 @@ import Testing
             """
         }
         // The uplink polls once an hour: what reaches the node was shipped by the shutdown's drain.
-        let cfg = try config(broker, dir + "/data", extra: """
-            [uplink]
-            url = "\(cloud.url)"
-            token = "gw1-lifecycle-token"
-            interval = 3600
-            """)
+        let cfg = try config(
+            broker, dir + "/data",
+            extra: """
+                [uplink]
+                url = "\(cloud.url)"
+                token = "gw1-lifecycle-token"
+                interval = 3600
+                """)
         let agent = try Agent(config: cfg, logger: Logger(label: "test"))
         let run = Task { try await agent.run() }
         #expect(await waitUntil(30) { await agent.counters.connected })

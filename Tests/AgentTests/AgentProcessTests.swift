@@ -16,18 +16,18 @@ enum AgentBinary {
         let configPath = broker.dir.appendingPathComponent("agent.toml").path
         let httpPort = Broker.freePort()
         try """
-            [mqtt]
-            host = "127.0.0.1"
-            port = \(broker.port)
-            client_id = "sigterm-test"
-            [storage]
-            path = "\(data)"
-            [http]
-            listen = "127.0.0.1:\(httpPort)"
-            [[subscribe]]
-            topic = "sensors/+/temperature"
-            series = "{1}.temperature"
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        [mqtt]
+        host = "127.0.0.1"
+        port = \(broker.port)
+        client_id = "sigterm-test"
+        [storage]
+        path = "\(data)"
+        [http]
+        listen = "127.0.0.1:\(httpPort)"
+        [[subscribe]]
+        topic = "sensors/+/temperature"
+        series = "{1}.temperature"
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
         let check = try spawnAndWait([AgentBinary.path, "--config", configPath, "--check"])
         #expect(check == 0)
         let pid = try spawn([AgentBinary.path, "--config", configPath])
@@ -62,17 +62,17 @@ enum AgentBinary {
         let configPath = broker.dir.appendingPathComponent("agent.toml").path
         func write(_ extra: String) throws {
             try """
-                [mqtt]
-                host = "127.0.0.1"
-                port = \(broker.port)
-                client_id = "sighup-test"
-                [storage]
-                path = "\(data)"
-                [[subscribe]]
-                topic = "a/+"
-                series = "a.{1}"
-                \(extra)
-                """.write(toFile: configPath, atomically: true, encoding: .utf8)
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "sighup-test"
+            [storage]
+            path = "\(data)"
+            [[subscribe]]
+            topic = "a/+"
+            series = "a.{1}"
+            \(extra)
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
         }
         try write("")
         let pid = try spawn([AgentBinary.path, "--config", configPath])
@@ -97,7 +97,8 @@ enum AgentBinary {
     @Test func badConfigExitsWithTheLine() throws {
         let dir = TempDirectory()
         let path = dir.path + "/bad.toml"
-        try "[mqtt]\nport = 99999\n[[subscribe]]\ntopic = \"a/#\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "[mqtt]\nport = 99999\n[[subscribe]]\ntopic = \"a/#\"\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: AgentBinary.path)
         p.arguments = ["--config", path, "--check"]
@@ -110,4 +111,3 @@ enum AgentBinary {
         #expect(text.contains("bad.toml:2: mqtt.port: must be in 1...65535"))
     }
 }
-

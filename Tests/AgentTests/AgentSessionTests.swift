@@ -8,7 +8,8 @@ import Testing
 @Suite(.serialized) struct AgentSessionTests {
     /// A config for `broker` with `mqtt` lines added and one `number` subscription on `t/+`.
     static func config(
-        _ broker: Broker, clientID: String = "session-test-\(UUID().uuidString.prefix(6))", mqtt: String = "", storage: String = ""
+        _ broker: Broker, clientID: String = "session-test-\(UUID().uuidString.prefix(6))", mqtt: String = "",
+        storage: String = ""
     ) -> (String, String) -> String {
         { data, listen in
             """
@@ -39,7 +40,10 @@ import Testing
         try await agent.waitConnected()
         let publisher = try Process.run(
             URL(fileURLWithPath: Broker.find("mosquitto_pub")),
-            arguments: ["-h", "127.0.0.1", "-p", "\(broker.port)", "--cafile", pki.ca, "-q", "1", "-t", "t/secure", "-m", "42.5"])
+            arguments: [
+                "-h", "127.0.0.1", "-p", "\(broker.port)", "--cafile", pki.ca, "-q", "1", "-t", "t/secure", "-m",
+                "42.5",
+            ])
         publisher.waitUntilExit()
         #expect(await agent.waitMessages(1))
         try agent.terminate()
@@ -64,7 +68,8 @@ import Testing
             config: Self.config(broker, mqtt: "username = \"gw\"\npassword = \"s3cret\"\nqos = 2"))
         try await agent.waitConnected()
         let status = try spawnAndWait([
-            Broker.find("mosquitto_pub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-u", "gw", "-P", "s3cret", "-q", "2",
+            Broker.find("mosquitto_pub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-u", "gw", "-P", "s3cret", "-q",
+            "2",
             "-t", "t/two", "-m", "7.25",
         ])
         #expect(status == 0)
@@ -87,7 +92,9 @@ import Testing
         try load.drain()
         #expect(await agent.waitMessages(100))
         // Handed to the engine (within 10 ms of arrival) means written to the WAL file.
-        for _ in 0..<100 where (agent.metric("alicedb_points_total") ?? 0) < 100 { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<100 where (agent.metric("alicedb_points_total") ?? 0) < 100 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(agent.metric("alicedb_points_total") == 100)
         // A crash: the broker publishes the last will.
         agent.kill()
@@ -155,13 +162,17 @@ import Testing
     @Test func hostileHTTPRequestsGetAnErrorAndChangeNothing() async throws {
         let broker = try Broker()
         let dir = TempDirectory()
-        let agent = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent", config: Self.config(broker))
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent", config: Self.config(broker))
         try await agent.waitConnected()
         let port = agent.httpPort
         #expect(try httpRaw(port: port, Array("\u{0}\u{1}GARBAGE\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 400"))
-        let hugeHeader = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Junk: " + String(repeating: "a", count: 200_000) + "\r\n\r\n"
+        let hugeHeader =
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Junk: " + String(repeating: "a", count: 200_000) + "\r\n\r\n"
         #expect(try httpRaw(port: port, Array(hugeHeader.utf8)).hasPrefix("HTTP/1.1 400"))
-        #expect(try httpRaw(port: port, Array("POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello".utf8)).hasPrefix("HTTP/1.1 405"))
+        #expect(
+            try httpRaw(port: port, Array("POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello".utf8)).hasPrefix(
+                "HTTP/1.1 405"))
         #expect(try httpGet(port: port, path: "/nope").hasPrefix("HTTP/1.1 404"))
         #expect(try httpGet(port: port, path: "/healthz").hasPrefix("HTTP/1.1 200"))
         try agent.terminate()
@@ -185,7 +196,10 @@ import Testing
 func retained(_ broker: Broker, _ topic: String) throws -> String {
     let out = broker.dir.appendingPathComponent("retained-\(UUID().uuidString)").path
     let pid = try spawn(
-        [Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-C", "1", "-W", "2", "--retained-only"],
+        [
+            Broker.find("mosquitto_sub"), "-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-C", "1", "-W", "2",
+            "--retained-only",
+        ],
         output: out)
     waitForExit(pid)
     return ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -202,7 +216,9 @@ final class DatagramListener {
         let bytes = Array(path.utf8)
         withUnsafeMutableBytes(of: &addr.sun_path) { for (i, b) in bytes.enumerated() { $0[i] = b } }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else { throw HarnessError("cannot bind \(path)") }
     }

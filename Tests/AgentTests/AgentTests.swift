@@ -3,9 +3,10 @@ import AliceDB
 import Foundation
 import Logging
 import MQTT
-import Testing
-@testable import Agent
 import TOMLConfig
+import Testing
+
+@testable import Agent
 
 func config(_ broker: Broker, _ data: String, extra: String = "") throws -> AgentConfig {
     try AgentConfig.parse(
@@ -56,8 +57,13 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
         #expect(await waitUntil(30) { await agent.counters.connected })
         try broker.publish("sensors/kitchen/temperature", (0..<200).map { "\(20 + Double($0) / 8)" })
         try broker.publish("sensors/cellar/temperature", ["11.5", "abc", "NaN", ""])
-        try broker.publish("plant/p7/telemetry", (0..<50).map { #"{"ts": \#(1_700_000_000_000 + $0 * 1000), "power": \#($0), "electrical": {"voltage": 230.5}}"# })
-        try broker.publish("plant/p7/telemetry", [#"{"ts": "2024-05-01T12:00:00.250Z", "power": 1}"#, "{not json", #"{"ts": 5}"#])
+        try broker.publish(
+            "plant/p7/telemetry",
+            (0..<50).map {
+                #"{"ts": \#(1_700_000_000_000 + $0 * 1000), "power": \#($0), "electrical": {"voltage": 230.5}}"#
+            })
+        try broker.publish(
+            "plant/p7/telemetry", [#"{"ts": "2024-05-01T12:00:00.250Z", "power": 1}"#, "{not json", #"{"ts": 5}"#])
         #expect(await waitUntil { await agent.counters.messages >= 257 })
         await agent.stop()
         try await run.value
@@ -135,11 +141,23 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
             #expect(error.description.hasPrefix("gw.toml:8: subscribe[1].fromat: unknown key"))
         }
         for (uplink, expected) in [
-            ("url = \"ftp://x\"\ntoken = \"t\"", "gw.toml:4: uplink.url: is required: the cloud node's http:// or https:// address"),
+            (
+                "url = \"ftp://x\"\ntoken = \"t\"",
+                "gw.toml:4: uplink.url: is required: the cloud node's http:// or https:// address"
+            ),
             ("url = \"http://cloud:8470\"", "gw.toml:3: uplink.token: is required"),
-            ("url = \"http://c:1\"\ntoken = \"t\"\nbatch_bytes = \"1KiB\"", "gw.toml:6: uplink.batch_bytes: must be at least 4KiB"),
-            ("url = \"http://c:1\"\ntoken = \"t\"\nretry_min = 9\nretry_max = 2", "gw.toml:6: uplink.retry_min: must not exceed retry_max"),
-            ("url = \"https://c:1\"\ntoken = \"t\"\ncert_file = \"/x.pem\"", "gw.toml:6: uplink.cert_file: cert_file and key_file go together"),
+            (
+                "url = \"http://c:1\"\ntoken = \"t\"\nbatch_bytes = \"1KiB\"",
+                "gw.toml:6: uplink.batch_bytes: must be at least 4KiB"
+            ),
+            (
+                "url = \"http://c:1\"\ntoken = \"t\"\nretry_min = 9\nretry_max = 2",
+                "gw.toml:6: uplink.retry_min: must not exceed retry_max"
+            ),
+            (
+                "url = \"https://c:1\"\ntoken = \"t\"\ncert_file = \"/x.pem\"",
+                "gw.toml:6: uplink.cert_file: cert_file and key_file go together"
+            ),
         ] {
             do {
                 _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+\"\n[uplink]\n" + uplink, file: "gw.toml")
@@ -149,7 +167,8 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
             }
         }
         let shipping = try? AgentConfig.parse(
-            "[[subscribe]]\ntopic = \"a/+\"\n[uplink]\nurl = \"http://c:8470/\"\ntoken = \"t0k\"\nmax_bandwidth = \"64KiB\"", file: "gw.toml")
+            "[[subscribe]]\ntopic = \"a/+\"\n[uplink]\nurl = \"http://c:8470/\"\ntoken = \"t0k\"\nmax_bandwidth = \"64KiB\"",
+            file: "gw.toml")
         #expect(shipping?.uplink?.segmentsURL == "http://c:8470/v1/segments")
         #expect(shipping?.uplink?.maxBandwidth == 65536)
         do {

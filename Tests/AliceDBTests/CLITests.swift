@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 /// Runs the real `alicedb` executable (built beside the tests by `swift build --build-tests`).
 enum CLI {
@@ -10,7 +11,10 @@ enum CLI {
         if let env = ProcessInfo.processInfo.environment["ALICEDB_BIN"] { return env }
         var root = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { root.deleteLastPathComponent() }
-        for candidate in [".build/debug/alicedb", ".build/x86_64-unknown-linux-gnu/debug/alicedb", ".build/aarch64-unknown-linux-gnu/debug/alicedb"] {
+        for candidate in [
+            ".build/debug/alicedb", ".build/x86_64-unknown-linux-gnu/debug/alicedb",
+            ".build/aarch64-unknown-linux-gnu/debug/alicedb",
+        ] {
             let p = root.appendingPathComponent(candidate).path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
@@ -28,7 +32,8 @@ enum CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -36,7 +41,9 @@ enum CLI {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Output(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 }
 
@@ -59,7 +66,8 @@ enum CLI {
         let exp = try CLI.run(["export", "--db", dir.path, "--series", "s"])
         #expect(exp.status == 0)
         let original = try String(contentsOfFile: src, encoding: .utf8)
-        let a = parse(original), b = parse(exp.stdout)
+        let a = parse(original)
+        let b = parse(exp.stdout)
         #expect(a.count == b.count)
         #expect(a.elementsEqual(b, by: { $0 == $1 }))
         let verify = try CLI.run(["verify", "--db", dir.path])
@@ -84,7 +92,8 @@ enum CLI {
         #expect(json["models"] is [String: Any])
         #expect(try CLI.run(["verify", "--db", dir.path]).status == 0)
         let inspect = try CLI.run(["inspect", "--db", dir.path, "--series", "p", "--format", "csv"])
-        #expect(inspect.stdout.hasPrefix("model,first_ts,last_ts,points,bytes,bytes_per_point,timestamp_bytes,value_bytes"))
+        #expect(
+            inspect.stdout.hasPrefix("model,first_ts,last_ts,points,bytes,bytes_per_point,timestamp_bytes,value_bytes"))
         // The parts are the segment's bytes less its header (a few dozen bytes).
         for line in inspect.stdout.split(separator: "\n").dropFirst() {
             let f = line.split(separator: ",")
@@ -99,13 +108,17 @@ enum CLI {
         let dir = TempDir()
         let data = dir.path + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: TestData.datasets.appendingPathComponent("hpc_voltage.csv").path,
-                                         toPath: data + "/hpc_voltage.csv")
+        try FileManager.default.copyItem(
+            atPath: TestData.datasets.appendingPathComponent("hpc_voltage.csv").path,
+            toPath: data + "/hpc_voltage.csv")
         func rows(_ extra: [String]) throws -> [[Substring]] {
-            let out = try CLI.run(["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--format", "csv"] + extra)
+            let out = try CLI.run(
+                ["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--format", "csv"] + extra)
             #expect(out.status == 0, "\(out.stderr)")
-            return out.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                .filter { $0.first == "hpc_voltage" }
+            return out.stdout.split(separator: "\n").dropFirst().map {
+                $0.split(separator: ",", omittingEmptySubsequences: false)
+            }
+            .filter { $0.first == "hpc_voltage" }
         }
         let all = try rows([])
         try #require(all.map { $0.count > 3 ? $0[2] : "" } == ["0", "1.00%", "0.10%"])
@@ -122,13 +135,18 @@ enum CLI {
         let data = dir.path + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var rng = TestRNG(seed: 3)
-        var rows = (0..<3000).map { i in "\(1_700_000_000_000 + i * 60_000).0, \(Double(200 + Int(rng.next() % 50)) / 10)\r" }
+        var rows = (0..<3000).map { i in
+            "\(1_700_000_000_000 + i * 60_000).0, \(Double(200 + Int(rng.next() % 50)) / 10)\r"
+        }
         rows += rows.prefix(40)  // the same readings twice
-        try ("ts,value\r\n" + rows.reversed().joined(separator: "\n") + "\n").write(toFile: data + "/export.csv", atomically: true, encoding: .utf8)
+        try ("ts,value\r\n" + rows.reversed().joined(separator: "\n") + "\n").write(
+            toFile: data + "/export.csv", atomically: true, encoding: .utf8)
         let out = try CLI.run(["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--format", "csv"])
         #expect(out.status == 0, "\(out.stderr)")
         let lines = out.stdout.split(separator: "\n").filter { $0.hasPrefix("export,") }
-        #expect(lines.count == 3 && lines.allSatisfy { $0.hasPrefix("export,3040,") && $0.hasSuffix(",ok") }, "\(out.stdout)")
+        #expect(
+            lines.count == 3 && lines.allSatisfy { $0.hasPrefix("export,3040,") && $0.hasSuffix(",ok") },
+            "\(out.stdout)")
     }
 
     @Test func queriesAgreeWithTheData() throws {
@@ -136,13 +154,21 @@ enum CLI {
         let csv = dir.path + "/in.csv"
         try "ts,value\n1,1.5\n2,2.5\n3,-4\n10,8\n".write(toFile: csv, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["import", csv, "--db", dir.path, "--series", "x"]).status == 0)
-        #expect(try CLI.run(["get", "--db", dir.path, "--series", "x", "--at", "2", "--format", "csv"]).stdout == "ts,value\n2,2.5\n")
+        #expect(
+            try CLI.run(["get", "--db", dir.path, "--series", "x", "--at", "2", "--format", "csv"]).stdout
+                == "ts,value\n2,2.5\n")
         #expect(try CLI.run(["get", "--db", dir.path, "--series", "x", "--at", "4"]).status == 1)
         let agg = try CLI.run(["agg", "--db", dir.path, "--series", "x", "--format", "json"])
-        #expect(agg.stdout.contains("\"count\": 4") && agg.stdout.contains("\"sum\": 8.0") && agg.stdout.contains("\"min\": -4.0"))
-        let ds = try CLI.run(["downsample", "--db", dir.path, "--series", "x", "--interval", "5", "--fn", "sum", "--format", "csv"])
+        #expect(
+            agg.stdout.contains("\"count\": 4") && agg.stdout.contains("\"sum\": 8.0")
+                && agg.stdout.contains("\"min\": -4.0"))
+        let ds = try CLI.run([
+            "downsample", "--db", dir.path, "--series", "x", "--interval", "5", "--fn", "sum", "--format", "csv",
+        ])
         #expect(ds.stdout == "ts,sum\n1,0.0\n6,8.0\n")
-        let scan = try CLI.run(["scan", "--db", dir.path, "--series", "x", "--from", "2", "--to", "3", "--format", "csv"])
+        let scan = try CLI.run([
+            "scan", "--db", dir.path, "--series", "x", "--from", "2", "--to", "3", "--format", "csv",
+        ])
         #expect(scan.stdout == "ts,value\n2,2.5\n3,-4.0\n")
     }
 
@@ -237,7 +263,10 @@ enum CLI {
         // Then an import under a 64 KiB file-size limit: the WAL hits it.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "ulimit -f 64; exec \"$0\" import \"$1\" --db \"$2\" --series second", CLI.binary, src, dir.path + "/db"]
+        p.arguments = [
+            "-c", "ulimit -f 64; exec \"$0\" import \"$1\" --db \"$2\" --series second", CLI.binary, src,
+            dir.path + "/db",
+        ]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice

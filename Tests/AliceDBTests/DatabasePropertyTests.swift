@@ -1,8 +1,9 @@
 import PropertyBased
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 @Suite struct DatabasePropertyTests {
     static let bounds = Recipe.bounds
@@ -32,7 +33,8 @@ import TestSupport
                 #expect(try ro.aggregate("x").count == count)
                 // Values: per timestamp, sorted originals against sorted results (ties may come
                 // back in any order; sorted matching is valid whenever any matching is).
-                var expected = [Int64: [Double]](), actual = [Int64: [Double]]()
+                var expected = [Int64: [Double]]()
+                var actual = [Int64: [Double]]()
                 for (t, v) in zip(ts, values) { expected[t, default: []].append(v) }
                 for p in got { actual[p.timestamp, default: []].append(p.value) }
                 // NaNs last (by bits); -0.0 before 0.0, which `<` alone would leave in any order.
@@ -42,7 +44,8 @@ import TestSupport
                 }
                 for (t, originals) in expected {
                     let stored = (actual[t] ?? []).sorted(by: order)
-                    for (o, v) in zip(originals.sorted(by: order), stored) where !bound.accepts(original: o, stored: v) {
+                    for (o, v) in zip(originals.sorted(by: order), stored) where !bound.accepts(original: o, stored: v)
+                    {
                         Issue.record("seed \(seed): \(v) at \(t) for \(o) is outside \(bound)")
                         return
                     }

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 @Suite struct DatabaseTests {
     @Test func putScanReopenLossless() throws {
@@ -129,7 +130,8 @@ import TestSupport
         let dir = TempDir()
         let budget = 256 << 10
         let db = try Database(path: dir.path, options: DatabaseOptions(memoryBudget: budget, defaultCapacity: 16384))
-        var maxBuffered = 0, maxBytes = 0
+        var maxBuffered = 0
+        var maxBytes = 0
         for round in 0..<60 {
             for s in 0..<50 {
                 let ts = (0..<100).map { Int64(round * 100 + $0) }
@@ -150,7 +152,8 @@ import TestSupport
 
     @Test func oldBuffersAreFlushedByAge() async throws {
         let dir = TempDir()
-        let db = try Database(path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20), maxBufferAgeSeconds: 0.05))
+        let db = try Database(
+            path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20), maxBufferAgeSeconds: 0.05))
         try db.put("slow", 1, 1)
         var flushed = false
         for _ in 0..<100 where !flushed {

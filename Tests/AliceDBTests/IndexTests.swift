@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 /// The segment index: bounded memory however many segments, footers that survive reopen and
 /// damage, and queries that agree with the data across sealed and unsealed files.
@@ -94,7 +95,9 @@ import TestSupport
             _ = try write(db, data)
             try db.close()
         }
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/segments").filter { $0.hasSuffix(".seg") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/segments").filter {
+            $0.hasSuffix(".seg")
+        }.sorted()
         let file = dir.path + "/segments/" + files.first!
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
         bytes[bytes.count - 40] ^= 0x5A  // inside the footer's last index block

@@ -1,8 +1,9 @@
 import PropertyBased
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 @Suite struct PackedBufferTests {
     /// Points come back with identical bits and timestamps, whatever the shape, clock and values
@@ -16,13 +17,21 @@ import TestSupport
         ) { shape, clock, seed, count, disorder in
             let recipe = Recipe(shape: shape, clock: clock, seed: seed, count: count)
             var (ts, values) = recipe.make()
-            var specials: [Double] = [.nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_1234), -0.0, .infinity, -.infinity,
-                                      .pi, 1e300, -1e-300, 0.1 + 0.2, 123_456.789, 9.0e15, Double(Int64.max)]
+            var specials: [Double] = [
+                .nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_1234), -0.0, .infinity, -.infinity,
+                .pi, 1e300, -1e-300, 0.1 + 0.2, 123_456.789, 9.0e15, Double(Int64.max),
+            ]
             var rng = TestRNG(seed: seed)
-            for i in stride(from: 0, to: values.count, by: 17) where !specials.isEmpty { values[i] = specials.removeLast() }
+            for i in stride(from: 0, to: values.count, by: 17) where !specials.isEmpty {
+                values[i] = specials.removeLast()
+            }
             // Disorder 1: a few late points; 2: everything in reverse.
             var order = Array(ts.indices)
-            if disorder == 1 { for _ in 0..<(count / 10) { order.swapAt(Int(rng.next() % UInt64(count)), Int(rng.next() % UInt64(count))) } }
+            if disorder == 1 {
+                for _ in 0..<(count / 10) {
+                    order.swapAt(Int(rng.next() % UInt64(count)), Int(rng.next() % UInt64(count)))
+                }
+            }
             if disorder == 2 { order.reverse() }
             var buffer = SeriesBuffer(capacity: 1 << 16)
             var expected = [(Int64, Double)]()
@@ -48,14 +57,18 @@ import TestSupport
     /// holds segments several times longer.
     @Test func realReadingsPackSmall() throws {
         // Limits a little above what each packs to; ucr_lightning's eight significant digits cost most.
-        for (name, limit) in [("beijing_temp.csv", 2.5), ("elf_wind_speed.csv", 2.5), ("elf_air_pressure.csv", 3.0), ("ucr_lightning.csv", 6.0)] {
+        for (name, limit) in [
+            ("beijing_temp.csv", 2.5), ("elf_wind_speed.csv", 2.5), ("elf_air_pressure.csv", 3.0),
+            ("ucr_lightning.csv", 6.0),
+        ] {
             let (ts, values) = try #require(TestData.load(name, limit: 4096))
             var packed = PackedPoints()
             for (t, v) in zip(ts, values) { packed.append(t, v) }
             let perPoint = Double(packed.bytes.count) / Double(ts.count)
             print("\(name): \(perPoint) bytes a point")
             #expect(perPoint <= limit, "\(name): \(perPoint) bytes a point")
-            var outTs = [Int64](), outV = [Double]()
+            var outTs = [Int64]()
+            var outV = [Double]()
             packed.unpack(into: &outTs, &outV)
             #expect(outTs == ts && outV.map(\.bitPattern) == values.map(\.bitPattern), "\(name)")
         }

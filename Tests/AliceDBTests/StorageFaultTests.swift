@@ -1,9 +1,10 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 /// Corrupt, truncated and hostile files: clear errors, intact data stays readable, never a trap.
 @Suite struct StorageFaultTests {
@@ -18,7 +19,8 @@ import TestSupport
     }
 
     func segmentFiles(_ dir: TempDir) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: dir.path + "/segments").filter { $0.hasSuffix(".seg") }.sorted()
+        try FileManager.default.contentsOfDirectory(atPath: dir.path + "/segments").filter { $0.hasSuffix(".seg") }
+            .sorted()
             .map { dir.path + "/segments/" + $0 }
     }
 
@@ -153,7 +155,8 @@ import TestSupport
             try db.close()
         }
         #expect(try segmentFiles(dir).count < 9)  // merged once there were 8 small files
-        let db = try Database(path: dir.path, options: DatabaseOptions(retention: RetentionPolicy(maxAgeMilliseconds: 3_600_000)))
+        let db = try Database(
+            path: dir.path, options: DatabaseOptions(retention: RetentionPolicy(maxAgeMilliseconds: 3_600_000)))
         #expect(try db.scan("auto").map(\.value) == [1, 3, 5, 7])
         #expect(db.counters.retentionPoints == 5)
         try db.close()
@@ -176,16 +179,23 @@ import TestSupport
         #expect(try db.scan("good").count == 2 && db.listSeries().count == 2)
         // Another bound changes the series, in the same call as its points.
         let tight = SeriesOptions(bound: ErrorBound(absolute: 0.01))
-        #expect(try db.putBatches([SeriesBatch(series: "good", options: tight, timestamps: [4], values: [4])]).allSatisfy { $0 == nil })
+        #expect(
+            try db.putBatches([SeriesBatch(series: "good", options: tight, timestamps: [4], values: [4])]).allSatisfy {
+                $0 == nil
+            })
         #expect(db.series(named: "good")?.options == tight)
         // The catalog cannot be replaced (its temporary file's name is taken by a directory).
-        try FileManager.default.createDirectory(atPath: dir.path + "/catalog.json.tmp", withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            atPath: dir.path + "/catalog.json.tmp", withIntermediateDirectories: false)
         let failed = try db.putBatches([SeriesBatch(series: "new", options: lossy, timestamps: [5], values: [5])])
         #expect(failed.first??.code != nil)
         #expect(db.series(named: "new") == nil)
         #expect(throws: AliceDBError.self) { try db.scan("new") }
         try FileManager.default.removeItem(atPath: dir.path + "/catalog.json.tmp")
-        #expect(try db.putBatches([SeriesBatch(series: "new", options: lossy, timestamps: [5], values: [5])]).allSatisfy { $0 == nil })
+        #expect(
+            try db.putBatches([SeriesBatch(series: "new", options: lossy, timestamps: [5], values: [5])]).allSatisfy {
+                $0 == nil
+            })
         #expect(db.series(named: "new")?.options == lossy)
         try db.close()
         let again = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
@@ -199,6 +209,8 @@ import TestSupport
         let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
         #expect(throws: AliceDBError.self) { try ro.scan("nope") }
         #expect(throws: AliceDBError.self) { try ro.put("a", 1, 1) }
-        #expect(throws: AliceDBError.self) { _ = try Database(path: dir.path + "/missing", options: DatabaseOptions(readOnly: true)) }
+        #expect(throws: AliceDBError.self) {
+            _ = try Database(path: dir.path + "/missing", options: DatabaseOptions(readOnly: true))
+        }
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import AliceDB
 @testable import AliceFormat
-import TestSupport
 
 /// The engine's two ends of the uplink: a gateway's outbox with its persisted cursor, and a
 /// receiver's verified, deduplicated import.
@@ -19,8 +20,12 @@ import TestSupport
         let temp = TestData.load("beijing_temp.csv")!
         let air = TestData.load("elf_air_pressure.csv")!
         try db.createSeries("air", options: SeriesOptions(bound: ErrorBound(absolute: 0.01)))
-        try db.putBatch("temp", timestamps: Array(temp.ts[start..<(start + count)]), values: Array(temp.values[start..<(start + count)]))
-        try db.putBatch("air", timestamps: Array(air.ts[start..<(start + count)]), values: Array(air.values[start..<(start + count)]))
+        try db.putBatch(
+            "temp", timestamps: Array(temp.ts[start..<(start + count)]),
+            values: Array(temp.values[start..<(start + count)]))
+        try db.putBatch(
+            "air", timestamps: Array(air.ts[start..<(start + count)]),
+            values: Array(air.values[start..<(start + count)]))
     }
 
     /// Ships everything the outbox holds into `receiver`; returns the segments sent.
@@ -42,10 +47,12 @@ import TestSupport
     }
 
     func expectSame(_ a: Database, _ b: Database, _ series: String) throws {
-        let x = try a.scan(series), y = try b.scan(series)
+        let x = try a.scan(series)
+        let y = try b.scan(series)
         #expect(x.map(\.timestamp) == y.map(\.timestamp), "\(series)")
         #expect(x.map(\.value.bitPattern) == y.map(\.value.bitPattern), "\(series)")
-        let ax = try a.aggregate(series), ay = try b.aggregate(series)
+        let ax = try a.aggregate(series)
+        let ay = try b.aggregate(series)
         #expect(ax.count == ay.count && ax.sum.bitPattern == ay.sum.bitPattern && ax.min == ay.min && ax.max == ay.max)
     }
 

@@ -1,8 +1,9 @@
 import Foundation
 import PropertyBased
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 /// A quantised segment under an absolute bound leaves its grid step to the header's bound (the
 /// model byte's `derivedFromHeader` flag); segments that store it still decode.
@@ -18,8 +19,9 @@ import TestSupport
                 let header = SegmentHeader(
                     seriesID: 1, kind: .quantized, firstTimestamp: t[0], lastTimestamp: t[t.count - 1],
                     bound: bound, summary: SegmentSummary(v, range), maxError: 0.05)
-                return SegmentFormat.encode(header: header, timestampBytes: TimestampCodec.encode(t, range),
-                                            valueBytes: payload, derived: !writeStep)
+                return SegmentFormat.encode(
+                    header: header, timestampBytes: TimestampCodec.encode(t, range),
+                    valueBytes: payload, derived: !writeStep)
             }
         }
         return (bytes, values)
@@ -31,7 +33,8 @@ import TestSupport
         #expect(derived.count == stored.count - 8)
         #expect(stored[5] == ModelKind.quantized.rawValue)
         #expect(derived[5] == ModelKind.quantized.rawValue | SegmentFormat.derivedFromHeader)
-        let a = try SegmentFormat.decode(stored), b = try SegmentFormat.decode(derived)
+        let a = try SegmentFormat.decode(stored)
+        let b = try SegmentFormat.decode(derived)
         #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern))
         #expect(zip(b.values, values).allSatisfy { abs($0 - $1) <= bound.absolute })
         #expect(a.header == b.header)
@@ -89,8 +92,9 @@ import TestSupport
     }
 
     func header(_ bound: ErrorBound, maxError: Double) -> SegmentHeader {
-        SegmentHeader(seriesID: 1, kind: .constant, firstTimestamp: 0, lastTimestamp: 0, bound: bound,
-                      summary: SegmentSummary(count: 1, nanCount: 0, min: 1, max: 1, sum: 1), maxError: maxError)
+        SegmentHeader(
+            seriesID: 1, kind: .constant, firstTimestamp: 0, lastTimestamp: 0, bound: bound,
+            summary: SegmentSummary(count: 1, nanCount: 0, min: 1, max: 1, sum: 1), maxError: maxError)
     }
 
     func bytes(_ h: SegmentHeader) -> [UInt8] {

@@ -1,6 +1,7 @@
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 @Suite struct CompetitionTests {
     @Test func losslessRoundTripOnEveryDataset() throws {
@@ -8,7 +9,8 @@ import TestSupport
         for name in TestData.datasetNames {
             let (ts, values) = try #require(TestData.load(name, limit: 20_000))
             let segments = encodeAll(ts, values, bound: .lossless)
-            var outTs = [Int64](), outV = [Double]()
+            var outTs = [Int64]()
+            var outV = [Double]()
             var bytes = 0
             var kinds = [String: Int]()
             for s in segments {
@@ -116,11 +118,14 @@ import TestSupport
         let ks = values.map { Int64($0) }
         #expect(ks.map(Double.init) == values)
         let (order, residuals) = Predictor.bestResiduals(ks)
-        var plain = ByteWriter(capacity: 16), leveled = ByteWriter(capacity: 16)
+        var plain = ByteWriter(capacity: 16)
+        var leveled = ByteWriter(capacity: 16)
         EntropyStream.write(residuals, tag: UInt8(order), exceptions: Exceptions(), widths: .tree, into: &plain)
         EntropyStream.write(residuals, tag: UInt8(order), exceptions: Exceptions(), levelsOf: ks, into: &leveled)
         #expect(leveled.bytes[0] & EntropyStream.leveled != 0)
-        #expect(Double(leveled.bytes.count) < 0.99 * Double(plain.bytes.count), "\(leveled.bytes.count) vs \(plain.bytes.count)")
+        #expect(
+            Double(leveled.bytes.count) < 0.99 * Double(plain.bytes.count),
+            "\(leveled.bytes.count) vs \(plain.bytes.count)")
         let back = try leveled.bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw, from: 0, to: raw.count)
             return try Predictor.readStream(&r, count: ks.count).ks
@@ -238,7 +243,10 @@ import TestSupport
 
     @Test func polynomialWinsOnItsShape() {
         let ts = (0..<4000).map { Int64($0) }
-        let parabola = ts.map { let x = Double($0) / 4000; return 3 * x * x - 2 * x + 1 }
+        let parabola = ts.map {
+            let x = Double($0) / 4000
+            return 3 * x * x - 2 * x + 1
+        }
         #expect(kinds(ts, parabola, ErrorBound(absolute: 1e-6)).contains(.polynomial))
     }
 
@@ -252,11 +260,13 @@ import TestSupport
         model.write(into: &w)
         let values = ts.map { model.evaluate($0) }
         let header = values.withUnsafeBufferPointer { v in
-            SegmentHeader(seriesID: 4, kind: .sinusoid, firstTimestamp: 0, lastTimestamp: ts[ts.count - 1],
-                          bound: ErrorBound(absolute: 1e-9), summary: SegmentSummary(v, 0..<v.count), maxError: 0)
+            SegmentHeader(
+                seriesID: 4, kind: .sinusoid, firstTimestamp: 0, lastTimestamp: ts[ts.count - 1],
+                bound: ErrorBound(absolute: 1e-9), summary: SegmentSummary(v, 0..<v.count), maxError: 0)
         }
         let bytes = ts.withUnsafeBufferPointer { t in
-            SegmentFormat.encode(header: header, timestampBytes: TimestampCodec.encode(t, 0..<t.count), valueBytes: w.bytes)
+            SegmentFormat.encode(
+                header: header, timestampBytes: TimestampCodec.encode(t, 0..<t.count), valueBytes: w.bytes)
         }
         let d = try SegmentFormat.decode(bytes)
         #expect(d.header.kind == .sinusoid && d.timestamps == ts)
@@ -285,9 +295,10 @@ import TestSupport
                 // The shortlist's only candidate is broken: the smaller of the rest (the lattice's
                 // cells; then the decimal codec) must take over.
                 let broken = Competition.Candidate(kind: .quantized, count: t.count, payload: [1, 2, 3])
-                let s = try #require(Competition.firstVerified(
-                    [broken], seriesID: 1, ts: t, v: v, range: range, bound: bound, options: FitterOptions(),
-                    tsBytes: TimestampCodec.encode(t, range)))
+                let s = try #require(
+                    Competition.firstVerified(
+                        [broken], seriesID: 1, ts: t, v: v, range: range, bound: bound, options: FitterOptions(),
+                        tsBytes: TimestampCodec.encode(t, range)))
                 #expect(s.header.kind == .lattice)
                 let d = try SegmentFormat.decode(s.bytes)
                 #expect(zip(d.values, values).allSatisfy { abs($0 - $1) <= bound.absolute })

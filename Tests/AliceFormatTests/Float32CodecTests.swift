@@ -1,7 +1,8 @@
 import PropertyBased
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 /// Float32 readings widened to doubles (`Float32Codec`).
 @Suite struct Float32CodecTests {
@@ -34,7 +35,9 @@ import TestSupport
             let asText = try lossless(text)
             let asFloat = try lossless(widened)
             #expect(asFloat.kinds == [.float32], "\(decimals) decimals")
-            #expect(Double(asFloat.bytes) < 1.03 * Double(asText.bytes), "\(decimals) decimals: \(asFloat.bytes) vs \(asText.bytes)")
+            #expect(
+                Double(asFloat.bytes) < 1.03 * Double(asText.bytes),
+                "\(decimals) decimals: \(asFloat.bytes) vs \(asText.bytes)")
         }
     }
 
@@ -52,7 +55,9 @@ import TestSupport
     /// Doubles with short decimals, or doubles with every bit used, are not float32 data.
     @Test func appliesOnlyToFloat32s() {
         func applies(_ values: [Double]) -> Bool {
-            values.withUnsafeBufferPointer { v in Float32Codec.applies(v, 0..<v.count, decimals: DecimalCodec.decimals(v, 0..<v.count)) }
+            values.withUnsafeBufferPointer { v in
+                Float32Codec.applies(v, 0..<v.count, decimals: DecimalCodec.decimals(v, 0..<v.count))
+            }
         }
         #expect(applies(Self.widened(2000, decimals: 5, seed: 1).widened))
         #expect(!applies(Self.widened(2000, decimals: 5, seed: 1).text))
@@ -64,15 +69,21 @@ import TestSupport
     /// Float32s mixed with doubles, NaN payloads, −0.0, ±inf, subnormals and huge values come back
     /// bit for bit, through the segment format; damaged payloads decode or fail, never trap.
     @Test func anyMixComesBackExactly() async {
-        await propertyCheck(count: 200, input: Gen.uint64(), Gen.int(in: 1...3000), Gen.int(in: 0...5)) { seed, n, decimals in
+        await propertyCheck(count: 200, input: Gen.uint64(), Gen.int(in: 1...3000), Gen.int(in: 0...5)) {
+            seed, n, decimals in
             var rng = TestRNG(seed: seed)
             var values = Self.widened(n, decimals: decimals, seed: seed).widened
             let specials: [Double] = [
                 .nan, Double(bitPattern: 0x7FF8_0000_0000_BEEF), -.nan, .infinity, -.infinity, -0.0, 0.0,
                 Double(Float.leastNonzeroMagnitude), Double(Float.greatestFiniteMagnitude), 1e300, 0.1, 1.0 / 3.0,
             ]
-            for i in values.indices where rng.next() % 40 == 0 { values[i] = specials[Int(rng.next() % UInt64(specials.count))] }
-            guard let payload = values.withUnsafeBufferPointer({ Float32Codec.encode($0, 0..<$0.count, views: Competition.innerLossless(FitterOptions())) })
+            for i in values.indices where rng.next() % 40 == 0 {
+                values[i] = specials[Int(rng.next() % UInt64(specials.count))]
+            }
+            guard
+                let payload = values.withUnsafeBufferPointer({
+                    Float32Codec.encode($0, 0..<$0.count, views: Competition.innerLossless(FitterOptions()))
+                })
             else { return }  // too many exceptions: the other codecs take it
             let back = try? decodeValues(payload, count: n, Self.decode)
             #expect(back?.map(\.bitPattern) == values.map(\.bitPattern), "seed \(seed)")
@@ -83,7 +94,10 @@ import TestSupport
     /// Views coded by a codec that is not theirs (the float32 codec itself, the lattice) are an error.
     @Test func foreignInnerCodingsAreErrors() throws {
         let values = Self.widened(500, decimals: 4, seed: 8).widened
-        let payload = try #require(values.withUnsafeBufferPointer { Float32Codec.encode($0, 0..<$0.count, views: Competition.innerLossless(FitterOptions())) })
+        let payload = try #require(
+            values.withUnsafeBufferPointer {
+                Float32Codec.encode($0, 0..<$0.count, views: Competition.innerLossless(FitterOptions()))
+            })
         for inner in [ModelKind.float32.rawValue, ModelKind.lattice.rawValue, ModelKind.quantized.rawValue, 0xFE] {
             var bad = payload
             bad[0] = inner

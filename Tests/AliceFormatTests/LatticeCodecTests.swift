@@ -1,7 +1,8 @@
 import PropertyBased
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 /// Readings on a decimal lattice, quantised in cells of whole readings (`LatticeCodec`).
 @Suite struct LatticeCodecTests {
@@ -39,7 +40,8 @@ import TestSupport
         let bytes = try #require(encode(values, bound))
         let back = try decode(bytes, count: values.count)
         #expect(zip(values, back).allSatisfy { abs($0 - $1) == 0.5 })
-        let grid = try #require(values.withUnsafeBufferPointer { QuantizedCodec.encode($0, 0..<$0.count, bound: bound) })
+        let grid = try #require(
+            values.withUnsafeBufferPointer { QuantizedCodec.encode($0, 0..<$0.count, bound: bound) })
         #expect(Double(bytes.count) < 0.85 * Double(grid.count), "\(bytes.count) vs \(grid.count)")
         let ts = (0..<values.count).map { Int64($0) * 60_000 }
         let kinds = Set(encodeAll(ts, values, bound: bound).map(\.header.kind))
@@ -99,17 +101,23 @@ import TestSupport
 
     /// Values off the lattice, specials and huge magnitudes come back within the bound or exact.
     @Test func roundTripWithinTheBound() async {
-        await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 0...3), Gen.int(in: 1...3000), Gen.int(in: 0..<4)) {
+        await propertyCheck(
+            count: 300, input: Gen.uint64(), Gen.int(in: 0...3), Gen.int(in: 1...3000), Gen.int(in: 0..<4)
+        ) {
             seed, decimals, n, b in
             var rng = TestRNG(seed: seed)
             var values = Self.walk(n, decimals: decimals, seed: seed)
             for i in values.indices where rng.next() % 50 == 0 {
-                let specials: [Double] = [.nan, .infinity, -.infinity, -0.0, 1e300, -3e17, 0.123456789, values[i] + 1e-7]
+                let specials: [Double] = [
+                    .nan, .infinity, -.infinity, -0.0, 1e300, -3e17, 0.123456789, values[i] + 1e-7,
+                ]
                 values[i] = specials[Int(rng.next() % UInt64(specials.count))]
             }
             let d = 1 / PowersOfTen.table[decimals]
-            let bound = [ErrorBound(absolute: 0.61 * d), ErrorBound(absolute: d), ErrorBound(absolute: 2.3 * d),
-                         ErrorBound(absolute: 0.4 * d, relativePercent: 0.5)][b]
+            let bound = [
+                ErrorBound(absolute: 0.61 * d), ErrorBound(absolute: d), ErrorBound(absolute: 2.3 * d),
+                ErrorBound(absolute: 0.4 * d, relativePercent: 0.5),
+            ][b]
             guard let bytes = encode(values, bound) else { return }
             guard let back = try? decode(bytes, count: n) else {
                 Issue.record("seed \(seed): does not decode")

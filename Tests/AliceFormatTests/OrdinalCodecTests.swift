@@ -1,7 +1,8 @@
 import PropertyBased
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 /// Doubles that use every digit, as ordered integers (`OrdinalCodec`).
 @Suite struct OrdinalCodecTests {
@@ -24,7 +25,8 @@ import TestSupport
     @Test func ordinalsKeepOrderAndBits() async {
         #expect(OrdinalCodec.ordinal(-0.0) == -1 && OrdinalCodec.ordinal(0.0) == 0)
         await propertyCheck(count: 1000, input: Gen.uint64(), Gen.uint64()) { a, b in
-            let x = Double(bitPattern: a), y = Double(bitPattern: b)
+            let x = Double(bitPattern: a)
+            let y = Double(bitPattern: b)
             #expect(OrdinalCodec.double(ordinal: OrdinalCodec.ordinal(x)).bitPattern == a)
             if !x.isNaN && !y.isNaN && x < y { #expect(OrdinalCodec.ordinal(x) < OrdinalCodec.ordinal(y)) }
         }

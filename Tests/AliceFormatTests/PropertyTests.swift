@@ -1,7 +1,8 @@
 import PropertyBased
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 @Suite struct PropertyTests {
     static let bounds = Recipe.bounds
@@ -17,7 +18,8 @@ import TestSupport
             let (ts, values) = recipe.make()
             let bound = Self.bounds[b]
             let segments = encodeAll(ts, values, bound: bound, chunk: 1000)
-            var outTs = [Int64](), outV = [Double]()
+            var outTs = [Int64]()
+            var outV = [Double]()
             for s in segments {
                 guard let d = try? SegmentFormat.decode(s.bytes) else {
                     Issue.record("\(recipe) \(bound): segment does not decode")
@@ -39,7 +41,8 @@ import TestSupport
     /// The range coder gives back every stream exactly (skewed, sparse, wide and extreme values),
     /// and any bytes decode to something or an error, never a trap.
     @Test func rangeCoderRoundTrip() async {
-        await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 0...3000), Gen.int(in: 0..<4)) { seed, n, shape in
+        await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 0...3000), Gen.int(in: 0..<4)) {
+            seed, n, shape in
             var rng = SplitMix(seed: seed)
             let values: [UInt64] = (0..<n).map { _ in
                 let r = rng.next()
@@ -53,12 +56,20 @@ import TestSupport
             // Both layouts through `encode`/`decode`, and the tree layout's two width codings.
             typealias Decode = (UnsafeRawBufferPointer, inout [UInt64]) throws(DecodeError) -> Void
             var coders: [(String, [UInt8], Decode)] = [RangeCoder.Layout.bitwise, .trees].map { layout in
-                ("\(layout)", RangeCoder.encode(values, layout: layout),
-                 { raw, out throws(DecodeError) in try RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &out) })
+                (
+                    "\(layout)", RangeCoder.encode(values, layout: layout),
+                    { raw, out throws(DecodeError) in
+                        try RangeCoder.decode(count: n, from: raw, 0, raw.count, layout: layout, into: &out)
+                    }
+                )
             }
             coders += [RangeCoder.Widths.tree, .relative].map { widths in
-                ("widths \(widths)", RangeCoder.encodeTrees(values, widths: widths),
-                 { raw, out throws(DecodeError) in try RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &out) })
+                (
+                    "widths \(widths)", RangeCoder.encodeTrees(values, widths: widths),
+                    { raw, out throws(DecodeError) in
+                        try RangeCoder.decodeTrees(count: n, from: raw, 0, raw.count, widths: widths, into: &out)
+                    }
+                )
             }
             for (label, bytes, decode) in coders {
                 var out = [UInt64]()
@@ -67,7 +78,9 @@ import TestSupport
                 var damaged = bytes
                 if !damaged.isEmpty { damaged[Int(rng.next() % UInt64(damaged.count))] ^= 0x5A }
                 var junk = [UInt64]()
-                _ = damaged.prefix(Int(rng.next() % UInt64(damaged.count + 1))).withUnsafeBytes { raw in try? decode(raw, &junk) }
+                _ = damaged.prefix(Int(rng.next() % UInt64(damaged.count + 1))).withUnsafeBytes { raw in
+                    try? decode(raw, &junk)
+                }
             }
         }
         // Zeros cost a fraction of a bit each; the flush's trailing zero bytes are left to the
@@ -131,9 +144,11 @@ import TestSupport
     /// Valid segments with bytes flipped (and the checksum fixed) decode or fail cleanly.
     @Test func mutatedSegmentsNeverTrap() async {
         await propertyCheck(
-            count: 400, input: Gen.int(in: 0..<Recipe.shapes), Gen.uint64(), Gen.int(in: 0..<Self.bounds.count), Gen.uint64()
+            count: 400, input: Gen.int(in: 0..<Recipe.shapes), Gen.uint64(), Gen.int(in: 0..<Self.bounds.count),
+            Gen.uint64()
         ) { shape, seed, b, mutation in
-            let (ts, values) = Recipe(shape: shape, clock: Int(seed % UInt64(Recipe.clocks)), seed: seed, count: 300).make()
+            let (ts, values) = Recipe(shape: shape, clock: Int(seed % UInt64(Recipe.clocks)), seed: seed, count: 300)
+                .make()
             var rng = TestRNG(seed: mutation)
             for s in encodeAll(ts, values, bound: Self.bounds[b], chunk: 300) {
                 for _ in 0..<8 {

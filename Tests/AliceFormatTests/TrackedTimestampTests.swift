@@ -1,7 +1,8 @@
 import PropertyBased
-import Testing
-@testable import AliceFormat
 import TestSupport
+import Testing
+
+@testable import AliceFormat
 
 /// Arrival times of periodic sensors: timestamp mode `tracked`.
 @Suite struct TrackedTimestampTests {
@@ -58,7 +59,8 @@ import TestSupport
 
     /// Any series comes back exactly: duplicates, bursts, long gaps, spans too wide for the grid.
     @Test func everySeriesComesBackExactly() async {
-        await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 3...3000), Gen.int(in: 0..<5)) { seed, n, shape in
+        await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 3...3000), Gen.int(in: 0..<5)) {
+            seed, n, shape in
             var rng = TestRNG(seed: seed)
             // (Periods below the 25 ms of delay reorder arrivals: a segment holds them sorted.)
             var ts = Self.arrivals(n, seed: seed, period: Double(1 + rng.next() % 5000) + 0.37).sorted()
@@ -66,7 +68,8 @@ import TestSupport
             case 1: for i in ts.indices.dropFirst() where rng.next() % 7 == 0 { ts[i] = ts[i - 1] }  // duplicates
             case 2: for i in ts.indices.dropFirst(n / 2) { ts[i] += 1 << 40 }  // one huge gap
             case 3: ts = ts.map { Int64.max - 1 - (ts.last! - $0) }  // at the top of the range
-            case 4: for i in 1..<ts.count { ts[i] = ts[i - 1] + Int64(rng.next() % 3) * Int64(rng.next() % 1000) }  // bursts
+            case 4:  // bursts
+                for i in 1..<ts.count { ts[i] = ts[i - 1] + Int64(rng.next() % 3) * Int64(rng.next() % 1000) }
             default: break
             }
             let bytes = encode(ts)

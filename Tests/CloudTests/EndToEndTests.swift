@@ -19,7 +19,9 @@ import Testing
         let base: Int64 = 1_700_000_000_000
         func make(_ file: String, _ topic: String, _ name: String, _ bound: Double) -> Series {
             let d = TestSlices.load(file)
-            return Series(topic: topic, name: name, bound: bound, ts: (0..<n).map { base + Int64($0) * 1000 }, values: Array(d.values.prefix(n)))
+            return Series(
+                topic: topic, name: name, bound: bound, ts: (0..<n).map { base + Int64($0) * 1000 },
+                values: Array(d.values.prefix(n)))
         }
         return [
             make("hpc_voltage.csv", "e2e/volts/json", "volts.v", 0),
@@ -71,7 +73,8 @@ import Testing
         let p = try LoadPublisher(port: port)
         for i in range {
             for s in series {
-                try p.publish(s.topic, Array("{\"ts\": \(s.ts[i]), \"v\": \(DoubleText.format(s.values[i]))}".utf8), qos: 1)
+                try p.publish(
+                    s.topic, Array("{\"ts\": \(s.ts[i]), \"v\": \(DoubleText.format(s.values[i]))}".utf8), qos: 1)
             }
         }
         try p.drain()
@@ -79,7 +82,7 @@ import Testing
 
     func cloudPoints(_ cloud: CloudProcess) -> Int {
         guard let r = try? cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
-              let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
+            let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
         else { return -1 }
         return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
     }
@@ -101,7 +104,8 @@ import Testing
         let series = Self.data(perSeries: 3 * n)
         let total = series.count * 3 * n
         var agent = try AgentProcess(
-            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", config: agentConfig(broker, cloud))
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent",
+            config: agentConfig(broker, cloud))
         try await agent.waitConnected()
 
         // 1. Normal operation: points reach the cloud node.
@@ -126,7 +130,8 @@ import Testing
 
         // 4. Restarted: it recovers its WAL and cursor and ships the rest, once.
         agent = try AgentProcess(
-            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", config: agentConfig(broker, cloud))
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent",
+            config: agentConfig(broker, cloud))
         try await waitUntil(90, "every point on the cloud node") { cloudPoints(cloud) >= total }
         try agent.terminate()
         #expect(cloudPoints(cloud) == total)
@@ -135,16 +140,25 @@ import Testing
         for s in series {
             let local = try gateway.scan(s.name)
             #expect(local.map(\.timestamp) == s.ts, "\(s.name): the gateway holds every published point once")
-            #expect(zip(local, s.values).allSatisfy { s.bound == 0 ? $0.value.bitPattern == $1.bitPattern : abs($0.value - $1) <= s.bound })
+            #expect(
+                zip(local, s.values).allSatisfy {
+                    s.bound == 0 ? $0.value.bitPattern == $1.bitPattern : abs($0.value - $1) <= s.bound
+                })
             let csv = try cloud.request(
-                "GET", "/v1/scan?gateway=gw-1&series=\(s.name)&format=csv", token: CloudFixture.readerToken).body
+                "GET", "/v1/scan?gateway=gw-1&series=\(s.name)&format=csv", token: CloudFixture.readerToken
+            ).body
             let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
-            #expect(rows.map { Int64($0[0]) } == local.map(\.timestamp), "\(s.name): the cloud holds the same points once")
+            #expect(
+                rows.map { Int64($0[0]) } == local.map(\.timestamp), "\(s.name): the cloud holds the same points once")
             #expect(zip(rows, local).allSatisfy { DoubleText.parse(String($0[1]))?.bitPattern == $1.value.bitPattern })
-            let agg = CloudFixture.json(try cloud.request(
-                "GET", "/v1/aggregate?gateway=gw-1&series=\(s.name)", token: CloudFixture.readerToken).body)
+            let agg = CloudFixture.json(
+                try cloud.request(
+                    "GET", "/v1/aggregate?gateway=gw-1&series=\(s.name)", token: CloudFixture.readerToken
+                ).body)
             let mine = try gateway.aggregate(s.name)
-            #expect(agg["count"] as? Int == mine.count && agg["min"] as? Double == mine.min && agg["max"] as? Double == mine.max)
+            #expect(
+                agg["count"] as? Int == mine.count && agg["min"] as? Double == mine.min
+                    && agg["max"] as? Double == mine.max)
             #expect(abs((agg["sum"] as? Double ?? .nan) - mine.sum) <= abs(mine.sum) * 1e-12, "\(s.name)")
         }
         #expect(cloud.terminate() == 0)
@@ -157,7 +171,10 @@ import Testing
         let broker = try Broker()
         let cloud = try CloudProcess(
             directory: dir.path + "/cloud",
-            config: CloudFixture.config(extra: "tls_cert_file = \"\(pki.cert)\"\ntls_key_file = \"\(pki.key)\"\ntls_client_ca_file = \"\(pki.ca)\""))
+            config: CloudFixture.config(
+                extra:
+                    "tls_cert_file = \"\(pki.cert)\"\ntls_key_file = \"\(pki.key)\"\ntls_client_ca_file = \"\(pki.ca)\""
+            ))
         func agentConfig(_ name: String, clientCert: Bool) -> (String, String) -> String {
             { data, listen in
                 """
@@ -185,15 +202,21 @@ import Testing
             }
         }
         let agent = try AgentProcess(
-            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", config: agentConfig("tls-gw", clientCert: true))
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent",
+            config: agentConfig("tls-gw", clientCert: true))
         let stranger = try AgentProcess(
-            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/stranger", config: agentConfig("tls-x", clientCert: false))
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/stranger",
+            config: agentConfig("tls-x", clientCert: false))
         try await agent.waitConnected()
         try await stranger.waitConnected()
         try broker.publish("tls/a", (0..<200).map { String(Double($0) / 4) })
         #expect(await agent.waitMessages(200))
-        try await waitUntil(30, "the points on the cloud node over HTTPS") { (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= 200 }
-        try await waitUntil(10, "the stranger's refused uploads") { (stranger.metric("alicedb_uplink_failures_total") ?? 0) > 0 }
+        try await waitUntil(30, "the points on the cloud node over HTTPS") {
+            (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= 200
+        }
+        try await waitUntil(10, "the stranger's refused uploads") {
+            (stranger.metric("alicedb_uplink_failures_total") ?? 0) > 0
+        }
         #expect(stranger.metric("alicedb_uplink_batches_total") == 0)
         try agent.terminate()
         try stranger.terminate()
@@ -207,7 +230,8 @@ import Testing
         let dir = TempDirectory()
         let broker = try Broker()
         let cloud = try CloudProcess(directory: dir.path + "/cloud", config: CloudFixture.config(maxBody: "8KiB"))
-        let agent = try AgentProcess(executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent") { data, listen in
+        let agent = try AgentProcess(executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent")
+        { data, listen in
             """
             [mqtt]
             host = "127.0.0.1"
@@ -236,14 +260,20 @@ import Testing
         #expect(cloud.terminate() == 0)
         let values = TestSlices.load("ucr_motestrain.csv").values.prefix(6000)  // many digits: large frames
         let publisher = try LoadPublisher(port: broker.port)
-        for (i, v) in values.enumerated() { try publisher.publish("big/s\(i % 4)", Array(DoubleText.format(v).utf8), qos: 1) }
+        for (i, v) in values.enumerated() {
+            try publisher.publish("big/s\(i % 4)", Array(DoubleText.format(v).utf8), qos: 1)
+        }
         try publisher.drain()
         #expect(await agent.waitMessages(values.count))
         try await waitUntil(30, "every point in segments") { agent.metric("alicedb_memtable_points") == 0 }
         try cloud.start()
-        try await waitUntil(60, "every point acknowledged") { (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= values.count }
+        try await waitUntil(60, "every point acknowledged") {
+            (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= values.count
+        }
         let metrics = try cloud.request("GET", "/metrics", token: nil).body
-        #expect(metrics.contains("route=\"/v1/segments\",status=\"413\""), "the node never refused a batch: the test did not test")
+        #expect(
+            metrics.contains("route=\"/v1/segments\",status=\"413\""),
+            "the node never refused a batch: the test did not test")
         try agent.terminate()
         let db = try Database(path: cloud.data + "/gateways/gw-1", options: DatabaseOptions(readOnly: true))
         #expect(try db.stats().points == values.count)

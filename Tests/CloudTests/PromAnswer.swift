@@ -35,7 +35,8 @@ struct PromConformanceQuery {
             guard let kind = words.first, kind == "instant" || kind == "range", !query.isEmpty else {
                 throw fail("expected 'instant …' or 'range …' and a query")
             }
-            var parameters = [(String, String)](), expected: String?
+            var parameters = [(String, String)]()
+            var expected: String?
             for word in words.dropFirst() {
                 let kv = word.split(separator: "=", maxSplits: 1).map(String.init)
                 guard kv.count == 2 else { throw fail("'\(word)' is not NAME=VALUE") }
@@ -60,9 +61,10 @@ struct PromConformanceQuery {
                 }
                 query.replaceSubrange(open.lowerBound..<close.upperBound, with: t)
             }
-            out.append(PromConformanceQuery(
-                line: index + 1, source: line, isRange: kind == "range", parameters: parameters, query: query,
-                expectedError: expected))
+            out.append(
+                PromConformanceQuery(
+                    line: index + 1, source: line, isRange: kind == "range", parameters: parameters, query: query,
+                    expectedError: expected))
         }
         return out
     }
@@ -149,7 +151,8 @@ struct PromAnswer {
         if resultType != prometheus.resultType {
             return "resultType \(resultType ?? "-") vs \(prometheus.resultType ?? "-")"
         }
-        let mine = Set(series.keys), theirs = Set(prometheus.series.keys)
+        let mine = Set(series.keys)
+        let theirs = Set(prometheus.series.keys)
         if let extra = mine.subtracting(theirs).sorted(by: PromAnswer.labelOrder).first {
             return "series only in the node: \(PromAnswer.text(extra)) (\(mine.count) vs \(theirs.count) series)"
         }
@@ -157,7 +160,8 @@ struct PromAnswer {
             return "series only in Prometheus: \(PromAnswer.text(missing)) (\(mine.count) vs \(theirs.count) series)"
         }
         for labels in theirs.sorted(by: PromAnswer.labelOrder) {
-            let a = series[labels] ?? [], b = prometheus.series[labels] ?? []
+            let a = series[labels] ?? []
+            let b = prometheus.series[labels] ?? []
             for (p, q) in zip(a, b) {
                 if p.t != q.t { return "\(PromAnswer.text(labels)): a point at \(p.t) vs \(q.t)" }
                 if !PromAnswer.sameValue(p.v, q.v) { return "\(PromAnswer.text(labels)) at \(p.t): \(p.v) vs \(q.v)" }

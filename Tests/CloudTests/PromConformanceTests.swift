@@ -23,11 +23,15 @@ import Testing
         #expect(data.allSatisfy { $0.values.count >= 30 }, "a data set did not load")
         #expect(queries.count >= 150)
 
-        var equal = 0, differ = [String](), prometheusEmpty = 0, prometheusWrong = [String]()
+        var equal = 0
+        var differ = [String]()
+        var prometheusEmpty = 0
+        var prometheusWrong = [String]()
         for q in queries {
             let n = try cloud.request("GET", q.path, token: CloudFixture.readerToken)
             let p = try prometheus.request(q.path)
-            let node = PromAnswer(n.status, n.body), prom = PromAnswer(p.status, p.body)
+            let node = PromAnswer(n.status, n.body)
+            let prom = PromAnswer(p.status, p.body)
             // The file is checked against Prometheus itself first: refusals refused, the rest answered.
             if let expected = q.expectedError {
                 if prom.status != "error" || prom.errorType != expected {
@@ -40,7 +44,8 @@ import Testing
             }
             let difference: String?
             if let expected = q.expectedError {
-                difference = node.status == "error" && node.errorType == expected
+                difference =
+                    node.status == "error" && node.errorType == expected
                     ? nil : "expected an error \(expected), node: status \(node.status) \(node.errorType ?? "")"
             } else {
                 difference = node.difference(from: prom)
@@ -124,7 +129,8 @@ import Testing
             gateway: "gw-2", series: "edge", timestamps: minutes, values: [1, 2, 3, 4, 5])
         let exact = PrometheusServer.Series(gateway: "gw-1", series: "exact", timestamps: times, values: values)
         // Milliseconds that float64(seconds) · 1000 truncates (1.001 s reads as 1000 ms): written nudged.
-        let early = PrometheusServer.Series(gateway: "gw-1", series: "early", timestamps: [1001, 1003], values: [1, 2])
+        let early = PrometheusServer.Series(
+            gateway: "gw-1", series: "early", timestamps: [1001, 1003], values: [1, 2])
         #expect(try PrometheusServer.time(1001) == "1.00101" && PrometheusServer.time(t0 + 15) == "1704067200.015")
         let prometheus = try PrometheusServer(directory: dir.path, series: [exact, edge, early])
         func ask(_ query: String, at seconds: Int64) throws -> PromAnswer {
@@ -194,7 +200,8 @@ enum PromConformanceData {
         out.append(.init(gateway: "gw-1", series: "pressure", timestamps: jittered, values: Array(pressure)))
         // A counter: the running sum of the positive readings, back to 0 every 700 points.
         let power = TestSlices.load("hpc_global_active_power.csv")
-        let powerTs = moved(power.ts.prefix(n)), powerValues = Array(power.values.prefix(n))
+        let powerTs = moved(power.ts.prefix(n))
+        let powerValues = Array(power.values.prefix(n))
         var total = 0.0
         let energy = powerValues.enumerated().map { i, v in
             if i % 700 == 0 { total = 0 }

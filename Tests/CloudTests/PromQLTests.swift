@@ -1,9 +1,10 @@
 import AgentHarness
 import AliceDB
-@testable import Cloud
 import Foundation
 import Logging
 import Testing
+
+@testable import Cloud
 
 /// The PromQL evaluator's own rules; its answers against a real Prometheus are `PromConformanceTests`.
 @Suite struct PromQLTests {
@@ -36,7 +37,8 @@ import Testing
 
     @Test func malformedQueriesAreBadData() {
         let bad = [
-            "", "sum(", "rate(alicedb)", "{}", "{series=\"\"}", "alicedb[5m:1m]", "alicedb[5x]", "1 > 2", "foo(alicedb)",
+            "", "sum(", "rate(alicedb)", "{}", "{series=\"\"}", "alicedb[5m:1m]", "alicedb[5x]", "1 > 2",
+            "foo(alicedb)",
             "alicedb offset", "sum by (gateway alicedb", "alicedb{series=~\"(\"}", "rate(alicedb[5m]) offset 1m",
             "topk(alicedb)", "alicedb and 1", "\"unterminated", "alicedb @ start() @ end()",
         ]
@@ -54,7 +56,8 @@ import Testing
         let volts = TestSlices.load("hpc_voltage.csv")
         let labels: PromLabels = ["__name__": "alicedb", "gateway": "gw-1", "series": "plant/volts"]
         let day: Int64 = 86_400_000
-        let start = (volts.ts[0] / day + 1) * day, end = start + 2 * day
+        let start = (volts.ts[0] / day + 1) * day
+        let end = start + 2 * day
         let pieces = try await store.pieces("gw-1", "plant/volts", from: start - day, to: end) { _, _ in true }
         #expect(pieces.contains { if case .summary = $0 { true } else { false } })
         for range in [day, day / 2, 3_600_000] {
@@ -75,7 +78,9 @@ import Testing
                     }
                     let got = values[k]
                     #expect((got == nil) == (want == nil), "\(name) at \(t)")
-                    if let got, let want { #expect(abs(got - want) <= 1e-9 * max(1, abs(want)), "\(name)[\(range)] at \(t)") }
+                    if let got, let want {
+                        #expect(abs(got - want) <= 1e-9 * max(1, abs(want)), "\(name)[\(range)] at \(t)")
+                    }
                 }
             }
             e.leftOpen = true

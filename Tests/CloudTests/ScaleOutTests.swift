@@ -34,7 +34,9 @@ import Testing
     }
 
     /// An agent whose topics are `<prefix>/<name>` and which uploads to `cloud` with `token`.
-    static func agent(_ dir: String, _ broker: Broker, _ cloud: CloudProcess, prefix: String, token: String) throws -> AgentProcess {
+    static func agent(_ dir: String, _ broker: Broker, _ cloud: CloudProcess, prefix: String, token: String) throws
+        -> AgentProcess
+    {
         try AgentProcess(executable: BuiltExecutable.path("alicedb-agent"), directory: dir) { data, listen in
             """
             [mqtt]
@@ -76,15 +78,21 @@ import Testing
         }
     }
 
-    static func publish(_ broker: Broker, prefix: String, _ series: [(name: String, ts: [Int64], values: [Double])], _ range: Range<Int>) throws {
+    static func publish(
+        _ broker: Broker, prefix: String, _ series: [(name: String, ts: [Int64], values: [Double])], _ range: Range<Int>
+    ) throws {
         try publish(port: broker.port, prefix: prefix, series, range)
     }
 
-    static func publish(port: Int, prefix: String, _ series: [(name: String, ts: [Int64], values: [Double])], _ range: Range<Int>) throws {
+    static func publish(
+        port: Int, prefix: String, _ series: [(name: String, ts: [Int64], values: [Double])], _ range: Range<Int>
+    ) throws {
         let p = try LoadPublisher(port: port)
         for i in range {
             for s in series {
-                try p.publish("\(prefix)/\(s.name)", Array("{\"ts\": \(s.ts[i]), \"v\": \(DoubleText.format(s.values[i]))}".utf8), qos: 1)
+                try p.publish(
+                    "\(prefix)/\(s.name)", Array("{\"ts\": \(s.ts[i]), \"v\": \(DoubleText.format(s.values[i]))}".utf8),
+                    qos: 1)
             }
         }
         try p.drain()
@@ -93,7 +101,7 @@ import Testing
     /// Points a node says it holds for `gateway` (-1 when it does not answer).
     static func points(_ node: CloudProcess, _ gateway: String) -> Int {
         guard let r = try? node.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
-              let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
+            let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
         else { return -1 }
         return list.first { $0["name"] as? String == gateway }?["points"] as? Int ?? 0
     }
@@ -115,18 +123,24 @@ import Testing
             let mine = try local.scan(s)
             var answers = [String]()
             for node in nodes {
-                let r = try node.request("GET", "/v1/scan?gateway=\(gateway)&series=\(s)&format=csv", token: CloudFixture.readerToken)
+                let r = try node.request(
+                    "GET", "/v1/scan?gateway=\(gateway)&series=\(s)&format=csv", token: CloudFixture.readerToken)
                 #expect(r.status == 200, "\(r.body.prefix(200))")
                 answers.append(r.body)
-                let agg = try node.request("GET", "/v1/aggregate?gateway=\(gateway)&series=\(s)&format=csv", token: CloudFixture.readerToken)
+                let agg = try node.request(
+                    "GET", "/v1/aggregate?gateway=\(gateway)&series=\(s)&format=csv", token: CloudFixture.readerToken)
                 answers.append(agg.body)
                 let down = try node.request(
-                    "GET", "/v1/downsample?gateway=\(gateway)&series=\(s)&interval=60000&fn=max&format=csv", token: CloudFixture.readerToken)
+                    "GET", "/v1/downsample?gateway=\(gateway)&series=\(s)&interval=60000&fn=max&format=csv",
+                    token: CloudFixture.readerToken)
                 answers.append(down.body)
             }
-            for i in stride(from: 3, to: answers.count, by: 1) { #expect(answers[i] == answers[i % 3], "\(gateway)/\(s): nodes disagree") }
+            for i in stride(from: 3, to: answers.count, by: 1) {
+                #expect(answers[i] == answers[i % 3], "\(gateway)/\(s): nodes disagree")
+            }
             let rows = answers[0].split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
-            #expect(rows.map { Int64($0[0]) } == mine.map(\.timestamp), "\(gateway)/\(s): the cloud holds every point once")
+            #expect(
+                rows.map { Int64($0[0]) } == mine.map(\.timestamp), "\(gateway)/\(s): the cloud holds every point once")
             #expect(zip(rows, mine).allSatisfy { DoubleText.parse(String($0[1]))?.bitPattern == $1.value.bitPattern })
         }
     }
@@ -135,13 +149,15 @@ import Testing
         let dir = TempDirectory()
         let pg = try PostgresServer()
         let broker = try Broker()
-        let a = try Self.node(dir.path + "/a", pg), b = try Self.node(dir.path + "/b", pg)
+        let a = try Self.node(dir.path + "/a", pg)
+        let b = try Self.node(dir.path + "/b", pg)
         let one = try Self.agent(dir.path + "/gw1", broker, a, prefix: "gw1", token: CloudFixture.gatewayToken)
         let two = try Self.agent(dir.path + "/gw2", broker, b, prefix: "gw2", token: CloudFixture.otherToken)
         try await one.waitConnected()
         try await two.waitConnected()
         let n = 3000
-        let d1 = Self.data(n, offset: 0), d2 = Self.data(n, offset: 3000)
+        let d1 = Self.data(n, offset: 0)
+        let d2 = Self.data(n, offset: 3000)
         // Both publish at once; each agent uploads to its own node.
         let port = broker.port
         async let p1: Void = Task.detached { try Self.publish(port: port, prefix: "gw1", d1, 0..<n) }.value
@@ -150,7 +166,9 @@ import Testing
         #expect(await one.waitMessages(2 * n))
         #expect(await two.waitMessages(2 * n))
         // Each node sees what the other stored.
-        try await Self.waitUntil(60, "every point of both gateways on node b") { Self.points(b, "gw-1") == 2 * n && Self.points(b, "gw-2") == 2 * n }
+        try await Self.waitUntil(60, "every point of both gateways on node b") {
+            Self.points(b, "gw-1") == 2 * n && Self.points(b, "gw-2") == 2 * n
+        }
         #expect(Self.points(a, "gw-1") == 2 * n && Self.points(a, "gw-2") == 2 * n)
         try one.terminate()
         try two.terminate()
@@ -159,10 +177,12 @@ import Testing
         // The listings agree too (last upload included: it lives in the database).
         let la = try a.request("GET", "/v1/gateways", token: CloudFixture.readerToken).body
         #expect(la == (try b.request("GET", "/v1/gateways", token: CloudFixture.readerToken).body))
-        #expect(try a.request("GET", "/v1/series?gateway=gw-2", token: CloudFixture.otherToken).body
-            == (try b.request("GET", "/v1/series?gateway=gw-2", token: CloudFixture.otherToken).body))
+        #expect(
+            try a.request("GET", "/v1/series?gateway=gw-2", token: CloudFixture.otherToken).body
+                == (try b.request("GET", "/v1/series?gateway=gw-2", token: CloudFixture.otherToken).body))
         // A gateway's token still reads only its own data, on either node.
-        #expect(try b.request("GET", "/v1/scan?gateway=gw-1&series=volts", token: CloudFixture.otherToken).status == 403)
+        #expect(
+            try b.request("GET", "/v1/scan?gateway=gw-1&series=volts", token: CloudFixture.otherToken).status == 403)
         #expect(a.terminate() == 0 && b.terminate() == 0)
     }
 
@@ -182,19 +202,31 @@ import Testing
         // Hold a lock the ingest transaction needs last, so node a is caught inside a batch:
         // its segments inserted, not committed.
         let holder = try spawn(
-            ["/usr/bin/psql", "-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", pg.database, "-c",
-             "BEGIN; LOCK TABLE alicedb_gateways IN EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;"],
+            [
+                "/usr/bin/psql", "-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", pg.database, "-c",
+                "BEGIN; LOCK TABLE alicedb_gateways IN EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;",
+            ],
             environment: ["PGPASSWORD": pg.password])
-        defer { kill(holder, SIGKILL); waitForExit(holder) }
-        try await Self.waitUntil(10, "the lock") { try pg.psql("SELECT count(*) FROM pg_locks WHERE mode = 'ExclusiveLock' AND locktype = 'relation'") != "0\n" }
+        defer {
+            kill(holder, SIGKILL)
+            waitForExit(holder)
+        }
+        try await Self.waitUntil(10, "the lock") {
+            try pg.psql("SELECT count(*) FROM pg_locks WHERE mode = 'ExclusiveLock' AND locktype = 'relation'") != "0\n"
+        }
         try Self.publish(broker, prefix: "gw1", d, n..<(2 * n))
         try await Self.waitUntil(30, "node a waiting inside a batch") {
-            try pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO alicedb_gateways%'") != "0\n"
+            try pg.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO alicedb_gateways%'"
+            ) != "0\n"
         }
-        let uncommitted = try pg.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND wait_event_type = 'Lock'")
+        let uncommitted = try pg.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND wait_event_type = 'Lock'")
         #expect(uncommitted != "0\n")
         a.kill()
-        _ = try pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()")
+        _ = try pg.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()"
+        )
         #expect(Self.points(b, "gw-1") == 2 * n, "the killed batch left nothing behind")
 
         // Node a back on its port: the agent sends the batch again, and it is stored once.
@@ -203,7 +235,8 @@ import Testing
         try agent.terminate()
         #expect(Self.points(a, "gw-1") == 4 * n)
         try Self.expectSame([a, b], gateway: "gw-1", agentData: agent.data, series: ["volts", "air"])
-        let rows = try pg.psql("SELECT count(*) - count(DISTINCT (series_key, first_ts, last_ts)) FROM alicedb_segments")
+        let rows = try pg.psql(
+            "SELECT count(*) - count(DISTINCT (series_key, first_ts, last_ts)) FROM alicedb_segments")
         #expect(rows == "0\n", "no segment is stored twice")
         #expect(a.terminate() == 0 && b.terminate() == 0)
     }
@@ -212,7 +245,8 @@ import Testing
         let dir = TempDirectory()
         let pg = try PostgresServer()
         let broker = try Broker()
-        let a = try Self.node(dir.path + "/a", pg), b = try Self.node(dir.path + "/b", pg)
+        let a = try Self.node(dir.path + "/a", pg)
+        let b = try Self.node(dir.path + "/b", pg)
         let agent = try Self.agent(dir.path + "/gw1", broker, a, prefix: "gw1", token: CloudFixture.gatewayToken)
         try await agent.waitConnected()
         let n = 1000
@@ -223,7 +257,9 @@ import Testing
 
         pg.stop()
         for node in [a, b] {
-            try await Self.waitUntil(15, "/healthz to say 503") { try node.request("GET", "/healthz", token: nil).status == 503 }
+            try await Self.waitUntil(15, "/healthz to say 503") {
+                try node.request("GET", "/healthz", token: nil).status == 503
+            }
             let q = try node.request("GET", "/v1/scan?gateway=gw-1&series=volts", token: CloudFixture.readerToken)
             #expect(q.status == 503, "\(q.body)")
         }
@@ -237,7 +273,9 @@ import Testing
 
         try pg.start()
         for node in [a, b] {
-            try await Self.waitUntil(30, "/healthz to recover") { try node.request("GET", "/healthz", token: nil).status == 200 }
+            try await Self.waitUntil(30, "/healthz to recover") {
+                try node.request("GET", "/healthz", token: nil).status == 200
+            }
         }
         try Self.publish(broker, prefix: "gw1", d, (2 * n)..<(3 * n))
         try await Self.waitUntil(60, "every point on the cloud") { Self.points(b, "gw-1") == 6 * n }
@@ -251,20 +289,23 @@ import Testing
     static func tokens(_ node: CloudProcess, _ args: [String]) throws -> (status: Int32, output: String) {
         let out = node.directory + "/tokens-\(UUID().uuidString).out"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let status = waitForExit(try spawn([node.executable, "tokens"] + args + ["--config", node.configPath], output: out))
+        let status = waitForExit(
+            try spawn([node.executable, "tokens"] + args + ["--config", node.configPath], output: out))
         return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
     }
 
     @Test func tokensInTheDatabaseWorkOnEveryNode() async throws {
         let dir = TempDirectory()
         let pg = try PostgresServer()
-        let a = try Self.node(dir.path + "/a", pg), b = try Self.node(dir.path + "/b", pg)
+        let a = try Self.node(dir.path + "/a", pg)
+        let b = try Self.node(dir.path + "/b", pg)
         // A gateway neither node's configuration lists.
         let added = try Self.tokens(a, ["add", "--name", "gw-3"])
         #expect(added.status == 0, "\(added.output)")
         let token = added.output.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.count == 64)
-        let reader = try Self.tokens(b, ["add", "--name", "ops", "--role", "reader", "--token", "a-reader-token-of-ours"])
+        let reader = try Self.tokens(
+            b, ["add", "--name", "ops", "--role", "reader", "--token", "a-reader-token-of-ours"])
         #expect(reader.status == 0)
         #expect(try Self.tokens(a, ["add", "--name", "bad/name"]).status != 0)
         let listed = try Self.tokens(b, ["list"]).output
@@ -285,7 +326,8 @@ import Testing
         #expect(removed.output.contains("removed 1 token"))
         // Within the cache period every node refuses it.
         try await Self.waitUntil(15, "the removed token refused by both nodes") {
-            try a.request("GET", "/v1/series", token: token).status == 401 && b.request("GET", "/v1/series", token: token).status == 401
+            try a.request("GET", "/v1/series", token: token).status == 401
+                && b.request("GET", "/v1/series", token: token).status == 401
         }
         #expect(a.terminate() == 0 && b.terminate() == 0)
     }

@@ -1,5 +1,5 @@
-public import Foundation
 package import AliceFormat
+public import Foundation
 
 /// Shared helpers: data set slices and temporary directories.
 package enum TestData {
@@ -15,7 +15,8 @@ package enum TestData {
         guard let text = try? String(contentsOf: datasets.appendingPathComponent(name), encoding: .utf8) else {
             return nil
         }
-        var ts = [Int64](), values = [Double]()
+        var ts = [Int64]()
+        var values = [Double]()
         for line in text.split(separator: "\n").dropFirst() {
             if ts.count >= limit { break }
             let parts = line.split(separator: ",")
@@ -27,7 +28,8 @@ package enum TestData {
     }
 
     package static var datasetNames: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: datasets.path)) ?? []).filter { $0.hasSuffix(".csv") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: datasets.path)) ?? []).filter { $0.hasSuffix(".csv") }
+            .sorted()
     }
 }
 
@@ -79,7 +81,6 @@ package func decodeDamaged(_ payload: [UInt8], count: Int, _ rng: inout TestRNG,
     _ = try? decodeValues(Array(payload.prefix(Int(rng.next() % UInt64(payload.count)))), count: count, decode)
 }
 
-
 /// Deterministic random series of the shapes sensors produce, for property tests.
 package struct Recipe: CustomStringConvertible {
     package var shape: Int
@@ -106,7 +107,8 @@ package struct Recipe: CustomStringConvertible {
 
     package func make() -> (ts: [Int64], values: [Double]) {
         var rng = TestRNG(seed: seed)
-        var ts = [Int64](), values = [Double]()
+        var ts = [Int64]()
+        var values = [Double]()
         var t: Int64 = [0, 1_600_000_000_000, -5_000, Int64.max - 10_000_000, Int64.min + 5][Int(seed % 5)]
         let origin = t
         for i in 0..<count {
@@ -185,9 +187,16 @@ package func significantDigits(_ x: Double, _ digits: Int) -> Double {
     guard x != 0 && x.isFinite else { return x }
     var e = 0
     var a = abs(x)
-    while a >= 1 { a /= 10; e += 1 }
-    while a < 0.1 { a *= 10; e -= 1 }
+    while a >= 1 {
+        a /= 10
+        e += 1
+    }
+    while a < 0.1 {
+        a *= 10
+        e -= 1
+    }
     let decimals = digits - e
-    return decimals >= 0 ? (x * _pow10(Double(decimals))).rounded() / _pow10(Double(decimals))
+    return decimals >= 0
+        ? (x * _pow10(Double(decimals))).rounded() / _pow10(Double(decimals))
         : (x / _pow10(Double(-decimals))).rounded() * _pow10(Double(-decimals))
 }

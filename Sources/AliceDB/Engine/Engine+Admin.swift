@@ -1,13 +1,17 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 extension Engine {
     func seriesStats(_ info: SeriesInfo) -> SeriesStats {
         let t = store.totals[info.id] ?? SeriesTotals()
         var models = [String: Int]()
-        for k in ModelKind.allCases where t.modelPoints[Int(k.rawValue)] > 0 { models[k.description] = t.modelPoints[Int(k.rawValue)] }
-        let points = t.points, bytes = t.bytes
-        var first: Int64? = t.segments > 0 ? t.first : nil, last: Int64? = t.segments > 0 ? t.last : nil
+        for k in ModelKind.allCases where t.modelPoints[Int(k.rawValue)] > 0 {
+            models[k.description] = t.modelPoints[Int(k.rawValue)]
+        }
+        let points = t.points
+        let bytes = t.bytes
+        var first: Int64? = t.segments > 0 ? t.first : nil
+        var last: Int64? = t.segments > 0 ? t.last : nil
         let buffered = mem.buffers[info.id]?.count ?? 0
         if let b = mem.buffers[info.id], b.count > 0 {
             first = min(first ?? b.first, b.first)
@@ -33,7 +37,9 @@ extension Engine {
         try wal?.flushBuffer()
         let infos: [SeriesInfo]
         if let name {
-            guard let s = catalog.byName[name] else { throw AliceDBError(.notFound, "unknown series '\(name)'", path: path) }
+            guard let s = catalog.byName[name] else {
+                throw AliceDBError(.notFound, "unknown series '\(name)'", path: path)
+            }
             infos = [s]
         } else {
             infos = catalog.byID.values.sorted { $0.id < $1.id }
@@ -59,10 +65,12 @@ extension Engine {
         var out = [SegmentInfo]()
         for r in refs {
             let (h, tsBytes, valueBytes) = try store.parts(r)
-            out.append(SegmentInfo(
-                model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,
-                points: r.count, bytes: r.length, timestampBytes: tsBytes, valueBytes: valueBytes, maxError: h.maxError, bound: h.bound,
-                file: SegmentFile.fileName(r.file), offset: r.offset))
+            out.append(
+                SegmentInfo(
+                    model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,
+                    points: r.count, bytes: r.length, timestampBytes: tsBytes, valueBytes: valueBytes,
+                    maxError: h.maxError, bound: h.bound,
+                    file: SegmentFile.fileName(r.file), offset: r.offset))
         }
         return out
     }
@@ -129,7 +137,9 @@ extension Engine {
     func retain(olderThan: Int64?, maxBytes: Int?) throws(AliceDBError) -> (segments: Int, points: Int) {
         try checkWritable()
         var budgetCut: Int64? = nil
-        if let maxBytes, store.totalBytes > maxBytes, let t = try store.retentionCutoff(toFree: store.totalBytes - maxBytes) {
+        if let maxBytes, store.totalBytes > maxBytes,
+            let t = try store.retentionCutoff(toFree: store.totalBytes - maxBytes)
+        {
             budgetCut = t
         }
         let outbox = self.outbox
@@ -171,9 +181,12 @@ extension Engine {
         counters.retentionUnshippedPoints += unshipped.points
         logger.warning(
             "retention deleted segments",
-            metadata: ["segments": "\(done.segments)", "points": "\(done.points)",
-                       "unshipped_segments": "\(unshipped.segments)", "unshipped_points": "\(unshipped.points)",
-                       "older_than": "\(olderThan.map(String.init) ?? "-")", "max_bytes": "\(maxBytes.map(String.init) ?? "-")"])
+            metadata: [
+                "segments": "\(done.segments)", "points": "\(done.points)",
+                "unshipped_segments": "\(unshipped.segments)", "unshipped_points": "\(unshipped.points)",
+                "older_than": "\(olderThan.map(String.init) ?? "-")",
+                "max_bytes": "\(maxBytes.map(String.init) ?? "-")",
+            ])
         return (done.segments, done.points)
     }
 }

@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 extension Engine {
     /// Segments of `series` that overlap `[from, to]`, in index order.
     func overlapping(_ series: UInt32, _ from: Int64, _ to: Int64) throws(AliceDBError) -> [SegmentRef] {
@@ -20,7 +21,7 @@ extension Engine {
             if needsSort { collected.append(DataPoint(t, v)) } else { body(t, v) }
         }
         if let buffer = mem.buffers[series], buffer.count > 0, let lastRef = refs.last,
-           buffer.first <= lastRef.lastTimestamp
+            buffer.first <= lastRef.lastTimestamp
         {
             needsSort = true
         }
@@ -118,14 +119,17 @@ extension Engine {
     /// The data of `[from, to]` in time order: a segment that lies inside it and that `summarize`
     /// accepts as its exact summary, everything else as points. Overlapping segments (or MemTable
     /// points inside a segment's span) come as points, sorted.
-    func pieces(_ series: UInt32, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws(AliceDBError) -> [SeriesPiece] {
+    func pieces(_ series: UInt32, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws(AliceDBError)
+        -> [SeriesPiece]
+    {
         try checkOpen()
         guard from <= to else { return [] }
         let (refs, overlaps) = try store.refs(series, from: from, to: to)
         let memory = mem.buffers[series]?.points(from: from, to: to)
         let memoryFirst = memory.flatMap { m in m.0.first(where: { $0 >= from }) } ?? .max
         if overlaps || (refs.last.map { memoryFirst <= $0.lastTimestamp } ?? false) {
-            var ts = [Int64](), vs = [Double]()
+            var ts = [Int64]()
+            var vs = [Double]()
             try scan(series, from: from, to: to) { t, v in
                 ts.append(t)
                 vs.append(v)
@@ -133,16 +137,19 @@ extension Engine {
             return [.points(timestamps: ts, values: vs)]
         }
         var out = [SeriesPiece]()
-        var ts = [Int64](), vs = [Double]()
+        var ts = [Int64]()
+        var vs = [Double]()
         func take(_ t: [Int64], _ v: [Double]) {
-            let lo = lowerBound(t, from), hi = to == .max ? t.count : lowerBound(t, to + 1)
+            let lo = lowerBound(t, from)
+            let hi = to == .max ? t.count : lowerBound(t, to + 1)
             guard lo < hi else { return }
             ts.append(contentsOf: t[lo..<hi])
             vs.append(contentsOf: v[lo..<hi])
         }
         for ref in refs {
-            if ref.firstTimestamp >= from && ref.lastTimestamp <= to && summarize(ref.firstTimestamp, ref.lastTimestamp),
-               let summary = try store.summaryForQuery(ref)
+            if ref.firstTimestamp >= from && ref.lastTimestamp <= to
+                && summarize(ref.firstTimestamp, ref.lastTimestamp),
+                let summary = try store.summaryForQuery(ref)
             {
                 if !ts.isEmpty {
                     out.append(.points(timestamps: ts, values: vs))

@@ -1,11 +1,13 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 /// The engine's two ends of shipping segments upstream, over its segment store: the gateway's
 /// `Outbox` and the receiver's `SegmentImporter`.
 extension Engine {
     func requireOutbox() throws(AliceDBError) -> Outbox {
-        guard let outbox else { throw AliceDBError(.invalidArgument, "this database was not opened as an outbox", path: path) }
+        guard let outbox else {
+            throw AliceDBError(.invalidArgument, "this database was not opened as an outbox", path: path)
+        }
         return outbox
     }
 

@@ -1,5 +1,5 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 /// The single-threaded core of a database; `Database` serialises access to it with a mutex.
 final class Engine {
@@ -47,10 +47,13 @@ final class Engine {
         if !options.readOnly {
             lockFD = try FileIO.open(path + "/LOCK", write: true, create: true)
             guard FileIO.lockExclusive(lockFD) else {
-                let holder = (try? FileIO.readFile(path + "/LOCK")).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                let holder =
+                    (try? FileIO.readFile(path + "/LOCK")).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) }
+                    ?? "?"
                 FileIO.close(lockFD)
                 throw AliceDBError(
-                    .locked, "database is open for writing by another process (pid \(holder.isEmpty ? "?" : holder)); use a read-only open to query it",
+                    .locked,
+                    "database is open for writing by another process (pid \(holder.isEmpty ? "?" : holder)); use a read-only open to query it",
                     path: path)
             }
             try FileIO.truncate(lockFD, to: 0, path: path + "/LOCK")
@@ -86,7 +89,8 @@ final class Engine {
         // Sub-records of one big batch share an LSN; `consumed` counts that record's points so far.
         var currentLSN: UInt64 = 0
         var consumed: UInt64 = 0
-        let (files, walMax) = try WAL.replay(dir: walDir, repair: !options.readOnly, logger: logger) { record throws(AliceDBError) in
+        let (files, walMax) = try WAL.replay(dir: walDir, repair: !options.readOnly, logger: logger) {
+            record throws(AliceDBError) in
             if record.lsn != currentLSN {
                 currentLSN = record.lsn
                 consumed = 0
@@ -102,8 +106,9 @@ final class Engine {
                 skip = flushed.points > before ? flushed.points - before : 0
             }
             if catalog.byID[record.seriesID] == nil {
-                logger.error("WAL names a series missing from the catalog; recovered under a generated name",
-                             metadata: ["series": "\(record.seriesID)"])
+                logger.error(
+                    "WAL names a series missing from the catalog; recovered under a generated name",
+                    metadata: ["series": "\(record.seriesID)"])
                 _ = catalog.upsert("series-\(record.seriesID)", options: options.defaultSeriesOptions)
                 if !options.readOnly { try catalog.save() }
             }
@@ -115,7 +120,9 @@ final class Engine {
         nextLSN = max(walMax, store.maxLSN) + 1
         // A reader sees a live writer's unflushed points on every open: not news.
         if replayed > 0 {
-            logger.log(level: options.readOnly ? .debug : .info, "recovered points from the WAL", metadata: ["points": "\(replayed)"])
+            logger.log(
+                level: options.readOnly ? .debug : .info, "recovered points from the WAL",
+                metadata: ["points": "\(replayed)"])
         }
         if !options.readOnly {
             let w = WAL(dir: walDir, logger: logger)
@@ -182,14 +189,17 @@ final class Engine {
     func putBatches(_ batches: [SeriesBatch]) throws(AliceDBError) -> [AliceDBError?] {
         try checkWritable()
         var results = [AliceDBError?](repeating: nil, count: batches.count)
-        var changes = [(name: String, options: SeriesOptions)](), changed = [Int]()
+        var changes = [(name: String, options: SeriesOptions)]()
+        var changed = [Int]()
         for (i, b) in batches.enumerated() where catalog.byName[b.series]?.options != b.options {
             do throws(AliceDBError) {
                 try SeriesName.validate(b.series)
                 if let cap = b.options.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
                     throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
                 }
-                if let j = changes.firstIndex(where: { $0.name == b.series }) { changes[j].options = b.options } else {
+                if let j = changes.firstIndex(where: { $0.name == b.series }) {
+                    changes[j].options = b.options
+                } else {
                     changes.append((b.series, b.options))
                 }
                 changed.append(i)
@@ -214,7 +224,9 @@ final class Engine {
 
     // MARK: Writes
 
-    func put(series: UInt32, _ ts: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>) throws(AliceDBError) {
+    func put(series: UInt32, _ ts: UnsafeBufferPointer<Int64>, _ values: UnsafeBufferPointer<Double>)
+        throws(AliceDBError)
+    {
         try checkWritable()
         guard ts.count == values.count else {
             throw AliceDBError(.invalidArgument, "putBatch: \(ts.count) timestamps but \(values.count) values")
@@ -248,8 +260,10 @@ final class Engine {
         var buffer = mem.buffers.removeValue(forKey: series) ?? SeriesBuffer(capacity: capacity)
         buffer.capacity = capacity
         memBytes -= buffer.bytes
-        var late = 0, outOfOrder = 0
-        var t = ts.startIndex, v = values.startIndex
+        var late = 0
+        var outOfOrder = 0
+        var t = ts.startIndex
+        var v = values.startIndex
         var done = recordOffset
         do {
             // Back into the MemTable however the loop ends (a flush can throw).
@@ -316,10 +330,13 @@ final class Engine {
         buffer.unpack(into: &flushTS, &flushValues)
         let segments = flushTS.withUnsafeBufferPointer { t in
             flushValues.withUnsafeBufferPointer { v in
-                Competition.encode(seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: bound, options: options.fitter)
+                Competition.encode(
+                    seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: bound,
+                    options: options.fitter)
             }
         }
-        try store.append(series: series, position: WALPosition(lsn: buffer.newestLSN, points: recordPoints), segments: segments)
+        try store.append(
+            series: series, position: WALPosition(lsn: buffer.newestLSN, points: recordPoints), segments: segments)
         counters.segments += segments.count
         counters.segmentBytes += segments.reduce(0) { $0 + $1.bytes.count }
         highWater[series] = max(highWater[series] ?? Int64.min, buffer.last)
@@ -373,7 +390,9 @@ final class Engine {
     func maintenance() throws(AliceDBError) {
         guard !closed, !options.readOnly, let wal else { return }
         if FileIO.monotonicNanos() &- lastHousekeeping >= 60_000_000_000 { try housekeeping() }
-        if case .interval(let ms) = options.sync, FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000 {
+        if case .interval(let ms) = options.sync,
+            FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000
+        {
             try wal.sync()
         }
         if let age = options.maxBufferAgeSeconds {

@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// Imports CSV files: `ts,value` into one series, or one series per column beside a timestamp column.
 public enum CSVImporter {
     public struct Options: Sendable {
@@ -11,7 +12,8 @@ public enum CSVImporter {
         /// Points per `putBatch`.
         public var batch: Int
 
-        public init(series: String? = nil, timestampColumn: String? = nil, skipBad: Bool = false, batch: Int = 1 << 16) {
+        public init(series: String? = nil, timestampColumn: String? = nil, skipBad: Bool = false, batch: Int = 1 << 16)
+        {
             self.series = series
             self.timestampColumn = timestampColumn
             self.skipBad = skipBad
@@ -48,13 +50,16 @@ public enum CSVImporter {
             }
             tsIndex = i
             for (j, name) in header.enumerated() where j != i {
-                guard !name.isEmpty else { throw AliceDBError(.badInput, "column \(j + 1) has no name", path: path, line: 1) }
+                guard !name.isEmpty else {
+                    throw AliceDBError(.badInput, "column \(j + 1) has no name", path: path, line: 1)
+                }
                 columns.append((j, options.series.map { "\($0).\(name)" } ?? name))
             }
         } else {
             guard header.count == 2, Int64(header[0]) == nil else {
                 throw AliceDBError(
-                    .badInput, "expected the header ts,value (or use --ts-column for several columns), got '\(headerLine)'",
+                    .badInput,
+                    "expected the header ts,value (or use --ts-column for several columns), got '\(headerLine)'",
                     path: path, line: 1)
             }
             guard let s = options.series else { throw AliceDBError(.invalidArgument, "a series name is required") }

@@ -29,7 +29,8 @@ public struct LineReader: ~Copyable {
         let chunk = 1 << 20
         let old = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: chunk))
-        let fd = self.fd, path = self.path
+        let fd = self.fd
+        let path = self.path
         let got = try buffer.withUnsafeMutableBytes { raw in
             Result { () throws(AliceDBError) -> Int in
                 try FileIO.readSome(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[old...]), path: path)

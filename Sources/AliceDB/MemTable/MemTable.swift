@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// The unflushed points of one series, kept sorted by timestamp (ties in arrival order): packed
 /// (`PackedPoints`) while they arrive in order; after a late point, plain sorted arrays until the
 /// next flush (inserting into the middle of packed bytes would repack them for every late point).
@@ -73,7 +74,8 @@ package struct SeriesBuffer {
 
     /// Every point, in order (for queries).
     package func points() -> (ts: [Int64], values: [Double]) {
-        var ts = [Int64](), values = [Double]()
+        var ts = [Int64]()
+        var values = [Double]()
         unpack(into: &ts, &values)
         return (ts, values)
     }

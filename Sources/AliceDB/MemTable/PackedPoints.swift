@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// A series' buffered points, in time order, packed into bytes: about 2–3 bytes a point for sensor
 /// readings instead of 16. A segment's header, frame and index entry cost ~100 bytes however few
 /// points it holds, so the MemTable budget buys compression: under the agent's 4 MiB with 1 000
@@ -24,7 +25,9 @@ package struct PackedPoints {
 
     static let maxExponent = 15
     /// 10^0 … 10^15, each exact in a Double.
-    static let powers: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+    static let powers: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ]
 
     package init() {}
 
@@ -72,7 +75,10 @@ package struct PackedPoints {
     package func forEach(_ body: (Int64, Double) -> Void) {
         bytes.bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw)
-            var t: Int64 = 0, delta: Int64 = 0, k: Int64 = 0, e = 0
+            var t: Int64 = 0
+            var delta: Int64 = 0
+            var k: Int64 = 0
+            var e = 0
             do throws(DecodeError) {
                 for _ in 0..<count {
                     delta = delta &+ (try r.svarint())

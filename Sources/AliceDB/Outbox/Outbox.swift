@@ -9,7 +9,9 @@ protocol OutboxFiles {
     var dataStart: [UInt64: Int] { get }
     func path(_ n: UInt64) -> String
     func shippableEnd(_ n: UInt64) -> Int
-    func readFrame(_ n: UInt64, at offset: Int, size: Int) throws(AliceDBError) -> Result<(SegmentFile.Frame, [UInt8]), DecodeError>
+    func readFrame(_ n: UInt64, at offset: Int, size: Int) throws(AliceDBError) -> Result<
+        (SegmentFile.Frame, [UInt8]), DecodeError
+    >
     func resync(_ n: UInt64, after offset: Int, size: Int) throws(AliceDBError) -> Int?
     func forEachRef(in n: UInt64, _ body: (UInt32, SegmentRef) throws(AliceDBError) -> Void) throws(AliceDBError)
 }
@@ -37,7 +39,8 @@ struct Outbox {
     /// in a crash would come back re-fitted from the WAL, differently cut, and be stored twice.
     /// - Parameter describe: a series id's name and bound.
     func batch(
-        maxBytes: Int, _ files: some OutboxFiles, logger: Logger, describe: (UInt32) -> (name: String, bound: ErrorBound)
+        maxBytes: Int, _ files: some OutboxFiles, logger: Logger,
+        describe: (UInt32) -> (name: String, bound: ErrorBound)
     ) throws(AliceDBError) -> OutboxBatch {
         var out = OutboxBatch(batch: SegmentBatch(), next: state.cursor, points: 0, bytes: 0)
         for n in files.fileIDs where n >= state.cursor.file && !state.shipped.contains(n) {
@@ -68,7 +71,8 @@ struct Outbox {
                     // Corrupt on disk (opening logged it and verify names it): what follows still goes.
                     let next = try files.resync(n, after: offset, size: end) ?? end
                     logger.error(
-                        "uplink skips a corrupt frame", metadata: ["file": "\(files.path(n))", "offset": "\(offset)", "reason": "\(e)"])
+                        "uplink skips a corrupt frame",
+                        metadata: ["file": "\(files.path(n))", "offset": "\(offset)", "reason": "\(e)"])
                     offset = next
                 }
             }

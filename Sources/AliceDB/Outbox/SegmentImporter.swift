@@ -60,7 +60,8 @@ struct SegmentImporter {
 
     /// Whether `series` already holds exactly this segment (same bytes once labelled alike).
     private func isStored(_ series: UInt32, _ bytes: [UInt8]) throws(AliceDBError) -> Bool {
-        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw).0 } }
+        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw).0 }
+        }
         guard case .success(let h) = parsed else { return false }
         for r in try store.refs(series, from: h.firstTimestamp, to: h.firstTimestamp).refs
         where r.firstTimestamp == h.firstTimestamp && r.lastTimestamp == h.lastTimestamp && r.count == h.count

@@ -1,5 +1,5 @@
-internal import FoundationEssentials
 internal import AliceFormat
+internal import FoundationEssentials
 
 /// How far a gateway's segments have been shipped upstream and acknowledged: `uplink.json` in the
 /// data directory, replaced atomically (and synced) at every acknowledgement.
@@ -43,7 +43,9 @@ public struct UplinkState: Sendable, Equatable, Codable {
         do {
             return try JSONDecoder().decode(UplinkState.self, from: Data(bytes))
         } catch {
-            throw AliceDBError(.corrupt, "uplink cursor is not valid JSON (\(error)); fix or delete it to ship everything again", path: path)
+            throw AliceDBError(
+                .corrupt, "uplink cursor is not valid JSON (\(error)); fix or delete it to ship everything again",
+                path: path)
         }
     }
 
@@ -52,7 +54,8 @@ public struct UplinkState: Sendable, Equatable, Codable {
         encoder.outputFormatting = [.sortedKeys]
         let data: Data
         do { data = try encoder.encode(self) } catch {
-            throw AliceDBError(.io, "uplink cursor could not be encoded: \(error)", path: dir + "/" + UplinkState.fileName)
+            throw AliceDBError(
+                .io, "uplink cursor could not be encoded: \(error)", path: dir + "/" + UplinkState.fileName)
         }
         try FileIO.replace(dir + "/" + UplinkState.fileName, with: [UInt8](data))
     }

@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// One stored point.
 public struct DataPoint: Sendable, Hashable, Codable {
     public var timestamp: Int64
@@ -84,7 +85,8 @@ public struct SeriesStats: Sendable, Hashable, Codable {
     public var bound: ErrorBound
 
     public init(
-        name: String, points: Int, bufferedPoints: Int, segments: Int, bytes: Int, bytesPerPoint: Double, models: [String: Int],
+        name: String, points: Int, bufferedPoints: Int, segments: Int, bytes: Int, bytesPerPoint: Double,
+        models: [String: Int],
         firstTimestamp: Int64?, lastTimestamp: Int64?, bound: ErrorBound
     ) {
         self.name = name

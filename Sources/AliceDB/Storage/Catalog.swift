@@ -1,5 +1,5 @@
-internal import FoundationEssentials
 internal import AliceFormat
+internal import FoundationEssentials
 
 /// Per-series settings, stored in the catalog.
 public struct SeriesOptions: Sendable, Hashable, Codable {

@@ -1,5 +1,5 @@
-public import Logging
 internal import AliceFormat
+public import Logging
 
 /// How a database is opened.
 public struct DatabaseOptions: Sendable {

@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #else
-internal import Darwin
-internal import AliceFormat
+    internal import Darwin
+    internal import AliceFormat
 #endif
 
 /// Thin wrappers over the POSIX calls the storage layer needs: each retries `EINTR` and turns
@@ -44,7 +44,9 @@ package enum FileIO {
     }
 
     /// The corresponding C function is `open`.
-    package static func open(_ path: String, write: Bool, create: Bool = false, truncate: Bool = false) throws(AliceDBError) -> Int32 {
+    package static func open(_ path: String, write: Bool, create: Bool = false, truncate: Bool = false)
+        throws(AliceDBError) -> Int32
+    {
         var flags = write ? O_RDWR : O_RDONLY
         if create { flags |= O_CREAT }
         if truncate { flags |= O_TRUNC }
@@ -85,7 +87,8 @@ package enum FileIO {
                     return
                 }
                 if n == 0 {
-                    failure = AliceDBError(.corrupt, "file ends early (wanted \(count) bytes)", path: path, offset: offset + done)
+                    failure = AliceDBError(
+                        .corrupt, "file ends early (wanted \(count) bytes)", path: path, offset: offset + done)
                     return
                 }
                 done += n
@@ -98,7 +101,7 @@ package enum FileIO {
     /// The whole file (or nil if it does not exist).
     package static func readFile(_ path: String) throws(AliceDBError) -> [UInt8]? {
         let fd: Int32
-        do { fd = try open(path, write: false) } catch where error.code == .notFound { return nil }
+        do { fd = try open(path, write: false) } catch  where error.code == .notFound { return nil }
         defer { close(fd) }
         let size = try self.size(fd, path: path)
         return try read(fd, offset: 0, count: size, path: path)
@@ -199,7 +202,9 @@ package enum FileIO {
 
 extension FileIO {
     /// Reads up to `buffer.count` bytes; 0 at the end. The corresponding C function is `read`.
-    package static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(AliceDBError) -> Int {
+    package static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String)
+        throws(AliceDBError) -> Int
+    {
         let (n, err) = retrying { Glibc.read(fd, buffer.baseAddress!, buffer.count) }
         if n < 0 { throw failure("read", path, err) }
         return n

@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// The on-disk layout of a segment file: a header, then CRC-framed flushes of one series each.
 ///
 /// File header: `"ALSF", u8 version, 3 reserved, u64 file id, varint n, n × u64 ids of files this
@@ -42,7 +43,9 @@ package enum SegmentFile {
     }
 
     /// A frame and where each segment starts within it.
-    static func encodeFrame(series: UInt32, position: WALPosition, segments: [[UInt8]]) -> (bytes: [UInt8], offsets: [Int]) {
+    static func encodeFrame(series: UInt32, position: WALPosition, segments: [[UInt8]]) -> (
+        bytes: [UInt8], offsets: [Int]
+    ) {
         var body = ByteWriter(capacity: segments.reduce(32) { $0 + $1.count + 4 })
         body.varint(UInt64(series))
         body.u64(position.lsn)
@@ -106,6 +109,8 @@ package enum SegmentFile {
             segments.append((try b.skip(len, "segment"), len))
         }
         guard b.remaining == 0 else { throw DecodeError("stray bytes in frame", offset: b.offset) }
-        return Frame(series: UInt32(series), position: WALPosition(lsn: lsn, points: points), segments: segments, end: bodyStart + length)
+        return Frame(
+            series: UInt32(series), position: WALPosition(lsn: lsn, points: points), segments: segments,
+            end: bodyStart + length)
     }
 }

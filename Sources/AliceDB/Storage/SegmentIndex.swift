@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// Where one stored segment lives, with what queries need to pick it without reading it.
 ///
 /// Kept small on purpose: only the active segment file's refs stay in memory; a sealed file's refs
@@ -29,7 +30,9 @@ package struct SegmentRef: Sendable, Hashable {
             count: h.count, kind: h.kind, lsn: lsn)
     }
 
-    package init(file: UInt64, offset: Int, length: Int, first: Int64, last: Int64, count: Int, kind: ModelKind, lsn: UInt64) {
+    package init(
+        file: UInt64, offset: Int, length: Int, first: Int64, last: Int64, count: Int, kind: ModelKind, lsn: UInt64
+    ) {
         self.file32 = UInt32(truncatingIfNeeded: file)
         self.firstTimestamp = first
         self.lastTimestamp = last
@@ -117,7 +120,8 @@ enum IndexFooter {
 
     /// The footer (with trailer) for refs appended at `footerStart`; `refs` sorted by offset per series.
     static func encode(
-        footerStart: Int, refs: [UInt32: [SegmentRef]], summaries: [UInt32: SegmentSummary], flushed: [UInt32: WALPosition]
+        footerStart: Int, refs: [UInt32: [SegmentRef]], summaries: [UInt32: SegmentSummary],
+        flushed: [UInt32: WALPosition]
     ) -> [UInt8] {
         let series = Set(refs.keys).union(flushed.keys).sorted()
         // One buffer `w` for header, directory and blocks (the blocks, whose offsets the directory
@@ -137,7 +141,8 @@ enum IndexFooter {
             var prevEnd = 0
             var prevFirst: Int64 = 0
             var prevLSN: UInt64 = 0
-            var minFirst = Int64.max, maxLast = Int64.min
+            var minFirst = Int64.max
+            var maxLast = Int64.min
             for r in list {
                 blocks.varint(UInt64(r.offset - prevEnd))
                 blocks.varint(UInt64(r.length))
@@ -189,9 +194,13 @@ enum IndexFooter {
     /// Checks the footer's frame and returns the body's range within `raw` (the footer and trailer).
     static func body(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> Range<Int> {
         var r = ByteReader(raw)
-        for i in 0..<4 where try r.u8("index magic") != magic[i] { throw DecodeError("bad index footer magic", offset: i) }
+        for i in 0..<4 where try r.u8("index magic") != magic[i] {
+            throw DecodeError("bad index footer magic", offset: i)
+        }
         let length = Int(try r.u32("index length"))
-        guard length == raw.count - 12 - trailerBytes else { throw DecodeError("index footer length disagrees with the file", offset: 4) }
+        guard length == raw.count - 12 - trailerBytes else {
+            throw DecodeError("index footer length disagrees with the file", offset: 4)
+        }
         let crc = try r.u32("index checksum")
         let body = 12..<(12 + length)
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[body])) == crc else {
@@ -211,10 +220,17 @@ enum IndexFooter {
         let maxLast = Int64(bitPattern: try r.u64("max last"))
         let lsn = try r.u64("flushed lsn")
         let points = try r.u64("flushed points")
-        let count = try r.u64("summary count"), nans = try r.u64("summary NaN count")
-        let minV = try r.f64("summary min"), maxV = try r.f64("summary max"), sum = try r.f64("summary sum")
-        guard count < UInt64(Int32.max), nans <= count else { throw DecodeError("index summary out of range", offset: offset) }
-        guard blockOffset < UInt64(Int32.max) else { throw DecodeError("index block offset out of range", offset: offset) }
+        let count = try r.u64("summary count")
+        let nans = try r.u64("summary NaN count")
+        let minV = try r.f64("summary min")
+        let maxV = try r.f64("summary max")
+        let sum = try r.f64("summary sum")
+        guard count < UInt64(Int32.max), nans <= count else {
+            throw DecodeError("index summary out of range", offset: offset)
+        }
+        guard blockOffset < UInt64(Int32.max) else {
+            throw DecodeError("index block offset out of range", offset: offset)
+        }
         return Entry(
             series: series, refs: refs, blockOffset: Int(blockOffset), blockLength: blockLength, blockCRC: crc,
             minFirst: minFirst, maxLast: maxLast, flushed: WALPosition(lsn: lsn, points: points),
@@ -222,7 +238,9 @@ enum IndexFooter {
     }
 
     /// Calls `body` with every directory entry of a footer body.
-    static func forEachEntry(_ body: UnsafeRawBufferPointer, _ f: (Entry) throws(DecodeError) -> Void) throws(DecodeError) {
+    static func forEachEntry(_ body: UnsafeRawBufferPointer, _ f: (Entry) throws(DecodeError) -> Void)
+        throws(DecodeError)
+    {
         var r = ByteReader(body)
         let n = Int(try r.u32("index entries"))
         guard 4 + n * entryBytes <= body.count else { throw DecodeError("index claims \(n) series", offset: 0) }
@@ -231,12 +249,16 @@ enum IndexFooter {
 
     /// The bytes of an entry's block within a footer body.
     static func block(_ body: UnsafeRawBufferPointer, _ e: Entry) throws(DecodeError) -> UnsafeRawBufferPointer {
-        guard e.blockOffset + e.blockLength <= body.count else { throw DecodeError("index block runs past the footer", offset: e.blockOffset) }
+        guard e.blockOffset + e.blockLength <= body.count else {
+            throw DecodeError("index block runs past the footer", offset: e.blockOffset)
+        }
         return UnsafeRawBufferPointer(rebasing: body[e.blockOffset..<(e.blockOffset + e.blockLength)])
     }
 
     /// The refs of one directory entry, from its block's bytes.
-    static func refs(_ block: UnsafeRawBufferPointer, _ e: Entry, file: UInt64, dataEnd: Int) throws(DecodeError) -> [SegmentRef] {
+    static func refs(_ block: UnsafeRawBufferPointer, _ e: Entry, file: UInt64, dataEnd: Int) throws(DecodeError)
+        -> [SegmentRef]
+    {
         guard block.count == e.blockLength, CRC32C.checksum(block) == e.blockCRC else {
             throw DecodeError("index block checksum mismatch for series \(e.series)", offset: 0)
         }
@@ -250,14 +272,21 @@ enum IndexFooter {
         for _ in 0..<e.refs {
             let offset = prevEnd + (try r.count("segment offset", limit: dataEnd))
             let length = try r.count("segment length", limit: dataEnd)
-            guard offset + length <= dataEnd else { throw DecodeError("index names a segment past the data", offset: r.offset) }
+            guard offset + length <= dataEnd else {
+                throw DecodeError("index names a segment past the data", offset: r.offset)
+            }
             let kindByte = try r.u8("model kind")
-            guard let kind = ModelKind(rawValue: kindByte) else { throw DecodeError("unknown model kind \(kindByte)", offset: r.offset) }
+            guard let kind = ModelKind(rawValue: kindByte) else {
+                throw DecodeError("unknown model kind \(kindByte)", offset: r.offset)
+            }
             let count = try r.count("points", limit: SegmentFormat.maxPoints)
             let first = prevFirst &+ (try r.svarint("first timestamp"))
             let last = first &+ Int64(bitPattern: try r.varint("time span"))
             let lsn = prevLSN &+ UInt64(bitPattern: try r.svarint("lsn"))
-            out.append(SegmentRef(file: file, offset: offset, length: length, first: first, last: last, count: count, kind: kind, lsn: lsn))
+            out.append(
+                SegmentRef(
+                    file: file, offset: offset, length: length, first: first, last: last, count: count, kind: kind,
+                    lsn: lsn))
             prevEnd = offset + length
             prevFirst = first
             prevLSN = lsn

@@ -1,5 +1,5 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 /// Opening a store: footers read, files without one scanned frame by frame.
 extension SegmentStore {
@@ -58,7 +58,9 @@ extension SegmentStore {
         var failure: DecodeError? = nil
         for want in [4096, 24 + 8 * 65536 + 16] {
             let bytes = try FileIO.read(fd, offset: 0, count: min(size, want), path: p)
-            let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFile.decodeHeader(raw) } }
+            let parsed = bytes.withUnsafeBytes { raw in
+                Result { () throws(DecodeError) in try SegmentFile.decodeHeader(raw) }
+            }
             switch parsed {
             case .success((let h, let start)): return (start, h.replaces)
             case .failure(let e): failure = e
@@ -72,7 +74,9 @@ extension SegmentStore {
         } else {
             corruptFrames += 1
             faults.append("\(p): unreadable header (\(failure.map { "\($0)" } ?? "?")); file skipped")
-            logger.error("unreadable segment file header; file skipped", metadata: ["file": "\(p)", "reason": "\(failure.map { "\($0)" } ?? "?")"])
+            logger.error(
+                "unreadable segment file header; file skipped",
+                metadata: ["file": "\(p)", "reason": "\(failure.map { "\($0)" } ?? "?")"])
         }
         return nil
     }
@@ -86,7 +90,8 @@ extension SegmentStore {
         var flushed = [UInt32: WALPosition]()
         var summaries = [UInt32: SegmentSummary]()
         var f = FileFacts(size: size)
-        let validEnd = try scanFrames(n, size: size, reportTornTail: readOnly, faults: &faults) { series, position, segs, summary in
+        let validEnd = try scanFrames(n, size: size, reportTornTail: readOnly, faults: &faults) {
+            series, position, segs, summary in
             flushed[series] = max(flushed[series] ?? .start, position)
             refs[series, default: []].append(contentsOf: segs)
             summaries[series, default: .empty].merge(summary)
@@ -113,7 +118,9 @@ extension SegmentStore {
                 totals[s, default: SeriesTotals()].add(r)
             }
         }
-        for (s, position) in flushed { totals[s, default: SeriesTotals()].flushed = max(totals[s]?.flushed ?? .start, position) }
+        for (s, position) in flushed {
+            totals[s, default: SeriesTotals()].flushed = max(totals[s]?.flushed ?? .start, position)
+        }
         if flushed.isEmpty && !readOnly {
             // Created just before a crash and never written: nothing to keep.
             if let fd = fds.removeValue(forKey: n) { FileIO.close(fd) }
@@ -134,8 +141,13 @@ extension SegmentStore {
         guard let start = dataStart[n], size >= start + IndexFooter.trailerBytes + 16 else { return false }
         let p = path(n)
         let fd = try fd(n)
-        let trailer = try FileIO.read(fd, offset: size - IndexFooter.trailerBytes, count: IndexFooter.trailerBytes, path: p)
-        guard let footer = trailer.withUnsafeBytes({ IndexFooter.footerStart(trailer: $0, fileSize: size, dataStart: start) }) else {
+        let trailer = try FileIO.read(
+            fd, offset: size - IndexFooter.trailerBytes, count: IndexFooter.trailerBytes, path: p)
+        guard
+            let footer = trailer.withUnsafeBytes({
+                IndexFooter.footerStart(trailer: $0, fileSize: size, dataStart: start)
+            })
+        else {
             return false
         }
         let bytes = try FileIO.read(fd, offset: footer, count: size - footer, path: p)
@@ -154,14 +166,17 @@ extension SegmentStore {
             }
         }
         if case .failure(let e) = parsed {
-            logger.warning("segment file index footer unusable; scanning the file", metadata: ["file": "\(p)", "reason": "\(e)"])
+            logger.warning(
+                "segment file index footer unusable; scanning the file", metadata: ["file": "\(p)", "reason": "\(e)"])
             return false
         }
         for (s, r) in seen {
             f.add(r)
             totals[s, default: SeriesTotals()].add(r)
         }
-        for (s, position) in flushed { totals[s, default: SeriesTotals()].flushed = max(totals[s]?.flushed ?? .start, position) }
+        for (s, position) in flushed {
+            totals[s, default: SeriesTotals()].flushed = max(totals[s]?.flushed ?? .start, position)
+        }
         f.series = flushed.count
         facts[n] = f
         fileIDs.append(n)
@@ -186,7 +201,10 @@ extension SegmentStore {
                 var summary = SegmentSummary.empty
                 for (o, len) in frame.segments {
                     let parsed = bytes.withUnsafeBytes { raw in
-                        Result { () throws(DecodeError) in try SegmentFormat.header(UnsafeRawBufferPointer(rebasing: raw[(o - offset)..<(o - offset + len)])) }
+                        Result { () throws(DecodeError) in
+                            try SegmentFormat.header(
+                                UnsafeRawBufferPointer(rebasing: raw[(o - offset)..<(o - offset + len)]))
+                        }
                     }
                     switch parsed {
                     case .success(let (h, _, _)):
@@ -195,7 +213,8 @@ extension SegmentStore {
                     case .failure(let e):
                         corruptFrames += 1
                         faults.append("\(p): corrupt segment at byte \(o) skipped (\(e))")
-                        logger.error("corrupt segment skipped", metadata: ["file": "\(p)", "offset": "\(o)", "reason": "\(e)"])
+                        logger.error(
+                            "corrupt segment skipped", metadata: ["file": "\(p)", "offset": "\(o)", "reason": "\(e)"])
                     }
                 }
                 try body(frame.series, frame.position, refs, summary)
@@ -210,7 +229,11 @@ extension SegmentStore {
                         metadata: ["file": "\(p)", "offset": "\(offset)", "resumes": "\(next)", "reason": "\(error)"])
                     offset = next
                 } else {
-                    if reportTornTail { faults.append("\(p): torn tail after byte \(validEnd) of \(size) (an interrupted flush; a writer truncates it)") }
+                    if reportTornTail {
+                        faults.append(
+                            "\(p): torn tail after byte \(validEnd) of \(size) (an interrupted flush; a writer truncates it)"
+                        )
+                    }
                     return validEnd
                 }
             }
@@ -219,11 +242,15 @@ extension SegmentStore {
     }
 
     /// The frame at `offset` (absolute segment offsets) with its bytes, or why it is not one.
-    func readFrame(_ n: UInt64, at offset: Int, size: Int) throws(AliceDBError) -> Result<(SegmentFile.Frame, [UInt8]), DecodeError> {
+    func readFrame(_ n: UInt64, at offset: Int, size: Int) throws(AliceDBError) -> Result<
+        (SegmentFile.Frame, [UInt8]), DecodeError
+    > {
         guard offset + 12 <= size else { return .failure(DecodeError("frame header cut off", offset: offset)) }
         let p = path(n)
         let head = try FileIO.read(try fd(n), offset: offset, count: 12, path: p)
-        guard Array(head[0..<4]) == SegmentFile.frameMagic else { return .failure(DecodeError("bad frame magic", offset: offset)) }
+        guard Array(head[0..<4]) == SegmentFile.frameMagic else {
+            return .failure(DecodeError("bad frame magic", offset: offset))
+        }
         let length = Int(head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian })
         guard length <= SegmentFile.maxFrameBytes, offset + 12 + length <= size else {
             return .failure(DecodeError("frame length \(length) runs past the file", offset: offset))

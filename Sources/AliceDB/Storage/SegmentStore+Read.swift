@@ -1,5 +1,5 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 /// Reading: segment bytes, decoded segments, and the refs a query needs.
 extension SegmentStore {
@@ -30,7 +30,9 @@ extension SegmentStore {
             cache.insert(key, d)
             return d
         } catch {
-            throw AliceDBError(.corrupt, "segment does not decode: \(error.message)", path: path(ref.file), offset: ref.offset + error.offset)
+            throw AliceDBError(
+                .corrupt, "segment does not decode: \(error.message)", path: path(ref.file),
+                offset: ref.offset + error.offset)
         }
     }
 
@@ -41,20 +43,23 @@ extension SegmentStore {
     }
 
     /// The header and how many bytes the coded timestamps and values take.
-    func parts(_ ref: SegmentRef) throws(AliceDBError) -> (header: SegmentHeader, timestampBytes: Int, valueBytes: Int) {
+    func parts(_ ref: SegmentRef) throws(AliceDBError) -> (header: SegmentHeader, timestampBytes: Int, valueBytes: Int)
+    {
         let bytes = try rawBytes(ref)
         let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw) } }
         switch parsed {
         case .success(let (h, ts, values)): return (h, ts.count, values.count)
         case .failure(let e):
-            throw AliceDBError(.corrupt, "segment header does not decode: \(e.message)", path: path(ref.file), offset: ref.offset + e.offset)
+            throw AliceDBError(
+                .corrupt, "segment header does not decode: \(e.message)", path: path(ref.file),
+                offset: ref.offset + e.offset)
         }
     }
 
     /// The decoded segment for a query, or nil when it turns out corrupt: the query goes on
     /// without it (as a load skips a corrupt frame), the fault is logged and kept for `verify`.
     func decodeForQuery(_ ref: SegmentRef) throws(AliceDBError) -> DecodedSegment? {
-        do { return try decode(ref) } catch where error.code == .corrupt {
+        do { return try decode(ref) } catch  where error.code == .corrupt {
             skipped(error)
             return nil
         }
@@ -68,7 +73,7 @@ extension SegmentStore {
             let summary = try header(ref).summary
             summaries.insert(key, summary)
             return summary
-        } catch where error.code == .corrupt {
+        } catch  where error.code == .corrupt {
             skipped(error)
             return nil
         }
@@ -81,7 +86,6 @@ extension SegmentStore {
         if faults.count < 1000 { faults.append(fault) }
         logger.error("corrupt segment skipped by a query", metadata: ["reason": "\(error)"])
     }
-
 
     /// The refs of `series` in file `n`, in the order they were written.
     func refs(of series: UInt32, in n: UInt64) throws(AliceDBError) -> [SegmentRef] {
@@ -97,14 +101,20 @@ extension SegmentStore {
         let p = path(n)
         let fd = try fd(n)
         let bodyStart = footer + 12
-        let count = Int(try FileIO.read(fd, offset: bodyStart, count: 4, path: p).withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
-        var lo = 0, hi = min(count, (f.size - bodyStart) / IndexFooter.entryBytes)
+        let count = Int(
+            try FileIO.read(fd, offset: bodyStart, count: 4, path: p).withUnsafeBytes {
+                $0.loadUnaligned(as: UInt32.self).littleEndian
+            })
+        var lo = 0
+        var hi = min(count, (f.size - bodyStart) / IndexFooter.entryBytes)
         var found: IndexFooter.Entry? = nil
         while lo < hi {
             let mid = (lo + hi) / 2
             let at = bodyStart + 4 + mid * IndexFooter.entryBytes
             let raw = try FileIO.read(fd, offset: at, count: IndexFooter.entryBytes, path: p)
-            let e = try footerResult(n, at, raw.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.entry(r, at: 0) } })
+            let e = try footerResult(
+                n, at, raw.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.entry(r, at: 0) } }
+            )
             if e.series == series {
                 found = e
                 break
@@ -113,12 +123,15 @@ extension SegmentStore {
         }
         guard let e = found else { return nil }
         guard bodyStart + e.blockOffset + e.blockLength <= f.size else {
-            throw AliceDBError(.corrupt, "index block of series \(series) runs past the file", path: p, offset: bodyStart)
+            throw AliceDBError(
+                .corrupt, "index block of series \(series) runs past the file", path: p, offset: bodyStart)
         }
         let bytes = try FileIO.read(fd, offset: bodyStart + e.blockOffset, count: e.blockLength, path: p)
         let refs = try footerResult(
             n, bodyStart + e.blockOffset,
-            bytes.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.refs(r, e, file: n, dataEnd: footer) } })
+            bytes.withUnsafeBytes { r in
+                Result { () throws(DecodeError) in try IndexFooter.refs(r, e, file: n, dataEnd: footer) }
+            })
         let block = IndexBlock(refs: refs, minFirst: e.minFirst, maxLast: e.maxLast, summary: e.summary)
         blocks.insert(key, block)
         return block
@@ -127,12 +140,14 @@ extension SegmentStore {
     func footerResult<T>(_ n: UInt64, _ at: Int, _ result: Result<T, DecodeError>) throws(AliceDBError) -> T {
         switch result {
         case .success(let v): return v
-        case .failure(let e): throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path(n), offset: at + e.offset)
+        case .failure(let e):
+            throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path(n), offset: at + e.offset)
         }
     }
 
     /// Segments of `series` that overlap `[from, to]`, in query order, and whether any two overlap.
-    func refs(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> (refs: [SegmentRef], overlapping: Bool) {
+    func refs(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> (refs: [SegmentRef], overlapping: Bool)
+    {
         guard let t = totals[series], t.segments > 0, t.first <= to, t.last >= from else { return ([], false) }
         var out = [SegmentRef]()
         for n in fileIDs {
@@ -158,7 +173,9 @@ extension SegmentStore {
     /// What an aggregate over `[from, to]` needs: the summed summaries of the sealed files' blocks
     /// that lie wholly inside the range (one merge per file, however many segments), and the refs
     /// of the other segments that overlap it.
-    func aggregateParts(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> (whole: SegmentSummary, refs: [SegmentRef]) {
+    func aggregateParts(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> (
+        whole: SegmentSummary, refs: [SegmentRef]
+    ) {
         var whole = SegmentSummary.empty
         var refs = [SegmentRef]()
         guard let t = totals[series], t.segments > 0, t.first <= to, t.last >= from else { return (whole, refs) }
@@ -193,7 +210,9 @@ extension SegmentStore {
                 Result { () throws(DecodeError) in
                     let bodyRaw = UnsafeRawBufferPointer(rebasing: raw[try IndexFooter.body(raw)])
                     try IndexFooter.forEachEntry(bodyRaw) { e throws(DecodeError) in
-                        for r in try IndexFooter.refs(try IndexFooter.block(bodyRaw, e), e, file: n, dataEnd: footer) { all.append((e.series, r)) }
+                        for r in try IndexFooter.refs(try IndexFooter.block(bodyRaw, e), e, file: n, dataEnd: footer) {
+                            all.append((e.series, r))
+                        }
                     }
                 }
             })

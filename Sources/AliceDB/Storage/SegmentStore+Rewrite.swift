@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// Compaction and retention: segment files rewritten into new sealed files, in bounded memory.
 extension SegmentStore {
     /// Rewrites `files` into new files keeping the segments `keep` accepts; each new file names the
@@ -61,7 +62,8 @@ extension SegmentStore {
                 var chunkBytes = 0
                 func emit() throws(AliceDBError) {
                     guard !chunk.isEmpty else { return }
-                    let (frame, offsets) = SegmentFile.encodeFrame(series: s, position: position, segments: chunk.map(\.bytes))
+                    let (frame, offsets) = SegmentFile.encodeFrame(
+                        series: s, position: position, segments: chunk.map(\.bytes))
                     try FileIO.writeAll(fd, frame, path: tmp)
                     for (c, o) in zip(chunk, offsets) {
                         var r = c.ref
@@ -80,9 +82,13 @@ extension SegmentStore {
                         continue
                     }
                     let b = try rawBytes(r)
-                    let parsed = b.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw).0.summary } }
+                    let parsed = b.withUnsafeBytes { raw in
+                        Result { () throws(DecodeError) in try SegmentFormat.header(raw).0.summary }
+                    }
                     guard case .success(let summary) = parsed else {
-                        throw AliceDBError(.corrupt, "segment to be kept does not decode; nothing was rewritten", path: path(r.file), offset: r.offset)
+                        throw AliceDBError(
+                            .corrupt, "segment to be kept does not decode; nothing was rewritten", path: path(r.file),
+                            offset: r.offset)
                     }
                     summaries[s, default: .empty].merge(summary)
                     if chunkBytes + b.count > 1 << 20 { try emit() }
@@ -91,7 +97,9 @@ extension SegmentStore {
                 }
                 try emit()
             }
-            try FileIO.writeAll(fd, IndexFooter.encode(footerStart: size, refs: newRefs, summaries: summaries, flushed: positions), path: tmp)
+            try FileIO.writeAll(
+                fd, IndexFooter.encode(footerStart: size, refs: newRefs, summaries: summaries, flushed: positions),
+                path: tmp)
             try FileIO.sync(fd, path: tmp)
             FileIO.close(fd)
         } catch {
@@ -112,9 +120,12 @@ extension SegmentStore {
     /// `eligible` accepts, oldest first, as many as fit in one merged file.
     func smallFiles(below smallBytes: Int, eligible: (UInt64) -> Bool = { _ in true }) -> [UInt64] {
         var out = [UInt64]()
-        var refs = 0, bytes = 0
+        var refs = 0
+        var bytes = 0
         for n in fileIDs where eligible(n) {
-            guard let f = facts[n], f.footer != nil, f.size < smallBytes, f.refs < SegmentStore.maxActiveRefs else { continue }
+            guard let f = facts[n], f.footer != nil, f.size < smallBytes, f.refs < SegmentStore.maxActiveRefs else {
+                continue
+            }
             if refs + f.refs > SegmentStore.maxMergedRefs || bytes + f.size > SegmentStore.maxFileBytes { break }
             out.append(n)
             refs += f.refs
@@ -138,7 +149,8 @@ extension SegmentStore {
     /// histogram of bytes by end time, so memory stays bounded however many segments there are.
     func retentionCutoff(toFree excess: Int) throws(AliceDBError) -> Int64? {
         guard excess > 0 else { return nil }
-        var lo = Int64.max, hi = Int64.min
+        var lo = Int64.max
+        var hi = Int64.min
         for f in facts.values where f.refs > 0 {
             lo = min(lo, f.minLast)
             hi = max(hi, f.maxLast)
@@ -148,7 +160,8 @@ extension SegmentStore {
         var need = excess
         for _ in 0..<2 {
             let span = UInt64(bitPattern: hi &- lo) &+ 1
-            let width = span == 0 ? UInt64.max / UInt64(buckets) : max(1, (span + UInt64(buckets) - 1) / UInt64(buckets))
+            let width =
+                span == 0 ? UInt64.max / UInt64(buckets) : max(1, (span + UInt64(buckets) - 1) / UInt64(buckets))
             var bytes = [Int](repeating: 0, count: buckets)
             for n in fileIDs {
                 try forEachRef(in: n) { _, r throws(AliceDBError) in

@@ -1,5 +1,5 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 /// How far into the WAL a series' points are in segments: every record before `lsn`, and of the
 /// record `lsn` the first `points` points (0: all of it). A big batch can span several flushes.
@@ -119,7 +119,8 @@ package final class SegmentStore {
     /// Appends one flush of one series as a frame.
     func append(series: UInt32, position: WALPosition, segments: [EncodedSegment]) throws(AliceDBError) {
         precondition(!readOnly)
-        let (frame, offsets) = SegmentFile.encodeFrame(series: series, position: position, segments: segments.map(\.bytes))
+        let (frame, offsets) = SegmentFile.encodeFrame(
+            series: series, position: position, segments: segments.map(\.bytes))
         let (n, fd) = try ensureWriting()
         let p = path(n)
         let start = facts[n]!.size

@@ -1,5 +1,5 @@
-internal import Logging
 internal import AliceFormat
+internal import Logging
 
 /// When the write-ahead log reaches the disk.
 public enum SyncPolicy: Sendable, Hashable, CustomStringConvertible {
@@ -91,13 +91,16 @@ package final class WAL {
                         let crc = try r.u32("record checksum")
                         let bodyStart = try r.skip(length, "record body")
                         let body = UnsafeRawBufferPointer(rebasing: raw[bodyStart..<(bodyStart + length)])
-                        guard CRC32C.checksum(body) == crc else { throw DecodeError("record checksum mismatch", offset: start) }
+                        guard CRC32C.checksum(body) == crc else {
+                            throw DecodeError("record checksum mismatch", offset: start)
+                        }
                         var br = ByteReader(body)
                         let lsn = try br.u64("lsn")
                         let series = try br.count("series id", limit: Int(UInt32.max))
                         let count = try br.count("point count", limit: maxRecordPoints)
                         try br.need(count * 16, "points")
-                        var ts = [Int64](), vs = [Double]()
+                        var ts = [Int64]()
+                        var vs = [Double]()
                         ts.reserveCapacity(count)
                         vs.reserveCapacity(count)
                         for _ in 0..<count { ts.append(Int64(bitPattern: try br.u64())) }
@@ -122,7 +125,9 @@ package final class WAL {
                 logger.log(
                     level: repair ? .warning : .debug,
                     "WAL tail is torn; \(repair ? "truncated" : "ignored") after the last whole record",
-                    metadata: ["file": "\(path)", "offset": "\(good)", "size": "\(bytes.count)", "reason": "\(problem)"])
+                    metadata: [
+                        "file": "\(path)", "offset": "\(good)", "size": "\(bytes.count)", "reason": "\(problem)",
+                    ])
                 if repair {
                     let fd = try FileIO.open(path, write: true)
                     defer { FileIO.close(fd) }

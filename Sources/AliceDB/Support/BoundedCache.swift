@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// Where a segment is: the key of the per-segment caches.
 struct SegmentKey: Hashable {
     var file: UInt64

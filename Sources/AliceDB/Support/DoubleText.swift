@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// Text forms of values that parse back to the identical bits.
 public enum DoubleText {
     /// Shortest round-trip decimal (`1.5`, `-0.0`, `inf`, `nan`); NaNs other than the canonical
@@ -14,7 +15,8 @@ public enum DoubleText {
     /// exactly — `Double(k) / 10^e` is the correctly rounded value when both are exact — anything
     /// else through `parse(_:)`.
     public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Double? {
-        var i = 0, n = bytes.count
+        var i = 0
+        var n = bytes.count
         while i < n && (bytes[i] == 0x20 || bytes[i] == 0x09) { i += 1 }
         while n > i && (bytes[n - 1] == 0x20 || bytes[n - 1] == 0x09) { n -= 1 }
         var negative = false
@@ -23,7 +25,11 @@ public enum DoubleText {
             negative = bytes[j] == UInt8(ascii: "-")
             j += 1
         }
-        var k: Int64 = 0, digits = 0, fraction = 0, seenDot = false, seenDigit = false
+        var k: Int64 = 0
+        var digits = 0
+        var fraction = 0
+        var seenDot = false
+        var seenDigit = false
         while j < n {
             let c = bytes[j]
             if c >= 0x30 && c <= 0x39 {
@@ -50,7 +56,8 @@ public enum DoubleText {
 
     /// Parses ASCII digits (optional sign, surrounding blanks) as an Int64; nil on anything else or overflow.
     public static func parseInteger(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var i = 0, n = bytes.count
+        var i = 0
+        var n = bytes.count
         while i < n && (bytes[i] == 0x20 || bytes[i] == 0x09) { i += 1 }
         while n > i && (bytes[n - 1] == 0x20 || bytes[n - 1] == 0x09) { n -= 1 }
         guard i < n else { return nil }
@@ -65,7 +72,8 @@ public enum DoubleText {
             let c = bytes[i]
             guard c >= 0x30 && c <= 0x39 else { return nil }
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
-            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(c - 0x30)) : m.addingReportingOverflow(Int64(c - 0x30))
+            let (a, o2) =
+                negative ? m.subtractingReportingOverflow(Int64(c - 0x30)) : m.addingReportingOverflow(Int64(c - 0x30))
             if o1 || o2 { return nil }
             v = a
             i += 1

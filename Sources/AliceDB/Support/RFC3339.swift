@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// RFC 3339 date-times (`2024-05-01T12:00:00.250Z`, `…+02:00`) without Foundation's formatters.
 package enum RFC3339 {
     package static func millis(_ s: String) -> Int64? {
@@ -13,8 +14,9 @@ package enum RFC3339 {
             return v
         }
         guard b.count >= 20, let y = num(0, 4), b[4] == 45, let mo = num(5, 2), b[7] == 45, let d = num(8, 2),
-              b[10] == 84 || b[10] == 116 || b[10] == 32, let h = num(11, 2), b[13] == 58, let mi = num(14, 2), b[16] == 58,
-              let sec = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec < 61
+            b[10] == 84 || b[10] == 116 || b[10] == 32, let h = num(11, 2), b[13] == 58, let mi = num(14, 2),
+            b[16] == 58,
+            let sec = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec < 61
         else { return nil }
         var i = 19
         var ms = 0
@@ -33,7 +35,9 @@ package enum RFC3339 {
         guard i < b.count else { return nil }
         if b[i] == 90 || b[i] == 122 {
             i += 1
-        } else if b[i] == 43 || b[i] == 45, let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 58, let om = num(i + 4, 2) {
+        } else if b[i] == 43 || b[i] == 45, let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 58,
+            let om = num(i + 4, 2)
+        {
             offset = (oh * 60 + om) * (b[i] == 43 ? 1 : -1)
             i += 6
         } else {

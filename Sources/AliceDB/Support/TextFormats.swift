@@ -1,4 +1,5 @@
 internal import AliceFormat
+
 /// JSON string quoting, shared by the CLI and the cloud node (no Foundation on these paths).
 package enum JSONText {
     package static func quote(_ s: String) -> String {
@@ -45,10 +46,13 @@ package struct PrometheusText {
     package init() {}
 
     /// One metric family: its help, type and samples (`labels` is `{a="b"}` or empty).
-    package mutating func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Double)]) {
+    package mutating func metric(
+        _ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Double)]
+    ) {
         text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         for (labels, v) in samples {
-            text += "\(name)\(labels) \(v.isFinite && v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v))\n"
+            text +=
+                "\(name)\(labels) \(v.isFinite && v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v))\n"
         }
     }
 

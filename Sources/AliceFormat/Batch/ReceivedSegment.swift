@@ -28,14 +28,17 @@ public struct ReceivedSegment: Sendable {
         var h = d.header
         h.seriesID = seriesID
         header = h
-        self.bytes = h.seriesID == d.header.seriesID
+        self.bytes =
+            h.seriesID == d.header.seriesID
             ? bytes : SegmentFormat.encode(header: h, timestampBytes: tsBytes, valueBytes: valueBytes, derived: derived)
     }
 
     /// Decodes stored bytes (a receiver's own, checked on arrival).
     /// - Throws: `AliceDBError` (`.corrupt`) when they no longer decode.
     public static func decode(_ bytes: [UInt8]) throws(AliceDBError) -> DecodedSegment {
-        do { return try SegmentFormat.decode(bytes) } catch { throw AliceDBError(.corrupt, "stored segment does not decode: \(error)") }
+        do { return try SegmentFormat.decode(bytes) } catch {
+            throw AliceDBError(.corrupt, "stored segment does not decode: \(error)")
+        }
     }
 }
 

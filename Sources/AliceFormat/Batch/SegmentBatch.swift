@@ -77,8 +77,11 @@ public struct SegmentBatch: Sendable, Equatable {
         for i in 0..<n {
             let nameLength = try r.count("series name length", limit: 1024)
             let nameStart = try r.skip(nameLength, "series name")
-            guard let name = String(validating: UnsafeRawBufferPointer(rebasing: raw[nameStart..<(nameStart + nameLength)]), as: UTF8.self),
-                  !name.isEmpty
+            guard
+                let name = String(
+                    validating: UnsafeRawBufferPointer(rebasing: raw[nameStart..<(nameStart + nameLength)]),
+                    as: UTF8.self),
+                !name.isEmpty
             else { throw DecodeError("entry \(i): series name is not UTF-8 text", offset: nameStart) }
             let absolute = try r.f64("absolute bound")
             let relative = try r.f64("relative bound")
@@ -87,11 +90,14 @@ public struct SegmentBatch: Sendable, Equatable {
             }
             let length = try r.count("segment length", limit: SegmentBatch.maxSegmentBytes)
             let start = try r.skip(length, "segment")
-            entries.append(Entry(
-                series: name, bound: ErrorBound(absolute: absolute, relativePercent: relative),
-                segment: Array(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)]))))
+            entries.append(
+                Entry(
+                    series: name, bound: ErrorBound(absolute: absolute, relativePercent: relative),
+                    segment: Array(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)]))))
         }
-        guard r.remaining == 0 else { throw DecodeError("\(r.remaining) stray bytes after the entries", offset: r.offset) }
+        guard r.remaining == 0 else {
+            throw DecodeError("\(r.remaining) stray bytes after the entries", offset: r.offset)
+        }
         return SegmentBatch(entries: entries)
     }
 }
@@ -111,6 +117,7 @@ public struct ImportReport: Sendable, Equatable {
 
     public static func == (a: ImportReport, b: ImportReport) -> Bool {
         a.stored == b.stored && a.duplicates == b.duplicates && a.points == b.points
-            && a.rejected.map(\.index) == b.rejected.map(\.index) && a.rejected.map(\.reason) == b.rejected.map(\.reason)
+            && a.rejected.map(\.index) == b.rejected.map(\.index)
+            && a.rejected.map(\.reason) == b.rejected.map(\.reason)
     }
 }

@@ -55,7 +55,9 @@ package enum DecimalCodec {
     }
 
     /// - Parameter decimals: `decimals(v, range)`, when the caller has it already.
-    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil) -> [UInt8]? {
+    package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil)
+        -> [UInt8]?
+    {
         let n = range.count
         guard n > 0 else { return nil }
         let need = decimals ?? Self.decimals(v, range)
@@ -137,7 +139,9 @@ package enum DecimalCodec {
                     throw DecodeError("refined position \(position) out of order or range", offset: r.offset)
                 }
                 let extra = Int(try r.u8("extra decimals"))
-                guard extra >= 1 && e + extra <= maxExponent else { throw DecodeError("extra decimals \(extra)", offset: r.offset - 1) }
+                guard extra >= 1 && e + extra <= maxExponent else {
+                    throw DecodeError("extra decimals \(extra)", offset: r.offset - 1)
+                }
                 refinements.append(Refinement(position: position, extra: extra, rest: try r.svarint("refined rest")))
             }
         }
@@ -173,8 +177,11 @@ package enum Predictor {
     package static func bestResiduals(_ ks: [Int64]) -> (order: Int, residuals: [UInt64]) {
         var best = (order: 0, bits: Double.infinity)
         for order in 0...2 {
-            var p1: Int64 = 0, p2: Int64 = 0
-            var widths = 0, negative = 0, positive = 0
+            var p1: Int64 = 0
+            var p2: Int64 = 0
+            var widths = 0
+            var negative = 0
+            var positive = 0
             for k in ks {
                 let r = k &- predict(order, p1, p2)
                 widths += 64 - r.magnitude.leadingZeroBitCount
@@ -187,7 +194,8 @@ package enum Predictor {
         }
         var out = [UInt64]()
         out.reserveCapacity(ks.count)
-        var p1: Int64 = 0, p2: Int64 = 0
+        var p1: Int64 = 0
+        var p2: Int64 = 0
         for k in ks {
             out.append(ZigZag.encode(k &- predict(best.order, p1, p2)))
             p2 = p1
@@ -200,7 +208,8 @@ package enum Predictor {
     static func signEntropy(_ negative: Int, _ positive: Int) -> Double {
         let n = Double(negative + positive)
         guard negative > 0 && positive > 0 else { return 0 }
-        let a = Double(negative), b = Double(positive)
+        let a = Double(negative)
+        let b = Double(positive)
         return -(a * _log2(a / n) + b * _log2(b / n))
     }
 
@@ -212,7 +221,9 @@ package enum Predictor {
     }
 
     /// Reads what `writeStream` wrote (it runs to the end of `r`).
-    package static func readStream(_ r: inout ByteReader, count: Int) throws(DecodeError) -> (ks: [Int64], exceptions: Exceptions) {
+    package static func readStream(_ r: inout ByteReader, count: Int) throws(DecodeError) -> (
+        ks: [Int64], exceptions: Exceptions
+    ) {
         let (order, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
         guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: at) }
         var ks = [Int64]()
@@ -222,7 +233,8 @@ package enum Predictor {
     }
 
     package static func reconstruct(_ zig: [UInt64], order: Int, _ emit: (Int64) -> Void) {
-        var p1: Int64 = 0, p2: Int64 = 0
+        var p1: Int64 = 0
+        var p2: Int64 = 0
         for z in zig {
             let k = ZigZag.decode(z) &+ predict(order, p1, p2)
             emit(k)

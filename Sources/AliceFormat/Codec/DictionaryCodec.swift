@@ -45,11 +45,14 @@ package enum DictionaryCodec {
         }
         let coded: [(TableCoding, [UInt8])] = table.withUnsafeBufferPointer { t in
             let decimals = DecimalCodec.decimals(t, 0..<t.count)
-            return [(TableCoding.decimal, DecimalCodec.encode(t, 0..<t.count, decimals: decimals)),
-                    (.significant, SignificantCodec.encode(t, 0..<t.count, decimals: decimals, widths: .tree))]
-                .compactMap { kind, bytes in bytes.map { (kind, $0) } }
+            return [
+                (TableCoding.decimal, DecimalCodec.encode(t, 0..<t.count, decimals: decimals)),
+                (.significant, SignificantCodec.encode(t, 0..<t.count, decimals: decimals, widths: .tree)),
+            ]
+            .compactMap { kind, bytes in bytes.map { (kind, $0) } }
         }
-        let (tableKind, tableBytes) = coded.min { $0.1.count < $1.1.count }
+        let (tableKind, tableBytes) =
+            coded.min { $0.1.count < $1.1.count }
             ?? (.xor, table.withUnsafeBufferPointer { XORCodec.encode($0, 0..<$0.count) })
         var w = ByteWriter(capacity: tableBytes.count + n + 16)
         w.u8(tableKind.rawValue)
@@ -85,7 +88,9 @@ package enum DictionaryCodec {
             }
             // A rank outside the table is corruption unless an exception overwrites that point.
             if fixed == nil { fixed = Set(exceptions.positions) }
-            guard fixed!.contains(i) else { throw DecodeError("rank \(k) outside a table of \(size)", offset: r.offset) }
+            guard fixed!.contains(i) else {
+                throw DecodeError("rank \(k) outside a table of \(size)", offset: r.offset)
+            }
             out.append(0)
         }
         exceptions.apply(to: &out, base: base)

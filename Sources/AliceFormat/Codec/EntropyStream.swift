@@ -30,7 +30,8 @@ package enum EntropyStream {
         // digits (ucr_motestrain −1 %), but 0.3–0.5 % larger beside levels (lossless decimal and
         // dictionary ranks) and on a dictionary's sorted table, where the tree stays.
         let widths = chosen ?? (ks == nil ? .relative : .tree)
-        let ranged = RangeCoder.encodeTrees(values, levels: ks.map { RangeCoder.Levels.of($0, shift: shift) }, widths: widths)
+        let ranged = RangeCoder.encodeTrees(
+            values, levels: ks.map { RangeCoder.Levels.of($0, shift: shift) }, widths: widths)
         // Rice's size is known without writing it; it is written only where it is smaller.
         if ranged.count + (ks == nil ? 0 : 1) >= (RiceCodec.sizeInBits(values) + 7) / 8 {
             var bw = BitWriter(capacity: values.count)
@@ -59,15 +60,18 @@ package enum EntropyStream {
         var levels: RangeCoder.Levels? = nil
         if tree && flags & leveled != 0 {
             let shift = Int(try r.u8("level shift"))
-            guard shift <= 64, tag <= 2 else { throw DecodeError("level shift \(shift) for order \(tag)", offset: r.offset - 1) }
+            guard shift <= 64, tag <= 2 else {
+                throw DecodeError("level shift \(shift) for order \(tag)", offset: r.offset - 1)
+            }
             levels = RangeCoder.Levels(order: Int(tag), shift: shift)
         }
         let exceptions = try Exceptions.read(&r, count: count)
         var values = [UInt64]()
         values.reserveCapacity(count)
         if tree {
-            try RangeCoder.decodeTrees(count: count, from: r.bytes, r.offset, r.end, levels: levels,
-                                       widths: flags & relativeWidths != 0 ? .relative : .tree, into: &values)
+            try RangeCoder.decodeTrees(
+                count: count, from: r.bytes, r.offset, r.end, levels: levels,
+                widths: flags & relativeWidths != 0 ? .relative : .tree, into: &values)
         } else if ranged {
             try RangeCoder.decode(count: count, from: r.bytes, r.offset, r.end, layout: .bitwise, into: &values)
         } else {

@@ -33,7 +33,9 @@ package struct Exceptions {
         for i in 0..<n {
             let d = try r.count("exception position", limit: count)
             let p = last + d
-            if p >= count || (i > 0 && d == 0) { throw DecodeError("exception position \(p) out of order", offset: r.offset) }
+            if p >= count || (i > 0 && d == 0) {
+                throw DecodeError("exception position \(p) out of order", offset: r.offset)
+            }
             e.positions.append(p)
             e.bits.append(try r.u64("exception value"))
             last = p

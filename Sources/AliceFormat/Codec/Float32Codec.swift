@@ -24,7 +24,8 @@ package enum Float32Codec {
     /// whole or binary-friendly readings such as 731 or 722.5 have one, 722.3 does not, and each
     /// costs the double codecs an exception).
     package static func applies(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]) -> Bool {
-        var floats = 0, long = 0
+        var floats = 0
+        var long = 0
         for i in range where isFloat32(v[i]) {
             floats += 1
             if decimals[i - range.lowerBound] > 9 { long += 1 }
@@ -68,7 +69,9 @@ package enum Float32Codec {
     /// (`DecimalCodec.decimals`), or for a float32 without a short double decimal, its view's
     /// (`88.51872253417969`: 5), as the lattice codec needs them.
     /// - Parameter decimals: `DecimalCodec.decimals(v, range)`, when the caller has it already.
-    package static func readingDecimals(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil) -> [UInt8] {
+    package static func readingDecimals(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil)
+        -> [UInt8]
+    {
         var decimals = decimals ?? DecimalCodec.decimals(v, range)
         var guess = 0
         for i in range where decimals[i - range.lowerBound] > 9 && isFloat32(v[i]) && !v[i].isNaN {
@@ -103,7 +106,8 @@ package enum Float32Codec {
         var ordinals = [Int64](repeating: 0, count: n)
         var exceptions = Exceptions()
         var guess = 0
-        var last = 0.0, lastOrdinal: Int64 = 0
+        var last = 0.0
+        var lastOrdinal: Int64 = 0
         for i in range {
             let j = i - range.lowerBound
             let x = v[i]
@@ -149,7 +153,9 @@ package enum Float32Codec {
             var views = [Double]()
             views.reserveCapacity(count)
             try decodeViews(inner, &r, count, &views)
-            guard views.count == count else { throw DecodeError("float32 views: \(views.count) of \(count)", offset: at) }
+            guard views.count == count else {
+                throw DecodeError("float32 views: \(views.count) of \(count)", offset: at)
+            }
             for x in views { out.append(Double(Float(x))) }
         }
         exceptions.apply(to: &out, base: base)

@@ -100,14 +100,17 @@ package enum LatticeCodec {
             var exceptions = Exceptions()
             let twoP = 2 * p
             let k = Int64(k)
-            var r1: Int64 = 0, r2: Int64 = 0
+            var r1: Int64 = 0
+            var r2: Int64 = 0
             for j in 0..<n {
                 let base = cellBase(predict(order, r1, r2), k)
                 var q: Int64 = 0
                 if usable[j] {
                     q = floorDivide(readings[j] &- base, k)
                     let r = centre(base, q, k)
-                    if r.magnitude >= UInt64(limit) || !bound.accepts(original: v[range.lowerBound + j], stored: Double(r) / twoP) {
+                    if r.magnitude >= UInt64(limit)
+                        || !bound.accepts(original: v[range.lowerBound + j], stored: Double(r) / twoP)
+                    {
                         q = 0
                         exceptions.add(j, v[range.lowerBound + j])
                     }
@@ -136,7 +139,8 @@ package enum LatticeCodec {
     static func cheapestOrder(_ readings: [Int64], k: Int64) -> Int {
         var best = (order: 1, bits: Int.max)
         for order in 1...4 {
-            var r1: Int64 = 0, r2: Int64 = 0
+            var r1: Int64 = 0
+            var r2: Int64 = 0
             var bits = 0
             for n in readings.prefix(orderSample) {
                 let base = cellBase(predict(order, r1, r2), k)
@@ -151,7 +155,9 @@ package enum LatticeCodec {
 
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
         let e = Int(try r.u8("lattice decimals"))
-        guard e <= DecimalCodec.maxExponent else { throw DecodeError("lattice decimals \(e) too many", offset: r.offset - 1) }
+        guard e <= DecimalCodec.maxExponent else {
+            throw DecodeError("lattice decimals \(e) too many", offset: r.offset - 1)
+        }
         let at = r.offset
         let cell = try r.varint("lattice cell")
         guard cell >= 2 && cell <= UInt64(maxCell) else { throw DecodeError("lattice cell \(cell)", offset: at) }
@@ -161,7 +167,8 @@ package enum LatticeCodec {
         guard (1...4).contains(order) else { throw DecodeError("predictor order \(order)", offset: tagAt) }
         let twoP = 2 * PowersOfTen.table[e]
         let base0 = out.count
-        var r1: Int64 = 0, r2: Int64 = 0
+        var r1: Int64 = 0
+        var r2: Int64 = 0
         for z in zig {
             // Wrapping arithmetic: a corrupt stream gives wrong values, never a trap.
             let base = cellBase(predict(order, r1, r2), k)

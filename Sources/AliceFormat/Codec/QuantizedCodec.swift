@@ -63,7 +63,8 @@ package enum QuantizedCodec {
             var qs = [UInt64]()
             qs.reserveCapacity(n)
             var exceptions = Exceptions()
-            var r1 = 0.0, r2 = 0.0
+            var r1 = 0.0
+            var r2 = 0.0
             var estimate = 0
             for i in range {
                 let x = v[i]
@@ -111,7 +112,8 @@ package enum QuantizedCodec {
         let (tag, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
         let order = Int(tag)
         guard (1...4).contains(order) else { throw DecodeError("predictor order \(order)", offset: at) }
-        var r1 = 0.0, r2 = 0.0
+        var r1 = 0.0
+        var r2 = 0.0
         var e = 0
         for (i, z) in zig.enumerated() {
             let pred = predict(order, r1, r2)

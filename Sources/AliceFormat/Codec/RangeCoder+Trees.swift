@@ -182,7 +182,8 @@ extension RangeCoder {
     }
 
     static func decodeTrees(
-        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil, widths: Widths = .tree,
+        count: Int, from raw: UnsafeRawBufferPointer, _ from: Int, _ to: Int, levels: Levels? = nil,
+        widths: Widths = .tree,
         into out: inout [UInt64]
     ) throws(DecodeError) {
         let model = takeModel()

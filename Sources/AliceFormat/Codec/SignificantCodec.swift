@@ -64,7 +64,8 @@ package enum SignificantCodec {
     /// - Parameter decimals: `DecimalCodec.decimals(v, range)`, when the caller has it already.
     /// - Parameter widths: the range coder's width coding, when the caller knows better (a sorted table).
     package static func encode(
-        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil, widths: RangeCoder.Widths? = nil
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, decimals: [UInt8]? = nil,
+        widths: RangeCoder.Widths? = nil
     ) -> [UInt8]? {
         let n = range.count
         guard n >= 16 else { return nil }
@@ -89,7 +90,9 @@ package enum SignificantCodec {
             fitting[Int(f)] += 1
             fitting[top + 1] -= 1
         }
-        var e = 0, best = -1, running = 0
+        var e = 0
+        var best = -1
+        var running = 0
         for f in 0...DecimalCodec.maxExponent {
             running += fitting[f]
             if running > best { (e, best) = (f, running) }
@@ -107,7 +110,8 @@ package enum SignificantCodec {
             digitCount[j] = UInt8(d)
             sig[d] += 1
         }
-        var s = 1, cost = Double.infinity
+        var s = 1
+        var cost = Double.infinity
         var above = sig[1...].reduce(0, +)
         for t in 1...16 {
             above -= sig[t]
@@ -129,9 +133,12 @@ package enum SignificantCodec {
         }
         // The predictor whose errors are smallest in the integers themselves (a decade's unit
         // scales every order's error alike; ordinals cost a division each): then its ordinals.
-        var order = 1, fewest = Int.max
+        var order = 1
+        var fewest = Int.max
         for o in 1...3 {
-            var p1: Int64 = 0, p2: Int64 = 0, bits = 0
+            var p1: Int64 = 0
+            var p2: Int64 = 0
+            var bits = 0
             for k in ks {
                 bits += 64 - ZigZag.encode(k &- predict(o, p1, p2)).leadingZeroBitCount
                 (p2, p1) = (p1, k)
@@ -140,7 +147,8 @@ package enum SignificantCodec {
         }
         var residuals = [UInt64]()
         residuals.reserveCapacity(n)
-        var p1: Int64 = 0, p2: Int64 = 0
+        var p1: Int64 = 0
+        var p2: Int64 = 0
         for k in ks {
             residuals.append(ZigZag.encode(ordinal(k, s: s) &- ordinal(predict(order, p1, p2), s: s)))
             (p2, p1) = (p1, k)
@@ -149,13 +157,16 @@ package enum SignificantCodec {
         var w = ByteWriter(capacity: n * 3)
         w.u8(UInt8(e))
         w.u8(UInt8(s))
-        EntropyStream.write(chosen.residuals, tag: UInt8(chosen.order), exceptions: exceptions, widths: widths, into: &w)
+        EntropyStream.write(
+            chosen.residuals, tag: UInt8(chosen.order), exceptions: exceptions, widths: widths, into: &w)
         return w.bytes
     }
 
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
         let e = Int(try r.u8("decimal exponent"))
-        guard e <= DecimalCodec.maxExponent else { throw DecodeError("decimal exponent \(e) too large", offset: r.offset - 1) }
+        guard e <= DecimalCodec.maxExponent else {
+            throw DecodeError("decimal exponent \(e) too large", offset: r.offset - 1)
+        }
         let s = Int(try r.u8("significant digits"))
         guard (1...16).contains(s) else { throw DecodeError("significant digits \(s)", offset: r.offset - 1) }
         let (tag, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
@@ -163,10 +174,13 @@ package enum SignificantCodec {
         guard (1...3).contains(order) else { throw DecodeError("predictor order \(order)", offset: at) }
         let base = out.count
         let p = PowersOfTen.table[e]
-        var p1: Int64 = 0, p2: Int64 = 0
+        var p1: Int64 = 0
+        var p2: Int64 = 0
         for z in zig {
             let o = ZigZag.decode(z) &+ ordinal(predict(order, p1, p2), s: s)
-            guard let k = integer(ordinal: o, s: s) else { throw DecodeError("significant value past 2^53", offset: at) }
+            guard let k = integer(ordinal: o, s: s) else {
+                throw DecodeError("significant value past 2^53", offset: at)
+            }
             out.append(Double(k) / p)
             (p2, p1) = (p1, k)
         }

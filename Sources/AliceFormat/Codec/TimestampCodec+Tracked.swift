@@ -50,7 +50,9 @@ extension TimestampCodec {
     /// Mode `tracked`: `svarint firstDelta, varint period P, u8 shift`, then each later point's
     /// distance from where the grid expects it, zig-zagged and range-coded; `nil` where the span or
     /// the period is too large for the fixed-point grid, or the times are not sorted.
-    static func tracked(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>, deltas: [Int64], firstDelta: Int64) -> ByteWriter? {
+    static func tracked(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>, deltas: [Int64], firstDelta: Int64)
+        -> ByteWriter?
+    {
         let lo = range.lowerBound
         guard range.count > 2, firstDelta >= 0 else { return nil }
         let (span, overflow) = ts[range.upperBound - 1].subtractingReportingOverflow(ts[lo])
@@ -73,7 +75,9 @@ extension TimestampCodec {
         // The shift whose distances have the fewest bits (the range coder's cost follows them) on
         // the first `shiftSample` points: a clock and its delays do not change within a segment.
         let sampleEnd = min(range.upperBound, lo + 2 + shiftSample)
-        let costs = trackedShifts.map { s in (s, distances(s, to: sampleEnd).reduce(0) { $0 + 64 - $1.leadingZeroBitCount }) }
+        let costs = trackedShifts.map { s in
+            (s, distances(s, to: sampleEnd).reduce(0) { $0 + 64 - $1.leadingZeroBitCount })
+        }
         let shift = costs.min { $0.1 < $1.1 }?.0 ?? trackedShifts.lowerBound
         var w = ByteWriter(capacity: 32)
         w.u8(Mode.tracked.rawValue)

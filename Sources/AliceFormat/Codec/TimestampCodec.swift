@@ -5,7 +5,17 @@
 /// jitter costs a few bits per point. The first timestamp lives in the segment header.
 package enum TimestampCodec {
     /// Modes 4 and 5 (bitwise range coding) are read, no longer written: 6 and 7 replace them.
-    enum Mode: UInt8 { case single = 0, regular = 1, runs = 2, rice = 3, ranged = 4, scaled = 5, steps = 6, treeDods = 7, tracked = 8 }
+    enum Mode: UInt8 {
+        case single = 0
+        case regular = 1
+        case runs = 2
+        case rice = 3
+        case ranged = 4
+        case scaled = 5
+        case steps = 6
+        case treeDods = 7
+        case tracked = 8
+    }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
     package static func encode(_ ts: UnsafeBufferPointer<Int64>, _ range: Range<Int>) -> [UInt8] {
@@ -76,11 +86,15 @@ package enum TimestampCodec {
         best.append(RangeCoder.encode(scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) }, layout: .trees))
         // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
         // deltas of deltas (+, −): the usual step and the deltas' grid, then each delta's excess.
-        if !overflowed, let steps = steps(deltas, firstDelta: firstDelta), steps.bytes.count < best.bytes.count { best = steps }
+        if !overflowed, let steps = steps(deltas, firstDelta: firstDelta), steps.bytes.count < best.bytes.count {
+            best = steps
+        }
         // Arrival times only where the deltas leave something to gain (a clock on a grid with gaps
         // costs its steps a small fraction of a bit a point).
         if !overflowed, best.bytes.count * 64 > n,
-           let tracked = tracked(ts, range, deltas: deltas, firstDelta: firstDelta), tracked.bytes.count < best.bytes.count {
+            let tracked = tracked(ts, range, deltas: deltas, firstDelta: firstDelta),
+            tracked.bytes.count < best.bytes.count
+        {
             best = tracked
         }
         if best.bytes.count < min(riceBytes, runs.count) { return best.bytes }
@@ -106,7 +120,9 @@ package enum TimestampCodec {
         let units = deltas.map { $0 / g }
         // The most common step (ties: the smaller).
         let sorted = units.sorted()
-        var usual = sorted[0], bestRun = 0, run = 0
+        var usual = sorted[0]
+        var bestRun = 0
+        var run = 0
         for (i, u) in sorted.enumerated() {
             run = i > 0 && sorted[i - 1] == u ? run + 1 : 1
             if run > bestRun { (usual, bestRun) = (u, run) }

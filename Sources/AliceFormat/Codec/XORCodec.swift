@@ -4,7 +4,8 @@ package enum XORCodec {
     package static func encode(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> [UInt8] {
         var w = BitWriter(capacity: range.count * 4)
         var prev: UInt64 = 0
-        var lead = 65, trail = 0  // no window yet
+        var lead = 65
+        var trail = 0  // no window yet
         for i in range {
             let bits = v[i].bitPattern
             let x = bits ^ prev
@@ -13,7 +14,8 @@ package enum XORCodec {
                 w.write(0, bits: 1)
                 continue
             }
-            let l = min(31, x.leadingZeroBitCount), t = x.trailingZeroBitCount
+            let l = min(31, x.leadingZeroBitCount)
+            let t = x.trailingZeroBitCount
             if lead <= 64 && l >= lead && t >= trail {
                 w.write(0b01, bits: 2)  // '1' then '0': reuse the window
                 w.write(x >> UInt64(trail), bits: 64 - lead - trail)
@@ -33,7 +35,8 @@ package enum XORCodec {
     package static func decode(_ r: inout ByteReader, count: Int, into out: inout [Double]) throws(DecodeError) {
         var br = BitReader(r.bytes, offset: r.offset, count: r.remaining)
         var prev: UInt64 = 0
-        var lead = 65, trail = 0
+        var lead = 65
+        var trail = 0
         for _ in 0..<count {
             if try br.read(bits: 1) == 1 {
                 if try br.read(bits: 1) == 1 {

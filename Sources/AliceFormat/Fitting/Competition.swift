@@ -49,7 +49,8 @@ package enum Competition {
         seriesID: UInt32, timestamps ts: UnsafeBufferPointer<Int64>, values v: UnsafeBufferPointer<Double>,
         range: Range<Int>, bound: ErrorBound, options: FitterOptions = FitterOptions()
     ) -> [EncodedSegment] {
-        let mixed = segmentwise(seriesID: seriesID, timestamps: ts, values: v, range: range, bound: bound, options: options)
+        let mixed = segmentwise(
+            seriesID: seriesID, timestamps: ts, values: v, range: range, bound: bound, options: options)
         guard mixed.count > 1 else { return mixed }
         // Many short model segments each pay a header and break the codec's context: the best codec
         // over the whole range, in segments as long as allowed, wins where it is smaller in total.
@@ -58,9 +59,13 @@ package enum Competition {
         while pos < range.upperBound {
             let end = min(range.upperBound, pos + SegmentFormat.maxPoints)
             let tsBytes = TimestampCodec.encode(ts, pos..<end)
-            let ranked = codecs(v, pos..<end, bound: bound, options: options).sorted { $0.payload.count < $1.payload.count }
-            guard let s = firstVerified(ranked, seriesID: seriesID, ts: ts, v: v, range: pos..<end, bound: bound,
-                                        options: options, tsBytes: tsBytes)
+            let ranked = codecs(v, pos..<end, bound: bound, options: options).sorted {
+                $0.payload.count < $1.payload.count
+            }
+            guard
+                let s = firstVerified(
+                    ranked, seriesID: seriesID, ts: ts, v: v, range: pos..<end, bound: bound,
+                    options: options, tsBytes: tsBytes)
             else { return mixed }
             whole.append(s)
             pos = end
@@ -118,7 +123,9 @@ package enum Competition {
             var ranked = models.map { ($0, score($0)) }.filter { $0.1 <= estimate }.sorted { $0.1 < $1.1 }.map(\.0)
             var emitted: EncodedSegment? = nil
             for c in ranked {
-                if let s = verified(c, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(c.count)) {
+                if let s = verified(
+                    c, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(c.count))
+                {
                     emitted = s
                     break
                 }
@@ -126,16 +133,22 @@ package enum Competition {
             if emitted == nil {
                 // A codec stretch up to where a constant or linear run would win again.
                 let length = codecRun(fitters, from: pos, limit: remaining, costPerPoint: estimate)
-                ranked = codecs(v, pos..<(pos + length), bound: bound, options: options).sorted { score($0) < score($1) }
-                if let s = firstVerified(ranked, seriesID: seriesID, ts: ts, v: v, range: pos..<(pos + length), bound: bound,
-                                         options: options, tsBytes: tsBytes(length)) {
+                ranked = codecs(v, pos..<(pos + length), bound: bound, options: options).sorted {
+                    score($0) < score($1)
+                }
+                if let s = firstVerified(
+                    ranked, seriesID: seriesID, ts: ts, v: v, range: pos..<(pos + length), bound: bound,
+                    options: options, tsBytes: tsBytes(length))
+                {
                     emitted = s
                     codecCost = Double(s.bytes.count) / Double(s.header.count)
                 }
             }
             if emitted == nil {
-                let raw = Candidate(kind: .raw, count: remaining, payload: encode(.raw, v, pos..<(pos + remaining), bound: bound) ?? [])
-                emitted = verified(raw, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(remaining))
+                let raw = Candidate(
+                    kind: .raw, count: remaining, payload: encode(.raw, v, pos..<(pos + remaining), bound: bound) ?? [])
+                emitted = verified(
+                    raw, seriesID: seriesID, ts: ts, v: v, start: pos, bound: bound, tsBytes: tsBytes(remaining))
             }
             guard let segment = emitted else {
                 preconditionFailure("raw segment failed verification")  // raw stores exact bits
@@ -190,13 +203,16 @@ package enum Competition {
                 }
                 // The two grids code the same residuals on cells a few per cent apart: only the
                 // smaller on the probes is worth encoding whole.
-                if let q = sized.firstIndex(where: { $0.0 == .quantized }), let l = sized.firstIndex(where: { $0.0 == .lattice }) {
+                if let q = sized.firstIndex(where: { $0.0 == .quantized }),
+                    let l = sized.firstIndex(where: { $0.0 == .lattice })
+                {
                     sized.remove(at: (sized[l].1 ?? .max) <= (sized[q].1 ?? .max) ? q : l)
                 }
                 kinds = sized.map(\.0)
             }
         }
-        let decimals = bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant))
+        let decimals =
+            bound.isLossless && (kinds.contains(.decimal) || kinds.contains(.significant))
             ? DecimalCodec.decimals(v, range) : nil
         for kind in kinds {
             if let e = encode(kind, v, range, bound: bound, decimals: decimals, options: options) {
@@ -205,7 +221,8 @@ package enum Competition {
             }
         }
         if bound.isLossless && bestLossless > options.lzmaThreshold && !excluding.contains(.lzma),
-           let l = encode(.lzma, v, range, bound: bound, options: options) {
+            let l = encode(.lzma, v, range, bound: bound, options: options)
+        {
             out.append(Candidate(kind: .lzma, count: n, payload: l))
         }
         return out
@@ -238,23 +255,30 @@ package enum Competition {
         range: Range<Int>, bound: ErrorBound, options: FitterOptions, tsBytes: [UInt8]
     ) -> EncodedSegment? {
         func first(_ cs: [Candidate]) -> EncodedSegment? {
-            cs.lazy.compactMap { verified($0, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes) }.first
+            cs.lazy.compactMap {
+                verified($0, seriesID: seriesID, ts: ts, v: v, start: range.lowerBound, bound: bound, tsBytes: tsBytes)
+            }.first
         }
         if let s = first(ranked) { return s }
-        let rest = codecs(v, range, bound: bound, options: options, shortlist: false, excluding: Set(ranked.map(\.kind)))
+        let rest = codecs(
+            v, range, bound: bound, options: options, shortlist: false, excluding: Set(ranked.map(\.kind)))
         return first(rest.sorted { $0.payload.count < $1.payload.count })
     }
 
     static func encode(
-        _ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, decimals: [UInt8]? = nil,
+        _ kind: ModelKind, _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound,
+        decimals: [UInt8]? = nil,
         options: FitterOptions = FitterOptions()
     ) -> [UInt8]? {
         guard let codec = CodecRegistry.codec(kind) else { return nil }
-        return codec.encode(v, range, CodecContext(bound: bound, decimals: decimals, innerLossless: innerLossless(options)))
+        return codec.encode(
+            v, range, CodecContext(bound: bound, decimals: decimals, innerLossless: innerLossless(options)))
     }
 
     /// A codec's inner coding (the float32 codec's views): the smallest of the codecs that suit decimals.
-    package static func innerLossless(_ options: FitterOptions) -> (UnsafeBufferPointer<Double>, Range<Int>) -> (code: UInt8, payload: [UInt8])? {
+    package static func innerLossless(_ options: FitterOptions) -> (UnsafeBufferPointer<Double>, Range<Int>) -> (
+        code: UInt8, payload: [UInt8]
+    )? {
         { w, r in
             codecs(w, r, bound: .lossless, options: options, excluding: [.float32, .lzma, .ordinal])
                 .filter { CodecRegistry.viewKinds.contains($0.kind) }
@@ -288,7 +312,8 @@ package enum Competition {
             bound: bound, summary: SegmentSummary(v, range), maxError: 0)
         // Decode the candidate exactly as a reader will, check every point, measure the max error.
         let derived = c.kind == .quantized && QuantizedCodec.stepFromBound(bound)
-        let first = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
+        let first = SegmentFormat.encode(
+            header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
         guard let decoded = try? SegmentFormat.decode(first) else { return nil }
         var worst = 0.0
         for (j, i) in range.enumerated() {
@@ -300,8 +325,11 @@ package enum Competition {
         if worst == 0 { return EncodedSegment(header: header, bytes: first) }
         // Only the header's max-error field changes; its payloads are the bytes just verified.
         header.maxError = SegmentFormat.storedMaxError(worst, bound)
-        let bytes = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
-        guard let (h, _, _) = try? bytes.withUnsafeBytes({ try SegmentFormat.header($0) }), h == header else { return nil }
+        let bytes = SegmentFormat.encode(
+            header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
+        guard let (h, _, _) = try? bytes.withUnsafeBytes({ try SegmentFormat.header($0) }), h == header else {
+            return nil
+        }
         return EncodedSegment(header: header, bytes: bytes)
     }
 }

@@ -29,13 +29,15 @@ package struct FunctionFitters {
             while i < start + limit && values[i].bitPattern == first.bitPattern { i += 1 }
             return (.constant(first), i - start)
         }
-        var lo = -Double.infinity, hi = Double.infinity
+        var lo = -Double.infinity
+        var hi = Double.infinity
         var i = start
         while i < start + limit {
             let x = values[i]
             guard x.isFinite else { break }
             let a = bound.allowed(x)
-            let nlo = max(lo, x - a), nhi = min(hi, x + a)
+            let nlo = max(lo, x - a)
+            let nhi = min(hi, x + a)
             if nlo > nhi { break }
             lo = nlo
             hi = nhi
@@ -49,7 +51,8 @@ package struct FunctionFitters {
     /// Swing filter: a line through the first point whose slope stays inside every point's cone.
     package func linear(start: Int, limit: Int) -> (FunctionModel, Int)? {
         guard limit >= 3 else { return nil }
-        let t0 = ts[start], v0 = values[start]
+        let t0 = ts[start]
+        let v0 = values[start]
         guard v0.isFinite else { return nil }
         if bound.isLossless {
             let dt = ts[start + 1] &- t0
@@ -58,7 +61,8 @@ package struct FunctionFitters {
             let n = acceptedPrefix(model, start: start, limit: limit)
             return n >= 3 ? (model, n) : nil
         }
-        var sLo = -Double.infinity, sHi = Double.infinity
+        var sLo = -Double.infinity
+        var sHi = Double.infinity
         var i = start + 1
         while i < start + limit {
             let x = values[i]
@@ -70,7 +74,8 @@ package struct FunctionFitters {
                 i += 1
                 continue
             }
-            let nlo = max(sLo, (x - a - v0) / dt), nhi = min(sHi, (x + a - v0) / dt)
+            let nlo = max(sLo, (x - a - v0) / dt)
+            let nhi = min(sHi, (x + a - v0) / dt)
             if nlo > nhi { break }
             sLo = nlo
             sHi = nhi
@@ -117,7 +122,8 @@ package struct FunctionFitters {
             if n == best!.1 { break }
         }
         guard var (model, covered) = best else { return nil }
-        var lo = covered, hi = min(failed, limit + 1)
+        var lo = covered
+        var hi = min(failed, limit + 1)
         while hi - lo > max(8, lo / 16) {
             let mid = (lo + hi) / 2
             if let m = fit(mid) {
@@ -160,7 +166,8 @@ package struct FunctionFitters {
 /// Gaussian elimination with partial pivoting for the small normal equations of the fitters.
 package enum LinearSolve {
     package static func solve(_ matrix: [Double], _ rhs: [Double], size n: Int) -> [Double]? {
-        var a = matrix, b = rhs
+        var a = matrix
+        var b = rhs
         for col in 0..<n {
             var pivot = col
             for r in (col + 1)..<n where abs(a[r * n + col]) > abs(a[pivot * n + col]) { pivot = r }

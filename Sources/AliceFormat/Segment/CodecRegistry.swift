@@ -9,7 +9,9 @@ package struct CodecContext {
 
     package init(
         bound: ErrorBound, decimals: [UInt8]? = nil,
-        innerLossless: @escaping (UnsafeBufferPointer<Double>, Range<Int>) -> (code: UInt8, payload: [UInt8])? = { _, _ in nil }
+        innerLossless: @escaping (UnsafeBufferPointer<Double>, Range<Int>) -> (code: UInt8, payload: [UInt8])? = {
+            _, _ in nil
+        }
     ) {
         self.bound = bound
         self.decimals = decimals
@@ -48,24 +50,31 @@ package enum CodecRegistry {
         ValueCodec(
             kind: .decimal, role: .both,
             encode: { v, r, c in DecimalCodec.encode(v, r, decimals: c.decimals) },
-            decode: { r, n, _, out throws(DecodeError) in try DecimalCodec.decode(&r, count: n, into: &out) }, gate: nil),
+            decode: { r, n, _, out throws(DecodeError) in try DecimalCodec.decode(&r, count: n, into: &out) }, gate: nil
+        ),
         ValueCodec(
             kind: .significant, role: .lossless,
             encode: { v, r, c in SignificantCodec.encode(v, r, decimals: c.decimals) },
-            decode: { r, n, _, out throws(DecodeError) in try SignificantCodec.decode(&r, count: n, into: &out) }, gate: nil),
+            decode: { r, n, _, out throws(DecodeError) in try SignificantCodec.decode(&r, count: n, into: &out) },
+            gate: nil),
         ValueCodec(
             kind: .quantized, role: .lossy, encode: { v, r, c in QuantizedCodec.encode(v, r, bound: c.bound) },
-            decode: { r, n, bound, out throws(DecodeError) in try QuantizedCodec.decode(&r, count: n, stepFrom: bound, into: &out) },
+            decode: { r, n, bound, out throws(DecodeError) in
+                try QuantizedCodec.decode(&r, count: n, stepFrom: bound, into: &out)
+            },
             gate: nil),
         ValueCodec(
             kind: .xor, role: .lossless, encode: { v, r, _ in XORCodec.encode(v, r) },
             decode: { r, n, _, out throws(DecodeError) in try XORCodec.decode(&r, count: n, into: &out) }, gate: nil),
         ValueCodec(
             kind: .dictionary, role: .lossless, encode: { v, r, _ in DictionaryCodec.encode(v, r) },
-            decode: { r, n, _, out throws(DecodeError) in try DictionaryCodec.decode(&r, count: n, into: &out) }, gate: nil),
+            decode: { r, n, _, out throws(DecodeError) in try DictionaryCodec.decode(&r, count: n, into: &out) },
+            gate: nil),
         ValueCodec(
             kind: .float32, role: .lossless, encode: { v, r, c in Float32Codec.encode(v, r, views: c.innerLossless) },
-            decode: { r, n, _, out throws(DecodeError) in try Float32Codec.decode(&r, count: n, into: &out, views: decodeViews) },
+            decode: { r, n, _, out throws(DecodeError) in
+                try Float32Codec.decode(&r, count: n, into: &out, views: decodeViews)
+            },
             gate: { s in Float32Codec.applies(s.values, 0..<s.values.count, decimals: s.decimals) }),
         ValueCodec(
             kind: .ordinal, role: .lossless, encode: { v, r, _ in OrdinalCodec.encode(v, r) },
@@ -100,14 +109,17 @@ package enum CodecRegistry {
 
     /// Decodes a value payload of `kind`; function models and unknown kinds are errors.
     package static func decode(
-        _ kind: ModelKind, _ r: inout ByteReader, count: Int, stepFrom bound: ErrorBound? = nil, into values: inout [Double]
+        _ kind: ModelKind, _ r: inout ByteReader, count: Int, stepFrom bound: ErrorBound? = nil,
+        into values: inout [Double]
     ) throws(DecodeError) {
         guard let c = byKind[kind] else { throw DecodeError("\(kind) is not a codec of its own", offset: r.offset) }
         try c.decode(&r, count, bound, &values)
     }
 
     /// The float32 codec's views, coded by one of `viewKinds`.
-    @Sendable static func decodeViews(_ code: UInt8, _ r: inout ByteReader, _ count: Int, _ out: inout [Double]) throws(DecodeError) {
+    @Sendable static func decodeViews(_ code: UInt8, _ r: inout ByteReader, _ count: Int, _ out: inout [Double])
+        throws(DecodeError)
+    {
         guard let kind = ModelKind(rawValue: code), viewKinds.contains(kind) else {
             throw DecodeError("float32 views in coding \(code)", offset: r.offset)
         }

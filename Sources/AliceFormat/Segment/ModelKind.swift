@@ -107,7 +107,8 @@ package enum FunctionModel: Equatable {
             for _ in 0...degree { coefficients.append(try r.f64("coefficient")) }
             return .polynomial(span: span, coefficients: coefficients)
         case .sinusoid:
-            return .sinusoid(omega: try r.f64("omega"), c: try r.f64("offset"), a: try r.f64("sine"), b: try r.f64("cosine"))
+            return .sinusoid(
+                omega: try r.f64("omega"), c: try r.f64("offset"), a: try r.f64("sine"), b: try r.f64("cosine"))
         default:
             throw DecodeError("\(kind) is not a function model", offset: r.offset)
         }
@@ -116,13 +117,13 @@ package enum FunctionModel: Equatable {
 
 // Plain libm calls; the module imports Glibc only here for them.
 #if canImport(Glibc)
-internal import Glibc
-@inline(__always) func _sin(_ x: Double) -> Double { Glibc.sin(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-@inline(__always) func _log2(_ x: Double) -> Double { Glibc.log2(x) }
+    internal import Glibc
+    @inline(__always) func _sin(_ x: Double) -> Double { Glibc.sin(x) }
+    @inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+    @inline(__always) func _log2(_ x: Double) -> Double { Glibc.log2(x) }
 #else
-internal import Darwin
-@inline(__always) func _sin(_ x: Double) -> Double { Darwin.sin(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-@inline(__always) func _log2(_ x: Double) -> Double { Darwin.log2(x) }
+    internal import Darwin
+    @inline(__always) func _sin(_ x: Double) -> Double { Darwin.sin(x) }
+    @inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+    @inline(__always) func _log2(_ x: Double) -> Double { Darwin.log2(x) }
 #endif

@@ -168,7 +168,9 @@ package enum SegmentFormat {
         guard stored == actual else { throw DecodeError("segment CRC mismatch", offset: raw.count - 4) }
         var r = ByteReader(raw, from: 4, to: raw.count - 4)
         let version = try r.u8("version")
-        guard version == SegmentFormat.version else { throw DecodeError("unsupported segment version \(version)", offset: 4) }
+        guard version == SegmentFormat.version else {
+            throw DecodeError("unsupported segment version \(version)", offset: 4)
+        }
         let kindByte = try r.u8("model kind")
         guard let kind = ModelKind(rawValue: kindByte & ~derivedFromHeader) else {
             throw DecodeError("unknown model kind \(kindByte)", offset: modelByteOffset)
@@ -190,11 +192,17 @@ package enum SegmentFormat {
             maxError = fromSteps(try r.u16("max error steps"), absolute)
         }
         if kindByte & derivedFromHeader != 0 {
-            guard kind == .quantized, QuantizedCodec.stepFromBound(ErrorBound(absolute: absolute, relativePercent: relative)) else {
-                throw DecodeError("model \(kind) under bound ±\(absolute), \(relative) % cannot derive its payload from the header", offset: modelByteOffset)
+            guard kind == .quantized,
+                QuantizedCodec.stepFromBound(ErrorBound(absolute: absolute, relativePercent: relative))
+            else {
+                throw DecodeError(
+                    "model \(kind) under bound ±\(absolute), \(relative) % cannot derive its payload from the header",
+                    offset: modelByteOffset)
             }
         }
-        let minV = try r.f64("min"), maxV = try r.f64("max"), sum = try r.f64("sum")
+        let minV = try r.f64("min")
+        let maxV = try r.f64("max")
+        let sum = try r.f64("sum")
         let nans = try r.count("NaN count", limit: count)
         let tsLen = try r.count("timestamp length", limit: r.remaining)
         let valueLen = try r.count("value length", limit: r.remaining)
@@ -228,7 +236,8 @@ package enum SegmentFormat {
             for t in ts { values.append(model.evaluate(t &- h.firstTimestamp)) }
         default:
             // (`header` checked that the model byte's flag is only set where the bound gives the step.)
-            try CodecRegistry.decode(h.kind, &vr, count: h.count, stepFrom: derivesFromHeader(raw) ? h.bound : nil, into: &values)
+            try CodecRegistry.decode(
+                h.kind, &vr, count: h.count, stepFrom: derivesFromHeader(raw) ? h.bound : nil, into: &values)
         }
         guard values.count == h.count else { throw DecodeError("value count disagrees", offset: valueRange.lowerBound) }
         return DecodedSegment(header: h, timestamps: ts, values: values)

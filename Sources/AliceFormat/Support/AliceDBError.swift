@@ -45,10 +45,10 @@ public struct AliceDBError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        var where_ = ""
-        if let path { where_ += path }
-        if let line { where_ += ":\(line)" }
-        if let offset { where_ += " (byte \(offset))" }
-        return where_.isEmpty ? message : "\(where_): \(message)"
+        var place = ""
+        if let path { place += path }
+        if let line { place += ":\(line)" }
+        if let offset { place += " (byte \(offset))" }
+        return place.isEmpty ? message : "\(place): \(message)"
     }
 }

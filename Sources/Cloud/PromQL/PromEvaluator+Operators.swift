@@ -1,6 +1,7 @@
 internal import HTTPTypes
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// Aggregations and binary operators, step by step, with Prometheus's label rules.
@@ -24,7 +25,9 @@ extension PromEvaluator {
         }
 
         /// - Parameter sig: `signature(labels)`, when the caller has it already.
-        mutating func add(_ sig: String, _ labels: @autoclosure () -> PromLabels, _ k: Int, _ v: Double) throws(CloudError) {
+        mutating func add(_ sig: String, _ labels: @autoclosure () -> PromLabels, _ k: Int, _ v: Double)
+            throws(CloudError)
+        {
             if series[sig] == nil {
                 order.append(sig)
                 series[sig] = PromSeries(labels: labels(), values: Array(repeating: nil, count: steps))
@@ -56,7 +59,9 @@ extension PromEvaluator {
                 for n in a.labels { g[n] = nil }
             }
             let sig = PromEvaluator.signature(g)
-            if let j = index[sig] { groups[j].members.append(i) } else {
+            if let j = index[sig] {
+                groups[j].members.append(i)
+            } else {
                 index[sig] = groups.count
                 groups.append((g, [i]))
             }
@@ -75,7 +80,8 @@ extension PromEvaluator {
                     guard want >= 1 else { continue }
                     // NaN sorts last either way, as in Prometheus's heaps.
                     let ranked = members.indices.sorted { i, j in
-                        let x = values[i], y = values[j]
+                        let x = values[i]
+                        let y = values[j]
                         if x.isNaN { return false }
                         if y.isNaN { return true }
                         return a.op == .topk ? x > y : x < y
@@ -84,7 +90,8 @@ extension PromEvaluator {
                         try out.add(seriesSignatures[members[i]], v[members[i]].labels, k, values[i])
                     }
                 default:
-                    try out.add(groupSignatures[gi], g.labels, k, PromEvaluator.aggregateValues(a.op, values, parameter?[k]))
+                    try out.add(
+                        groupSignatures[gi], g.labels, k, PromEvaluator.aggregateValues(a.op, values, parameter?[k]))
                 }
             }
         }
@@ -100,7 +107,8 @@ extension PromEvaluator {
         case .max: return values.dropFirst().reduce(values[0]) { m, v in m < v || m.isNaN ? v : m }
         case .quantile: return PromFunctions.quantile(parameter ?? .nan, values)
         case .avg:
-            var mean = values[0], count = 1.0
+            var mean = values[0]
+            var count = 1.0
             for v in values.dropFirst() {
                 count += 1
                 if mean.isInfinite {
@@ -111,7 +119,9 @@ extension PromEvaluator {
             }
             return mean
         case .stddev, .stdvar:
-            var mean = values[0], count = 1.0, m2 = 0.0
+            var mean = values[0]
+            var count = 1.0
+            var m2 = 0.0
             for v in values.dropFirst() {
                 count += 1
                 let delta = v - mean
@@ -125,14 +135,18 @@ extension PromEvaluator {
 
     // MARK: Binary operators
 
-    func binary(_ op: PromBinaryOp, _ l: PromExpr, _ r: PromExpr, _ m: PromMatching) async throws(CloudError) -> PromValue {
-        let lv = try await eval(l), rv = try await eval(r)
+    func binary(_ op: PromBinaryOp, _ l: PromExpr, _ r: PromExpr, _ m: PromMatching) async throws(CloudError)
+        -> PromValue
+    {
+        let lv = try await eval(l)
+        let rv = try await eval(r)
         switch (lv, rv) {
         case (.scalar(let a), .scalar(let b)):
-            return .scalar(zip(a, b).map { x, y in
-                let (value, keep) = PromEvaluator.elementOp(op, x, y)
-                return op.isComparison ? (keep ? 1 : 0) : value
-            })
+            return .scalar(
+                zip(a, b).map { x, y in
+                    let (value, keep) = PromEvaluator.elementOp(op, x, y)
+                    return op.isComparison ? (keep ? 1 : 0) : value
+                })
         case (.vector(let v), .scalar(let s)): return .vector(vectorScalar(op, v, s, swap: false, m.returnBool))
         case (.scalar(let s), .vector(let v)): return .vector(vectorScalar(op, v, s, swap: true, m.returnBool))
         case (.vector(let a), .vector(let b)):
@@ -161,7 +175,9 @@ extension PromEvaluator {
         }
     }
 
-    private func vectorScalar(_ op: PromBinaryOp, _ v: [PromSeries], _ s: [Double], swap: Bool, _ returnBool: Bool) -> [PromSeries] {
+    private func vectorScalar(_ op: PromBinaryOp, _ v: [PromSeries], _ s: [Double], swap: Bool, _ returnBool: Bool)
+        -> [PromSeries]
+    {
         v.compactMap { series in
             let labels = !op.isComparison || returnBool ? dropName(series.labels) : series.labels
             let values: [Double?] = series.values.enumerated().map { k, x in
@@ -188,16 +204,23 @@ extension PromEvaluator {
         return PromEvaluator.signature(key)
     }
 
-    private func vectorVector(_ op: PromBinaryOp, _ a: [PromSeries], _ b: [PromSeries], _ m: PromMatching) throws(CloudError) -> [PromSeries] {
+    private func vectorVector(_ op: PromBinaryOp, _ a: [PromSeries], _ b: [PromSeries], _ m: PromMatching)
+        throws(CloudError) -> [PromSeries]
+    {
         // The "one" side goes right.
         let (lhs, rhs) = m.card == .oneToMany ? (b, a) : (a, b)
-        let lKeys = lhs.map { matchKey($0.labels, m) }, rKeys = rhs.map { matchKey($0.labels, m) }
+        let lKeys = lhs.map { matchKey($0.labels, m) }
+        let rKeys = rhs.map { matchKey($0.labels, m) }
         // The result's labels before `group_x (…)` copies any: the left side's, less what the operation drops.
         let resultLabels = lhs.map { s in
             var labels = s.labels
             if !op.isComparison || m.returnBool { labels["__name__"] = nil }
             if m.card == .oneToOne {
-                if m.on { labels = labels.filter { m.labels.contains($0.key) } } else { for n in m.labels { labels[n] = nil } }
+                if m.on {
+                    labels = labels.filter { m.labels.contains($0.key) }
+                } else {
+                    for n in m.labels { labels[n] = nil }
+                }
             }
             return labels
         }
@@ -207,8 +230,10 @@ extension PromEvaluator {
             var right = [String: Int]()
             for (j, s) in rhs.enumerated() where s.values[k] != nil {
                 guard right[rKeys[j]] == nil else {
-                    throw CloudError(.unprocessableContent,
-                        "found duplicate series for the match group on the \(m.card == .oneToMany ? "left" : "right") hand-side of the operation; many-to-many matching not allowed: matching labels must be unique on one side")
+                    throw CloudError(
+                        .unprocessableContent,
+                        "found duplicate series for the match group on the \(m.card == .oneToMany ? "left" : "right") hand-side of the operation; many-to-many matching not allowed: matching labels must be unique on one side"
+                    )
                 }
                 right[rKeys[j]] = j
             }
@@ -224,7 +249,10 @@ extension PromEvaluator {
                 }
                 if m.card == .oneToOne {
                     guard matched.insert(lKeys[i]).inserted else {
-                        throw CloudError(.unprocessableContent, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+                        throw CloudError(
+                            .unprocessableContent,
+                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        )
                     }
                 }
                 if m.include.isEmpty {
@@ -241,9 +269,13 @@ extension PromEvaluator {
         return out.result
     }
 
-    private func setOperation(_ op: PromBinaryOp, _ a: [PromSeries], _ b: [PromSeries], _ m: PromMatching) -> [PromSeries] {
-        let aKeys = a.map { matchKey($0.labels, m) }, bKeys = b.map { matchKey($0.labels, m) }
-        var left = a, right = b
+    private func setOperation(_ op: PromBinaryOp, _ a: [PromSeries], _ b: [PromSeries], _ m: PromMatching)
+        -> [PromSeries]
+    {
+        let aKeys = a.map { matchKey($0.labels, m) }
+        let bKeys = b.map { matchKey($0.labels, m) }
+        var left = a
+        var right = b
         for k in steps.indices {
             let inRight = Set(b.indices.filter { b[$0].values[k] != nil }.map { bKeys[$0] })
             let inLeft = Set(a.indices.filter { a[$0].values[k] != nil }.map { aKeys[$0] })

@@ -31,8 +31,9 @@ extension PromEvaluator {
                     let evalTime = selector.at == nil ? steps[k] : start
                     return raw.timestamps[r].withContiguousStorageIfAvailable { ts in
                         raw.values[r].withContiguousStorageIfAvailable { vs in
-                            PromEvaluator.apply(name, ts, vs, rangeStart: times[k] - range, rangeEnd: times[k], range: range,
-                                                evalTime: evalTime, scalar: scalar?[k])
+                            PromEvaluator.apply(
+                                name, ts, vs, rangeStart: times[k] - range, rangeEnd: times[k], range: range,
+                                evalTime: evalTime, scalar: scalar?[k])
                         } ?? nil
                     } ?? nil
                 }
@@ -53,7 +54,11 @@ extension PromEvaluator {
         case "last_over_time": return vs[n - 1]
         case "quantile_over_time": return PromFunctions.quantile(scalar ?? .nan, Array(vs))
         case "stddev_over_time", "stdvar_over_time":
-            var count = 0.0, mean = 0.0, cMean = 0.0, aux = 0.0, cAux = 0.0
+            var count = 0.0
+            var mean = 0.0
+            var cMean = 0.0
+            var aux = 0.0
+            var cAux = 0.0
             for v in vs {
                 count += 1
                 let delta = v - (mean + cMean)
@@ -63,11 +68,13 @@ extension PromEvaluator {
             let variance = (aux + cAux) / count
             return name == "stdvar_over_time" ? variance : variance.squareRoot()
         case "rate", "increase", "delta":
-            return extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: rangeEnd, range: range,
-                                    isCounter: name != "delta", isRate: name == "rate")
+            return extrapolatedRate(
+                ts, vs, rangeStart: rangeStart, rangeEnd: rangeEnd, range: range,
+                isCounter: name != "delta", isRate: name == "rate")
         case "irate", "idelta":
             guard n >= 2 else { return nil }
-            let last = vs[n - 1], previous = vs[n - 2]
+            let last = vs[n - 1]
+            let previous = vs[n - 2]
             var result = name == "irate" && last < previous ? last : last - previous
             let interval = ts[n - 1] - ts[n - 2]
             guard interval != 0 else { return nil }
@@ -89,7 +96,9 @@ extension PromEvaluator {
             for i in 1..<n where vs[i] != vs[i - 1] && !(vs[i].isNaN && vs[i - 1].isNaN) { changes += 1 }
             return Double(changes)
         case "avg_over_time":
-            var mean = 0.0, c = 0.0, count = 0.0
+            var mean = 0.0
+            var c = 0.0
+            var count = 0.0
             for v in vs {
                 count += 1
                 if mean.isInfinite {
@@ -140,10 +149,20 @@ extension PromEvaluator {
     }
 
     /// Least squares over (seconds since `interceptTime`, value), Kahan-summed as Prometheus does.
-    static func linearRegression(_ ts: UnsafeBufferPointer<Int64>, _ vs: UnsafeBufferPointer<Double>, interceptTime: Int64)
+    static func linearRegression(
+        _ ts: UnsafeBufferPointer<Int64>, _ vs: UnsafeBufferPointer<Double>, interceptTime: Int64
+    )
         -> (slope: Double, intercept: Double)
     {
-        var n = 0.0, sumX = 0.0, cX = 0.0, sumY = 0.0, cY = 0.0, sumXY = 0.0, cXY = 0.0, sumX2 = 0.0, cX2 = 0.0
+        var n = 0.0
+        var sumX = 0.0
+        var cX = 0.0
+        var sumY = 0.0
+        var cY = 0.0
+        var sumXY = 0.0
+        var cXY = 0.0
+        var sumX2 = 0.0
+        var cX2 = 0.0
         let initY = vs[0]
         var constY = true
         for i in 0..<vs.count {
@@ -185,7 +204,8 @@ extension PromEvaluator {
             guard k0 < k1 else { return true }
             return times[k0] >= l && times[k1 - 1] <= f + width
         }
-        var ts = [Int64](), vs = [Double]()
+        var ts = [Int64]()
+        var vs = [Double]()
         var summaries = [(first: Int64, last: Int64, summary: SegmentSummary)]()
         for p in try await source.pieces(labels, from: first - width, to: last, summarize: summarize) {
             switch p {
@@ -199,7 +219,8 @@ extension PromEvaluator {
         var out = [Double?]()
         out.reserveCapacity(times.count)
         let pointWindows = windows(ts, times, width: range)
-        var sLo = 0, sHi = 0
+        var sLo = 0
+        var sHi = 0
         for (k, t) in times.enumerated() {
             while sLo < summaries.count && summaries[sLo].first < t - width { sLo += 1 }
             if sHi < sLo { sHi = sLo }
@@ -207,11 +228,16 @@ extension PromEvaluator {
             let r = pointWindows[k]
             if sLo == sHi {
                 // Points alone: Prometheus's own arithmetic (its avg is an incremental mean, not sum/count).
-                out.append(r.isEmpty ? nil : ts[r].withUnsafeBufferPointer { tb in
-                    vs[r].withUnsafeBufferPointer { vb in
-                        PromEvaluator.apply(name, tb, vb, rangeStart: t - range, rangeEnd: t, range: range, evalTime: t, scalar: nil)
-                    }
-                })
+                out.append(
+                    r.isEmpty
+                        ? nil
+                        : ts[r].withUnsafeBufferPointer { tb in
+                            vs[r].withUnsafeBufferPointer { vb in
+                                PromEvaluator.apply(
+                                    name, tb, vb, rangeStart: t - range, rangeEnd: t, range: range, evalTime: t,
+                                    scalar: nil)
+                            }
+                        })
                 continue
             }
             var w = WindowAggregate()

@@ -73,13 +73,16 @@ struct PromEvaluator: Sendable {
         case .negate(let x):
             switch try await eval(x) {
             case .scalar(let v): return .scalar(v.map { -$0 })
-            case .vector(let v): return .vector(v.map { PromSeries(labels: dropName($0.labels), values: $0.values.map { $0.map { -$0 } }) })
+            case .vector(let v):
+                return .vector(
+                    v.map { PromSeries(labels: dropName($0.labels), values: $0.values.map { $0.map { -$0 } }) })
             default: throw .badRequest("unary minus needs a scalar or an instant vector")
             }
         case .selector(let s): return .vector(try await instantSelector(s))
         case .matrix(let s, let range):
             guard steps.count == 1 else {
-                throw .badRequest("invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
+                throw .badRequest(
+                    "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector")
             }
             let times = refTimes(s)
             var out = [PromSamples]()
@@ -138,10 +141,14 @@ struct PromEvaluator: Sendable {
     func windows(_ ts: [Int64], _ times: [Int64], width: Int64) -> [Range<Int>] {
         var out = [Range<Int>]()
         out.reserveCapacity(times.count)
-        var lo = 0, hi = 0
+        var lo = 0
+        var hi = 0
         var previous = Int64.min
         for t in times {
-            if t < previous { lo = 0; hi = 0 }  // not monotone (never with one offset): restart
+            if t < previous {
+                lo = 0
+                hi = 0
+            }  // not monotone (never with one offset): restart
             previous = t
             let from = leftOpen ? t - width + 1 : t - width
             while lo < ts.count && ts[lo] < from { lo += 1 }

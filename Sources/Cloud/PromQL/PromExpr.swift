@@ -56,7 +56,12 @@ struct PromSelector {
 }
 
 struct PromMatcher {
-    enum Op: String, Sendable { case equal = "=", notEqual = "!=", match = "=~", noMatch = "!~" }
+    enum Op: String, Sendable {
+        case equal = "="
+        case notEqual = "!="
+        case match = "=~"
+        case noMatch = "!~"
+    }
     var label: String
     var op: Op
     var value: String
@@ -99,8 +104,19 @@ struct PromAggregation: Sendable {
 }
 
 enum PromBinaryOp: String, Sendable {
-    case add = "+", sub = "-", mul = "*", div = "/", mod = "%", pow = "^", atan2
-    case eq = "==", ne = "!=", gt = ">", lt = "<", ge = ">=", le = "<="
+    case add = "+"
+    case sub = "-"
+    case mul = "*"
+    case div = "/"
+    case mod = "%"
+    case pow = "^"
+    case atan2
+    case eq = "=="
+    case ne = "!="
+    case gt = ">"
+    case lt = "<"
+    case ge = ">="
+    case le = "<="
     case and, or, unless
 
     var precedence: Int {

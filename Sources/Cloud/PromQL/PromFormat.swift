@@ -25,7 +25,9 @@ enum PromQL {
         } else {
             ms = PromParser.duration(text)
         }
-        guard let ms else { throw .badRequest("invalid parameter \"\(name)\": cannot parse \"\(text.prefix(40))\" to a valid duration") }
+        guard let ms else {
+            throw .badRequest("invalid parameter \"\(name)\": cannot parse \"\(text.prefix(40))\" to a valid duration")
+        }
         guard ms > 0 else {
             throw .badRequest("zero or negative query resolution step widths are not accepted. Try a positive integer")
         }
@@ -34,7 +36,8 @@ enum PromQL {
 
     /// Epoch milliseconds as Prometheus writes a timestamp: seconds, with the milliseconds if any.
     static func seconds(_ ms: Int64) -> String {
-        let s = ms / 1000, r = abs(ms % 1000)
+        let s = ms / 1000
+        let r = abs(ms % 1000)
         if r == 0 { return String(s) }
         let frac = String(r)
         return (ms < 0 && s == 0 ? "-" : "") + String(s) + "." + String(repeating: "0", count: 3 - frac.count) + frac
@@ -62,7 +65,8 @@ enum PromQL {
             text = String(text[..<e])
         }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let whole = String(parts[0]), fraction = parts.count > 1 ? String(parts[1]) : ""
+        let whole = String(parts[0])
+        let fraction = parts.count > 1 ? String(parts[1]) : ""
         var digits = Array(whole + fraction)
         var point = whole.count + exponent
         while digits.count > 1 && digits.first == "0" && point > 1 {
@@ -87,12 +91,15 @@ enum PromQL {
 
     /// A label set as a JSON object, names sorted.
     static func labels(_ l: PromLabels) -> String {
-        "{" + l.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)): \(JSONText.quote($0.value))" }.joined(separator: ", ") + "}"
+        "{"
+            + l.sorted { $0.key < $1.key }.map { "\(JSONText.quote($0.key)): \(JSONText.quote($0.value))" }.joined(
+                separator: ", ") + "}"
     }
 
     /// Prometheus's `labels.Compare`: pair by pair in name order, names first, then values.
     static func less(_ a: PromLabels, _ b: PromLabels) -> Bool {
-        let x = a.sorted { $0.key < $1.key }, y = b.sorted { $0.key < $1.key }
+        let x = a.sorted { $0.key < $1.key }
+        let y = b.sorted { $0.key < $1.key }
         for (p, q) in zip(x, y) {
             if p.key != q.key { return p.key < q.key }
             if p.value != q.value { return p.value < q.value }
@@ -119,8 +126,10 @@ enum PromQL {
 
     /// A range query's answer: the series with any value, sorted by labels.
     static func matrix(_ v: [PromSeries], _ steps: [Int64]) -> String {
-        let items = merged(v).filter { $0.values.contains { $0 != nil } }.sorted { less($0.labels, $1.labels) }.map { s in
-            let points = s.values.enumerated().compactMap { k, x in x.map { "[\(seconds(steps[k])), \"\(float($0))\"]" } }
+        let items = merged(v).filter { $0.values.contains { $0 != nil } }.sorted { less($0.labels, $1.labels) }.map {
+            s in
+            let points = s.values.enumerated().compactMap { k, x in x.map { "[\(seconds(steps[k])), \"\(float($0))\"]" }
+            }
             return "{\"metric\": \(labels(s.labels)), \"values\": [\(points.joined(separator: ", "))]}"
         }
         return "{\"resultType\": \"matrix\", \"result\": [\(items.joined(separator: ", "))]}"

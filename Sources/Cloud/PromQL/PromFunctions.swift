@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #endif
 
 /// The functions this node evaluates, with Prometheus's argument types, and those over instant vectors.
@@ -28,7 +28,9 @@ enum PromFunctions {
         "atanh": { Glibc.atanh($0) }, "deg": { $0 * 180 / .pi }, "rad": { $0 * .pi / 180 },
     ]
 
-    static let calendar: Set<String> = ["minute", "hour", "day_of_week", "day_of_month", "day_of_year", "days_in_month", "month", "year"]
+    static let calendar: Set<String> = [
+        "minute", "hour", "day_of_week", "day_of_month", "day_of_year", "days_in_month", "month", "year",
+    ]
 
     static let signatures: [String: Signature] = {
         var s = [String: Signature]()
@@ -76,7 +78,9 @@ enum PromFunctions {
     }
 
     /// Civil date of epoch seconds (UTC): year, month 1–12, day 1–31, day of week 0 = Sunday, day of year 1–366.
-    static func civil(_ seconds: Double) -> (year: Int, month: Int, day: Int, weekday: Int, yearDay: Int, hour: Int, minute: Int) {
+    static func civil(_ seconds: Double) -> (
+        year: Int, month: Int, day: Int, weekday: Int, yearDay: Int, hour: Int, minute: Int
+    ) {
         let s = Int64(seconds.rounded(.down))
         let days = s >= 0 ? s / 86_400 : (s - 86_399) / 86_400
         let secs = s - days * 86_400
@@ -125,31 +129,39 @@ extension PromEvaluator {
             return .vector([PromSeries(labels: [:], values: v.map { $0 })])
         case "scalar":
             let v = try await vectorArgument(args[0])
-            return .scalar(steps.indices.map { k in
-                let present = v.compactMap { $0.values[k] }
-                return present.count == 1 ? present[0] : .nan
-            })
+            return .scalar(
+                steps.indices.map { k in
+                    let present = v.compactMap { $0.values[k] }
+                    return present.count == 1 ? present[0] : .nan
+                })
         case "timestamp":
             if case .selector(let s) = args[0] { return .vector(try await instantSelector(s, sampleTimes: true)) }
             let v = try await vectorArgument(args[0])
-            return .vector(v.map { s in
-                PromSeries(labels: dropName(s.labels), values: s.values.enumerated().map { k, x in x.map { _ in Double(steps[k]) / 1000 } })
-            })
+            return .vector(
+                v.map { s in
+                    PromSeries(
+                        labels: dropName(s.labels),
+                        values: s.values.enumerated().map { k, x in x.map { _ in Double(steps[k]) / 1000 } })
+                })
         case "sort", "sort_desc":
             let v = try await vectorArgument(args[0])
             guard steps.count == 1 else { return .vector(v) }  // a range query orders by labels anyway
             let desc = name == "sort_desc"
-            return .vector(v.filter { $0.values[0] != nil }.sorted { a, b in
-                let x = a.values[0]!, y = b.values[0]!
-                if x.isNaN { return false }
-                if y.isNaN { return true }
-                return desc ? x > y : x < y
-            })
+            return .vector(
+                v.filter { $0.values[0] != nil }.sorted { a, b in
+                    let x = a.values[0]!
+                    let y = b.values[0]!
+                    if x.isNaN { return false }
+                    if y.isNaN { return true }
+                    return desc ? x > y : x < y
+                })
         case "label_replace": return .vector(try await labelReplace(args))
         default: break
         }
         if PromFunctions.calendar.contains(name) && args.isEmpty {
-            return .vector([PromSeries(labels: [:], values: steps.map { PromFunctions.calendarValue(name, Double($0) / 1000) })])
+            return .vector([
+                PromSeries(labels: [:], values: steps.map { PromFunctions.calendarValue(name, Double($0) / 1000) })
+            ])
         }
         let v = try await vectorArgument(args[0])
         var extra = [[Double]]()
@@ -168,21 +180,26 @@ extension PromEvaluator {
                     return (x * inverse + 0.5).rounded(.down) / inverse
                 }
             case "clamp":
-                let lo = extra[0], hi = extra[1]
-                return .vector(v.map { s in
-                    PromSeries(labels: dropName(s.labels), values: s.values.enumerated().map { k, x in
-                        guard let x, lo[k] <= hi[k] else { return nil }
-                        return PromEvaluator.goMax(lo[k], PromEvaluator.goMin(hi[k], x))
+                let lo = extra[0]
+                let hi = extra[1]
+                return .vector(
+                    v.map { s in
+                        PromSeries(
+                            labels: dropName(s.labels),
+                            values: s.values.enumerated().map { k, x in
+                                guard let x, lo[k] <= hi[k] else { return nil }
+                                return PromEvaluator.goMax(lo[k], PromEvaluator.goMin(hi[k], x))
+                            })
                     })
-                })
             case "clamp_min": f = { k, x in PromEvaluator.goMax(extra[0][k], x) }
             case "clamp_max": f = { k, x in PromEvaluator.goMin(extra[0][k], x) }
             default: throw .badRequest("unsupported function \(name)")
             }
         }
-        return .vector(v.map { s in
-            PromSeries(labels: dropName(s.labels), values: s.values.enumerated().map { k, x in x.map { f(k, $0) } })
-        })
+        return .vector(
+            v.map { s in
+                PromSeries(labels: dropName(s.labels), values: s.values.enumerated().map { k, x in x.map { f(k, $0) } })
+            })
     }
 
     /// Go's `math.Max`: NaN wins unless the other side is +Inf.
@@ -203,8 +220,10 @@ extension PromEvaluator {
 
     private func labelReplace(_ args: [PromExpr]) async throws(CloudError) -> [PromSeries] {
         let v = try await vectorArgument(args[0])
-        let dst = try await stringArgument(args[1]), replacement = try await stringArgument(args[2])
-        let src = try await stringArgument(args[3]), pattern = try await stringArgument(args[4])
+        let dst = try await stringArgument(args[1])
+        let replacement = try await stringArgument(args[2])
+        let src = try await stringArgument(args[3])
+        let pattern = try await stringArgument(args[4])
         let regex: Regex<AnyRegexOutput>
         do { regex = try Regex("^(?:" + pattern + ")$") } catch {
             throw .badRequest("invalid regular expression in label_replace(): \(pattern)")

@@ -8,17 +8,22 @@ extension PromParser {
         case .negate(let x):
             try check(x)
             guard x.type == .scalar || x.type == .vector else {
-                throw .badRequest("unary expression only allowed on expressions of type scalar or instant vector, got \(x.type.apiName)")
+                throw .badRequest(
+                    "unary expression only allowed on expressions of type scalar or instant vector, got \(x.type.apiName)"
+                )
             }
         case .call(let name, let args):
             guard let sig = PromFunctions.signatures[name] else { throw .badRequest("unknown function \(name)") }
             guard args.count >= sig.arguments.count - sig.optional, args.count <= sig.arguments.count else {
-                throw .badRequest("expected \(sig.arguments.count) argument(s) in call to \"\(name)\", got \(args.count)")
+                throw .badRequest(
+                    "expected \(sig.arguments.count) argument(s) in call to \"\(name)\", got \(args.count)")
             }
             for (k, a) in args.enumerated() {
                 try check(a)
                 guard a.type == sig.arguments[k] else {
-                    throw .badRequest("expected type \(sig.arguments[k].apiName) in call to function \"\(name)\", got \(a.type.apiName)")
+                    throw .badRequest(
+                        "expected type \(sig.arguments[k].apiName) in call to function \"\(name)\", got \(a.type.apiName)"
+                    )
                 }
             }
         case .aggregate(let a, let x, let p):
@@ -29,7 +34,8 @@ extension PromParser {
             if let p {
                 try check(p)
                 guard p.type == .scalar else {
-                    throw .badRequest("expected type scalar in aggregation parameter of \(a.op.rawValue), got \(p.type.apiName)")
+                    throw .badRequest(
+                        "expected type scalar in aggregation parameter of \(a.op.rawValue), got \(p.type.apiName)")
                 }
             }
         case .binary(let op, let l, let r, let m):

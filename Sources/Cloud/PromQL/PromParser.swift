@@ -62,8 +62,10 @@ struct PromParser {
     }
 
     private mutating func binaryOperator() -> PromBinaryOp? {
-        for (text, op) in [("==", PromBinaryOp.eq), ("!=", .ne), (">=", .ge), ("<=", .le), (">", .gt), ("<", .lt),
-                           ("+", .add), ("-", .sub), ("*", .mul), ("/", .div), ("%", .mod), ("^", .pow)]
+        for (text, op) in [
+            ("==", PromBinaryOp.eq), ("!=", .ne), (">=", .ge), ("<=", .le), (">", .gt), ("<", .lt),
+            ("+", .add), ("-", .sub), ("*", .mul), ("/", .div), ("%", .mod), ("^", .pow),
+        ]
         where take(text) {
             return op
         }
@@ -138,7 +140,8 @@ struct PromParser {
         guard take(")") else { throw fail("expected ')'") }
     }
 
-    private func modify(_ e: PromExpr, _ what: String, _ f: (inout PromSelector) throws(CloudError) -> Void) throws(CloudError)
+    private func modify(_ e: PromExpr, _ what: String, _ f: (inout PromSelector) throws(CloudError) -> Void)
+        throws(CloudError)
         -> PromExpr
     {
         switch e {
@@ -173,8 +176,9 @@ struct PromParser {
             return .number(lower == "inf" ? .infinity : .nan)
         }
         skipSpace()
-        if let op = PromAggregation.Op(rawValue: lower), peek == "(" || keyword("by", peekOnly: true)
-            || keyword("without", peekOnly: true)
+        if let op = PromAggregation.Op(rawValue: lower),
+            peek == "(" || keyword("by", peekOnly: true)
+                || keyword("without", peekOnly: true)
         {
             return try aggregation(op)
         }
@@ -222,7 +226,9 @@ struct PromParser {
         if !before { _ = try clause(&self) }
         let wantsParameter = [.topk, .bottomk, .quantile].contains(op)
         guard args.count == (wantsParameter ? 2 : 1) else {
-            throw .badRequest("parse error: wrong number of arguments for aggregate expression provided, expected \(wantsParameter ? 2 : 1), got \(args.count)")
+            throw .badRequest(
+                "parse error: wrong number of arguments for aggregate expression provided, expected \(wantsParameter ? 2 : 1), got \(args.count)"
+            )
         }
         return .aggregate(a, args.last!, parameter: wantsParameter ? args[0] : nil)
     }
@@ -239,9 +245,17 @@ struct PromParser {
                 guard let label = identifier() else { throw fail("expected a label name") }
                 skipSpace()
                 let op: PromMatcher.Op
-                if take("=~") { op = .match } else if take("!~") { op = .noMatch } else if take("!=") {
+                if take("=~") {
+                    op = .match
+                } else if take("!~") {
+                    op = .noMatch
+                } else if take("!=") {
                     op = .notEqual
-                } else if take("=") { op = .equal } else { throw fail("expected a label matching operator") }
+                } else if take("=") {
+                    op = .equal
+                } else {
+                    throw fail("expected a label matching operator")
+                }
                 skipSpace()
                 out.append(try PromMatcher(label: label, op: op, value: try quoted()))
                 skipSpace()
@@ -328,7 +342,9 @@ struct PromParser {
         if take("0x") || take("0X") {
             let digits = i
             while let c = peek, c.properties.isASCIIHexDigit { i += 1 }
-            if i > digits, let v = UInt64(String(String.UnicodeScalarView(chars[digits..<i])), radix: 16) { return Double(v) }
+            if i > digits, let v = UInt64(String(String.UnicodeScalarView(chars[digits..<i])), radix: 16) {
+                return Double(v)
+            }
             i = start
             return nil
         }
@@ -358,15 +374,21 @@ struct PromParser {
 
     /// `1h30m`, `5m`, `90s`, `250ms`: milliseconds.
     private mutating func duration() throws(CloudError) -> Int64 {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
-                                         ("w", 604_800_000), ("y", 31_536_000_000)]
+        let units: [(String, Int64)] = [
+            ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
+            ("w", 604_800_000), ("y", 31_536_000_000),
+        ]
         var total: Int64 = 0
         var parts = 0
         while let c = peek, PromParser.isDigit(c) {
             let start = i
             while let c = peek, PromParser.isDigit(c) { i += 1 }
-            guard let n = Int64(String(String.UnicodeScalarView(chars[start..<i]))) else { throw fail("duration out of range") }
-            guard let unit = units.first(where: { take($0.0) }) else { throw fail("bad duration: expected a unit (ms, s, m, h, d, w, y)") }
+            guard let n = Int64(String(String.UnicodeScalarView(chars[start..<i]))) else {
+                throw fail("duration out of range")
+            }
+            guard let unit = units.first(where: { take($0.0) }) else {
+                throw fail("bad duration: expected a unit (ms, s, m, h, d, w, y)")
+            }
             let (v, o1) = n.multipliedReportingOverflow(by: unit.1)
             let (sum, o2) = total.addingReportingOverflow(v)
             guard !o1, !o2 else { throw fail("duration out of range") }

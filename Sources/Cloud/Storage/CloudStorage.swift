@@ -42,10 +42,13 @@ public protocol CloudStorage: Sendable {
     func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage
     func get(_ gateway: String, _ series: String, at: Int64) async throws -> Double?
     func aggregate(_ gateway: String, _ series: String, from: Int64, to: Int64) async throws -> AggregateResult
-    func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws -> [Bucket]
+    func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws
+        -> [Bucket]
     /// The data of `[from, to]` in time order: segments that lie inside it and that
     /// `summarize(first, last)` accepts as their exact summaries, the rest as points.
-    func pieces(_ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
+    func pieces(
+        _ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool
+    )
         async throws -> [SeriesPiece]
     /// Who `token` names among the tokens kept in the store itself (accepted by every node that
     /// shares it), or nil.
@@ -69,7 +72,8 @@ extension CloudStorage {
     public func points(_ gateway: String, _ series: String, from: Int64, to: Int64, page: Int = 1_000_000)
         async throws -> (timestamps: [Int64], values: [Double])
     {
-        var ts = [Int64](), vs = [Double]()
+        var ts = [Int64]()
+        var vs = [Double]()
         var next: Int64? = from
         while let f = next, f <= to {
             let p = try await scan(gateway, series, from: f, to: to, limit: page)

@@ -37,7 +37,9 @@ public final class EmbeddedStorage: CloudStorage {
         for name in gatewayStore.gateways() {
             guard let db = try gatewayStore.database(name, create: false) else { continue }
             let s = try db.stats()
-            out.append(GatewaySummary(name: name, series: s.series.count, points: s.points, bytes: s.bytes, lastUploadMillis: last[name]))
+            out.append(
+                GatewaySummary(
+                    name: name, series: s.series.count, points: s.points, bytes: s.bytes, lastUploadMillis: last[name]))
         }
         return out
     }
@@ -68,18 +70,23 @@ public final class EmbeddedStorage: CloudStorage {
         try database(gateway).aggregate(series, from: from, to: to)
     }
 
-    public func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws -> [Bucket] {
+    public func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws
+        -> [Bucket]
+    {
         try database(gateway).downsample(series, from: from, to: to, interval: interval)
     }
 
-    public func pieces(_ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
+    public func pieces(
+        _ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool
+    )
         async throws -> [SeriesPiece]
     {
         try database(gateway).pieces(series, from: from, to: to, summarize: summarize)
     }
 
     public func problem() async -> String? {
-        FileIO.exists(gatewayStore.root + "/gateways") ? nil : "storage directory \(gatewayStore.root)/gateways is missing"
+        FileIO.exists(gatewayStore.root + "/gateways")
+            ? nil : "storage directory \(gatewayStore.root)/gateways is missing"
     }
 
     public func close() async { gatewayStore.close() }
@@ -88,7 +95,9 @@ public final class EmbeddedStorage: CloudStorage {
     public func principal(forToken token: String) async throws -> Principal? { nil }
 
     static let noTokens = AliceDBError(
-        .invalidArgument, "tokens kept in the store need [storage] kind = \"postgres\"; list them as [[gateway]] and [[reader]] in the configuration")
+        .invalidArgument,
+        "tokens kept in the store need [storage] kind = \"postgres\"; list them as [[gateway]] and [[reader]] in the configuration"
+    )
 
     public func addToken(_ token: String, for who: Principal) async throws { throw EmbeddedStorage.noTokens }
     public func removeTokens(of who: Principal) async throws -> Int { throw EmbeddedStorage.noTokens }

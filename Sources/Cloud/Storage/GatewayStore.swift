@@ -40,7 +40,10 @@ public final class GatewayStore: Sendable {
     public func close() {
         open.withLock { dbs in
             for (name, db) in dbs {
-                do { try db.close() } catch { logger.error("closing a gateway's database failed", metadata: ["gateway": "\(name)", "error": "\(error)"]) }
+                do { try db.close() } catch {
+                    logger.error(
+                        "closing a gateway's database failed", metadata: ["gateway": "\(name)", "error": "\(error)"])
+                }
             }
             dbs.removeAll()
         }

@@ -31,7 +31,9 @@ public struct PostgresSettings: Sendable, Equatable {
                 guard kv.count == 2 else { return .failure(URLError("query part '\(pair)' is not key=value")) }
                 switch kv[0] {
                 case "sslmode":
-                    guard let m = TLSMode(rawValue: kv[1]) else { return .failure(URLError("sslmode must be disable, prefer or require, not '\(kv[1])'")) }
+                    guard let m = TLSMode(rawValue: kv[1]) else {
+                        return .failure(URLError("sslmode must be disable, prefer or require, not '\(kv[1])'"))
+                    }
                     s.tls = m
                 default: return .failure(URLError("unknown URL parameter '\(kv[0])' (only sslmode)"))
                 }
@@ -50,7 +52,9 @@ public struct PostgresSettings: Sendable, Equatable {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
             let parts = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            guard let u = unescape(parts[0]), !u.isEmpty else { return .failure(URLError("user name is empty or has a bad %-escape")) }
+            guard let u = unescape(parts[0]), !u.isEmpty else {
+                return .failure(URLError("user name is empty or has a bad %-escape"))
+            }
             s.user = u
             if parts.count == 2 {
                 guard let p = unescape(parts[1]) else { return .failure(URLError("password has a bad %-escape")) }
@@ -63,13 +67,17 @@ public struct PostgresSettings: Sendable, Equatable {
             let after = host[host.index(after: close)...]
             host = host[host.index(after: host.startIndex)..<close]
             if after.hasPrefix(":") {
-                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return .failure(URLError("port must be 1–65535")) }
+                guard let p = Int(after.dropFirst()), (1...65535).contains(p) else {
+                    return .failure(URLError("port must be 1–65535"))
+                }
                 s.port = p
             } else if !after.isEmpty {
                 return .failure(URLError("unexpected '\(after)' after the address"))
             }
         } else if let colon = host.lastIndex(of: ":") {
-            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else { return .failure(URLError("port must be 1–65535")) }
+            guard let p = Int(host[host.index(after: colon)...]), (1...65535).contains(p) else {
+                return .failure(URLError("port must be 1–65535"))
+            }
             s.port = p
             host = host[..<colon]
         }
@@ -91,7 +99,9 @@ public struct PostgresSettings: Sendable, Equatable {
                 out.append(c)
                 continue
             }
-            guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else {
+                return nil
+            }
             out.append(v)
             it = it.dropFirst(2)
         }

@@ -25,11 +25,13 @@ extension PostgresStorage {
         guard !rows.keys.isEmpty else { return report }
         let (client, logger) = (self.client, self.logger)
         let names = newSeries.keys.sorted()
-        let absolute = names.map { newSeries[$0]!.absolute }, relative = names.map { newSeries[$0]!.relativePercent }
+        let absolute = names.map { newSeries[$0]!.absolute }
+        let relative = names.map { newSeries[$0]!.relativePercent }
         let now = FileIO.wallMillis()
         let inserted = try await run("storing a batch") { [rows] in
             try await client.withTransaction(logger: logger) { c in
-                try await c.query("""
+                try await c.query(
+                    """
                     INSERT INTO alicedb_series (series_key, gateway, series, abs_bound, rel_bound)
                     SELECT \(gateway) || '/' || n, \(gateway), n, a, r
                     FROM unnest(\(names)::text[], \(absolute)::float8[], \(relative)::float8[]) AS u(n, a, r)
@@ -38,7 +40,8 @@ extension PostgresStorage {
                 // In batch order (seq follows it, so ties resolve as on the gateway); the same
                 // segment again is skipped by the primary key.
                 var stored = [(key: String, first: Int64, last: Int64, points: Int64, bytes: Int64)]()
-                let result = try await c.query("""
+                let result = try await c.query(
+                    """
                     INSERT INTO alicedb_segments (series_key, first_ts, last_ts, digest, points, nan_count, min_value, max_value,
                                                   sum_value, max_error, model, received_ms, body)
                     SELECT k, f, l, sha256(b), p, n, mi, ma, su, me, mo, \(now), b
@@ -65,7 +68,8 @@ extension PostgresStorage {
                 let keys = totals.keys.sorted()
                 if !keys.isEmpty {
                     let v = keys.map { totals[$0]! }
-                    try await c.query("""
+                    try await c.query(
+                        """
                         UPDATE alicedb_series s SET segments = s.segments + u.n, points = s.points + u.p, bytes = s.bytes + u.b,
                             first_ts = LEAST(s.first_ts, u.f), last_ts = GREATEST(s.last_ts, u.l), max_span = GREATEST(s.max_span, u.span)
                         FROM unnest(\(keys)::text[], \(v.map(\.n))::int8[], \(v.map(\.points))::int8[], \(v.map(\.bytes))::int8[],
@@ -73,7 +77,8 @@ extension PostgresStorage {
                         WHERE s.series_key = u.k
                         """, logger: logger)
                 }
-                try await c.query("""
+                try await c.query(
+                    """
                     INSERT INTO alicedb_gateways (gateway, last_upload_ms) VALUES (\(gateway), \(now))
                     ON CONFLICT (gateway) DO UPDATE SET last_upload_ms = GREATEST(alicedb_gateways.last_upload_ms, EXCLUDED.last_upload_ms)
                     """, logger: logger)
@@ -90,13 +95,18 @@ extension PostgresStorage {
         let client = self.client
         return try await run("listing gateways") {
             var out = [GatewaySummary]()
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT g.gateway, g.last_upload_ms, count(s.series_key), coalesce(sum(s.points), 0)::int8, coalesce(sum(s.bytes), 0)::int8
                 FROM alicedb_gateways g LEFT JOIN alicedb_series s ON s.gateway = g.gateway
                 GROUP BY g.gateway, g.last_upload_ms ORDER BY g.gateway
                 """)
-            for try await (name, last, series, points, bytes) in rows.decode((String, Int64, Int64, Int64, Int64).self) {
-                out.append(GatewaySummary(name: name, series: Int(series), points: Int(points), bytes: Int(bytes), lastUploadMillis: last))
+            for try await (name, last, series, points, bytes) in rows.decode((String, Int64, Int64, Int64, Int64).self)
+            {
+                out.append(
+                    GatewaySummary(
+                        name: name, series: Int(series), points: Int(points), bytes: Int(bytes), lastUploadMillis: last)
+                )
             }
             return out
         }
@@ -106,7 +116,9 @@ extension PostgresStorage {
         let client = self.client
         return try await run("listing gateways") {
             var out = [String]()
-            for try await name in try await client.query("SELECT gateway FROM alicedb_gateways ORDER BY gateway").decode(String.self) {
+            for try await name in try await client.query("SELECT gateway FROM alicedb_gateways ORDER BY gateway")
+                .decode(String.self)
+            {
                 out.append(name)
             }
             return out
@@ -117,7 +129,9 @@ extension PostgresStorage {
     func hasGateway(_ gateway: String) async throws(AliceDBError) -> Bool {
         let client = self.client
         return try await run("looking up a gateway") {
-            for try await _ in try await client.query("SELECT 1 FROM alicedb_gateways WHERE gateway = \(gateway)").decode(Int32.self) {
+            for try await _ in try await client.query("SELECT 1 FROM alicedb_gateways WHERE gateway = \(gateway)")
+                .decode(Int32.self)
+            {
                 return true
             }
             return false
@@ -128,7 +142,8 @@ extension PostgresStorage {
         let client = self.client
         return try await run("listing series") {
             var out = [String]()
-            let rows = try await client.query("SELECT series FROM alicedb_series WHERE gateway = \(gateway) ORDER BY series")
+            let rows = try await client.query(
+                "SELECT series FROM alicedb_series WHERE gateway = \(gateway) ORDER BY series")
             for try await name in rows.decode(String.self) { out.append(name) }
             return out
         }
@@ -138,17 +153,20 @@ extension PostgresStorage {
         let client = self.client
         let rows: [SeriesStats] = try await run("reading series totals") {
             var out = [SeriesStats]()
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT series, segments, points, bytes, first_ts, last_ts, abs_bound, rel_bound FROM alicedb_series
                 WHERE gateway = \(gateway) AND (\(series)::text IS NULL OR series = \(series)) ORDER BY series
                 """)
             for try await (name, segments, points, bytes, first, last, abs, rel) in rows.decode(
                 (String, Int64, Int64, Int64, Int64?, Int64?, Double, Double).self)
             {
-                out.append(SeriesStats(
-                    name: name, points: Int(points), bufferedPoints: 0, segments: Int(segments), bytes: Int(bytes),
-                    bytesPerPoint: points > 0 ? Double(bytes) / Double(points) : 0, models: [:],
-                    firstTimestamp: first, lastTimestamp: last, bound: ErrorBound(absolute: abs, relativePercent: rel)))
+                out.append(
+                    SeriesStats(
+                        name: name, points: Int(points), bufferedPoints: 0, segments: Int(segments), bytes: Int(bytes),
+                        bytesPerPoint: points > 0 ? Double(bytes) / Double(points) : 0, models: [:],
+                        firstTimestamp: first, lastTimestamp: last,
+                        bound: ErrorBound(absolute: abs, relativePercent: rel)))
             }
             return out
         }

@@ -14,7 +14,10 @@ extension PostgresStorage {
     /// Segments of `key` that overlap `[from, to]` and sort after `(afterFirst, afterSeq)`, by
     /// `(first_ts, seq)`: at most `limit`. `whole` asks for summaries only where a segment lies
     /// inside the range (its body is then not sent).
-    func overlapping(_ key: String, from: Int64, to: Int64, after: (Int64, Int64)? = nil, limit: Int? = nil, partialOnly: Bool = false)
+    func overlapping(
+        _ key: String, from: Int64, to: Int64, after: (Int64, Int64)? = nil, limit: Int? = nil,
+        partialOnly: Bool = false
+    )
         async throws(AliceDBError) -> [FetchedSegment]
     {
         let client = self.client
@@ -22,7 +25,8 @@ extension PostgresStorage {
         return try await run("reading segments") {
             var out = [FetchedSegment]()
             // The lower bound on first_ts: no segment of the series spans more than max_span.
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT first_ts, last_ts, seq, body FROM alicedb_segments
                 WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
                   AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
@@ -44,7 +48,9 @@ extension PostgresStorage {
         let key = PostgresStorage.key(gateway, series)
         let client = self.client
         let found: Bool = try await run("looking up a series") {
-            for try await _ in try await client.query("SELECT 1 FROM alicedb_series WHERE series_key = \(key)").decode(Int32.self) { return true }
+            for try await _ in try await client.query("SELECT 1 FROM alicedb_series WHERE series_key = \(key)").decode(
+                Int32.self)
+            { return true }
             return false
         }
         guard !found else { return }
@@ -120,13 +126,17 @@ extension PostgresStorage {
         }
         // Segments inside the range: their exact summaries, summed by the database.
         var s: SegmentSummary = try await run("aggregating") {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT count(*)::int8, coalesce(sum(points), 0)::int8, coalesce(sum(nan_count), 0)::int8, min(min_value), max(max_value),
                        coalesce(sum(sum_value), 0)
                 FROM alicedb_segments WHERE series_key = \(key) AND first_ts >= \(from) AND first_ts <= \(to) AND last_ts <= \(to)
                 """)
-            for try await (_, points, nans, lo, hi, sum) in rows.decode((Int64, Int64, Int64, Double?, Double?, Double).self) {
-                return SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo ?? .infinity, max: hi ?? -.infinity, sum: sum)
+            for try await (_, points, nans, lo, hi, sum) in rows.decode(
+                (Int64, Int64, Int64, Double?, Double?, Double).self)
+            {
+                return SegmentSummary(
+                    count: Int(points), nanCount: Int(nans), min: lo ?? .infinity, max: hi ?? -.infinity, sum: sum)
             }
             return .empty
         }
@@ -139,7 +149,9 @@ extension PostgresStorage {
         return AggregateResult(s)
     }
 
-    public func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws -> [Bucket] {
+    public func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws
+        -> [Bucket]
+    {
         guard interval > 0 else { throw AliceDBError(.invalidArgument, "interval must be positive") }
         let key = PostgresStorage.key(gateway, series)
         guard from <= to else {
@@ -163,7 +175,9 @@ extension PostgresStorage {
 }
 
 extension PostgresStorage {
-    public func pieces(_ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
+    public func pieces(
+        _ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool
+    )
         async throws -> [SeriesPiece]
     {
         let key = PostgresStorage.key(gateway, series)
@@ -179,7 +193,8 @@ extension PostgresStorage {
             return [.points(timestamps: p.timestamps, values: p.values)]
         }
         var out = [SeriesPiece]()
-        var ts = [Int64](), vs = [Double]()
+        var ts = [Int64]()
+        var vs = [Double]()
         for r in rows {
             if r.first >= from && r.last <= to && summarize(r.first, r.last) {
                 if !ts.isEmpty { out.append(.points(timestamps: ts, values: vs)) }
@@ -207,10 +222,12 @@ extension PostgresStorage {
         async throws(AliceDBError) -> [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]
     {
         let client = self.client
-        let skip = bucket != nil, width = bucket ?? 1
+        let skip = bucket != nil
+        let width = bucket ?? 1
         return try await run("reading segments") {
             var out = [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]()
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT first_ts, last_ts, points::int8, nan_count::int8, min_value, max_value, sum_value,
                        CASE WHEN \(skip) AND first_ts >= \(from) AND last_ts <= \(to)
                              AND div(first_ts::numeric - \(from), \(width)) = div(last_ts::numeric - \(from), \(width))
@@ -224,8 +241,12 @@ extension PostgresStorage {
             for try await (first, last, points, nans, lo, hi, sum, body) in rows.decode(
                 (Int64, Int64, Int64, Int64, Double, Double, Double, ByteBuffer?).self)
             {
-                out.append((first, last, SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
-                            body.map { Array($0.readableBytesView) }))
+                out.append(
+                    (
+                        first, last,
+                        SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
+                        body.map { Array($0.readableBytesView) }
+                    ))
             }
             return out
         }

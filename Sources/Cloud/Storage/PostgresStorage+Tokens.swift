@@ -40,7 +40,8 @@ extension PostgresStorage {
         let role = who.role == .reader ? "reader" : "gateway"
         let now = FileIO.wallMillis()
         let added: Bool = try await run("adding a token") {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 INSERT INTO alicedb_tokens (token_sha256, name, role, created_ms) VALUES (\(digest), \(who.name), \(role), \(now))
                 ON CONFLICT DO NOTHING RETURNING 1
                 """)
@@ -55,7 +56,9 @@ extension PostgresStorage {
         let role = who.role == .reader ? "reader" : "gateway"
         let n: Int = try await run("removing tokens") {
             var n = 0
-            for try await _ in try await client.query("DELETE FROM alicedb_tokens WHERE name = \(who.name) AND role = \(role) RETURNING 1").decode(Int32.self) {
+            for try await _ in try await client.query(
+                "DELETE FROM alicedb_tokens WHERE name = \(who.name) AND role = \(role) RETURNING 1"
+            ).decode(Int32.self) {
                 n += 1
             }
             return n
@@ -68,7 +71,8 @@ extension PostgresStorage {
         let client = self.client
         return try await run("listing tokens") {
             var out = [(who: Principal, createdMillis: Int64)]()
-            let rows = try await client.query("SELECT name, role, created_ms FROM alicedb_tokens ORDER BY role, name, created_ms")
+            let rows = try await client.query(
+                "SELECT name, role, created_ms FROM alicedb_tokens ORDER BY role, name, created_ms")
             for try await (name, role, created) in rows.decode((String, String, Int64).self) {
                 out.append((Principal(name: name, role: role == "reader" ? .reader : .gateway), created))
             }

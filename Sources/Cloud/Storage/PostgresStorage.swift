@@ -80,7 +80,9 @@ public final class PostgresStorage: CloudStorage {
 
     /// Runs `body` against the database within `query_timeout`, retrying a deadlock or a
     /// serialization failure twice; errors become `AliceDBError`s.
-    func run<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws(AliceDBError) -> T {
+    func run<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws(AliceDBError)
+        -> T
+    {
         if let reason = currentOutage() { throw AliceDBError(.unavailable, reason) }
         var attempt = 0
         while true {
@@ -101,7 +103,8 @@ public final class PostgresStorage: CloudStorage {
     /// The reason calls fail now, during an outage; nil for the call that may try the database
     /// (none during an outage but one a second, the others failing fast while it tries).
     private func currentOutage() -> String? {
-        let probing = Duration.milliseconds(Int64(settings.queryTimeoutSeconds * 1000)) + PostgresStorage.retryAfterOutage
+        let probing =
+            Duration.milliseconds(Int64(settings.queryTimeoutSeconds * 1000)) + PostgresStorage.retryAfterOutage
         return outage.withLock { o in
             guard let current = o else { return nil }
             if ContinuousClock.now < current.until { return current.reason }
@@ -127,7 +130,9 @@ public final class PostgresStorage: CloudStorage {
         if first { logger.error("PostgreSQL unavailable", metadata: ["reason": "\(reason)"]) }
     }
 
-    private func withDeadline<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func withDeadline<T: Sendable>(
+        _ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
@@ -186,54 +191,54 @@ public final class PostgresStorage: CloudStorage {
     static let migrations: [[String]] = [
         // 1: gateways, series, segments.
         [
-        """
-        CREATE TABLE IF NOT EXISTS alicedb_gateways (
-            gateway text PRIMARY KEY,
-            last_upload_ms bigint NOT NULL)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS alicedb_series (
-            series_key text PRIMARY KEY,
-            gateway text NOT NULL,
-            series text NOT NULL,
-            abs_bound double precision NOT NULL,
-            rel_bound double precision NOT NULL,
-            segments bigint NOT NULL DEFAULT 0,
-            points bigint NOT NULL DEFAULT 0,
-            bytes bigint NOT NULL DEFAULT 0,
-            first_ts bigint,
-            last_ts bigint,
-            max_span bigint NOT NULL DEFAULT 0)
-        """,
-        "CREATE INDEX IF NOT EXISTS alicedb_series_gateway ON alicedb_series (gateway, series)",
-        """
-        CREATE TABLE IF NOT EXISTS alicedb_segments (
-            series_key text NOT NULL,
-            first_ts bigint NOT NULL,
-            last_ts bigint NOT NULL,
-            digest bytea NOT NULL,
-            seq bigserial NOT NULL,
-            points integer NOT NULL,
-            nan_count integer NOT NULL,
-            min_value double precision NOT NULL,
-            max_value double precision NOT NULL,
-            sum_value double precision NOT NULL,
-            max_error double precision NOT NULL,
-            model smallint NOT NULL,
-            received_ms bigint NOT NULL,
-            body bytea NOT NULL,
-            PRIMARY KEY (series_key, first_ts, digest))
-        """,
+            """
+            CREATE TABLE IF NOT EXISTS alicedb_gateways (
+                gateway text PRIMARY KEY,
+                last_upload_ms bigint NOT NULL)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS alicedb_series (
+                series_key text PRIMARY KEY,
+                gateway text NOT NULL,
+                series text NOT NULL,
+                abs_bound double precision NOT NULL,
+                rel_bound double precision NOT NULL,
+                segments bigint NOT NULL DEFAULT 0,
+                points bigint NOT NULL DEFAULT 0,
+                bytes bigint NOT NULL DEFAULT 0,
+                first_ts bigint,
+                last_ts bigint,
+                max_span bigint NOT NULL DEFAULT 0)
+            """,
+            "CREATE INDEX IF NOT EXISTS alicedb_series_gateway ON alicedb_series (gateway, series)",
+            """
+            CREATE TABLE IF NOT EXISTS alicedb_segments (
+                series_key text NOT NULL,
+                first_ts bigint NOT NULL,
+                last_ts bigint NOT NULL,
+                digest bytea NOT NULL,
+                seq bigserial NOT NULL,
+                points integer NOT NULL,
+                nan_count integer NOT NULL,
+                min_value double precision NOT NULL,
+                max_value double precision NOT NULL,
+                sum_value double precision NOT NULL,
+                max_error double precision NOT NULL,
+                model smallint NOT NULL,
+                received_ms bigint NOT NULL,
+                body bytea NOT NULL,
+                PRIMARY KEY (series_key, first_ts, digest))
+            """,
         ],
         // 2: tokens every node accepts.
         [
-        """
-        CREATE TABLE IF NOT EXISTS alicedb_tokens (
-            token_sha256 bytea PRIMARY KEY,
-            name text NOT NULL,
-            role text NOT NULL CHECK (role IN ('gateway', 'reader')),
-            created_ms bigint NOT NULL)
-        """,
+            """
+            CREATE TABLE IF NOT EXISTS alicedb_tokens (
+                token_sha256 bytea PRIMARY KEY,
+                name text NOT NULL,
+                role text NOT NULL CHECK (role IN ('gateway', 'reader')),
+                created_ms bigint NOT NULL)
+            """
         ],
     ]
 
@@ -243,25 +248,36 @@ public final class PostgresStorage: CloudStorage {
             try await client.withTransaction(logger: logger) { c in
                 // One node at a time: the others wait here, then find the schema made.
                 try await c.query("SELECT pg_advisory_xact_lock(73470001)", logger: logger)
-                try await c.query("CREATE TABLE IF NOT EXISTS alicedb_schema (version integer NOT NULL)", logger: logger)
+                try await c.query(
+                    "CREATE TABLE IF NOT EXISTS alicedb_schema (version integer NOT NULL)", logger: logger)
                 var version = 0
-                for try await v in try await c.query("SELECT max(version) FROM alicedb_schema", logger: logger).decode(Int?.self) {
+                for try await v in try await c.query("SELECT max(version) FROM alicedb_schema", logger: logger).decode(
+                    Int?.self)
+                {
                     version = v ?? 0
                 }
                 guard version <= PostgresStorage.schemaVersion else { return version }
                 for (i, statements) in PostgresStorage.migrations.enumerated() where i + 1 > version {
-                    for statement in statements { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    for statement in statements {
+                        try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
                     try await c.query("INSERT INTO alicedb_schema (version) VALUES (\(i + 1))", logger: logger)
                 }
                 return version
             }
         }
         guard found <= PostgresStorage.schemaVersion else {
-            throw AliceDBError(.invalidArgument, "the database's schema is version \(found), newer than this alicedb-cloud (\(PostgresStorage.schemaVersion)): upgrade the node")
+            throw AliceDBError(
+                .invalidArgument,
+                "the database's schema is version \(found), newer than this alicedb-cloud (\(PostgresStorage.schemaVersion)): upgrade the node"
+            )
         }
         if found < PostgresStorage.schemaVersion {
-            logger.notice(found == 0 ? "PostgreSQL schema created" : "PostgreSQL schema migrated", metadata: [
-                "from": "\(found)", "to": "\(PostgresStorage.schemaVersion)", "database": "\(settings.redacted)"])
+            logger.notice(
+                found == 0 ? "PostgreSQL schema created" : "PostgreSQL schema migrated",
+                metadata: [
+                    "from": "\(found)", "to": "\(PostgresStorage.schemaVersion)", "database": "\(settings.redacted)",
+                ])
         }
     }
 
