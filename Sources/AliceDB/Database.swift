@@ -122,7 +122,7 @@ public final class Database: Sendable {
     /// The value written at exactly `timestamp`, or nil if there is no sample there (no interpolation).
     /// - Complexity: O(log segments) plus one segment decode (cached).
     public func get(_ series: String, at timestamp: Int64) throws -> Double? {
-        try locked { e throws(AliceDBError) in try e.get(try e.seriesID(series, create: false), at: timestamp) }
+        try locked { e throws(AliceDBError) in try e.reader(series).get(at: timestamp) }
     }
 
     /// Points in `[from, to]`, in time order.
@@ -135,7 +135,7 @@ public final class Database: Sendable {
     /// Streams the points in `[from, to]` to `body`, in time order.
     public func scan(_ series: String, from: Int64 = .min, to: Int64 = .max, _ body: (Int64, Double) -> Void) throws {
         try locked { e throws(AliceDBError) in
-            try e.scan(try e.seriesID(series, create: false), from: from, to: to, body)
+            try e.reader(series).scan(from: from, to: to, body)
         }
     }
 
@@ -143,14 +143,14 @@ public final class Database: Sendable {
     /// - Complexity: O(segments) plus decoding the (at most two) partial segments.
     public func aggregate(_ series: String, from: Int64 = .min, to: Int64 = .max) throws -> AggregateResult {
         try locked { e throws(AliceDBError) in
-            try e.aggregate(try e.seriesID(series, create: false), from: from, to: to)
+            try e.reader(series).aggregate(from: from, to: to)
         }
     }
 
     /// One aggregate per `interval`-wide bucket starting at `from`; empty buckets are omitted.
     public func downsample(_ series: String, from: Int64, to: Int64, interval: Int64) throws -> [Bucket] {
         try locked { e throws(AliceDBError) in
-            try e.downsample(try e.seriesID(series, create: false), from: from, to: to, interval: interval)
+            try e.reader(series).downsample(from: from, to: to, interval: interval)
         }
     }
 
@@ -161,7 +161,7 @@ public final class Database: Sendable {
         -> [SeriesPiece]
     {
         try locked { e throws(AliceDBError) in
-            try e.pieces(try e.seriesID(series, create: false), from: from, to: to, summarize: summarize)
+            try e.reader(series).pieces(from: from, to: to, summarize: summarize)
         }
     }
 

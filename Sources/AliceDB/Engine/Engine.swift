@@ -15,7 +15,8 @@ final class Engine {
     var flushedSinceWALCheck = false
     var nextLSN: UInt64 = 1
     var counters = WriteCounters()
-    var lockFD: Int32 = -1
+    /// The writer's hold on the directory (nil: a reader).
+    var lock: DirectoryLock?
     var closed = false
     /// Flushed high-water mark per series (newest flushed timestamp).
     var highWater: [UInt32: Int64] = [:]
@@ -43,23 +44,7 @@ final class Engine {
         } else {
             try FileIO.makeDirectory(path)
         }
-        var lockFD: Int32 = -1
-        if !options.readOnly {
-            lockFD = try FileIO.open(path + "/LOCK", write: true, create: true)
-            guard FileIO.lockExclusive(lockFD) else {
-                let holder =
-                    (try? FileIO.readFile(path + "/LOCK")).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) }
-                    ?? "?"
-                FileIO.close(lockFD)
-                throw AliceDBError(
-                    .locked,
-                    "database is open for writing by another process (pid \(holder.isEmpty ? "?" : holder)); use a read-only open to query it",
-                    path: path)
-            }
-            try FileIO.truncate(lockFD, to: 0, path: path + "/LOCK")
-            try? FileIO.writeAll(lockFD, Array("\(FileIO.processID)".utf8), path: path + "/LOCK")
-        }
-        self.lockFD = lockFD
+        lock = options.readOnly ? nil : try DirectoryLock(dir: path)
         do {
             catalog = try Catalog.load(path: path + "/catalog.json")
             store = SegmentStore(dir: path + "/segments", readOnly: options.readOnly, logger: options.logger)
@@ -77,7 +62,7 @@ final class Engine {
             for s in store.totals.keys { if let h = store.highWater(s) { highWater[s] = h } }
             try recover()
         } catch {
-            if lockFD >= 0 { FileIO.close(lockFD) }
+            lock?.release()
             throw error
         }
     }
@@ -86,36 +71,19 @@ final class Engine {
     private func recover() throws(AliceDBError) {
         let walDir = path + "/wal"
         var replayed = 0
-        // Sub-records of one big batch share an LSN; `consumed` counts that record's points so far.
-        var currentLSN: UInt64 = 0
-        var consumed: UInt64 = 0
-        let (files, walMax) = try WAL.replay(dir: walDir, repair: !options.readOnly, logger: logger) {
-            record throws(AliceDBError) in
-            if record.lsn != currentLSN {
-                currentLSN = record.lsn
-                consumed = 0
-            }
-            let before = consumed
-            let n = UInt64(record.timestamps.count)
-            consumed += n
-            let flushed = store.flushed(record.seriesID)
-            var skip: UInt64 = 0
-            if record.lsn < flushed.lsn { return }
-            if record.lsn == flushed.lsn {
-                if flushed.points == 0 || flushed.points >= before + n { return }
-                skip = flushed.points > before ? flushed.points - before : 0
-            }
-            if catalog.byID[record.seriesID] == nil {
+        let (files, walMax) = try WAL.replayUnflushed(
+            dir: walDir, repair: !options.readOnly, logger: logger, flushed: store.flushed
+        ) { r throws(AliceDBError) in
+            if catalog.byID[r.series] == nil {
                 logger.error(
                     "WAL names a series missing from the catalog; recovered under a generated name",
-                    metadata: ["series": "\(record.seriesID)"])
-                _ = catalog.upsert("series-\(record.seriesID)", options: options.defaultSeriesOptions)
+                    metadata: ["series": "\(r.series)"])
+                _ = catalog.upsert("series-\(r.series)", options: options.defaultSeriesOptions)
                 if !options.readOnly { try catalog.save() }
             }
-            replayed += Int(n - skip)
+            replayed += r.timestamps.count
             try insert(
-                series: record.seriesID, record.timestamps[Int(skip)...], record.values[Int(skip)...], lsn: record.lsn,
-                fromWAL: true, recordOffset: before + skip)
+                series: r.series, r.timestamps, r.values, lsn: r.lsn, fromWAL: true, recordOffset: r.recordOffset)
         }
         nextLSN = max(walMax, store.maxLSN) + 1
         // A reader sees a live writer's unflushed points on every open: not news.
@@ -157,12 +125,7 @@ final class Engine {
     /// Creates or changes several series with one catalog write (an agent meeting many new topics).
     func setOptions(_ list: [(name: String, options: SeriesOptions)]) throws(AliceDBError) -> [SeriesInfo] {
         try checkWritable()
-        for (name, opts) in list {
-            try SeriesName.validate(name)
-            if let cap = opts.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
-                throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
-            }
-        }
+        for (name, opts) in list { try opts.check(series: name) }
         var out: [SeriesInfo] = []
         out.reserveCapacity(list.count)
         for (name, opts) in list {
@@ -193,10 +156,7 @@ final class Engine {
         var changed = [Int]()
         for (i, b) in batches.enumerated() where catalog.byName[b.series]?.options != b.options {
             do throws(AliceDBError) {
-                try SeriesName.validate(b.series)
-                if let cap = b.options.capacity, cap < 1 || cap > SegmentFormat.maxPoints {
-                    throw AliceDBError(.invalidArgument, "capacity must be 1...\(SegmentFormat.maxPoints) points")
-                }
+                try b.options.check(series: b.series)
                 if let j = changes.firstIndex(where: { $0.name == b.series }) {
                     changes[j].options = b.options
                 } else {
@@ -220,6 +180,13 @@ final class Engine {
             }
         }
         return results
+    }
+
+    /// The queries over a series, as it stands under the lock.
+    func reader(_ name: String) throws(AliceDBError) -> SeriesReader {
+        try checkOpen()
+        let id = try seriesID(name, create: false)
+        return SeriesReader(series: id, store: store, buffer: mem.buffers[id])
     }
 
     // MARK: Writes
@@ -379,9 +346,12 @@ final class Engine {
             _ = try retain(olderThan: cutoff, maxBytes: r.maxBytes)
         }
         let eligible = compactable
-        if store.smallFiles(below: options.compactSmallBytes, eligible: eligible).count >= options.compactAfterFiles {
+        if SegmentRewriter(store: store).smallFiles(below: options.compactSmallBytes, eligible: eligible).count
+            >= options.compactAfterFiles
+        {
             let shipped = shippedFiles()
-            let done = try store.compact(smallBytes: options.compactSmallBytes, eligible: eligible)
+            let done = try SegmentRewriter(store: store).compact(
+                smallBytes: options.compactSmallBytes, eligible: eligible)
             try markShipped(done.files, from: shipped)
         }
     }
@@ -417,9 +387,6 @@ final class Engine {
         }
         try store.close()
         closed = true
-        if lockFD >= 0 {
-            FileIO.close(lockFD)
-            lockFD = -1
-        }
+        lock?.release()
     }
 }

@@ -9,10 +9,7 @@ protocol OutboxFiles {
     var dataStart: [UInt64: Int] { get }
     func path(_ n: UInt64) -> String
     func shippableEnd(_ n: UInt64) -> Int
-    func readFrame(_ n: UInt64, at offset: Int, size: Int) throws(AliceDBError) -> Result<
-        (SegmentFile.Frame, [UInt8]), DecodeError
-    >
-    func resync(_ n: UInt64, after offset: Int, size: Int) throws(AliceDBError) -> Int?
+    func file(_ n: UInt64) throws(AliceDBError) -> SegmentFileReader
     func forEachRef(in n: UInt64, _ body: (UInt32, SegmentRef) throws(AliceDBError) -> Void) throws(AliceDBError)
 }
 
@@ -48,7 +45,7 @@ struct Outbox {
             let end = files.shippableEnd(n)
             var offset = max(out.next.offset, files.dataStart[n] ?? 0)
             while offset < end {
-                switch try files.readFrame(n, at: offset, size: end) {
+                switch try files.file(n).readFrame(at: offset, size: end) {
                 case .success(let (frame, bytes)):
                     let (name, bound) = describe(frame.series)
                     var entries = [SegmentBatch.Entry]()
@@ -69,7 +66,7 @@ struct Outbox {
                     offset = frame.end
                 case .failure(let e):
                     // Corrupt on disk (opening logged it and verify names it): what follows still goes.
-                    let next = try files.resync(n, after: offset, size: end) ?? end
+                    let next = try files.file(n).resync(after: offset, size: end) ?? end
                     logger.error(
                         "uplink skips a corrupt frame",
                         metadata: ["file": "\(files.path(n))", "offset": "\(offset)", "reason": "\(e)"])

@@ -12,6 +12,16 @@ public struct SeriesOptions: Sendable, Hashable, Codable {
         self.bound = bound
         self.capacity = capacity
     }
+
+    /// Checks that `name` may carry these options.
+    /// - Throws: `.invalidArgument` for a bad name or a capacity outside 1...`SegmentFormat.maxPoints`.
+    func check(series name: String) throws(AliceDBError) {
+        try SeriesName.validate(name)
+        if let cap = capacity, cap < 1 || cap > SegmentFormat.maxPoints {
+            throw AliceDBError(
+                .invalidArgument, "series '\(name)': capacity must be 1...\(SegmentFormat.maxPoints) points")
+        }
+    }
 }
 
 /// One series in the catalog.

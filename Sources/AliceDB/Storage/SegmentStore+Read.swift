@@ -16,6 +16,11 @@ extension SegmentStore {
         return fd
     }
 
+    /// File `n` for reading, through the store's descriptor.
+    func file(_ n: UInt64) throws(AliceDBError) -> SegmentFileReader {
+        SegmentFileReader(id: n, path: path(n), fd: try fd(n))
+    }
+
     func rawBytes(_ ref: SegmentRef) throws(AliceDBError) -> [UInt8] {
         try FileIO.read(try fd(ref.file), offset: ref.offset, count: ref.length, path: path(ref.file))
     }
@@ -98,51 +103,9 @@ extension SegmentStore {
         guard loose[n] == nil, let f = facts[n], let footer = f.footer else { return nil }
         let key = IndexBlockKey(file: n, series: series)
         if let hit = blocks[key] { return hit }
-        let p = path(n)
-        let fd = try fd(n)
-        let bodyStart = footer + 12
-        let count = Int(
-            try FileIO.read(fd, offset: bodyStart, count: 4, path: p).withUnsafeBytes {
-                $0.loadUnaligned(as: UInt32.self).littleEndian
-            })
-        var lo = 0
-        var hi = min(count, (f.size - bodyStart) / IndexFooter.entryBytes)
-        var found: IndexFooter.Entry? = nil
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let at = bodyStart + 4 + mid * IndexFooter.entryBytes
-            let raw = try FileIO.read(fd, offset: at, count: IndexFooter.entryBytes, path: p)
-            let e = try footerResult(
-                n, at, raw.withUnsafeBytes { r in Result { () throws(DecodeError) in try IndexFooter.entry(r, at: 0) } }
-            )
-            if e.series == series {
-                found = e
-                break
-            }
-            if e.series < series { lo = mid + 1 } else { hi = mid }
-        }
-        guard let e = found else { return nil }
-        guard bodyStart + e.blockOffset + e.blockLength <= f.size else {
-            throw AliceDBError(
-                .corrupt, "index block of series \(series) runs past the file", path: p, offset: bodyStart)
-        }
-        let bytes = try FileIO.read(fd, offset: bodyStart + e.blockOffset, count: e.blockLength, path: p)
-        let refs = try footerResult(
-            n, bodyStart + e.blockOffset,
-            bytes.withUnsafeBytes { r in
-                Result { () throws(DecodeError) in try IndexFooter.refs(r, e, file: n, dataEnd: footer) }
-            })
-        let block = IndexBlock(refs: refs, minFirst: e.minFirst, maxLast: e.maxLast, summary: e.summary)
+        guard let block = try file(n).block(of: series, footer: footer, size: f.size) else { return nil }
         blocks.insert(key, block)
         return block
-    }
-
-    func footerResult<T>(_ n: UInt64, _ at: Int, _ result: Result<T, DecodeError>) throws(AliceDBError) -> T {
-        switch result {
-        case .success(let v): return v
-        case .failure(let e):
-            throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path(n), offset: at + e.offset)
-        }
     }
 
     /// Segments of `series` that overlap `[from, to]`, in query order, and whether any two overlap.
@@ -201,21 +164,7 @@ extension SegmentStore {
             return
         }
         guard let f = facts[n], let footer = f.footer else { return }
-        let bytes = try FileIO.read(try fd(n), offset: footer, count: f.size - footer, path: path(n))
-        var all = [(UInt32, SegmentRef)]()
-        all.reserveCapacity(f.refs)
-        try footerResult(
-            n, footer,
-            bytes.withUnsafeBytes { raw in
-                Result { () throws(DecodeError) in
-                    let bodyRaw = UnsafeRawBufferPointer(rebasing: raw[try IndexFooter.body(raw)])
-                    try IndexFooter.forEachEntry(bodyRaw) { e throws(DecodeError) in
-                        for r in try IndexFooter.refs(try IndexFooter.block(bodyRaw, e), e, file: n, dataEnd: footer) {
-                            all.append((e.series, r))
-                        }
-                    }
-                }
-            })
+        let all = try file(n).allRefs(footer: footer, size: f.size)
         for (s, r) in all { try body(s, r) }
     }
 }

@@ -1,32 +1,15 @@
 internal import AliceFormat
 internal import Logging
 
-/// How far into the WAL a series' points are in segments: every record before `lsn`, and of the
-/// record `lsn` the first `points` points (0: all of it). A big batch can span several flushes.
-package struct WALPosition: Comparable, Sendable, Hashable {
-    package var lsn: UInt64
-    package var points: UInt64
-
-    package static let start = WALPosition(lsn: 0, points: 0)
-
-    package init(lsn: UInt64, points: UInt64) {
-        self.lsn = lsn
-        self.points = points
-    }
-
-    package static func < (a: WALPosition, b: WALPosition) -> Bool {
-        (a.lsn, a.points == 0 ? UInt64.max : a.points) < (b.lsn, b.points == 0 ? UInt64.max : b.points)
-    }
-}
-
 /// The segment files of a data directory and the index over them.
 ///
 /// Memory does not grow with the number of segments: per series the store keeps totals, per file a
 /// few facts, and segment refs only for the file being written (sealed after `maxActiveRefs`
 /// segments). A sealed file ends with an index footer that queries read per (file, series).
 ///
-/// Opening is in SegmentStore+Load, reading in SegmentStore+Read, compaction and retention in
-/// SegmentStore+Rewrite; they share the state below (module-internal, owned by the engine's lock).
+/// Opening is in SegmentStore+Load and reading in SegmentStore+Read; files are read through
+/// `SegmentFileReader` and rewritten (compaction, retention) by `SegmentRewriter`. The state below is
+/// module-internal and owned by the engine's lock.
 package final class SegmentStore {
     static let maxFileBytes = 64 << 20
     /// Segments after which the file being written is sealed: bounds the refs held in memory.

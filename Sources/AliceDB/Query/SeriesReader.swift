@@ -1,8 +1,15 @@
 internal import AliceFormat
 
-extension Engine {
-    /// Segments of `series` that overlap `[from, to]`, in index order.
-    func overlapping(_ series: UInt32, _ from: Int64, _ to: Int64) throws(AliceDBError) -> [SegmentRef] {
+/// The queries over one series: its segments in the store, then its MemTable buffer, merged in
+/// time order. A value made under the engine's lock and used before it is released.
+struct SeriesReader {
+    let series: UInt32
+    let store: SegmentStore
+    /// The series' unflushed points (nil: none buffered).
+    let buffer: SeriesBuffer?
+
+    /// Segments of the series that overlap `[from, to]`, in index order.
+    func overlapping(_ from: Int64, _ to: Int64) throws(AliceDBError) -> [SegmentRef] {
         try store.refs(series, from: from, to: to).refs
     }
 
@@ -10,8 +17,7 @@ extension Engine {
     func lowerBound(_ ts: [Int64], _ t: Int64) -> Int { RangeQuery.lowerBound(ts, t) }
 
     /// Calls `body` for every point in `[from, to]`, in time order (ties: arrival order).
-    func scan(_ series: UInt32, from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws(AliceDBError) {
-        try checkOpen()
+    func scan(from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws(AliceDBError) {
         guard from <= to else { return }
         let (refs, overlaps) = try store.refs(series, from: from, to: to)
         var needsSort = overlaps
@@ -20,7 +26,7 @@ extension Engine {
         func emit(_ t: Int64, _ v: Double) {
             if needsSort { collected.append(DataPoint(t, v)) } else { body(t, v) }
         }
-        if let buffer = mem.buffers[series], buffer.count > 0, let lastRef = refs.last,
+        if let buffer, buffer.count > 0, let lastRef = refs.last,
             buffer.first <= lastRef.lastTimestamp
         {
             needsSort = true
@@ -34,7 +40,7 @@ extension Engine {
             }
             lastT = max(lastT, ref.lastTimestamp)
         }
-        if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) {
+        if let (ts, values) = buffer?.points(from: from, to: to) {
             var i = lowerBound(ts, from)
             while i < ts.count && ts[i] <= to {
                 emit(ts[i], values[i])
@@ -49,9 +55,8 @@ extension Engine {
     }
 
     /// The value stored at exactly `t` (the most recently written if there are several).
-    func get(_ series: UInt32, at t: Int64) throws(AliceDBError) -> Double? {
-        try checkOpen()
-        if let (ts, values) = mem.buffers[series]?.points(from: t, to: t) {
+    func get(at t: Int64) throws(AliceDBError) -> Double? {
+        if let (ts, values) = buffer?.points(from: t, to: t) {
             var i = lowerBound(ts, t)
             var found: Double? = nil
             while i < ts.count && ts[i] == t {
@@ -62,7 +67,7 @@ extension Engine {
         }
         var result: Double? = nil
         var resultLSN: UInt64 = 0
-        for ref in try overlapping(series, t, t) {
+        for ref in try overlapping(t, t) {
             guard let d = try store.decodeForQuery(ref) else { continue }
             var i = lowerBound(d.timestamps, t)
             while i < d.timestamps.count && d.timestamps[i] == t {
@@ -77,8 +82,7 @@ extension Engine {
     }
 
     /// Count, sum, min, max over `[from, to]`: summaries for whole segments, the model inside partial ones.
-    func aggregate(_ series: UInt32, from: Int64, to: Int64) throws(AliceDBError) -> AggregateResult {
-        try checkOpen()
+    func aggregate(from: Int64, to: Int64) throws(AliceDBError) -> AggregateResult {
         var s = SegmentSummary.empty
         guard from <= to else { return AggregateResult(s) }
         let (whole, refs) = try store.aggregateParts(series, from: from, to: to)
@@ -91,19 +95,18 @@ extension Engine {
             guard let d = try store.decodeForQuery(ref) else { continue }
             RangeQuery.summarize(d.timestamps, d.values, from: from, to: to, into: &s)
         }
-        if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) {
+        if let (ts, values) = buffer?.points(from: from, to: to) {
             RangeQuery.summarize(ts, values, from: from, to: to, into: &s)
         }
         return AggregateResult(s)
     }
 
     /// Buckets `[from + k·interval, from + (k+1)·interval)` over `[from, to]`; empty buckets omitted.
-    func downsample(_ series: UInt32, from: Int64, to: Int64, interval: Int64) throws(AliceDBError) -> [Bucket] {
-        try checkOpen()
+    func downsample(from: Int64, to: Int64, interval: Int64) throws(AliceDBError) -> [Bucket] {
         guard interval > 0 else { throw AliceDBError(.invalidArgument, "interval must be positive") }
         guard from <= to else { return [] }
         var d = Downsampler(from: from, to: to, interval: interval)
-        for ref in try overlapping(series, from, to) {
+        for ref in try overlapping(from, to) {
             if d.coversWhole(first: ref.firstTimestamp, last: ref.lastTimestamp) {
                 guard let summary = try store.summaryForQuery(ref) else { continue }
                 d.add(first: ref.firstTimestamp, summary: summary)
@@ -112,25 +115,24 @@ extension Engine {
             guard let seg = try store.decodeForQuery(ref) else { continue }
             d.add(seg.timestamps, seg.values)
         }
-        if let (ts, values) = mem.buffers[series]?.points(from: from, to: to) { d.add(ts, values) }
+        if let (ts, values) = buffer?.points(from: from, to: to) { d.add(ts, values) }
         return d.result
     }
 
     /// The data of `[from, to]` in time order: a segment that lies inside it and that `summarize`
     /// accepts as its exact summary, everything else as points. Overlapping segments (or MemTable
     /// points inside a segment's span) come as points, sorted.
-    func pieces(_ series: UInt32, from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws(AliceDBError)
+    func pieces(from: Int64, to: Int64, summarize: (Int64, Int64) -> Bool) throws(AliceDBError)
         -> [SeriesPiece]
     {
-        try checkOpen()
         guard from <= to else { return [] }
         let (refs, overlaps) = try store.refs(series, from: from, to: to)
-        let memory = mem.buffers[series]?.points(from: from, to: to)
+        let memory = buffer?.points(from: from, to: to)
         let memoryFirst = memory.flatMap { m in m.0.first(where: { $0 >= from }) } ?? .max
         if overlaps || (refs.last.map { memoryFirst <= $0.lastTimestamp } ?? false) {
             var ts = [Int64]()
             var vs = [Double]()
-            try scan(series, from: from, to: to) { t, v in
+            try scan(from: from, to: to) { t, v in
                 ts.append(t)
                 vs.append(v)
             }

@@ -1,7 +1,10 @@
 internal import AliceFormat
 
-/// Compaction and retention: segment files rewritten into new sealed files, in bounded memory.
-extension SegmentStore {
+/// Compaction and retention's writer: segment files rewritten into new sealed files, in bounded
+/// memory, each naming the files it replaces; the store reloads its index afterwards.
+struct SegmentRewriter {
+    let store: SegmentStore
+
     /// Rewrites `files` into new files keeping the segments `keep` accepts; each new file names the
     /// old ones it replaces, so a crash between rename and unlink never doubles data. Files are
     /// taken in groups of at most `maxMergedRefs` segments, which bounds the memory used.
@@ -10,13 +13,13 @@ extension SegmentStore {
     func rewrite(
         files old: [UInt64], keep: (SegmentRef) -> Bool
     ) throws(AliceDBError) -> (segments: Int, points: Int, files: [(new: UInt64, old: [UInt64])]) {
-        precondition(!readOnly)
+        precondition(!store.readOnly)
         var dropped = (segments: 0, points: 0)
         var written = [(new: UInt64, old: [UInt64])]()
         var group = [UInt64]()
         var refs = 0
-        for n in old.sorted() where facts[n] != nil {
-            let r = facts[n]!.refs
+        for n in old.sorted() where store.facts[n] != nil {
+            let r = store.facts[n]!.refs
             if !group.isEmpty && refs + r > SegmentStore.maxMergedRefs {
                 let d = try rewriteGroup(group, keep: keep)
                 dropped = (dropped.segments + d.segments, dropped.points + d.points)
@@ -38,10 +41,10 @@ extension SegmentStore {
     private func rewriteGroup(
         _ old: [UInt64], keep: (SegmentRef) -> Bool
     ) throws(AliceDBError) -> (segments: Int, points: Int, file: UInt64) {
-        for n in old { try seal(n) }
-        try sync()
-        let newID = highestID + 1
-        let tmp = path(newID) + ".tmp"
+        for n in old { try store.seal(n) }
+        try store.sync()
+        let newID = store.highestID + 1
+        let tmp = store.path(newID) + ".tmp"
         var dropped = (segments: 0, points: 0)
         var newRefs = [UInt32: [SegmentRef]]()
         var summaries = [UInt32: SegmentSummary]()
@@ -52,11 +55,11 @@ extension SegmentStore {
             try FileIO.writeAll(fd, header, path: tmp)
             var size = header.count
             // Every series keeps its flushed WAL position, even if all its segments went.
-            for s in totals.keys.sorted() {
-                let position = flushed(s)
+            for s in store.totals.keys.sorted() {
+                let position = store.flushed(s)
                 positions[s] = position
                 var list = [SegmentRef]()
-                for n in old { list += try refs(of: s, in: n) }
+                for n in old { list += try store.refs(of: s, in: n) }
                 list.sort(by: SegmentRef.inOrder)
                 var chunk = [(ref: SegmentRef, bytes: [UInt8])]()
                 var chunkBytes = 0
@@ -81,13 +84,14 @@ extension SegmentStore {
                         dropped.points += r.count
                         continue
                     }
-                    let b = try rawBytes(r)
+                    let b = try store.rawBytes(r)
                     let parsed = b.withUnsafeBytes { raw in
                         Result { () throws(DecodeError) in try SegmentFormat.header(raw).0.summary }
                     }
                     guard case .success(let summary) = parsed else {
                         throw AliceDBError(
-                            .corrupt, "segment to be kept does not decode; nothing was rewritten", path: path(r.file),
+                            .corrupt, "segment to be kept does not decode; nothing was rewritten",
+                            path: store.path(r.file),
                             offset: r.offset)
                     }
                     summaries[s, default: .empty].merge(summary)
@@ -107,12 +111,12 @@ extension SegmentStore {
             try? FileIO.remove(tmp)
             throw error
         }
-        dropCaches()
-        try FileIO.rename(tmp, path(newID))
-        try FileIO.syncDirectory(dir)
-        for n in old { try FileIO.remove(path(n)) }
-        try FileIO.syncDirectory(dir)
-        try load()
+        store.dropCaches()
+        try FileIO.rename(tmp, store.path(newID))
+        try FileIO.syncDirectory(store.dir)
+        for n in old { try FileIO.remove(store.path(n)) }
+        try FileIO.syncDirectory(store.dir)
+        try store.load()
         return (dropped.segments, dropped.points, newID)
     }
 
@@ -122,8 +126,9 @@ extension SegmentStore {
         var out = [UInt64]()
         var refs = 0
         var bytes = 0
-        for n in fileIDs where eligible(n) {
-            guard let f = facts[n], f.footer != nil, f.size < smallBytes, f.refs < SegmentStore.maxActiveRefs else {
+        for n in store.fileIDs where eligible(n) {
+            guard let f = store.facts[n], f.footer != nil, f.size < smallBytes, f.refs < SegmentStore.maxActiveRefs
+            else {
                 continue
             }
             if refs + f.refs > SegmentStore.maxMergedRefs || bytes + f.size > SegmentStore.maxFileBytes { break }
@@ -142,51 +147,5 @@ extension SegmentStore {
         let small = smallFiles(below: smallBytes, eligible: eligible)
         guard small.count >= 2 else { return (0, []) }
         return (small.count, try rewrite(files: small) { _ in true }.files)
-    }
-
-    /// The smallest end time `t` such that deleting every segment that ends before `t` frees at
-    /// least `excess` segment bytes (nil: nothing to free). Two passes over the index with a
-    /// histogram of bytes by end time, so memory stays bounded however many segments there are.
-    func retentionCutoff(toFree excess: Int) throws(AliceDBError) -> Int64? {
-        guard excess > 0 else { return nil }
-        var lo = Int64.max
-        var hi = Int64.min
-        for f in facts.values where f.refs > 0 {
-            lo = min(lo, f.minLast)
-            hi = max(hi, f.maxLast)
-        }
-        guard lo <= hi else { return nil }
-        let buckets = 4096
-        var need = excess
-        for _ in 0..<2 {
-            let span = UInt64(bitPattern: hi &- lo) &+ 1
-            let width =
-                span == 0 ? UInt64.max / UInt64(buckets) : max(1, (span + UInt64(buckets) - 1) / UInt64(buckets))
-            var bytes = [Int](repeating: 0, count: buckets)
-            for n in fileIDs {
-                try forEachRef(in: n) { _, r throws(AliceDBError) in
-                    // Segments ending before `lo` were counted in the previous pass.
-                    if r.lastTimestamp >= lo && r.lastTimestamp <= hi {
-                        bytes[Int(UInt64(bitPattern: r.lastTimestamp &- lo) / width)] += r.length
-                    }
-                }
-            }
-            var sum = 0
-            var k = buckets - 1
-            for i in 0..<buckets {
-                sum += bytes[i]
-                if sum >= need {
-                    k = i
-                    break
-                }
-            }
-            if sum < need { return hi &+ 1 }  // everything goes
-            let start = lo &+ Int64(bitPattern: UInt64(k) &* width)
-            if width == 1 { return start &+ 1 }
-            need -= sum - bytes[k]
-            lo = start
-            hi = min(hi, start &+ Int64(bitPattern: width - 1))
-        }
-        return hi &+ 1
     }
 }
