@@ -51,6 +51,7 @@ public actor Agent {
         options.retention = config.retention
         options.maxBufferAgeSeconds = config.maxBufferAge
         options.outbox = config.uplink != nil
+        options.maintenanceTimer = false  // the agent's MaintenanceService runs it
         let database = try Database(path: config.storagePath, options: options)
         db = database
         uplink = try config.uplink.map { try Uplink(db: database, options: $0, logger: logger) }

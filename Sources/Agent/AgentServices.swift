@@ -5,7 +5,7 @@ internal import UnixSignals
 
 /// The agent's services, started in this order and shut down in reverse: intake first (stop the
 /// MQTT session, hand every waiting point to the engine, flush), then the uplink (a last try to
-/// ship within its deadline), then SIGHUP handling and the HTTP listener.
+/// ship within its deadline), then the engine's maintenance, SIGHUP handling and the HTTP listener.
 extension Agent {
     /// Runs the services until a graceful shutdown (`stop()`, or SIGTERM/SIGINT when `signals`),
     /// then closes the database.
@@ -17,6 +17,7 @@ extension Agent {
                 .init(service: HTTPService(server: MetricsServer(host: host, port: port, agent: self, logger: logger))))
         }
         if let reload { services.append(.init(service: ReloadService(agent: self, load: reload, logger: logger))) }
+        services.append(.init(service: MaintenanceService(db: db, logger: logger)))
         if let uplink { services.append(.init(service: UplinkService(uplink: uplink))) }
         // Intake ending on its own (its session gone) shuts the rest down gracefully as well.
         services.append(
@@ -64,6 +65,29 @@ struct IntakeService: Service {
             await agent.ingest()
             try await agent.finishIntake()
             group.cancelAll()
+        }
+    }
+}
+
+/// The engine's periodic work (`Database.maintain()`: WAL group commit, age-based flushes,
+/// retention, compaction) every `maintenanceInterval`, until a graceful shutdown.
+struct MaintenanceService: Service {
+    let db: Database
+    let logger: Logger
+
+    func run() async throws {
+        let interval = db.options.maintenanceInterval
+        var next = ContinuousClock.now + interval
+        while true {
+            let wake = next
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) } } catch
+            {
+                return  // shut down (or cancelled)
+            }
+            do { try db.maintain() } catch {
+                logger.error("maintenance failed", metadata: ["error": "\(error)"])
+            }
+            next = max(next + interval, ContinuousClock.now)
         }
     }
 }

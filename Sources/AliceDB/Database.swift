@@ -22,12 +22,11 @@ public final class Database: Sendable {
         self.path = path
         self.options = options
         engine = Mutex(try Engine(path: path, options: options))
-        if options.readOnly {
+        if options.readOnly || !options.maintenanceTimer {
             timer = nil
             return
         }
-        var periodMs = 1000
-        if case .interval(let ms) = options.sync { periodMs = max(5, min(ms, 1000)) }
+        let periodMs = options.maintenanceMillis
         let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "alicedb.maintenance"))
         t.schedule(
             deadline: .now() + .milliseconds(periodMs), repeating: .milliseconds(periodMs),
@@ -37,9 +36,17 @@ public final class Database: Sendable {
         t.resume()
     }
 
+    /// Dropped without `close()`: nothing is flushed here; buffered points stay in the WAL and the
+    /// next open replays them.
     deinit {
         timer?.source.cancel()
-        try? engine.withLock { e throws(AliceDBError) in try e.close() }
+        engine.withLock { $0.release() }
+    }
+
+    /// Periodic work: the WAL's group commit, age-based flushes, and each minute retention and
+    /// compaction. The database's own timer calls it unless `DatabaseOptions.maintenanceTimer` is off.
+    public func maintain() throws {
+        try locked { e throws(AliceDBError) in try e.maintenance() }
     }
 
     private func maintenance() {

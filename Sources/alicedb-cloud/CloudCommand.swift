@@ -39,9 +39,9 @@ struct ConfigOptions: ParsableArguments {
         return logger
     }
 
-    func openStorage(_ cfg: CloudConfig, _ logger: Logger) async throws -> any CloudStorage {
+    func makeStorage(_ cfg: CloudConfig, _ logger: Logger) throws -> any CloudStorage {
         do {
-            return try await cfg.openStorage(logger: logger)
+            return try cfg.makeStorage(logger: logger)
         } catch {
             errorLine("alicedb-cloud: storage error: \(error)")
             throw ExitCode(1)
@@ -64,8 +64,8 @@ struct Serve: AsyncParsableCommand {
             return
         }
         let logger = options.logger()
-        let store = try await options.openStorage(cfg, logger)
-        logger.info("storage open", metadata: ["storage": "\(store.description)"])
+        let store = try options.makeStorage(cfg, logger)
+        logger.info("storage", metadata: ["storage": "\(store.description)"])
         let node = CloudNode(config: cfg, store: store, logger: logger)
         let log = logger
         let onListening: @Sendable (Int) async -> Void = { port in
@@ -76,14 +76,12 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             // SIGTERM/SIGINT: stop accepting, finish what is in flight; then the store is closed.
-            try await node.application(onListening: onListening).runService()
+            try await node.run(onListening: onListening)
         } catch {
-            // Unreadable TLS files, an address in use: one line, exit 1 (the store closes as usual).
+            // Unreadable TLS files, an unreachable store, an address in use: one line, exit 1.
             errorLine("alicedb-cloud: error: \((error as? CloudError)?.message ?? "\(error)")")
-            await store.close()
             throw ExitCode(1)
         }
-        await store.close()
         logger.info("alicedb-cloud stopped")
     }
 }
@@ -111,15 +109,13 @@ struct Tokens: AsyncParsableCommand {
         }
         var logger = options.logger()
         if options.logLevel == "info" { logger.logLevel = .warning }
-        let store = try await options.openStorage(cfg, logger)
+        let store = try options.makeStorage(cfg, logger)
         do {
-            try await body(store)
+            try await store.withRunning { try await body(store) }
         } catch {
-            await store.close()
             errorLine("alicedb-cloud: \(error)")
             throw ExitCode(1)
         }
-        await store.close()
     }
 
     struct Add: AsyncParsableCommand {

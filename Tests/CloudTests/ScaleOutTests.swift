@@ -303,7 +303,7 @@ import Testing
         let added = try Self.tokens(a, ["add", "--name", "gw-3"])
         #expect(added.status == 0, "\(added.output)")
         let token = added.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(token.count == 64)
+        #expect(token.count == 64, "\(added.output)")
         let reader = try Self.tokens(
             b, ["add", "--name", "ops", "--role", "reader", "--token", "a-reader-token-of-ours"])
         #expect(reader.status == 0)

@@ -375,6 +375,26 @@ final class Engine {
         }
     }
 
+    /// Lets go of the directory without a flush (a database dropped without `close()`): the WAL's
+    /// buffered records are written (no fsync) so that the next open replays them, descriptors are
+    /// closed and the lock released.
+    func release() {
+        guard !closed else { return }
+        closed = true
+        if !options.readOnly {
+            let buffered = mem.buffers.values.reduce(0) { $0 + $1.count }
+            if buffered > 0 {
+                logger.warning(
+                    "database dropped without close(); its buffered points stay in the WAL for the next open",
+                    metadata: ["path": "\(path)", "points": "\(buffered)"])
+            }
+            try? wal?.flushBuffer()
+            wal?.close()
+        }
+        store.closeFiles()
+        lock?.release()
+    }
+
     func close() throws(AliceDBError) {
         guard !closed else { return }
         if !options.readOnly {

@@ -28,6 +28,18 @@ public struct DatabaseOptions: Sendable {
     /// and age retention then touch acknowledged segments only, and only the disk budget may
     /// delete segments not yet acknowledged (counted in `WriteCounters.retentionUnshipped…`).
     public var outbox = false
+    /// Runs maintenance (WAL group commit, age-based flushes, retention, compaction) on the
+    /// database's own timer. False when the owner calls `Database.maintain()` on its own schedule,
+    /// as the agent's maintenance service does.
+    public var maintenanceTimer = true
+
+    /// How often maintenance should run: the WAL's group-commit interval, between 5 ms and 1 s.
+    public var maintenanceInterval: Duration { .milliseconds(maintenanceMillis) }
+
+    var maintenanceMillis: Int {
+        if case .interval(let ms) = sync { return max(5, min(ms, 1000)) }
+        return 1000
+    }
 
     public init(
         readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,

@@ -171,6 +171,13 @@ package final class SegmentStore {
         return n == writing ? writingDurable : f.size
     }
 
+    /// Closes every descriptor without sealing or syncing (a database dropped without `close()`:
+    /// the next open scans the unsealed file).
+    func closeFiles() {
+        for fd in fds.values { FileIO.close(fd) }
+        fds = [:]
+    }
+
     func close() throws(AliceDBError) {
         if !readOnly, let n = writing { try seal(n) }
         if !readOnly { try sync() }

@@ -1,5 +1,6 @@
 public import AliceDB
 public import Logging
+public import ServiceLifecycle
 
 /// A gateway as the node lists it.
 public struct GatewaySummary: Sendable, Hashable {
@@ -27,7 +28,14 @@ public struct ScanPage: Sendable {
 /// Errors are `AliceDBError`s (`.notFound` for a gateway or series with no data, `.badInput` for a
 /// refused batch, `.unavailable` when the store cannot be reached now) so that the node maps
 /// them to HTTP statuses in one place.
-public protocol CloudStorage: Sendable {
+///
+/// A store is a `Service`: its `run()` keeps what it needs in the background (PostgreSQL: the
+/// connection pool) until the group shuts down, then flushes and releases everything. Calls work
+/// only while it runs; `prepare()` (the schema) comes first.
+public protocol CloudStorage: Service {
+    /// Makes the store ready for calls (PostgreSQL: connects and migrates the schema); needs `run()`
+    /// going. A node calls it before it listens.
+    func prepare() async throws
     /// Stores a gateway's batch: durable when this returns; a segment already stored is counted as
     /// a duplicate, a bad one refused with its reason while the others are stored.
     func ingest(_ batch: SegmentBatch, from gateway: String) async throws -> ImportReport
@@ -61,13 +69,22 @@ public protocol CloudStorage: Sendable {
     func listTokens() async throws -> [(who: Principal, createdMillis: Int64)]
     /// Nil when the store works; otherwise why not (for /healthz).
     func problem() async -> String?
-    /// Flushes and releases everything (at shutdown).
-    func close() async
     /// One line for `--check` and the log.
     var description: String { get }
 }
 
 extension CloudStorage {
+    /// Runs the store for the length of `body` (prepared first), then shuts it down: for a command
+    /// that uses a store once (`alicedb-cloud tokens`), or a test.
+    public func withRunning<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            try await prepare()
+            return try await body()
+        }
+    }
+
     /// Every point of `[from, to]`, page by page.
     public func points(_ gateway: String, _ series: String, from: Int64, to: Int64, page: Int = 1_000_000)
         async throws -> (timestamps: [Int64], values: [Double])
@@ -109,10 +126,10 @@ struct ScanCollector {
 }
 
 extension CloudConfig {
-    /// Opens the store the configuration names (for PostgreSQL: connects and migrates the schema).
+    /// The store the configuration names, not yet running (`CloudStorage`).
     /// - Throws: `AliceDBError` saying why the store cannot be used.
-    public func openStorage(logger: Logger) async throws -> any CloudStorage {
-        if let pg = postgres { return try await PostgresStorage.open(pg, logger: logger) }
+    public func makeStorage(logger: Logger) throws -> any CloudStorage {
+        if let pg = postgres { return PostgresStorage(pg, logger: logger) }
         return try EmbeddedStorage(path: storagePath, logger: logger)
     }
 }

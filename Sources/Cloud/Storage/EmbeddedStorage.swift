@@ -1,5 +1,6 @@
 public import AliceDB
 public import Logging
+internal import ServiceLifecycle
 internal import Synchronization
 
 /// The single-node store: one embedded engine directory per gateway (`GatewayStore`).
@@ -89,7 +90,23 @@ public final class EmbeddedStorage: CloudStorage {
             ? nil : "storage directory \(gatewayStore.root)/gateways is missing"
     }
 
-    public func close() async { gatewayStore.close() }
+    public func prepare() async throws {}
+
+    /// Runs the gateways' databases' maintenance each second until the group shuts down (or the
+    /// task is cancelled), then flushes and closes every one of them.
+    public func run() async throws {
+        var next = ContinuousClock.now
+        while true {
+            next = max(next + .seconds(1), ContinuousClock.now)
+            let wake = next
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) } } catch
+            {
+                break
+            }
+            gatewayStore.maintain()
+        }
+        gatewayStore.close()
+    }
 
     // The embedded store keeps no tokens: they are in the configuration.
     public func principal(forToken token: String) async throws -> Principal? { nil }

@@ -25,6 +25,7 @@ public final class GatewayStore: Sendable {
             guard create || FileIO.exists(dir) else { return nil }
             var options = DatabaseOptions(logger: logger)
             options.maxBufferAgeSeconds = nil
+            options.maintenanceTimer = false  // EmbeddedStorage.run calls maintain()
             let db = try Database(path: dir, options: options)
             dbs[gateway] = db
             return db
@@ -34,6 +35,15 @@ public final class GatewayStore: Sendable {
     /// Gateways with data here, by name.
     public func gateways() -> [String] {
         ((try? FileIO.list(root + "/gateways")) ?? []).filter(CloudConfig.validGatewayName).sorted()
+    }
+
+    /// Runs every open database's periodic work (retention, compaction); failures are logged.
+    public func maintain() {
+        for (name, db) in open.withLock({ $0 }) {
+            do { try db.maintain() } catch {
+                logger.error("maintenance failed", metadata: ["gateway": "\(name)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Flushes, syncs and closes every open database.

@@ -17,8 +17,9 @@ internal import Synchronization
 public final class PostgresStorage: CloudStorage {
     public let settings: PostgresSettings
     let client: PostgresClient
+    /// Finished when `run()` starts the pool.
+    private let running: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     let logger: Logger
-    private let runner: Task<Void, Never>
     /// While the database is unreachable, calls fail at once (503) instead of each waiting for
     /// `query_timeout`; one call a second tries again.
     private let outage = Mutex<(until: ContinuousClock.Instant, reason: String)?>(nil)
@@ -29,35 +30,36 @@ public final class PostgresStorage: CloudStorage {
     /// The schema version this build writes; a database at a newer version is refused.
     public static let schemaVersion = migrations.count
 
-    private init(settings: PostgresSettings, client: PostgresClient, runner: Task<Void, Never>, logger: Logger) {
+    /// A store over the database `settings` names; nothing connects until `run()`.
+    public init(_ settings: PostgresSettings, logger: Logger) {
+        var config = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: Self.tls(settings.tls))
+        config.options.maximumConnections = settings.poolSize
+        config.options.minimumConnections = 0
+        config.options.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
+        config.options.keepAliveBehavior = .init(frequency: .seconds(30))
         self.settings = settings
-        self.client = client
-        self.runner = runner
+        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger
+        running = AsyncStream.makeStream()
+    }
+
+    /// Runs the connection pool until the group shuts down (or the task is cancelled), then
+    /// closes its connections.
+    public func run() async {
+        running.continuation.finish()
+        await client.run()
     }
 
     /// Connects, then creates or migrates the schema (under an advisory lock, so nodes starting
     /// together do it once).
     /// - Throws: `AliceDBError` (`.unavailable` when the database cannot be reached in time,
     ///   `.invalidArgument` when its schema is newer than this build).
-    public static func open(_ settings: PostgresSettings, logger: Logger) async throws -> PostgresStorage {
-        var config = PostgresClient.Configuration(
-            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: tls(settings.tls))
-        config.options.maximumConnections = settings.poolSize
-        config.options.minimumConnections = 0
-        config.options.connectTimeout = .milliseconds(Int64(settings.connectTimeoutSeconds * 1000))
-        config.options.keepAliveBehavior = .init(frequency: .seconds(30))
-        let client = PostgresClient(configuration: config, backgroundLogger: logger)
-        let runner = Task { await client.run() }
-        let store = PostgresStorage(settings: settings, client: client, runner: runner, logger: logger)
-        do {
-            try await store.migrate()
-        } catch {
-            await store.close()
-            throw error
-        }
-        return store
+    public func prepare() async throws {
+        // Leasing before the pool runs works but logs a warning; wait for `run()` to begin.
+        for await _ in running.stream {}
+        try await migrate()
     }
 
     static func tls(_ mode: PostgresSettings.TLSMode) -> PostgresClient.Configuration.TLS {
@@ -69,12 +71,6 @@ public final class PostgresStorage: CloudStorage {
     }
 
     public var description: String { "postgres \(settings.redacted) pool_size=\(settings.poolSize)" }
-
-    public func close() async {
-        // Cancelling `run()` closes the pool's connections.
-        runner.cancel()
-        await runner.value
-    }
 
     // MARK: Calls with a deadline and one error type
 
