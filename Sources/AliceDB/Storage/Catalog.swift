@@ -52,7 +52,7 @@ package struct Catalog {
         do {
             file = try JSONDecoder().decode(File.self, from: Data(bytes))
         } catch {
-            throw AliceDBError(.corrupt, "catalog is not valid: \(error)", path: path)
+            throw AliceDBError(.corrupt, "catalog is not valid: \(error)", path: path, cause: error)
         }
         guard file.format == "alicedb-catalog", file.version == 1 else {
             throw AliceDBError(.corrupt, "catalog has format \(file.format) version \(file.version)", path: path)
@@ -70,7 +70,7 @@ package struct Catalog {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
         do { data = try encoder.encode(file) } catch {
-            throw AliceDBError(.io, "catalog could not be encoded: \(error)", path: path)
+            throw AliceDBError(.io, "catalog could not be encoded: \(error)", path: path, cause: error)
         }
         try FileIO.replace(path, with: [UInt8](data))
     }

@@ -112,7 +112,7 @@ struct SegmentFileReader {
         switch result {
         case .success(let v): return v
         case .failure(let e):
-            throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path, offset: at + e.offset)
+            throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path, offset: at + e.offset, cause: e)
         }
     }
 

@@ -88,11 +88,13 @@ struct SegmentRewriter {
                     let parsed = b.withUnsafeBytes { raw in
                         Result { () throws(DecodeError) in try SegmentFormat.header(raw).0.summary }
                     }
-                    guard case .success(let summary) = parsed else {
+                    let summary: SegmentSummary
+                    switch parsed {
+                    case .success(let s): summary = s
+                    case .failure(let e):
                         throw AliceDBError(
                             .corrupt, "segment to be kept does not decode; nothing was rewritten",
-                            path: store.path(r.file),
-                            offset: r.offset)
+                            path: store.path(r.file), offset: r.offset, cause: e)
                     }
                     summaries[s, default: .empty].merge(summary)
                     if chunkBytes + b.count > 1 << 20 { try emit() }

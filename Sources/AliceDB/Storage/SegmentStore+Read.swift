@@ -37,7 +37,7 @@ extension SegmentStore {
         } catch {
             throw AliceDBError(
                 .corrupt, "segment does not decode: \(error.message)", path: path(ref.file),
-                offset: ref.offset + error.offset)
+                offset: ref.offset + error.offset, cause: error)
         }
     }
 
@@ -57,7 +57,7 @@ extension SegmentStore {
         case .failure(let e):
             throw AliceDBError(
                 .corrupt, "segment header does not decode: \(e.message)", path: path(ref.file),
-                offset: ref.offset + e.offset)
+                offset: ref.offset + e.offset, cause: e)
         }
     }
 

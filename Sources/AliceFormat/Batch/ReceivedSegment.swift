@@ -22,7 +22,7 @@ public struct ReceivedSegment: Sendable {
         let (d, tsBytes, valueBytes, derived): (DecodedSegment, [UInt8], [UInt8], Bool)
         switch parsed {
         case .success(let p): (d, tsBytes, valueBytes, derived) = p
-        case .failure(let e): throw AliceDBError(.badInput, "segment does not decode: \(e)")
+        case .failure(let e): throw AliceDBError(.badInput, "segment does not decode: \(e)", cause: e)
         }
         if let fault = d.inconsistency { throw AliceDBError(.badInput, "segment disagrees with its header: \(fault)") }
         var h = d.header
@@ -37,7 +37,7 @@ public struct ReceivedSegment: Sendable {
     /// - Throws: `AliceDBError` (`.corrupt`) when they no longer decode.
     public static func decode(_ bytes: [UInt8]) throws(AliceDBError) -> DecodedSegment {
         do { return try SegmentFormat.decode(bytes) } catch {
-            throw AliceDBError(.corrupt, "stored segment does not decode: \(error)")
+            throw AliceDBError(.corrupt, "stored segment does not decode: \(error)", cause: error)
         }
     }
 }

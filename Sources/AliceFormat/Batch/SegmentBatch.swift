@@ -58,7 +58,7 @@ public struct SegmentBatch: Sendable, Equatable {
         let result = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try decode(raw) } }
         switch result {
         case .success(let b): return b
-        case .failure(let e): throw AliceDBError(.badInput, "segment batch: \(e.message)", offset: e.offset)
+        case .failure(let e): throw AliceDBError(.badInput, "segment batch: \(e.message)", offset: e.offset, cause: e)
         }
     }
 

@@ -1,5 +1,6 @@
-/// An engine error: what went wrong, where (file, line, byte offset), and why.
-public struct AliceDBError: Error, CustomStringConvertible, Sendable {
+/// An engine error: what went wrong, where in the input (file, line, byte offset), why (the
+/// underlying error), and where in our source it was raised.
+public struct AliceDBError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     /// The kind of failure; a struct so that kinds can be added without breaking callers.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
@@ -31,10 +32,31 @@ public struct AliceDBError: Error, CustomStringConvertible, Sendable {
     public var offset: Int?
     /// The C `errno`, if a system call failed.
     public var errno: Int32?
+    /// The error this one stands for (a decode error, a system error, a driver's error), if any.
+    public var cause: (any Error)?
+    /// Where in this package's source the error was raised.
+    public var location: SourceLocation
 
+    /// A place in the source: `fileID` is `Module/File.swift`.
+    public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+        public var fileID: String
+        public var line: Int
+
+        public init(fileID: String, line: Int) {
+            self.fileID = fileID
+            self.line = line
+        }
+
+        public var description: String { "\(fileID):\(line)" }
+    }
+
+    /// - Parameters:
+    ///   - path, line, offset: where in the input (file, text line, byte) the problem is.
+    ///   - cause: the underlying error.
+    ///   - sourceFileID, sourceLine: where it is raised; leave them to their defaults.
     public init(
         _ code: Code, _ message: String, path: String? = nil, line: Int? = nil, offset: Int? = nil,
-        errno: Int32? = nil
+        errno: Int32? = nil, cause: (any Error)? = nil, sourceFileID: String = #fileID, sourceLine: Int = #line
     ) {
         self.code = code
         self.message = message
@@ -42,6 +64,8 @@ public struct AliceDBError: Error, CustomStringConvertible, Sendable {
         self.line = line
         self.offset = offset
         self.errno = errno
+        self.cause = cause
+        self.location = SourceLocation(fileID: sourceFileID, line: sourceLine)
     }
 
     public var description: String {
@@ -50,5 +74,13 @@ public struct AliceDBError: Error, CustomStringConvertible, Sendable {
         if let line { place += ":\(line)" }
         if let offset { place += " (byte \(offset))" }
         return place.isEmpty ? message : "\(place): \(message)"
+    }
+
+    /// The description, the code, the cause and the source location: for logs and bug reports.
+    public var debugDescription: String {
+        var out = "\(description) [\(code) at \(location)"
+        if let errno { out += ", errno \(errno)" }
+        if let cause { out += ", cause: \(String(reflecting: cause))" }
+        return out + "]"
     }
 }

@@ -149,20 +149,22 @@ public final class PostgresStorage: CloudStorage {
         }
         guard let p = error as? PSQLError else {
             if error is CancellationError { return (AliceDBError(.unavailable, "\(what): cancelled"), false) }
-            return (AliceDBError(.unavailable, "PostgreSQL \(what): \(error)"), false)
+            return (AliceDBError(.unavailable, "PostgreSQL \(what): \(error)", cause: error), false)
         }
         guard let state = p.serverInfo?[.sqlState] else {
             // No answer from a server: refused, dropped, timed out, the pool closed.
             let cause = p.underlying.map { ": \($0)" } ?? ""
-            return (AliceDBError(.unavailable, "PostgreSQL unreachable during \(what) (\(p.code)\(cause))"), false)
+            return (
+                AliceDBError(.unavailable, "PostgreSQL unreachable during \(what) (\(p.code)\(cause))", cause: p), false
+            )
         }
         let message = p.serverInfo?[.message] ?? "\(p.code)"
-        if state == "40P01" || state == "40001" { return (AliceDBError(.io, "\(what): \(message)"), true) }
+        if state == "40P01" || state == "40001" { return (AliceDBError(.io, "\(what): \(message)", cause: p), true) }
         // 08: connection exceptions; 57P: shutting down or starting; 53: out of resources.
         if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
-            return (AliceDBError(.unavailable, "PostgreSQL \(what): \(message) (\(state))"), false)
+            return (AliceDBError(.unavailable, "PostgreSQL \(what): \(message) (\(state))", cause: p), false)
         }
-        return (AliceDBError(.io, "PostgreSQL \(what): \(message) (SQLSTATE \(state))"), false)
+        return (AliceDBError(.io, "PostgreSQL \(what): \(message) (SQLSTATE \(state))", cause: p), false)
     }
 
     public func problem() async -> String? {
