@@ -112,7 +112,8 @@ struct SegmentFileReader {
         switch result {
         case .success(let v): return v
         case .failure(let e):
-            throw AliceDBError(.corrupt, "segment file index: \(e.message)", path: path, offset: at + e.offset, cause: e)
+            throw AliceDBError(
+                .corrupt, "segment file index: \(e.message)", path: path, offset: at + e.offset, cause: e)
         }
     }
 
