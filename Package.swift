@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         // The agent's lifecycle: intake, uplink, reload and HTTP as services of one group.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // Typed file descriptors and errno for the engine's file layer.
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +51,7 @@ let package = Package(
             dependencies: [
                 "AliceFormat",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // TOML configuration files with errors that name the file, line and key (agent and cloud).
@@ -114,7 +117,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["AliceFormat"], path: "Tests/TestSupport"),
         .testTarget(
             name: "AliceFormatTests",
-            dependencies: ["AliceFormat", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: [
+                "AliceFormat", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "AliceDBTests",
@@ -135,7 +140,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Uplink bytes per point against line protocol + gzip, and cloud ingest throughput.
         .executableTarget(
@@ -162,9 +170,10 @@ let package = Package(
 
 // Every target gets the same strict settings (house style): Swift 6 mode is the tools default.
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [
-        .enableUpcomingFeature("ExistentialAny"),
-        .enableUpcomingFeature("MemberImportVisibility"),
-        .enableUpcomingFeature("InternalImportsByDefault"),
-    ]
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"),
+            .enableUpcomingFeature("MemberImportVisibility"),
+            .enableUpcomingFeature("InternalImportsByDefault"),
+        ]
 }

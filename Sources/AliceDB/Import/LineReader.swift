@@ -1,8 +1,9 @@
 internal import AliceFormat
+internal import SystemPackage
 
 /// Reads a file line by line in large chunks (no Foundation), for CSV import.
 public struct LineReader: ~Copyable {
-    private let fd: Int32
+    private let fd: FileDescriptor
     private var buffer: [UInt8] = []
     private var start = 0
     private var eof = false

@@ -1,10 +1,11 @@
 internal import AliceFormat
+internal import SystemPackage
 
 /// The one-writer lock of a data directory: an exclusive `flock` on its `LOCK` file, which holds
 /// the writer's pid. The lock owns its descriptor and lets go of it on `release` or in `deinit`
 /// (closing is all it does there: the kernel drops the lock with the descriptor).
 final class DirectoryLock {
-    private var fd: Int32
+    private var fd: FileDescriptor
 
     /// Takes the lock of the directory at `dir`.
     /// - Throws: `.locked` naming the holder's pid when another process writes the directory.
@@ -31,9 +32,9 @@ final class DirectoryLock {
     }
 
     func release() {
-        guard fd >= 0 else { return }
+        guard fd.rawValue >= 0 else { return }
         FileIO.close(fd)
-        fd = -1
+        fd = FileDescriptor(rawValue: -1)
     }
 
     deinit { release() }

@@ -1,18 +1,21 @@
+internal import AliceFormat
+package import SystemPackage
+
 #if canImport(Glibc)
     internal import Glibc
 #else
     internal import Darwin
-    internal import AliceFormat
 #endif
 
 /// Thin wrappers over the POSIX calls the storage layer needs: each retries `EINTR` and turns
-/// `-1`/`errno` into an `AliceDBError` that names the file.
+/// `-1`/`errno` into an `AliceDBError` that names the file (its cause: swift-system's `Errno`).
+/// Descriptors are swift-system's `FileDescriptor`s; whoever opens one closes it.
 package enum FileIO {
     static func failure(_ what: String, _ path: String, _ err: Int32 = errno) -> AliceDBError {
         let reason = String(cString: strerror(err))
         let code: AliceDBError.Code =
             err == ENOSPC || err == EDQUOT || err == EFBIG ? .diskFull : err == ENOENT ? .notFound : .io
-        return AliceDBError(code, "\(what) failed: \(reason)", path: path, errno: err)
+        return AliceDBError(code, "\(what) failed: \(reason)", path: path, errno: err, cause: Errno(rawValue: err))
     }
 
     @inline(__always)
@@ -45,7 +48,7 @@ package enum FileIO {
 
     /// The corresponding C function is `open`.
     package static func open(_ path: String, write: Bool, create: Bool = false, truncate: Bool = false)
-        throws(AliceDBError) -> Int32
+        throws(AliceDBError) -> FileDescriptor
     {
         var flags = write ? O_RDWR : O_RDONLY
         if create { flags |= O_CREAT }
@@ -53,35 +56,41 @@ package enum FileIO {
         flags |= O_CLOEXEC
         let (fd, err) = retrying { Int(Glibc.open(path, flags, 0o644)) }
         if fd < 0 { throw failure("open", path, err) }
-        return Int32(fd)
+        return FileDescriptor(rawValue: Int32(fd))
     }
 
-    package static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    package static func close(_ fd: FileDescriptor) { _ = Glibc.close(fd.rawValue) }
 
     /// Writes all of `bytes` at the current end of the file. The corresponding C function is `write`.
-    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(AliceDBError) {
+    package static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer, path: String)
+        throws(AliceDBError)
+    {
         var done = 0
         while done < bytes.count {
-            let (n, err) = retrying { Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done) }
+            let (n, err) = retrying { Glibc.write(fd.rawValue, bytes.baseAddress! + done, bytes.count - done) }
             if n < 0 { throw failure("write", path, err) }
             if n == 0 { throw failure("write", path, ENOSPC) }
             done += n
         }
     }
 
-    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(AliceDBError) {
+    package static func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8], path: String) throws(AliceDBError) {
         let r = bytes.withUnsafeBytes { raw in Result { () throws(AliceDBError) in try writeAll(fd, raw, path: path) } }
         try r.get()
     }
 
     /// Reads exactly `count` bytes at `offset`. The corresponding C function is `pread`.
-    package static func read(_ fd: Int32, offset: Int, count: Int, path: String) throws(AliceDBError) -> [UInt8] {
+    package static func read(_ fd: FileDescriptor, offset: Int, count: Int, path: String) throws(AliceDBError)
+        -> [UInt8]
+    {
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         var failure: AliceDBError? = nil
         out.withUnsafeMutableBytes { buf in
             while done < count {
-                let (n, err) = retrying { pread(fd, buf.baseAddress! + done, count - done, off_t(offset + done)) }
+                let (n, err) = retrying {
+                    pread(fd.rawValue, buf.baseAddress! + done, count - done, off_t(offset + done))
+                }
                 if n < 0 {
                     failure = FileIO.failure("read", path, err)
                     return
@@ -100,7 +109,7 @@ package enum FileIO {
 
     /// The whole file (or nil if it does not exist).
     package static func readFile(_ path: String) throws(AliceDBError) -> [UInt8]? {
-        let fd: Int32
+        let fd: FileDescriptor
         do { fd = try open(path, write: false) } catch  where error.code == .notFound { return nil }
         defer { close(fd) }
         let size = try self.size(fd, path: path)
@@ -108,9 +117,9 @@ package enum FileIO {
     }
 
     /// The corresponding C function is `fstat`.
-    package static func size(_ fd: Int32, path: String) throws(AliceDBError) -> Int {
+    package static func size(_ fd: FileDescriptor, path: String) throws(AliceDBError) -> Int {
         var st = stat()
-        if fstat(fd, &st) != 0 { throw failure("stat", path) }
+        if fstat(fd.rawValue, &st) != 0 { throw failure("stat", path) }
         return Int(st.st_size)
     }
 
@@ -125,8 +134,8 @@ package enum FileIO {
     }
 
     /// The corresponding C function is `fsync`.
-    package static func sync(_ fd: Int32, path: String) throws(AliceDBError) {
-        let (r, err) = retrying { Int(fsync(fd)) }
+    package static func sync(_ fd: FileDescriptor, path: String) throws(AliceDBError) {
+        let (r, err) = retrying { Int(fsync(fd.rawValue)) }
         if r != 0 { throw failure("fsync", path, err) }
     }
 
@@ -138,12 +147,12 @@ package enum FileIO {
     }
 
     /// The corresponding C function is `ftruncate`.
-    package static func truncate(_ fd: Int32, to size: Int, path: String) throws(AliceDBError) {
-        let (r, err) = retrying { Int(ftruncate(fd, off_t(size))) }
+    package static func truncate(_ fd: FileDescriptor, to size: Int, path: String) throws(AliceDBError) {
+        let (r, err) = retrying { Int(ftruncate(fd.rawValue, off_t(size))) }
         if r != 0 { throw failure("truncate", path, err) }
     }
 
-    package static func seekToEnd(_ fd: Int32) { _ = lseek(fd, 0, SEEK_END) }
+    package static func seekToEnd(_ fd: FileDescriptor) { _ = lseek(fd.rawValue, 0, SEEK_END) }
 
     /// The corresponding C function is `rename`.
     package static func rename(_ from: String, _ to: String) throws(AliceDBError) {
@@ -181,7 +190,7 @@ package enum FileIO {
     }
 
     /// Takes an exclusive advisory lock without waiting. The corresponding C function is `flock`.
-    package static func lockExclusive(_ fd: Int32) -> Bool { flock(fd, LOCK_EX | LOCK_NB) == 0 }
+    package static func lockExclusive(_ fd: FileDescriptor) -> Bool { flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 }
 
     /// Monotonic nanoseconds, for ages and sync intervals.
     package static func monotonicNanos() -> UInt64 {
@@ -202,10 +211,10 @@ package enum FileIO {
 
 extension FileIO {
     /// Reads up to `buffer.count` bytes; 0 at the end. The corresponding C function is `read`.
-    package static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String)
+    package static func readSome(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer, path: String)
         throws(AliceDBError) -> Int
     {
-        let (n, err) = retrying { Glibc.read(fd, buffer.baseAddress!, buffer.count) }
+        let (n, err) = retrying { Glibc.read(fd.rawValue, buffer.baseAddress!, buffer.count) }
         if n < 0 { throw failure("read", path, err) }
         return n
     }

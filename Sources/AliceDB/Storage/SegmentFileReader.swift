@@ -1,5 +1,6 @@
 internal import AliceFormat
 internal import Logging
+internal import SystemPackage
 
 /// One segment file on disk, read through a descriptor its store owns: the header, the index
 /// footer and its blocks, and the frames one by one (skipping corrupt ones). Holds no state of
@@ -7,7 +8,7 @@ internal import Logging
 struct SegmentFileReader {
     let id: UInt64
     let path: String
-    let fd: Int32
+    let fd: FileDescriptor
 
     /// What an index footer holds: every ref with its series, and each series' flushed position.
     struct Footer {

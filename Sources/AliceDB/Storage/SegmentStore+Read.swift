@@ -1,11 +1,12 @@
 internal import AliceFormat
 internal import Logging
+internal import SystemPackage
 
 /// Reading: segment bytes, decoded segments, and the refs a query needs.
 extension SegmentStore {
     // MARK: Reading
 
-    func fd(_ file: UInt64) throws(AliceDBError) -> Int32 {
+    func fd(_ file: UInt64) throws(AliceDBError) -> FileDescriptor {
         if let fd = fds[file] { return fd }
         if fds.count >= 64 {  // keep descriptors bounded however many files there are
             for (n, fd) in fds where n != writing { FileIO.close(fd) }

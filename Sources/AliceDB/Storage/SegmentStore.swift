@@ -1,5 +1,6 @@
 internal import AliceFormat
 internal import Logging
+internal import SystemPackage
 
 /// The segment files of a data directory and the index over them.
 ///
@@ -35,7 +36,7 @@ package final class SegmentStore {
     var looseSummary: [UInt64: [UInt32: SegmentSummary]] = [:]
     /// Where each file's frames start (after its header).
     var dataStart: [UInt64: Int] = [:]
-    var fds: [UInt64: Int32] = [:]
+    var fds: [UInt64: FileDescriptor] = [:]
     /// The file this writer appends to (nil: the next append starts a new one).
     var writing: UInt64?
     var writingDirty = false
@@ -77,7 +78,7 @@ package final class SegmentStore {
 
     // MARK: Writing
 
-    private func ensureWriting() throws(AliceDBError) -> (UInt64, Int32) {
+    private func ensureWriting() throws(AliceDBError) -> (UInt64, FileDescriptor) {
         if let n = writing, let fd = fds[n], (facts[n]?.size ?? 0) < SegmentStore.maxFileBytes { return (n, fd) }
         if let n = writing { try seal(n) }
         highestID += 1

@@ -1,5 +1,6 @@
 internal import AliceFormat
 internal import Logging
+internal import SystemPackage
 
 /// When the write-ahead log reaches the disk.
 public enum SyncPolicy: Sendable, Hashable, CustomStringConvertible {
@@ -38,7 +39,8 @@ package final class WAL {
     static let bufferLimit = 256 << 10
     let dir: String
     let logger: Logger
-    private var fd: Int32 = -1
+    /// The current file, owned: closed by `rotate` and `close` (-1: none open).
+    private var fd = FileDescriptor(rawValue: -1)
     private(set) var currentFile: UInt64 = 0
     private var currentSize = 0
     private var buffer: [UInt8] = []
@@ -228,7 +230,7 @@ package final class WAL {
     }
 
     func close() {
-        if fd >= 0 { FileIO.close(fd) }
-        fd = -1
+        if fd.rawValue >= 0 { FileIO.close(fd) }
+        fd = FileDescriptor(rawValue: -1)
     }
 }
