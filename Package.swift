@@ -108,7 +108,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Data set slices, temp directories and random series shared by the test targets.
+        // Waiting on a condition with a deadline, and temp directories: every test target and the harness.
+        .target(name: "TestKit"),
+        // Data set slices, codec round trips and random series shared by the engine's test targets.
         .target(name: "TestSupport", dependencies: ["AliceFormat"], path: "Tests/TestSupport"),
         .testTarget(
             name: "AliceFormatTests",
@@ -117,13 +119,13 @@ let package = Package(
         .testTarget(
             name: "AliceDBTests",
             dependencies: [
-                "AliceDB", "AliceFormat", "TestSupport",
+                "AliceDB", "AliceFormat", "TestKit", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Real mosquitto and child processes on loopback, shared by the agent tests and its benchmark.
-        .target(name: "AgentHarness"),
+        .target(name: "AgentHarness", dependencies: ["TestKit"]),
         .executableTarget(
             name: "alicedb-agent-bench",
             dependencies: [
@@ -133,7 +135,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig", "TestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Uplink bytes per point against line protocol + gzip, and cloud ingest throughput.
         .executableTarget(
@@ -150,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "CloudTests",
             dependencies: [
-                "Cloud", "AgentHarness", "AliceDB",
+                "Cloud", "AgentHarness", "AliceDB", "TestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

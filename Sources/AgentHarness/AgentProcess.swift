@@ -1,4 +1,5 @@
 public import Foundation
+internal import TestKit
 
 /// The real `alicedb-agent` as a child process with its own directory, data and HTTP port.
 public final class AgentProcess {
@@ -58,23 +59,28 @@ public final class AgentProcess {
         return nil
     }
 
-    public func waitConnected(seconds: Double = 10) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if metric("alicedb_broker_connected") == 1 { return }
-            try await Task.sleep(for: .milliseconds(20))
+    /// Waits until `alicedb_broker_connected` is 1.
+    /// - Throws: `HarnessError` with the agent's log when it does not connect within `timeout`.
+    public func waitConnected(timeout: Duration = .seconds(10)) async throws {
+        do {
+            try await waitUntil(timeout: timeout, "the agent connected to the broker") {
+                metric("alicedb_broker_connected") == 1
+            }
+        } catch let e as WaitTimeout {
+            throw HarnessError("\(e); its log:\n\(log)")
         }
-        throw HarnessError("the agent did not connect within \(seconds) s; its log:\n\(log)")
     }
 
-    /// Waits until `alicedb_messages_total` reaches `count`; false on timeout.
-    public func waitMessages(_ count: Int, seconds: Double = 20) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (metric("alicedb_messages_total") ?? 0) >= count { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+    /// Waits until `alicedb_messages_total` reaches `count`.
+    /// - Throws: `HarnessError` with the count reached and the agent's log on timeout.
+    public func waitMessages(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+        do {
+            try await waitUntil(timeout: timeout, "\(count) messages at the agent") {
+                (metric("alicedb_messages_total") ?? 0) >= count
+            }
+        } catch let e as WaitTimeout {
+            throw HarnessError("\(e) (it has \(metric("alicedb_messages_total") ?? -1)); its log:\n\(log)")
         }
-        return false
     }
 
     /// SIGTERM and wait; returns the seconds it took to exit (it flushes everything first).

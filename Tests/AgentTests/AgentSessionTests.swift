@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// The agent process against a real mosquitto: TLS, MQTT 5 with a status topic and last will,
@@ -45,7 +46,7 @@ import Testing
                 "42.5",
             ])
         publisher.waitUntilExit()
-        #expect(await agent.waitMessages(1))
+        try await agent.waitMessages(1)
         try agent.terminate()
         let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.secure").map(\.value) == [42.5])
@@ -73,7 +74,7 @@ import Testing
             "-t", "t/two", "-m", "7.25",
         ])
         #expect(status == 0)
-        #expect(await agent.waitMessages(1))
+        try await agent.waitMessages(1)
         try agent.terminate()
         let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.two").map(\.value) == [7.25])
@@ -90,7 +91,7 @@ import Testing
         let load = try LoadPublisher(port: broker.port)
         for i in 0..<100 { try load.publish("t/a", Array("\(i)".utf8), qos: 1) }
         try load.drain()
-        #expect(await agent.waitMessages(100))
+        try await agent.waitMessages(100)
         // Handed to the engine (within 10 ms of arrival) means written to the WAL file.
         for _ in 0..<100 where (agent.metric("alicedb_points_total") ?? 0) < 100 {
             try await Task.sleep(for: .milliseconds(10))
@@ -123,7 +124,7 @@ import Testing
         try load.drain()
         let second = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent", config: config)
         try await second.waitConnected()
-        #expect(await second.waitMessages(500))
+        try await second.waitMessages(500)
         try second.terminate()
         let db = try Database(path: second.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.queued").map(\.value) == (0..<500).map(Double.init))

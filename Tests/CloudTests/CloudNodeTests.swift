@@ -2,6 +2,7 @@ import AgentHarness
 import AliceDB
 import Cloud
 import Foundation
+import TestKit
 import Testing
 
 /// Fixtures: a cloud node process with two gateways and a reader, and real segment batches.
