@@ -215,7 +215,7 @@ enum CLI {
 
     /// SIGKILL in the middle of a long import: the database reopens, verifies, and holds a prefix
     /// of the input with at most the last sync interval missing.
-    @Test func sigkillDuringImportLosesOnlyUnsyncedPoints() throws {
+    @Test func sigkillDuringImportLosesOnlyUnsyncedPoints() async throws {
         let dir = TempDirectory()
         let csv = dir.path + "/long.csv"
         var text = "ts,value\n"
@@ -229,14 +229,15 @@ enum CLI {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Wait until some data is durable, then kill it mid-import.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let wal = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/db/segments")) ?? []
-            if wal.count > 0 { break }
-            usleep(20_000)
+        // Wait until some data is durable (segment frames past a file header), then kill it mid-import.
+        let segments = dir.path + "/db/segments"
+        try await waitUntil(timeout: .seconds(60), "the import's first segments on disk") {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: segments)) ?? []
+            let bytes = files.compactMap {
+                try? FileManager.default.attributesOfItem(atPath: segments + "/" + $0)[.size]
+            }
+            return bytes.compactMap { ($0 as? NSNumber)?.intValue }.reduce(0, +) >= 512
         }
-        usleep(300_000)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal)

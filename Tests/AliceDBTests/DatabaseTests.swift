@@ -156,12 +156,7 @@ import Testing
         let db = try Database(
             path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20), maxBufferAgeSeconds: 0.05))
         try db.put("slow", 1, 1)
-        var flushed = false
-        for _ in 0..<100 where !flushed {
-            try await Task.sleep(for: .milliseconds(20))
-            flushed = try db.stats().segments == 1
-        }
-        #expect(flushed)
+        try await waitUntil(timeout: .seconds(2), "the old buffer flushed by age") { try db.stats().segments == 1 }
         #expect(db.counters.flushesAge == 1)
         try db.close()
     }
@@ -170,13 +165,9 @@ import Testing
         let dir = TempDirectory()
         let db = try Database(path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20)))
         try db.put("live", 7, 7.5)
-        var seen = false
-        for _ in 0..<100 where !seen {
-            try await Task.sleep(for: .milliseconds(20))
-            let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
-            seen = try ro.get("live", at: 7) == 7.5
+        try await waitUntil(timeout: .seconds(2), "the point visible to a reader") {
+            try Database(path: dir.path, options: DatabaseOptions(readOnly: true)).get("live", at: 7) == 7.5
         }
-        #expect(seen)
         try db.close()
     }
 }
