@@ -140,6 +140,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "TOMLConfigTests", dependencies: ["TOMLConfig", "TestKit"]),
         // Uplink bytes per point against line protocol + gzip, and cloud ingest throughput.
         .executableTarget(
             name: "alicedb-cloud-bench",
