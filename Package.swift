@@ -140,6 +140,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The MQTT wrapper against a real mosquitto: the event queue's back-pressure and shutdown races.
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "AgentHarness", "TestKit"]),
         .testTarget(name: "TOMLConfigTests", dependencies: ["TOMLConfig", "TestKit"]),
         // Uplink bytes per point against line protocol + gzip, and cloud ingest throughput.
         .executableTarget(
