@@ -3,6 +3,7 @@ import AliceDB
 import Foundation
 import Logging
 import MQTT
+import Synchronization
 import TOMLConfig
 import TestKit
 import Testing
@@ -188,4 +189,29 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         #expect(RFC3339.millis("1970-01-01T00:00:01.5Z") == 1500)
         #expect(RFC3339.millis("2024-05-01T14:00:00+02:00") == 1_714_564_800_000)
     }
+}
+
+@Suite struct AgentHTTPTests {
+    /// `[http] listen` on port 0: the system picks the port; the agent keeps it and reports it.
+    @Test func portZeroBindsAFreePortAndReportsIt() async throws {
+        let broker = try Broker()
+        var cfg = try config(broker, broker.dir.appendingPathComponent("data").path)
+        cfg.http = ("127.0.0.1", 0)
+        let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let reported = ReportedPort()
+        let run = Task { try await agent.run(onListening: { reported.port.store($0, ordering: .releasing) }) }
+        try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
+        let port = try #require(await agent.httpPort)
+        #expect(port > 0)
+        try await waitUntil("the port reported") { reported.port.load(ordering: .acquiring) == port }
+        try await waitUntil("the agent connected to the broker") { await agent.counters.connected }
+        #expect(try httpGet(port: port, path: "/healthz").hasPrefix("HTTP/1.1 200"))
+        await agent.stop()
+        try await run.value
+    }
+}
+
+/// The port `onListening` was called with (0 before).
+final class ReportedPort: Sendable {
+    let port = Atomic<Int>(0)
 }
