@@ -113,7 +113,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Data set slices, temp directories and random series shared by the test targets.
+        // Waiting on a condition with a deadline, and temp directories: every test target and the harness.
+        .target(name: "TestKit"),
+        // Data set slices, codec round trips and random series shared by the engine's test targets.
         .target(name: "TestSupport", dependencies: ["AliceFormat"], path: "Tests/TestSupport"),
         .testTarget(
             name: "AliceFormatTests",
@@ -124,13 +126,13 @@ let package = Package(
         .testTarget(
             name: "AliceDBTests",
             dependencies: [
-                "AliceDB", "AliceFormat", "TestSupport",
+                "AliceDB", "AliceFormat", "TestKit", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Real mosquitto and child processes on loopback, shared by the agent tests and its benchmark.
-        .target(name: "AgentHarness"),
+        .target(name: "AgentHarness", dependencies: ["TestKit"]),
         .executableTarget(
             name: "alicedb-agent-bench",
             dependencies: [
@@ -141,10 +143,13 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig",
+                "Agent", "AgentHarness", "AliceDB", "MQTT", "TOMLConfig", "TestKit",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The MQTT wrapper against a real mosquitto: the event queue's back-pressure and shutdown races.
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "AgentHarness", "TestKit"]),
+        .testTarget(name: "TOMLConfigTests", dependencies: ["TOMLConfig", "TestKit"]),
         // Uplink bytes per point against line protocol + gzip, and cloud ingest throughput.
         .executableTarget(
             name: "alicedb-cloud-bench",
@@ -160,8 +165,11 @@ let package = Package(
         .testTarget(
             name: "CloudTests",
             dependencies: [
-                "Cloud", "AgentHarness", "AliceDB",
+                "Cloud", "AgentHarness", "AliceDB", "TestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

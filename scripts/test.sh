@@ -13,5 +13,5 @@ swift build --build-tests >&2
 swift format lint --strict -r Sources Tests >&2
 # No folder of AliceFormat or AliceDB may use a type of a folder above it (docs/architecture.md).
 python3 scripts/check-layers.py >&2
-swift test --skip-build --filter 'AgentTests\.|CloudTests\.' "$@"
-swift test --skip-build --skip 'AgentTests\.|CloudTests\.' "$@"
+swift test --skip-build --filter 'AgentTests\.|CloudTests\.|MQTTTests\.' "$@"
+swift test --skip-build --skip 'AgentTests\.|CloudTests\.|MQTTTests\.' "$@"

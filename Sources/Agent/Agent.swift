@@ -21,6 +21,8 @@ public actor Agent {
     let logger: Logger
     /// Ships segments to the cloud node (nil without `[uplink]`).
     public let uplink: Uplink?
+    /// The port the HTTP listener is bound to (nil before it listens, or without `[http] listen`).
+    public private(set) var httpPort: Int?
     private var session: MQTTSession?
     private var pending: [String: PendingBatch] = [:]
     /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
@@ -58,6 +60,8 @@ public actor Agent {
     }
 
     public nonisolated var database: Database { db }
+
+    func listening(onPort port: Int) { httpPort = port }
 
     /// Starts the MQTT session (it connects and reconnects by itself) and tells systemd the agent is ready.
     func startIntake() throws {

@@ -66,18 +66,7 @@ public struct AgentConfig: Sendable {
         """
 
     public static func load(path: String) throws(ConfigError) -> AgentConfig {
-        let text: String
-        do {
-            guard let bytes = try FileIO.readFile(path) else {
-                throw ConfigError(file: path, message: "no such file")
-            }
-            text = String(decoding: bytes, as: UTF8.self)
-        } catch let e as ConfigError {
-            throw e
-        } catch {
-            throw ConfigError(file: path, message: "cannot read: \(error)")
-        }
-        return try parse(text, file: path)
+        try parse(ConfigReader.read(path: path), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfig {

@@ -9,12 +9,18 @@ internal import UnixSignals
 extension Agent {
     /// Runs the services until a graceful shutdown (`stop()`, or SIGTERM/SIGINT when `signals`),
     /// then closes the database.
-    /// - Parameter reload: where a SIGHUP takes the new configuration from (none: SIGHUP is not trapped).
-    public func run(signals: Bool = false, reload: (@Sendable () throws -> AgentConfig)? = nil) async throws {
+    /// - Parameters:
+    ///   - reload: where a SIGHUP takes the new configuration from (none: SIGHUP is not trapped).
+    ///   - onListening: called with the HTTP listener's port once it is bound (`[http] listen` may
+    ///     ask for port 0: chosen by the system).
+    public func run(
+        signals: Bool = false, reload: (@Sendable () throws -> AgentConfig)? = nil,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         var services = [ServiceGroupConfiguration.ServiceConfiguration]()
         if let (host, port) = config.http {
-            services.append(
-                .init(service: HTTPService(server: MetricsServer(host: host, port: port, agent: self, logger: logger))))
+            let server = MetricsServer(host: host, port: port, agent: self, logger: logger, onListening: onListening)
+            services.append(.init(service: HTTPService(server: server)))
         }
         if let reload { services.append(.init(service: ReloadService(agent: self, load: reload, logger: logger))) }
         services.append(.init(service: MaintenanceService(db: db, logger: logger)))

@@ -10,9 +10,12 @@ internal import NIOPosix
 /// middleware, and a framework pulled full Foundation into the agent (+7 MiB resident).
 struct MetricsServer {
     let host: String
+    /// The port to bind; 0 lets the system choose one (`Agent.httpPort` and `onListening` tell which).
     let port: Int
     let agent: Agent
     let logger: Logger
+    /// Called once the listener is bound, with its port.
+    var onListening: @Sendable (Int) async -> Void = { _ in }
 
     /// One event-loop thread is plenty for two loopback endpoints (the default group has one per core).
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -33,7 +36,10 @@ struct MetricsServer {
                 }
             }
             .bind(host: host, port: port).get()
-        logger.info("HTTP listener up", metadata: ["address": "\(host):\(port)"])
+        let bound = channel.localAddress?.port ?? port
+        await agent.listening(onPort: bound)
+        logger.info("HTTP listener up", metadata: ["address": "\(host):\(bound)"])
+        await onListening(bound)
         try await withTaskCancellationHandler {
             try await channel.closeFuture.get()
         } onCancel: {

@@ -1,15 +1,19 @@
 public import Foundation
+internal import TestKit
 
 /// The real `alicedb-agent` as a child process with its own directory, data and HTTP port.
 public final class AgentProcess {
     public let pid: pid_t
     public let directory: String
     public let data: String
-    public let httpPort: Int
     public let configPath: String
     private var exited = false
+    private var boundPort: Int?
+    /// Where this run's output starts in the log (an earlier run in the same directory wrote before it).
+    private let logStart: Int
 
-    /// - Parameter config: the TOML, given the data path and the `HOST:PORT` for `[http] listen`.
+    /// - Parameter config: the TOML, given the data path and the `HOST:PORT` for `[http] listen`
+    ///   (port 0: the agent binds a free one and prints it, see `httpPort`).
     public init(
         executable: String, directory: String, environment: [String: String] = [:], logLevel: String = "warning",
         config: (_ data: String, _ httpListen: String) -> String
@@ -17,9 +21,9 @@ public final class AgentProcess {
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         data = directory + "/data"
-        httpPort = Broker.freePort()
         configPath = directory + "/agent.toml"
-        try config(data, "127.0.0.1:\(httpPort)").write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config(data, "127.0.0.1:0").write(toFile: configPath, atomically: true, encoding: .utf8)
+        logStart = ((try? String(contentsOfFile: directory + "/agent.log", encoding: .utf8)) ?? "").utf8.count
         pid = try spawn(
             [executable, "--config", configPath, "--log-level", logLevel], output: directory + "/agent.log",
             environment: environment)
@@ -30,32 +34,53 @@ public final class AgentProcess {
     /// What the agent wrote to stdout and stderr.
     public var log: String { (try? String(contentsOfFile: directory + "/agent.log", encoding: .utf8)) ?? "" }
 
-    /// An unlabelled sample from `/metrics`, or nil.
+    /// The port of the agent's HTTP listener, from the line it prints once bound; 0 until then.
+    public var httpPort: Int {
+        if let boundPort { return boundPort }
+        let marker = "alicedb-agent listening on "
+        let output = String(decoding: Array(log.utf8).dropFirst(logStart), as: UTF8.self)
+        for line in output.split(separator: "\n") where line.hasPrefix(marker) {
+            guard let colon = line.lastIndex(of: ":"), let port = Int(line[line.index(after: colon)...]) else {
+                continue
+            }
+            boundPort = port
+            return port
+        }
+        return 0
+    }
+
+    /// An unlabelled sample from `/metrics`, or nil (also while the listener is not up yet).
     public func metric(_ name: String) -> Int? {
-        guard let text = try? httpGet(port: httpPort, path: "/metrics") else { return nil }
+        let port = httpPort
+        guard port > 0, let text = try? httpGet(port: port, path: "/metrics") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.split(separator: " ")[1]).map { Int($0) }
         }
         return nil
     }
 
-    public func waitConnected(seconds: Double = 10) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if metric("alicedb_broker_connected") == 1 { return }
-            try await Task.sleep(for: .milliseconds(20))
+    /// Waits until `alicedb_broker_connected` is 1.
+    /// - Throws: `HarnessError` with the agent's log when it does not connect within `timeout`.
+    public func waitConnected(timeout: Duration = .seconds(10)) async throws {
+        do {
+            try await waitUntil(timeout: timeout, "the agent connected to the broker") {
+                metric("alicedb_broker_connected") == 1
+            }
+        } catch let e as WaitTimeout {
+            throw HarnessError("\(e); its log:\n\(log)")
         }
-        throw HarnessError("the agent did not connect within \(seconds) s; its log:\n\(log)")
     }
 
-    /// Waits until `alicedb_messages_total` reaches `count`; false on timeout.
-    public func waitMessages(_ count: Int, seconds: Double = 20) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (metric("alicedb_messages_total") ?? 0) >= count { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+    /// Waits until `alicedb_messages_total` reaches `count`.
+    /// - Throws: `HarnessError` with the count reached and the agent's log on timeout.
+    public func waitMessages(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+        do {
+            try await waitUntil(timeout: timeout, "\(count) messages at the agent") {
+                (metric("alicedb_messages_total") ?? 0) >= count
+            }
+        } catch let e as WaitTimeout {
+            throw HarnessError("\(e) (it has \(metric("alicedb_messages_total") ?? -1)); its log:\n\(log)")
         }
-        return false
     }
 
     /// SIGTERM and wait; returns the seconds it took to exit (it flushes everything first).

@@ -12,12 +12,6 @@ public func waitForExit(_ pid: pid_t) -> Int32 {
     return status
 }
 
-public final class TempDirectory {
-    public let path = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)").path
-    public init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// A plain HTTP/1.1 GET on loopback, without URLSession.
 public func httpGet(port: Int, path: String) throws -> String {
     try httpRaw(port: port, Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))

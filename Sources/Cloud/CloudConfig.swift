@@ -60,12 +60,7 @@ public struct CloudConfig: Sendable {
         """
 
     public static func load(path: String) throws(ConfigError) -> CloudConfig {
-        let bytes: [UInt8]?
-        do { bytes = try FileIO.readFile(path) } catch {
-            throw ConfigError(file: path, message: "cannot read: \(error)")
-        }
-        guard let bytes else { throw ConfigError(file: path, message: "no such file") }
-        return try parse(String(decoding: bytes, as: UTF8.self), file: path)
+        try parse(ConfigReader.read(path: path), file: path)
     }
 
     /// Gateway names become directory names: letters, digits, `.`, `_`, `-`, at most 64.

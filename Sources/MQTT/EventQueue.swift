@@ -16,6 +16,7 @@ final class EventQueue: @unchecked Sendable {
     private var messages = 0
     private var finished = false
     private var noWait = false
+    private var blocked = 0
     private var waiter: UnsafeContinuation<Void, Never>?
     private var lastTake: UInt64 = 0
     let limit: Int
@@ -37,7 +38,11 @@ final class EventQueue: @unchecked Sendable {
     func push(_ event: MQTTEvent) {
         pthread_mutex_lock(mutex)
         if case .message = event {
-            while messages >= limit && !finished && !noWait { pthread_cond_wait(cond, mutex) }
+            while messages >= limit && !finished && !noWait {
+                blocked += 1
+                pthread_cond_wait(cond, mutex)
+                blocked -= 1
+            }
             messages += 1
         }
         guard !finished else {
@@ -49,6 +54,13 @@ final class EventQueue: @unchecked Sendable {
         waiter = nil
         pthread_mutex_unlock(mutex)
         w?.resume()
+    }
+
+    /// Producers waiting for room now: back-pressure holding the network thread (for tests and diagnostics).
+    var waitingProducers: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return blocked
     }
 
     /// The network thread must not wait any more (it is being stopped); what it queues is still delivered.

@@ -27,9 +27,12 @@ package struct TOMLLocator {
         }
     }
 
-    /// The line of `key` in `table` (e.g. "mqtt", "subscribe[1]"), else of the table header.
+    /// The line of `key` in `table` (e.g. "mqtt", "subscribe[1]"), of the header when `key` names a
+    /// table of its own, else of `table`'s header.
     package func line(table: String, key: String?) -> Int? {
-        if let key, let l = lines["\(table).\(key)"] { return l }
+        if let key, let l = lines["\(table).\(key)"] ?? tableLines[table.isEmpty ? key : "\(table).\(key)"] {
+            return l
+        }
         return tableLines[table]
     }
 }

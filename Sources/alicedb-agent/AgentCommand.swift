@@ -60,10 +60,18 @@ struct AgentCommand: AsyncParsableCommand {
         // SIGTERM/SIGINT: intake stops, points are flushed, the uplink gets its last try, the listener
         // closes; SIGHUP reloads the subscriptions from the same file.
         let path = config
-        try await agent.run(signals: true) {
-            try path.map { try AgentConfig.load(path: $0) }
-                ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
-        }
+        let host = cfg.http?.host ?? ""
+        try await agent.run(
+            signals: true,
+            reload: {
+                try path.map { try AgentConfig.load(path: $0) }
+                    ?? AgentConfig.parse(AgentConfig.defaultText, file: "(embedded default)")
+            },
+            onListening: { port in
+                // One line a script (or a test) can wait for: `listen` may have asked for port 0.
+                print("alicedb-agent listening on \(host):\(port)")
+                fflush(nil)
+            })
     }
 }
 

@@ -3,6 +3,7 @@ import AgentHarness
 import AliceDB
 import Foundation
 import Logging
+import TestKit
 import Testing
 
 /// The agent's services shut down in reverse order: intake first (every point to the engine and
@@ -36,9 +37,11 @@ import Testing
                 """)
         let agent = try Agent(config: cfg, logger: Logger(label: "test"))
         let run = Task { try await agent.run() }
-        #expect(await waitUntil(30) { await agent.counters.connected })
+        try await waitUntil(timeout: .seconds(30), "the agent connected to the broker") {
+            await agent.counters.connected
+        }
         try broker.publish("sensors/boiler/temperature", (0..<500).map { "\(20 + Double($0) / 4)" })
-        #expect(await waitUntil { await agent.counters.messages >= 500 })
+        try await waitUntil("500 messages at the agent") { await agent.counters.messages >= 500 }
         await agent.stop()
         try await run.value
         // Shipped after intake flushed: all 500 points are on the node.

@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// The real `alicedb-agent` executable.
@@ -12,43 +13,38 @@ enum AgentBinary {
     /// SIGTERM: stop intake, flush every MemTable to segments, exit 0 within 5 s.
     @Test func sigtermFlushesAndExitsCleanly() async throws {
         let broker = try Broker()
-        let data = broker.dir.appendingPathComponent("data").path
-        let configPath = broker.dir.appendingPathComponent("agent.toml").path
-        let httpPort = Broker.freePort()
-        try """
-        [mqtt]
-        host = "127.0.0.1"
-        port = \(broker.port)
-        client_id = "sigterm-test"
-        [storage]
-        path = "\(data)"
-        [http]
-        listen = "127.0.0.1:\(httpPort)"
-        [[subscribe]]
-        topic = "sensors/+/temperature"
-        series = "{1}.temperature"
-        """.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let check = try spawnAndWait([AgentBinary.path, "--config", configPath, "--check"])
-        #expect(check == 0)
-        let pid = try spawn([AgentBinary.path, "--config", configPath])
-        try await Task.sleep(for: .milliseconds(800))
+        let dir = TempDirectory()
+        let agent = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent") { data, listen in
+            """
+            [mqtt]
+            host = "127.0.0.1"
+            port = \(broker.port)
+            client_id = "sigterm-test"
+            [storage]
+            path = "\(data)"
+            [http]
+            listen = "\(listen)"
+            [[subscribe]]
+            topic = "sensors/+/temperature"
+            series = "{1}.temperature"
+            """
+        }
+        #expect(try spawnAndWait([AgentBinary.path, "--config", agent.configPath, "--check"]) == 0)
+        try await agent.waitConnected()
         try broker.publish("sensors/hall/temperature", (0..<500).map { "\(Double($0) / 4)" })
-        try await Task.sleep(for: .milliseconds(500))
-        let health = try httpGet(port: httpPort, path: "/healthz")
+        try await agent.waitMessages(500)
+        let health = try httpGet(port: agent.httpPort, path: "/healthz")
         #expect(health.hasPrefix("HTTP/1.1 200"))
-        let metrics = try httpGet(port: httpPort, path: "/metrics")
+        let metrics = try httpGet(port: agent.httpPort, path: "/metrics")
         #expect(metrics.contains("alicedb_messages_total 500"))
         #expect(metrics.contains("alicedb_broker_connected 1"))
         #expect(metrics.contains("alicedb_bad_payloads_total{subscription=\"sensors/+/temperature\"} 0"))
         #expect(metrics.contains("# TYPE alicedb_resident_memory_bytes gauge"))
         // One allocator arena: each extra one kept its own copy of freed MemTable memory (+5 MiB).
         #expect(metrics.contains("alicedb_malloc_arenas 1\n"))
-        let start = Date()
-        kill(pid, SIGTERM)
-        let status = waitForExit(pid)
-        #expect(Date().timeIntervalSince(start) < 5)
-        #expect(status == 0)  // exited normally with code 0
-        let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+        let seconds = try agent.terminate()  // throws unless it exited with code 0
+        #expect(seconds < 5)
+        let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         let stats = try db.stats()
         #expect(stats.bufferedPoints == 0)  // everything went to segments, the WAL is empty
         #expect(stats.walBytes == 0)
@@ -58,38 +54,43 @@ enum AgentBinary {
     /// SIGHUP: a new subscription takes effect, buffered points are kept.
     @Test func sighupReloadsSubscriptionsWithoutLosingPoints() async throws {
         let broker = try Broker()
-        let data = broker.dir.appendingPathComponent("data").path
-        let configPath = broker.dir.appendingPathComponent("agent.toml").path
-        func write(_ extra: String) throws {
-            try """
-            [mqtt]
-            host = "127.0.0.1"
-            port = \(broker.port)
-            client_id = "sighup-test"
-            [storage]
-            path = "\(data)"
-            [[subscribe]]
-            topic = "a/+"
-            series = "a.{1}"
-            \(extra)
-            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let dir = TempDirectory()
+        func config(_ extra: String) -> (String, String) -> String {
+            { data, listen in
+                """
+                [mqtt]
+                host = "127.0.0.1"
+                port = \(broker.port)
+                client_id = "sighup-test"
+                [storage]
+                path = "\(data)"
+                [http]
+                listen = "\(listen)"
+                [[subscribe]]
+                topic = "a/+"
+                series = "a.{1}"
+                \(extra)
+                """
+            }
         }
-        try write("")
-        let pid = try spawn([AgentBinary.path, "--config", configPath])
-        try await Task.sleep(for: .milliseconds(800))
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent", logLevel: "info", config: config(""))
+        try await agent.waitConnected()
         try broker.publish("a/x", ["1", "2", "3"])
         try broker.publish("b/y", ["10"])  // not subscribed yet
-        try await Task.sleep(for: .milliseconds(300))
-        try write("[[subscribe]]\ntopic = \"b/+\"\nseries = \"b.{1}\"")
-        kill(pid, SIGHUP)
-        try await Task.sleep(for: .milliseconds(800))
+        try await agent.waitMessages(3)
+        try config("[[subscribe]]\ntopic = \"b/+\"\nseries = \"b.{1}\"")(agent.data, "127.0.0.1:0").write(
+            toFile: agent.configPath, atomically: true, encoding: .utf8)
+        kill(agent.pid, SIGHUP)
+        // The reload starts a session with the new subscriptions: it subscribes, then says it connected.
+        try await waitUntil("the session with the new subscriptions connected") {
+            agent.log.components(separatedBy: "connected to the broker").count - 1 >= 2
+        }
         try broker.publish("b/y", ["20", "30"])
         try broker.publish("a/x", ["4"])
-        try await Task.sleep(for: .milliseconds(300))
-        kill(pid, SIGTERM)
-        let status = waitForExit(pid)
-        #expect(status == 0)
-        let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
+        try await agent.waitMessages(6)
+        try agent.terminate()
+        let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("a.x").map(\.value) == [1, 2, 3, 4])
         #expect(try db.scan("b.y").map(\.value) == [20, 30])
     }

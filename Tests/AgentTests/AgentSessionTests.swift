@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// The agent process against a real mosquitto: TLS, MQTT 5 with a status topic and last will,
@@ -45,7 +46,7 @@ import Testing
                 "42.5",
             ])
         publisher.waitUntilExit()
-        #expect(await agent.waitMessages(1))
+        try await agent.waitMessages(1)
         try agent.terminate()
         let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.secure").map(\.value) == [42.5])
@@ -60,7 +61,10 @@ import Testing
         let refused = try AgentProcess(
             executable: AgentBinary.path, directory: dir.path + "/refused",
             config: Self.config(broker, mqtt: "username = \"gw\"\npassword = \"wrong\""))
-        try await Task.sleep(for: .milliseconds(1500))
+        try await waitUntil("the broker to refuse the wrong password") {
+            broker.log.contains("disconnected, not authorised")  // mosquitto names no client ID here
+        }
+        try await waitUntil("the refused agent's HTTP listener") { refused.metric("alicedb_broker_connected") != nil }
         #expect(refused.metric("alicedb_broker_connected") == 0)
         try refused.terminate()  // stopping while the broker refuses us is still a clean exit
         let agent = try AgentProcess(
@@ -73,7 +77,7 @@ import Testing
             "-t", "t/two", "-m", "7.25",
         ])
         #expect(status == 0)
-        #expect(await agent.waitMessages(1))
+        try await agent.waitMessages(1)
         try agent.terminate()
         let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.two").map(\.value) == [7.25])
@@ -90,21 +94,16 @@ import Testing
         let load = try LoadPublisher(port: broker.port)
         for i in 0..<100 { try load.publish("t/a", Array("\(i)".utf8), qos: 1) }
         try load.drain()
-        #expect(await agent.waitMessages(100))
+        try await agent.waitMessages(100)
         // Handed to the engine (within 10 ms of arrival) means written to the WAL file.
-        for _ in 0..<100 where (agent.metric("alicedb_points_total") ?? 0) < 100 {
-            try await Task.sleep(for: .milliseconds(10))
+        try await waitUntil(timeout: .seconds(5), "100 points handed to the engine", interval: .milliseconds(10)) {
+            agent.metric("alicedb_points_total") == 100
         }
-        #expect(agent.metric("alicedb_points_total") == 100)
         // A crash: the broker publishes the last will.
         agent.kill()
-        var status = ""
-        for _ in 0..<50 {
-            status = try retained(broker, "gw/status")
-            if status == "offline" { break }
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitUntil(timeout: .seconds(5), "the last will on gw/status", interval: .milliseconds(100)) {
+            try retained(broker, "gw/status") == "offline"
         }
-        #expect(status == "offline")
         // What was acknowledged before the crash is in the WAL and survives.
         let db = try Database(path: agent.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.a").map(\.value) == (0..<100).map(Double.init))
@@ -123,7 +122,7 @@ import Testing
         try load.drain()
         let second = try AgentProcess(executable: AgentBinary.path, directory: dir.path + "/agent", config: config)
         try await second.waitConnected()
-        #expect(await second.waitMessages(500))
+        try await second.waitMessages(500)
         try second.terminate()
         let db = try Database(path: second.data, options: DatabaseOptions(readOnly: true))
         #expect(try db.scan("t.queued").map(\.value) == (0..<500).map(Double.init))
@@ -142,16 +141,13 @@ import Testing
             for i in 0..<total { try load.publish("t/s\(i % 200)", Array("\(Double(i) / 8)".utf8), qos: 1) }
             try load.drain()
         }
+        // The MemTables' size is sampled while waiting for the burst to arrive.
         var highest = 0
-        var got = 0
-        let deadline = Date().addingTimeInterval(60)
-        while got < total && Date() < deadline {
+        try await waitUntil(timeout: .seconds(60), "\(total) messages at the agent", interval: .milliseconds(10)) {
             highest = max(highest, agent.metric("alicedb_memtable_bytes") ?? 0)
-            got = agent.metric("alicedb_messages_total") ?? 0
-            try await Task.sleep(for: .milliseconds(10))
+            return (agent.metric("alicedb_messages_total") ?? 0) >= total
         }
         try await publishing.value
-        #expect(got == total)
         #expect(highest > 0)
         #expect(highest <= 256 * 1024)
         try agent.terminate()

@@ -3,7 +3,9 @@ import AliceDB
 import Foundation
 import Logging
 import MQTT
+import Synchronization
 import TOMLConfig
+import TestKit
 import Testing
 
 @testable import Agent
@@ -39,22 +41,15 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         """, file: "test.toml")
 }
 
-func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return false
-}
-
 @Suite(.serialized) struct AgentIngestTests {
     @Test func wildcardsJSONFieldsTimestampsAndBadPayloads() async throws {
         let broker = try Broker()
         let data = broker.dir.appendingPathComponent("data").path
         let agent = try Agent(config: try config(broker, data), logger: Logger(label: "test"))
         let run = Task { try await agent.run() }
-        #expect(await waitUntil(30) { await agent.counters.connected })
+        try await waitUntil(timeout: .seconds(30), "the agent connected to the broker") {
+            await agent.counters.connected
+        }
         try broker.publish("sensors/kitchen/temperature", (0..<200).map { "\(20 + Double($0) / 8)" })
         try broker.publish("sensors/cellar/temperature", ["11.5", "abc", "NaN", ""])
         try broker.publish(
@@ -64,7 +59,7 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
             })
         try broker.publish(
             "plant/p7/telemetry", [#"{"ts": "2024-05-01T12:00:00.250Z", "power": 1}"#, "{not json", #"{"ts": 5}"#])
-        #expect(await waitUntil { await agent.counters.messages >= 257 })
+        try await waitUntil("257 messages at the agent") { await agent.counters.messages >= 257 }
         await agent.stop()
         try await run.value
         let c = await agent.counters
@@ -91,15 +86,19 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
         cfg.mqtt.reconnectMax = 1
         let agent = try Agent(config: cfg, logger: Logger(label: "test"))
         let run = Task { try await agent.run() }
-        #expect(await waitUntil(30) { await agent.counters.connected })
+        try await waitUntil(timeout: .seconds(30), "the agent connected to the broker") {
+            await agent.counters.connected
+        }
         try broker.publish("sensors/a/temperature", (0..<100).map { "\($0)" })
-        #expect(await waitUntil { await agent.counters.messages >= 100 })
+        try await waitUntil("100 messages at the agent") { await agent.counters.messages >= 100 }
         broker.stop()
-        #expect(await waitUntil { await !agent.counters.connected })
+        try await waitUntil("the agent to see the broker gone") { await !agent.counters.connected }
         try broker.start()
-        #expect(await waitUntil(15) { await agent.counters.connected })
+        try await waitUntil(timeout: .seconds(15), "the agent connected to the broker") {
+            await agent.counters.connected
+        }
         try broker.publish("sensors/a/temperature", (100..<200).map { "\($0)" })
-        #expect(await waitUntil { await agent.counters.messages >= 200 })
+        try await waitUntil("200 messages at the agent") { await agent.counters.messages >= 200 }
         await agent.stop()
         try await run.value
         let db = try Database(path: data, options: DatabaseOptions(readOnly: true))
@@ -172,12 +171,6 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
         #expect(shipping?.uplink?.segmentsURL == "http://c:8470/v1/segments")
         #expect(shipping?.uplink?.maxBandwidth == 65536)
         do {
-            _ = try AgentConfig.parse("[mqtt\nhost = 1", file: "gw.toml")
-            Issue.record("accepted broken TOML")
-        } catch {
-            #expect(error.line == 1)
-        }
-        do {
             _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+/b\"\nseries = \"{4}.x\"", file: "gw.toml")
             Issue.record("accepted a level the topic does not have")
         } catch {
@@ -196,4 +189,29 @@ func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> B
         #expect(RFC3339.millis("1970-01-01T00:00:01.5Z") == 1500)
         #expect(RFC3339.millis("2024-05-01T14:00:00+02:00") == 1_714_564_800_000)
     }
+}
+
+@Suite struct AgentHTTPTests {
+    /// `[http] listen` on port 0: the system picks the port; the agent keeps it and reports it.
+    @Test func portZeroBindsAFreePortAndReportsIt() async throws {
+        let broker = try Broker()
+        var cfg = try config(broker, broker.dir.appendingPathComponent("data").path)
+        cfg.http = ("127.0.0.1", 0)
+        let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let reported = ReportedPort()
+        let run = Task { try await agent.run(onListening: { reported.port.store($0, ordering: .releasing) }) }
+        try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
+        let port = try #require(await agent.httpPort)
+        #expect(port > 0)
+        try await waitUntil("the port reported") { reported.port.load(ordering: .acquiring) == port }
+        try await waitUntil("the agent connected to the broker") { await agent.counters.connected }
+        #expect(try httpGet(port: port, path: "/healthz").hasPrefix("HTTP/1.1 200"))
+        await agent.stop()
+        try await run.value
+    }
+}
+
+/// The port `onListening` was called with (0 before).
+final class ReportedPort: Sendable {
+    let port = Atomic<Int>(0)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import TestSupport
 import Testing
 
@@ -58,7 +59,7 @@ enum CLI {
     /// Import then export gives identical timestamps and bits on shared data sets (slices).
     @Test(arguments: ["elf_basel_temp.csv", "ucr_lightning.csv", "beijing_pm25.csv", "hpc_voltage.csv"])
     func importExportLossless(_ name: String) throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let src = TestData.datasets.appendingPathComponent(name).path
         let imp = try CLI.run(["import", src, "--db", dir.path, "--series", "s"])
         #expect(imp.status == 0, "\(imp.stderr)")
@@ -75,7 +76,7 @@ enum CLI {
     }
 
     @Test func boundedImportStaysWithinBoundAndStatsJSON() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let src = TestData.datasets.appendingPathComponent("elf_air_pressure.csv").path
         let (_, values) = TestData.load("elf_air_pressure.csv")!
         let bound = (values.max()! - values.min()!) * 0.01
@@ -105,7 +106,7 @@ enum CLI {
     /// `bench` on a folder of one real slice: a row per bound, every database verified; with
     /// `--no-lossless` only the lossy bound is run.
     @Test func benchRowsPerBound() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let data = dir.path + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
@@ -131,7 +132,7 @@ enum CLI {
     /// Files as exports write them: newest first, duplicate rows, blanks, whole timestamps written as
     /// floats, CRLF lines; the bench measures them (in time order) instead of failing or trapping.
     @Test func benchTakesRowsAsExportsWriteThem() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let data = dir.path + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         var rng = TestRNG(seed: 3)
@@ -150,7 +151,7 @@ enum CLI {
     }
 
     @Test func queriesAgreeWithTheData() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let csv = dir.path + "/in.csv"
         try "ts,value\n1,1.5\n2,2.5\n3,-4\n10,8\n".write(toFile: csv, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["import", csv, "--db", dir.path, "--series", "x"]).status == 0)
@@ -173,7 +174,7 @@ enum CLI {
     }
 
     @Test func malformedCSVNamesTheLine() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let csv = dir.path + "/bad.csv"
         try "ts,value\n1,1.5\n2,abc\n3,4\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let r = try CLI.run(["import", csv, "--db", dir.path + "/db", "--series", "x"])
@@ -188,7 +189,7 @@ enum CLI {
     }
 
     @Test func multiColumnImport() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let csv = dir.path + "/multi.csv"
         try "time,temp,hum\n1,20.5,40\n2,20.6,\n3,20.7,42\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let r = try CLI.run(["import", csv, "--db", dir.path + "/db", "--ts-column", "time", "--series", "room"])
@@ -198,7 +199,7 @@ enum CLI {
     }
 
     @Test func secondWriterGetsAClearError() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path)
         try db.put("x", 1, 1)
         let csv = dir.path + "/in.csv"
@@ -214,8 +215,8 @@ enum CLI {
 
     /// SIGKILL in the middle of a long import: the database reopens, verifies, and holds a prefix
     /// of the input with at most the last sync interval missing.
-    @Test func sigkillDuringImportLosesOnlyUnsyncedPoints() throws {
-        let dir = TempDir()
+    @Test func sigkillDuringImportLosesOnlyUnsyncedPoints() async throws {
+        let dir = TempDirectory()
         let csv = dir.path + "/long.csv"
         var text = "ts,value\n"
         let n = 3_000_000
@@ -228,14 +229,15 @@ enum CLI {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Wait until some data is durable, then kill it mid-import.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let wal = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/db/segments")) ?? []
-            if wal.count > 0 { break }
-            usleep(20_000)
+        // Wait until some data is durable (segment frames past a file header), then kill it mid-import.
+        let segments = dir.path + "/db/segments"
+        try await waitUntil(timeout: .seconds(60), "the import's first segments on disk") {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: segments)) ?? []
+            let bytes = files.compactMap {
+                try? FileManager.default.attributesOfItem(atPath: segments + "/" + $0)[.size]
+            }
+            return bytes.compactMap { ($0 as? NSNumber)?.intValue }.reduce(0, +) >= 512
         }
-        usleep(300_000)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal)
@@ -256,7 +258,7 @@ enum CLI {
     /// A write that fails (here: a file-size limit, as a full SD card would) is an error, and
     /// everything stored before it stays readable.
     @Test func fullDiskIsAnErrorAndLosesNothingStored() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let src = TestData.datasets.appendingPathComponent("elf_basel_temp.csv").path
         // First a complete series.
         #expect(try CLI.run(["import", src, "--db", dir.path + "/db", "--series", "first"]).status == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import TestSupport
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 /// loses nothing either.
 @Suite struct DatabaseLifecycleTests {
     @Test func droppedWithoutCloseKeepsItsPointsInTheWAL() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let ts = (0..<500).map { Int64($0) * 1000 }
         let values = ts.map { Double($0 % 7919) / 10 }
         do {

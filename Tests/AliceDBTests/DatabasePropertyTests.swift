@@ -1,4 +1,5 @@
 import PropertyBased
+import TestKit
 import TestSupport
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
         ) { shape, clock, seed, count, b in
             let (ts, values) = Recipe(shape: shape, clock: clock, seed: seed, count: count).make()
             let bound = Self.bounds[b]
-            let dir = TempDir()
+            let dir = TempDirectory()
             do {
                 let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 256))
                 try db.createSeries("x", options: SeriesOptions(bound: bound))

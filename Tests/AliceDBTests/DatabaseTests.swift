@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import TestSupport
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 
 @Suite struct DatabaseTests {
     @Test func putScanReopenLossless() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let (ts, values) = TestData.load("hpc_voltage.csv", limit: 10_000)!
         do {
             let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 1000))
@@ -38,7 +39,7 @@ import Testing
     }
 
     @Test func recoveryReplaysWALWithoutClose() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         do {
             let db = try Database(path: dir.path, options: DatabaseOptions(sync: .everyWrite, defaultCapacity: 100))
             for i in 0..<250 { try db.put("s", Int64(i), Double(i) * 0.5) }
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func secondWriterIsRefused() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path)
         #expect(throws: AliceDBError.self) { _ = try Database(path: dir.path) }
         try db.close()
@@ -61,7 +62,7 @@ import Testing
     }
 
     @Test func outOfOrderAndDuplicatesAreKept() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 16))
         for t in [1, 2, 3, 5, 4, 4, 10] as [Int64] { try db.put("s", t, Double(t)) }
         try db.flush()
@@ -81,7 +82,7 @@ import Testing
     }
 
     @Test func boundedSeriesStaysWithinBound() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let (ts, values) = TestData.load("elf_basel_wind.csv", limit: 30_000)!
         let bound = 0.8
         let db = try Database(path: dir.path)
@@ -105,7 +106,7 @@ import Testing
 @Suite struct CrashRecoveryTests {
     /// A batch larger than the MemTable is flushed in parts; a crash then must replay exactly the rest.
     @Test func batchSpanningFlushesRecoversExactlyOnce() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let n = 10_000
         let ts = (0..<n).map { Int64($0) }
         let vs = ts.map { Double($0) * 0.1 }
@@ -127,7 +128,7 @@ import Testing
     /// Many series under a small budget: the buffers never hold much more than the budget,
     /// the largest are flushed first, and nothing is lost.
     @Test func budgetPressureFlushesAndKeepsEverything() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let budget = 256 << 10
         let db = try Database(path: dir.path, options: DatabaseOptions(memoryBudget: budget, defaultCapacity: 16384))
         var maxBuffered = 0
@@ -151,31 +152,22 @@ import Testing
     }
 
     @Test func oldBuffersAreFlushedByAge() async throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(
             path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20), maxBufferAgeSeconds: 0.05))
         try db.put("slow", 1, 1)
-        var flushed = false
-        for _ in 0..<100 where !flushed {
-            try await Task.sleep(for: .milliseconds(20))
-            flushed = try db.stats().segments == 1
-        }
-        #expect(flushed)
+        try await waitUntil(timeout: .seconds(2), "the old buffer flushed by age") { try db.stats().segments == 1 }
         #expect(db.counters.flushesAge == 1)
         try db.close()
     }
 
     @Test func groupCommitMakesPointsVisibleToReadersWithinTheInterval() async throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path, options: DatabaseOptions(sync: .interval(milliseconds: 20)))
         try db.put("live", 7, 7.5)
-        var seen = false
-        for _ in 0..<100 where !seen {
-            try await Task.sleep(for: .milliseconds(20))
-            let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
-            seen = try ro.get("live", at: 7) == 7.5
+        try await waitUntil(timeout: .seconds(2), "the point visible to a reader") {
+            try Database(path: dir.path, options: DatabaseOptions(readOnly: true)).get("live", at: 7) == 7.5
         }
-        #expect(seen)
         try db.close()
     }
 }

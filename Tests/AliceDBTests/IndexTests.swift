@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import TestSupport
 import Testing
 
@@ -62,7 +63,7 @@ import Testing
     }
 
     @Test func memoryStaysBoundedAndQueriesAgreeAcrossSealedFiles() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let data = workload()
         let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 16))
         let maxRefs = try write(db, data)
@@ -88,7 +89,7 @@ import Testing
     }
 
     @Test func damagedFooterFallsBackToScanningAndIsRewritten() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let data = workload()
         do {
             let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 16))
@@ -115,7 +116,7 @@ import Testing
     }
 
     @Test func unsealedFileAfterACrashIsScannedAndSealed() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let data = workload()
         do {
             let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 16))
@@ -129,7 +130,7 @@ import Testing
     }
 
     @Test func retentionByBytesDropsTheOldestSegments() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let data = workload()
         let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 16))
         _ = try write(db, data)

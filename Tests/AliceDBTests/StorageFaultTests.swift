@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestKit
 import TestSupport
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 
 /// Corrupt, truncated and hostile files: clear errors, intact data stays readable, never a trap.
 @Suite struct StorageFaultTests {
-    func fill(_ dir: TempDir, series: [String] = ["a", "b"], points: Int = 5000, capacity: Int = 1000) throws {
+    func fill(_ dir: TempDirectory, series: [String] = ["a", "b"], points: Int = 5000, capacity: Int = 1000) throws {
         let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: capacity))
         for (k, s) in series.enumerated() {
             let ts = (0..<points).map { Int64($0) * 1000 }
@@ -18,14 +19,14 @@ import Testing
         try db.close()
     }
 
-    func segmentFiles(_ dir: TempDir) throws -> [String] {
+    func segmentFiles(_ dir: TempDirectory) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir.path + "/segments").filter { $0.hasSuffix(".seg") }
             .sorted()
             .map { dir.path + "/segments/" + $0 }
     }
 
     @Test func tornSegmentTailIsTruncatedOnWritableOpen() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         try fill(dir)
         let file = try segmentFiles(dir).last!
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
@@ -46,7 +47,7 @@ import Testing
     }
 
     @Test func corruptFrameIsSkippedAndNamed() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         try fill(dir)
         let file = try segmentFiles(dir).first!
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
@@ -62,7 +63,7 @@ import Testing
     }
 
     @Test func tornWALTailKeepsEarlierPoints() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         do {
             let db = try Database(path: dir.path, options: DatabaseOptions(sync: .everyWrite, defaultCapacity: 10_000))
             for i in 0..<100 { try db.put("w", Int64(i), Double(i)) }
@@ -81,7 +82,7 @@ import Testing
     }
 
     @Test func corruptCatalogIsAClearError() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         try fill(dir)
         try Data("{ not json".utf8).write(to: URL(fileURLWithPath: dir.path + "/catalog.json"))
         do {
@@ -96,7 +97,7 @@ import Testing
     }
 
     @Test func garbageSegmentFileDoesNotStopTheOthers() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         try fill(dir)
         try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(
             to: URL(fileURLWithPath: dir.path + "/segments/00000000000000ff.seg"))
@@ -106,7 +107,7 @@ import Testing
     }
 
     @Test func compactionMergesFilesAndKeepsEveryPoint() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         for round in 0..<4 {
             let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 500))
             let ts = (0..<1000).map { Int64(round * 1000 + $0) }
@@ -125,7 +126,7 @@ import Testing
     }
 
     @Test func retentionByAgeAndBytesIsCounted() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path, options: DatabaseOptions(defaultCapacity: 1000))
         let ts = (0..<10_000).map { Int64($0) }
         try db.putBatch("r", timestamps: ts, values: ts.map { _ in Double.random(in: 0..<1) })
@@ -146,7 +147,7 @@ import Testing
     }
 
     @Test func writerCompactsAndAppliesRetentionOnItsOwn() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for round in 0..<9 {
             let db = try Database(path: dir.path)
@@ -166,7 +167,7 @@ import Testing
     /// refuses only its own points, and a catalog that cannot be written creates no series at all
     /// (it used to leave a lossless one behind).
     @Test func putBatchesCreateSeriesWithTheirOptionsOrNotAtAll() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path)
         let lossy = SeriesOptions(bound: ErrorBound(absolute: 0.5))
         let results = try db.putBatches([
@@ -204,7 +205,7 @@ import Testing
     }
 
     @Test func unknownSeriesAndReadOnlyWritesAreErrors() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         try fill(dir)
         let ro = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
         #expect(throws: AliceDBError.self) { try ro.scan("nope") }

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import TestSupport
 import Testing
 
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func batchRoundTripAndHostileBytes() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let db = try Database(path: dir.path + "/gw", options: outboxOptions())
         try write(db, from: 0, count: 3000)
         try db.flush()
@@ -80,7 +81,7 @@ import Testing
     }
 
     @Test func shipsEverythingOnceAcrossReopenAndCompaction() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let cloud = try Database(path: dir.path + "/cloud")
         var gw = try Database(path: dir.path + "/gw", options: outboxOptions())
         try write(gw, from: 0, count: 2500)
@@ -121,7 +122,7 @@ import Testing
     }
 
     @Test func badSegmentIsRefusedAndTheOthersStored() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let gw = try Database(path: dir.path + "/gw", options: outboxOptions())
         try write(gw, from: 0, count: 3000)
         try gw.flush()
@@ -137,7 +138,7 @@ import Testing
     }
 
     @Test func ageRetentionSparesUnshippedSegmentsAndTheBudgetCountsThem() throws {
-        let dir = TempDir()
+        let dir = TempDirectory()
         let gw = try Database(path: dir.path + "/gw", options: outboxOptions())
         try write(gw, from: 0, count: 3000)
         try gw.flush()

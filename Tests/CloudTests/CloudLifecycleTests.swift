@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// The node as a service group: SIGTERM stops the listener, then the store flushes and closes.

@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// mosquitto → alicedb-agent → alicedb-cloud, all real processes on loopback, with the cloud node
@@ -87,15 +88,6 @@ import Testing
         return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
     }
 
-    func waitUntil(_ seconds: Double, _ what: String, _ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw HarnessError("timed out after \(seconds) s waiting for \(what)")
-    }
-
     @Test func outageAndKillLoseNothingAndStoreNothingTwice() async throws {
         let dir = TempDirectory()
         let broker = try Broker()
@@ -110,20 +102,22 @@ import Testing
 
         // 1. Normal operation: points reach the cloud node.
         try publish(series, 0..<n, port: broker.port)
-        try await waitUntil(30, "the first segments on the cloud node") { cloudPoints(cloud) > 0 }
+        try await waitUntil(timeout: .seconds(30), "the first segments on the cloud node") { cloudPoints(cloud) > 0 }
 
         // 2. The cloud node is down: the agent keeps everything and retries.
         #expect(cloud.terminate() == 0)
         try publish(series, n..<(2 * n), port: broker.port)
-        #expect(await agent.waitMessages(series.count * 2 * n))
-        try await waitUntil(20, "failed uploads") { (agent.metric("alicedb_uplink_failures_total") ?? 0) > 0 }
+        try await agent.waitMessages(series.count * 2 * n)
+        try await waitUntil(timeout: .seconds(20), "failed uploads") {
+            (agent.metric("alicedb_uplink_failures_total") ?? 0) > 0
+        }
         #expect((agent.metric("alicedb_uplink_lag_segments") ?? 0) > 0)
 
         // 3. Back up: the agent catches up; killed with SIGKILL in the middle of it.
         try cloud.start()
         try publish(series, (2 * n)..<(3 * n), port: broker.port)
-        #expect(await agent.waitMessages(total))
-        try await waitUntil(60, "the catch-up to be under way") { cloudPoints(cloud) > total / 3 }
+        try await agent.waitMessages(total)
+        try await waitUntil(timeout: .seconds(60), "the catch-up to be under way") { cloudPoints(cloud) > total / 3 }
         let atKill = cloudPoints(cloud)
         agent.kill()
         #expect(atKill < total, "the upload was over before the kill: the test did not kill it mid-upload")
@@ -132,7 +126,7 @@ import Testing
         agent = try AgentProcess(
             executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent",
             config: agentConfig(broker, cloud))
-        try await waitUntil(90, "every point on the cloud node") { cloudPoints(cloud) >= total }
+        try await waitUntil(timeout: .seconds(90), "every point on the cloud node") { cloudPoints(cloud) >= total }
         try agent.terminate()
         #expect(cloudPoints(cloud) == total)
 
@@ -210,11 +204,11 @@ import Testing
         try await agent.waitConnected()
         try await stranger.waitConnected()
         try broker.publish("tls/a", (0..<200).map { String(Double($0) / 4) })
-        #expect(await agent.waitMessages(200))
-        try await waitUntil(30, "the points on the cloud node over HTTPS") {
+        try await agent.waitMessages(200)
+        try await waitUntil(timeout: .seconds(30), "the points on the cloud node over HTTPS") {
             (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= 200
         }
-        try await waitUntil(10, "the stranger's refused uploads") {
+        try await waitUntil(timeout: .seconds(10), "the stranger's refused uploads") {
             (stranger.metric("alicedb_uplink_failures_total") ?? 0) > 0
         }
         #expect(stranger.metric("alicedb_uplink_batches_total") == 0)
@@ -264,10 +258,12 @@ import Testing
             try publisher.publish("big/s\(i % 4)", Array(DoubleText.format(v).utf8), qos: 1)
         }
         try publisher.drain()
-        #expect(await agent.waitMessages(values.count))
-        try await waitUntil(30, "every point in segments") { agent.metric("alicedb_memtable_points") == 0 }
+        try await agent.waitMessages(values.count)
+        try await waitUntil(timeout: .seconds(30), "every point in segments") {
+            agent.metric("alicedb_memtable_points") == 0
+        }
         try cloud.start()
-        try await waitUntil(60, "every point acknowledged") {
+        try await waitUntil(timeout: .seconds(60), "every point acknowledged") {
             (agent.metric("alicedb_uplink_acknowledged_points_total") ?? 0) >= values.count
         }
         let metrics = try cloud.request("GET", "/metrics", token: nil).body

@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// alicedb-cloud's Prometheus API against a real Prometheus (Debian 12's 2.42) holding the same

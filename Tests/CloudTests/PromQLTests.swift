@@ -2,6 +2,7 @@ import AgentHarness
 import AliceDB
 import Foundation
 import Logging
+import TestKit
 import Testing
 
 @testable import Cloud

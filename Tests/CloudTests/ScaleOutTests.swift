@@ -1,6 +1,7 @@
 import AgentHarness
 import AliceDB
 import Foundation
+import TestKit
 import Testing
 
 /// Several `alicedb-cloud` nodes on one real PostgreSQL (a throw-away cluster on loopback), fed by
@@ -106,15 +107,6 @@ import Testing
         return list.first { $0["name"] as? String == gateway }?["points"] as? Int ?? 0
     }
 
-    static func waitUntil(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw HarnessError("timed out after \(seconds) s waiting for \(what)")
-    }
-
     /// Every node answers the same, and that is what the gateway stored: each point once, bit for bit.
     static func expectSame(_ nodes: [CloudProcess], gateway: String, agentData: String, series: [String]) throws {
         let local = try Database(path: agentData, options: DatabaseOptions(readOnly: true))
@@ -163,10 +155,10 @@ import Testing
         async let p1: Void = Task.detached { try Self.publish(port: port, prefix: "gw1", d1, 0..<n) }.value
         async let p2: Void = Task.detached { try Self.publish(port: port, prefix: "gw2", d2, 0..<n) }.value
         _ = try await (p1, p2)
-        #expect(await one.waitMessages(2 * n))
-        #expect(await two.waitMessages(2 * n))
+        try await one.waitMessages(2 * n)
+        try await two.waitMessages(2 * n)
         // Each node sees what the other stored.
-        try await Self.waitUntil(60, "every point of both gateways on node b") {
+        try await waitUntil(timeout: .seconds(60), "every point of both gateways on node b") {
             Self.points(b, "gw-1") == 2 * n && Self.points(b, "gw-2") == 2 * n
         }
         #expect(Self.points(a, "gw-1") == 2 * n && Self.points(a, "gw-2") == 2 * n)
@@ -197,7 +189,7 @@ import Testing
         let n = 1500
         let d = Self.data(2 * n, offset: 0)
         try Self.publish(broker, prefix: "gw1", d, 0..<n)
-        try await Self.waitUntil(60, "the first half on the cloud") { Self.points(b, "gw-1") == 2 * n }
+        try await waitUntil(timeout: .seconds(60), "the first half on the cloud") { Self.points(b, "gw-1") == 2 * n }
 
         // Hold a lock the ingest transaction needs last, so node a is caught inside a batch:
         // its segments inserted, not committed.
@@ -211,11 +203,11 @@ import Testing
             kill(holder, SIGKILL)
             waitForExit(holder)
         }
-        try await Self.waitUntil(10, "the lock") {
+        try await waitUntil(timeout: .seconds(10), "the lock") {
             try pg.psql("SELECT count(*) FROM pg_locks WHERE mode = 'ExclusiveLock' AND locktype = 'relation'") != "0\n"
         }
         try Self.publish(broker, prefix: "gw1", d, n..<(2 * n))
-        try await Self.waitUntil(30, "node a waiting inside a batch") {
+        try await waitUntil(timeout: .seconds(30), "node a waiting inside a batch") {
             try pg.psql(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO alicedb_gateways%'"
             ) != "0\n"
@@ -231,7 +223,7 @@ import Testing
 
         // Node a back on its port: the agent sends the batch again, and it is stored once.
         try a.start()
-        try await Self.waitUntil(60, "every point on the cloud") { Self.points(b, "gw-1") == 4 * n }
+        try await waitUntil(timeout: .seconds(60), "every point on the cloud") { Self.points(b, "gw-1") == 4 * n }
         try agent.terminate()
         #expect(Self.points(a, "gw-1") == 4 * n)
         try Self.expectSame([a, b], gateway: "gw-1", agentData: agent.data, series: ["volts", "air"])
@@ -252,12 +244,12 @@ import Testing
         let n = 1000
         let d = Self.data(3 * n, offset: 0)
         try Self.publish(broker, prefix: "gw1", d, 0..<n)
-        try await Self.waitUntil(60, "the first part on the cloud") { Self.points(a, "gw-1") == 2 * n }
+        try await waitUntil(timeout: .seconds(60), "the first part on the cloud") { Self.points(a, "gw-1") == 2 * n }
         #expect(try a.request("GET", "/healthz", token: nil).status == 200)
 
         pg.stop()
         for node in [a, b] {
-            try await Self.waitUntil(15, "/healthz to say 503") {
+            try await waitUntil(timeout: .seconds(15), "/healthz to say 503") {
                 try node.request("GET", "/healthz", token: nil).status == 503
             }
             let q = try node.request("GET", "/v1/scan?gateway=gw-1&series=volts", token: CloudFixture.readerToken)
@@ -268,17 +260,19 @@ import Testing
         #expect(refused.status == 503 && refused.body.contains("PostgreSQL"), "\(refused.body)")
         // The agent keeps collecting meanwhile.
         try Self.publish(broker, prefix: "gw1", d, n..<(2 * n))
-        #expect(await agent.waitMessages(4 * n))
-        try await Self.waitUntil(20, "failed uploads") { (agent.metric("alicedb_uplink_failures_total") ?? 0) > 0 }
+        try await agent.waitMessages(4 * n)
+        try await waitUntil(timeout: .seconds(20), "failed uploads") {
+            (agent.metric("alicedb_uplink_failures_total") ?? 0) > 0
+        }
 
         try pg.start()
         for node in [a, b] {
-            try await Self.waitUntil(30, "/healthz to recover") {
+            try await waitUntil(timeout: .seconds(30), "/healthz to recover") {
                 try node.request("GET", "/healthz", token: nil).status == 200
             }
         }
         try Self.publish(broker, prefix: "gw1", d, (2 * n)..<(3 * n))
-        try await Self.waitUntil(60, "every point on the cloud") { Self.points(b, "gw-1") == 6 * n }
+        try await waitUntil(timeout: .seconds(60), "every point on the cloud") { Self.points(b, "gw-1") == 6 * n }
         #expect(try b.request("POST", "/v1/segments", token: CloudFixture.otherToken, body: batch).status == 200)
         try agent.terminate()
         try Self.expectSame([a, b], gateway: "gw-1", agentData: agent.data, series: ["volts", "air"])
@@ -325,7 +319,7 @@ import Testing
         let removed = try Self.tokens(b, ["remove", "--name", "gw-3"])
         #expect(removed.output.contains("removed 1 token"))
         // Within the cache period every node refuses it.
-        try await Self.waitUntil(15, "the removed token refused by both nodes") {
+        try await waitUntil(timeout: .seconds(15), "the removed token refused by both nodes") {
             try a.request("GET", "/v1/series", token: token).status == 401
                 && b.request("GET", "/v1/series", token: token).status == 401
         }

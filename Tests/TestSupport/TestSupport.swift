@@ -1,7 +1,7 @@
 package import AliceFormat
 public import Foundation
 
-/// Shared helpers: data set slices and temporary directories.
+/// Shared helpers: data set slices, codec round trips and random series.
 package enum TestData {
     /// Slices (6 000 rows) of the shared real data sets, committed under Tests/Fixtures.
     package static let datasets: URL = {
@@ -31,17 +31,6 @@ package enum TestData {
         ((try? FileManager.default.contentsOfDirectory(atPath: datasets.path)) ?? []).filter { $0.hasSuffix(".csv") }
             .sorted()
     }
-}
-
-/// A fresh directory under the system temp dir, removed when the value is released.
-package final class TempDir {
-    package let url: URL
-    package var path: String { url.path }
-    package init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("alicedb-test-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
 }
 
 package func encodeAll(_ ts: [Int64], _ values: [Double], bound: ErrorBound, chunk: Int = 8192) -> [EncodedSegment] {
