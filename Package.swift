@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "AliceDB", targets: ["AliceDB"]),
         .executable(name: "alicedb", targets: ["alicedb"]),
         .library(name: "MQTT", targets: ["MQTT"]),
+        .library(name: "CloudClient", targets: ["CloudClient"]),
         .executable(name: "alicedb-agent", targets: ["alicedb-agent"]),
         .executable(name: "alicedb-cloud", targets: ["alicedb-cloud"]),
     ],
@@ -53,6 +54,17 @@ let package = Package(
         ),
         // TOML configuration files with errors that name the file, line and key (agent and cloud).
         .target(name: "TOMLConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // The cloud node's HTTP API from the outside: the agent's uploads and the CLI's queries.
+        .target(
+            name: "CloudClient",
+            dependencies: [
+                "AliceDB",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "Agent",
             dependencies: [
