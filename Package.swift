@@ -68,11 +68,9 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "AliceDB", "MQTT", "TOMLConfig",
+                "AliceDB", "CloudClient", "MQTT", "TOMLConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
