@@ -88,11 +88,8 @@ let package = Package(
         .executableTarget(
             name: "alicedb",
             dependencies: [
-                "AliceDB",
+                "AliceDB", "CloudClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
