@@ -109,13 +109,9 @@ public final class MQTTSession: @unchecked Sendable {
         }
         handle = h
         loop = NetworkLoop(handle: h, reconnect: (options.reconnectMin, options.reconnectMax))
-        do {
-            try configure()
-        } catch {
-            mosquitto_destroy(h)
-            context.release()
-            throw error
-        }
+        // Every stored property is set: a throw from here runs deinit, which destroys the handle
+        // and releases the context (doing it here as well freed them twice).
+        try configure()
     }
 
     /// Turns a libmosquitto result into an `MQTTError` about `what` (and `topic`).
