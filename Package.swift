@@ -162,6 +162,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // CloudClient against a real cloud node run in-process on 127.0.0.1 and port 0.
+        .testTarget(
+            name: "CloudClientTests",
+            dependencies: [
+                "CloudClient", "Cloud", "AliceDB", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )
 
