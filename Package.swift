@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "AliceDB", targets: ["AliceDB"]),
         .executable(name: "alicedb", targets: ["alicedb"]),
         .library(name: "MQTT", targets: ["MQTT"]),
+        .library(name: "CloudClient", targets: ["CloudClient"]),
         .executable(name: "alicedb-agent", targets: ["alicedb-agent"]),
         .executable(name: "alicedb-cloud", targets: ["alicedb-cloud"]),
     ],
@@ -56,14 +57,23 @@ let package = Package(
         ),
         // TOML configuration files with errors that name the file, line and key (agent and cloud).
         .target(name: "TOMLConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // The cloud node's HTTP API from the outside: the agent's uploads and the CLI's queries.
+        .target(
+            name: "CloudClient",
+            dependencies: [
+                "AliceDB",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "Agent",
             dependencies: [
-                "AliceDB", "MQTT", "TOMLConfig",
+                "AliceDB", "CloudClient", "MQTT", "TOMLConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,11 +91,8 @@ let package = Package(
         .executableTarget(
             name: "alicedb",
             dependencies: [
-                "AliceDB",
+                "AliceDB", "CloudClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -170,6 +177,16 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // CloudClient against a real cloud node run in-process on 127.0.0.1 and port 0.
+        .testTarget(
+            name: "CloudClientTests",
+            dependencies: [
+                "CloudClient", "Cloud", "AliceDB", "TestKit", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -134,10 +134,18 @@ public actor Agent {
         case .connected:
             counters.connected = true
             logger.info("connected to the broker")
-        case .disconnected(let reason):
+        case .disconnected(let error):
             if counters.connected { counters.reconnects += 1 }
             counters.connected = false
-            if !stopping { logger.warning("broker connection lost; reconnecting", metadata: ["reason": "\(reason)"]) }
+            guard !stopping, let error else { return }
+            if error.isAuthenticationFailure {
+                // Retried all the same (the broker's password file may change), but it needs a fix.
+                logger.error("the broker refused the credentials; retrying", metadata: ["error": "\(error)"])
+            } else if error.connack != nil {
+                logger.warning("the broker refused the connection; retrying", metadata: ["error": "\(error)"])
+            } else {
+                logger.warning("broker connection lost; reconnecting", metadata: ["error": "\(error)"])
+            }
         case .message(let m):
             ingest(m)
         }

@@ -1,11 +1,7 @@
 public import AliceDB
-internal import AsyncHTTPClient
-internal import FoundationEssentials
+internal import CloudClient
 public import Logging
 internal import NIOCore
-internal import NIOHTTP1
-internal import NIOPosix
-internal import NIOSSL
 
 /// Counters of the uplink, for /metrics.
 public struct UplinkCounters: Sendable {
@@ -25,11 +21,12 @@ public struct UplinkCounters: Sendable {
 /// cursor moves only after the node has answered 200 for the batch (it stores a batch before it
 /// answers, and stores a segment it already holds once), so a kill at any moment loses nothing
 /// and stores nothing twice. Failures are retried with exponential backoff and full jitter.
+/// The HTTP half (the request, the acknowledgement, the node's errors) is `CloudClient`'s.
 public actor Uplink {
     let db: Database
     let options: UplinkOptions
     let logger: Logger
-    let client: HTTPClient
+    let client: CloudClient
     public private(set) var counters = UplinkCounters()
     private var failuresInARow = 0
     /// Bytes per batch now: halved after each 413 (the node's max_body is smaller than
@@ -41,27 +38,16 @@ public actor Uplink {
         self.db = db
         self.options = options
         self.logger = logger
-        var tls: TLSConfiguration? = nil
-        if options.url.hasPrefix("https://") {
-            var t = TLSConfiguration.makeClientConfiguration()
-            do {
-                if let ca = options.caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
-                if let cert = options.certFile, let key = options.keyFile {
-                    t.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-                    t.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-                }
-            } catch {
-                throw AliceDBError(.invalidArgument, "uplink TLS files could not be read: \(error)")
-            }
-            if options.tlsInsecure { t.certificateVerification = .none }
-            tls = t
+        do {
+            client = try CloudClient(
+                url: options.url, token: options.token,
+                tls: .init(
+                    caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
+                    insecure: options.tlsInsecure),
+                timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)), eventLoopGroup: Uplink.group)
+        } catch {
+            throw AliceDBError(.invalidArgument, "uplink: \(error)")
         }
-        let timeout = TimeAmount.milliseconds(Int64(options.timeoutSeconds * 1000))
-        client = HTTPClient(
-            eventLoopGroup: Uplink.group,
-            configuration: HTTPClient.Configuration(
-                tlsConfiguration: tls, timeout: .init(connect: min(timeout, .seconds(10)), read: timeout),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)))
     }
 
     /// One event-loop thread shared with the agent's HTTP listener.
@@ -92,7 +78,7 @@ public actor Uplink {
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     /// Sends the next batch; returns how long to wait before the next step.
@@ -110,26 +96,11 @@ public actor Uplink {
         }
         let body = batch.batch.encode()
         let started = ContinuousClock.now
-        var request = HTTPClientRequest(url: options.segmentsURL)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(options.token)")
-        request.headers.add(name: "Content-Type", value: "application/vnd.alicedb.segments")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let status: UInt
-        let answer: String
-        let retryAfter: Double?
-        do {
-            let response = try await client.execute(
-                request, timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
-            status = response.status.code
-            retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init)
-            answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        let report: CloudClient.UploadAck
+        do throws(CloudClientError) {
+            report = try await client.upload(body)
         } catch {
-            return failed("\(options.segmentsURL): \(error)", retryAfter: nil)
-        }
-        guard status == 200 else {
-            let reason = "HTTP \(status): \(answer.prefix(300))"
-            if status == 413 {
+            if error.status == 413 {
                 let smaller = max(1024, (batchLimit ?? options.batchBytes) / 2)
                 if smaller != batchLimit {
                     logger.warning(
@@ -137,11 +108,13 @@ public actor Uplink {
                         metadata: ["batch_bytes": "\(smaller)"])
                 }
                 batchLimit = smaller
+            } else if error.status == 401 || error.status == 403 {
+                logger.error("the cloud node refused the token", metadata: ["answer": "\(error)"])
+            } else if !error.isRetryable {
+                // Sent again all the same (the node may be fixed meanwhile), but not by waiting alone.
+                logger.error("the cloud node refused the batch", metadata: ["answer": "\(error)"])
             }
-            if status == 401 || status == 403 {
-                logger.error("the cloud node refused the token", metadata: ["answer": "\(reason)"])
-            }
-            return failed(reason, retryAfter: retryAfter)
+            return failed("\(error)", retryAfter: error.retryAfter)
         }
         do {
             try db.acknowledge(batch)
@@ -150,7 +123,6 @@ public actor Uplink {
             logger.error("persisting the uplink cursor failed", metadata: ["error": "\(error)"])
             return failed("cursor: \(error)", retryAfter: nil)
         }
-        let report = UplinkReport(json: answer)
         counters.batches += 1
         counters.bytesSent += body.count
         counters.segmentsSent += batch.batch.entries.count
@@ -188,21 +160,4 @@ public actor Uplink {
         let delay = min(options.retryMax, exp)
         return delay * Double.random(in: 0.5...1.0)
     }
-}
-
-/// The cloud node's answer to a batch: `{"stored": n, "duplicates": n, "points": n, "rejected": [{"index": i, "reason": "…"}]}`.
-struct UplinkReport: Decodable {
-    struct Rejected: Decodable {
-        var index: Int
-        var reason: String
-    }
-    var stored = 0
-    var duplicates = 0
-    var rejected: [Rejected] = []
-
-    init(json: String) {
-        self = (try? JSONDecoder().decode(UplinkReport.self, from: Data(json.utf8))) ?? UplinkReport()
-    }
-
-    init() {}
 }

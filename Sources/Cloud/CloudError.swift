@@ -1,29 +1,52 @@
 internal import AliceDB
 public import Hummingbird
 
-/// A refused request: the HTTP status, one line saying what is wrong, and headers such as
-/// `Retry-After` or `WWW-Authenticate`. The body is `{"error": "..."}`.
+/// A refused request: the HTTP status, a short machine-readable code, one line saying what is
+/// wrong, and headers such as `Retry-After` or `WWW-Authenticate`. The body is
+/// `{"error": "...", "code": "..."}` (the CloudClient module decodes it).
 public struct CloudError: HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
+    /// Snake case, stable across releases (`unknown_token`, `not_found`, …); clients branch on it.
+    public var code: String
     public var message: String
     public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
+    /// - Parameter code: nil: the status's default code (see `defaultCode(for:)`).
+    public init(_ status: HTTPResponse.Status, _ message: String, code: String? = nil, headers: HTTPFields = [:]) {
         self.status = status
+        self.code = code ?? CloudError.defaultCode(for: status.code)
         self.message = message
         self.headers = headers
     }
 
     public var description: String { "\(status.code) \(message)" }
 
+    /// The code of a status when nothing more precise is known.
+    public static func defaultCode(for status: Int) -> String {
+        switch status {
+        case 400: "bad_request"
+        case 401: "unauthorized"
+        case 403: "forbidden"
+        case 404: "not_found"
+        case 413: "too_large"
+        case 429: "rate_limited"
+        case 503: "unavailable"
+        case 507: "storage_full"
+        case 500...599: "internal"
+        default: "http_\(status)"
+        }
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var h = headers
         h[.contentType] = "application/json"
         return Response(
             status: status, headers: h,
-            body: .init(byteBuffer: ByteBuffer(string: "{\"error\": \(JSONText.quote(message))}\n")))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: "{\"error\": \(JSONText.quote(message)), \"code\": \(JSONText.quote(code))}\n")))
     }
 
     static func badRequest(_ m: String) -> CloudError { CloudError(.badRequest, m) }
-    static func notFound(_ m: String) -> CloudError { CloudError(.notFound, m) }
+    static func notFound(_ m: String, code: String? = nil) -> CloudError { CloudError(.notFound, m, code: code) }
 }

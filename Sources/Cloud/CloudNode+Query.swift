@@ -110,7 +110,7 @@ extension CloudNode {
         let series = try q.params.required("series")
         guard let at = try q.params.int64("at") else { throw .badRequest("missing parameter 'at'") }
         guard let v = try await storage({ try await store.get(g, series, at: at) }) else {
-            throw .notFound("no sample of \(series) at \(at)")
+            throw .notFound("no sample of \(series) at \(at)", code: "no_sample")
         }
         if q.csv { return CloudNode.csv("ts,value\n\(at),\(DoubleText.format(v))\n") }
         return CloudNode.json("{\"ts\": \(at), \"value\": \(JSONText.number(v))}\n")

@@ -88,7 +88,7 @@ public final class CloudNode: Sendable {
         else {
             counters.withLock { $0.unauthorized += 1 }
             throw CloudError(
-                .unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)",
+                .unauthorized, "a bearer token is required (Authorization: Bearer TOKEN)", code: "missing_token",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
         let given = Array(header.utf8.dropFirst(7))
@@ -101,7 +101,8 @@ public final class CloudNode: Sendable {
         guard let who = found else {
             counters.withLock { $0.unauthorized += 1 }
             throw CloudError(
-                .unauthorized, "unknown token", headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
+                .unauthorized, "unknown token", code: "unknown_token",
+                headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
         }
         if let wait = limiter.take("\(who.role == .gateway ? "g" : "r"):\(who.name)") {
             counters.withLock { $0.rateLimited += 1 }

@@ -35,12 +35,17 @@ public struct MQTTOptions: Sendable, Hashable {
     public var tcpNoDelay: Bool = true
 
     public init() {}
+
+    /// `host:port`, as errors name the broker.
+    public var broker: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// What the network thread reports.
 public enum MQTTEvent: Sendable {
     case connected
-    case disconnected(reason: Int32)
+    /// The connection ended (nil: this side disconnected) or the broker refused it (the
+    /// error's `connack` says why); the session reconnects by itself either way.
+    case disconnected(MQTTError?)
     case message(MQTTMessage)
 }
 
@@ -54,25 +59,19 @@ public struct MQTTMessage: Sendable {
     public var arrivalMillis: Int64
 }
 
-/// An MQTT error with the library's code and text.
-public struct MQTTError: Error, CustomStringConvertible, Sendable {
-    public var code: Int32
-    public var message: String
-    public var description: String {
-        "\(message) (mosquitto error \(code): \(String(cString: mosquitto_strerror(code))))"
-    }
-}
-
 /// The context libmosquitto hands back to its callbacks: the one way events reach Swift.
 private final class CallbackContext: @unchecked Sendable {
     // Immutable after `init`; read from libmosquitto's network thread (callbacks). EventQueue locks.
     let queue: EventQueue
     let subscriptions: [(String, Int32)]
     let statusTopic: String?
-    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?) {
+    /// `host:port`, for the errors.
+    let broker: String
+    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?, broker: String) {
         queue = q
         self.subscriptions = subscriptions
         self.statusTopic = statusTopic
+        self.broker = broker
     }
 }
 
@@ -98,25 +97,30 @@ public final class MQTTSession: @unchecked Sendable {
         queue = EventQueue(limit: options.backlog)
         events = MQTTEvents(queue: queue)
         let ctx = CallbackContext(
-            queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic)
+            queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic,
+            broker: options.broker)
         context = Unmanaged.passRetained(ctx)
         guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
+            let e = errno  // ENOMEM, or EINVAL for a client ID libmosquitto refuses
             context.release()
-            throw MQTTError(code: MOSQ_ERR_NOMEM.rawValue, message: "mosquitto_new failed")
+            throw MQTTError(
+                e == EINVAL ? .invalidArgument : .outOfMemory, "creating the client (client_id \(options.clientID))",
+                broker: options.broker, cause: SystemCallError(errno: e))
         }
         handle = h
         loop = NetworkLoop(handle: h, reconnect: (options.reconnectMin, options.reconnectMax))
-        do {
-            try configure()
-        } catch {
-            mosquitto_destroy(h)
-            context.release()
-            throw error
-        }
+        // Every stored property is set: a throw from here runs deinit, which destroys the handle
+        // and releases the context (doing it here as well freed them twice).
+        try configure()
     }
 
-    private func check(_ rc: Int32, _ what: String) throws(MQTTError) {
-        if rc != MOSQ_ERR_SUCCESS.rawValue { throw MQTTError(code: rc, message: what) }
+    /// Turns a libmosquitto result into an `MQTTError` about `what` (and `topic`).
+    private func check(_ rc: Int32, _ what: String, topic: String? = nil) throws(MQTTError) {
+        guard rc != MOSQ_ERR_SUCCESS.rawValue else { return }
+        let code = MQTTErrorCode(rawValue: rc)
+        throw MQTTError(
+            code, what, broker: options.broker, topic: topic,
+            cause: code == .system ? SystemCallError(errno: errno) : nil)
     }
 
     private func configure() throws(MQTTError) {
@@ -139,14 +143,14 @@ public final class MQTTSession: @unchecked Sendable {
             if o.tlsInsecure { try check(mosquitto_tls_insecure_set(handle, true), "TLS insecure") }
         }
         if let status = o.statusTopic {
-            try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will")
+            try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will", topic: status)
         }
         try check(mosquitto_threaded_set(handle, true), "threaded mode")
         mosquitto_connect_callback_set(handle) { mosq, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
             guard rc == 0 else {
-                ctx.queue.push(.disconnected(reason: rc))
+                ctx.queue.push(.disconnected(MQTTError(refusedBy: ctx.broker, connack: MQTTConnackCode(rawValue: rc))))
                 return
             }
             for (filter, qos) in ctx.subscriptions { _ = mosquitto_subscribe(mosq, nil, filter, qos) }
@@ -156,7 +160,10 @@ public final class MQTTSession: @unchecked Sendable {
         mosquitto_disconnect_callback_set(handle) { _, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
-            ctx.queue.push(.disconnected(reason: rc))
+            let code = MQTTErrorCode(rawValue: rc)
+            // rc 0: mosquitto_disconnect was called here; anything else is the reason the connection ended.
+            ctx.queue.push(
+                .disconnected(code == .success ? nil : MQTTError(code, "connection ended", broker: ctx.broker)))
         }
         mosquitto_message_callback_set(handle) { _, obj, msg in
             guard let obj, let msg else { return }
@@ -182,7 +189,11 @@ public final class MQTTSession: @unchecked Sendable {
         started = true
         // An unreachable broker is not an error here: the network thread keeps retrying.
         _ = mosquitto_connect_async(handle, options.host, Int32(options.port), Int32(options.keepAlive))
-        guard loop.start() else { throw MQTTError(code: MOSQ_ERR_ERRNO.rawValue, message: "network thread") }
+        let rc = loop.start()
+        guard rc == 0 else {
+            throw MQTTError(
+                .system, "starting the network thread", broker: options.broker, cause: SystemCallError(errno: rc))
+        }
     }
 
     /// Says `offline` on the status topic, disconnects, joins the network thread, ends `events`.

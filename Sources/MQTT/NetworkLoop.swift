@@ -38,7 +38,8 @@ final class NetworkLoop: @unchecked Sendable {
         return stopping
     }
 
-    func start() -> Bool {
+    /// Starts the thread; returns 0, or pthread_create's error number.
+    func start() -> Int32 {
         let box = Unmanaged.passRetained(self)
         var t = pthread_t()
         let rc = pthread_create(
@@ -50,10 +51,10 @@ final class NetworkLoop: @unchecked Sendable {
             }, box.toOpaque())
         guard rc == 0 else {
             box.release()
-            return false
+            return rc
         }
         thread = t
-        return true
+        return 0
     }
 
     /// Asks the loop to finish: it writes what is queued (a DISCONNECT, a last status) for at most

@@ -1,5 +1,6 @@
 import AliceDB
 import ArgumentParser
+import CloudClient
 
 #if canImport(Glibc)
     import Glibc
@@ -26,6 +27,9 @@ struct AliceCommand: ParsableCommand {
         } catch let error as AliceDBError {
             Terminal.err("alicedb: error: \(error)")
             Glibc.exit(error.code == .invalidArgument ? 2 : 1)
+        } catch let error as CloudClientError {
+            Terminal.err("alicedb: error: \(error)")
+            Glibc.exit(error.status == 400 || error.code == .invalidURL ? 2 : 1)
         } catch let error as VerifyFailed {
             Terminal.err("alicedb: verify: \(error.faults) fault(s) found")
             Glibc.exit(1)
@@ -71,7 +75,7 @@ struct SourceArgument: ParsableArguments {
     var resolvedToken: String? { token ?? getenv("ALICEDB_TOKEN").map { String(cString: $0) } }
 
     func open() throws -> any QuerySource {
-        if let cloud { return CloudSource(base: cloud, token: resolvedToken ?? "", gateway: gateway) }
+        if let cloud { return try CloudSource(base: cloud, token: resolvedToken ?? "", gateway: gateway) }
         return try Database(path: db ?? "", options: DatabaseOptions(readOnly: true))
     }
 }

@@ -31,7 +31,7 @@ import Testing
         let pushed = Counter()
         // A full queue still takes the connection state: the consumer must see a disconnect at once.
         Thread {
-            queue.push(.disconnected(reason: 7))
+            queue.push(.disconnected(nil))
             queue.push(.connected)
             pushed.increment()
         }.start()
