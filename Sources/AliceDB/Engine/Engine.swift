@@ -151,22 +151,8 @@ final class Engine {
     /// or changed stores nothing, and its error stands in its place in the result.
     func putBatches(_ batches: [SeriesBatch]) throws(AliceDBError) -> [AliceDBError?] {
         try checkWritable()
-        var results = [AliceDBError?](repeating: nil, count: batches.count)
-        var changes = [(name: String, options: SeriesOptions)]()
-        var changed = [Int]()
-        for (i, b) in batches.enumerated() where catalog.byName[b.series]?.options != b.options {
-            do throws(AliceDBError) {
-                try b.options.check(series: b.series)
-                if let j = changes.firstIndex(where: { $0.name == b.series }) {
-                    changes[j].options = b.options
-                } else {
-                    changes.append((b.series, b.options))
-                }
-                changed.append(i)
-            } catch {
-                results[i] = error
-            }
-        }
+        let (changes, changed, refused) = catalog.changes(for: batches)
+        var results = refused
         if !changes.isEmpty {
             do throws(AliceDBError) { _ = try setOptions(changes) } catch { for i in changed { results[i] = error } }
         }
