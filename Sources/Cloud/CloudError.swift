@@ -10,13 +10,22 @@ public struct CloudError: HTTPResponseError, CustomStringConvertible {
     public var code: String
     public var message: String
     public var headers: HTTPFields
+    /// The error this refusal stands for (the store's, the parser's), for logs; never sent.
+    public var cause: (any Error)?
+    /// `Module/File.swift:line` where the refusal was made; for logs, never sent.
+    public var location: String
 
     /// - Parameter code: nil: the status's default code (see `defaultCode(for:)`).
-    public init(_ status: HTTPResponse.Status, _ message: String, code: String? = nil, headers: HTTPFields = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, _ message: String, code: String? = nil, headers: HTTPFields = [:],
+        cause: (any Error)? = nil, sourceFileID: String = #fileID, sourceLine: Int = #line
+    ) {
         self.status = status
         self.code = code ?? CloudError.defaultCode(for: status.code)
         self.message = message
         self.headers = headers
+        self.cause = cause
+        self.location = "\(sourceFileID):\(sourceLine)"
     }
 
     public var description: String { "\(status.code) \(message)" }

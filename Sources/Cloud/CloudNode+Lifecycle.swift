@@ -33,7 +33,7 @@ struct Listener<App: ApplicationProtocol>: Service {
         do {
             try await store.prepare()
         } catch {
-            throw CloudError(.serviceUnavailable, "storage error: \(error)")
+            throw CloudError(.serviceUnavailable, "storage error: \(error)", cause: error)
         }
         try await app.run()
     }

@@ -141,13 +141,14 @@ public final class CloudNode: Sendable {
     /// Engine errors as HTTP statuses.
     static func httpError(_ error: any Error) -> CloudError {
         if let e = error as? CloudError { return e }
-        guard let e = error as? AliceDBError else { return CloudError(.internalServerError, "\(error)") }
+        guard let e = error as? AliceDBError else { return CloudError(.internalServerError, "\(error)", cause: error) }
         switch e.code {
-        case .notFound: return .notFound(e.message)
-        case .invalidArgument, .badInput: return .badRequest(e.message)
-        case .diskFull: return CloudError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "\(e)")
-        case .unavailable: return CloudError(.serviceUnavailable, e.message, headers: [.retryAfter: "5"])
-        default: return CloudError(.internalServerError, "\(e)")
+        case .notFound: return CloudError(.notFound, e.message, cause: e)
+        case .invalidArgument, .badInput: return CloudError(.badRequest, e.message, cause: e)
+        case .diskFull:
+            return CloudError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "\(e)", cause: e)
+        case .unavailable: return CloudError(.serviceUnavailable, e.message, headers: [.retryAfter: "5"], cause: e)
+        default: return CloudError(.internalServerError, "\(e)", cause: e)
         }
     }
 
@@ -296,6 +297,16 @@ struct RequestCounter: RouterMiddleware {
         } catch {
             let status = (error as? any HTTPResponseError)?.status.code ?? 500
             node.counters.withLock { $0.requests["\(route) \(status)", default: 0] += 1 }
+            // A fault of ours (not a refusal; 503s come in floods during an outage and say so in
+            // /healthz): the log gets the cause and where it was raised.
+            if status >= 500 && status != 503, let e = error as? CloudError {
+                node.logger.error(
+                    "request failed",
+                    metadata: [
+                        "route": "\(route)", "status": "\(status)", "error": "\(e.message)", "at": "\(e.location)",
+                        "cause": "\(e.cause.map { String(reflecting: $0) } ?? "-")",
+                    ])
+            }
             throw error
         }
     }

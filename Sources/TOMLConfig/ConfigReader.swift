@@ -1,17 +1,30 @@
 public import TOMLKit
 
-/// A configuration mistake: which file, line and key, and what is wrong.
-public struct ConfigError: Error, CustomStringConvertible, Sendable {
+/// A configuration mistake: which file, line and key, and what is wrong; the underlying error (the
+/// TOML parser's, the file system's) and where in our source it was raised.
+public struct ConfigError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     public var file: String
     public var line: Int?
     public var key: String?
     public var message: String
+    public var cause: (any Error)?
+    /// `Module/File.swift:line` of the throw.
+    public var location: String
 
-    public init(file: String, line: Int? = nil, key: String? = nil, message: String) {
+    public init(
+        file: String, line: Int? = nil, key: String? = nil, message: String, cause: (any Error)? = nil,
+        sourceFileID: String = #fileID, sourceLine: Int = #line
+    ) {
         self.file = file
         self.line = line
         self.key = key
         self.message = message
+        self.cause = cause
+        self.location = "\(sourceFileID):\(sourceLine)"
+    }
+
+    public var debugDescription: String {
+        "\(description) [at \(location)\(cause.map { ", cause: \(String(reflecting: $0))" } ?? "")]"
     }
 
     public var description: String {
@@ -37,16 +50,20 @@ package struct ConfigReader {
         do {
             return (try TOMLTable(string: text), ConfigReader(file: file, locator: TOMLLocator(text)))
         } catch let e as TOMLParseError {
-            throw ConfigError(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")
+            throw ConfigError(
+                file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)", cause: e)
         } catch {
-            throw ConfigError(file: file, message: "TOML syntax: \(error)")
+            throw ConfigError(file: file, message: "TOML syntax: \(error)", cause: error)
         }
     }
 
-    package func error(_ table: String, _ key: String?, _ message: String) -> ConfigError {
+    package func error(
+        _ table: String, _ key: String?, _ message: String, sourceFileID: String = #fileID, sourceLine: Int = #line
+    ) -> ConfigError {
         let name = [table.isEmpty ? nil : table, key].compactMap { $0 }.joined(separator: ".")
         return ConfigError(
-            file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message)
+            file: file, line: locator.line(table: table, key: key), key: name.isEmpty ? nil : name, message: message,
+            sourceFileID: sourceFileID, sourceLine: sourceLine)
     }
 
     package func allow(_ t: TOMLTable, table: String, keys: Set<String>) throws(ConfigError) {

@@ -55,6 +55,10 @@ import Testing
             #expect(error.file == "gw.toml")
             #expect(error.line == 3)
             #expect(error.description.hasPrefix("gw.toml:3: TOML syntax:"))
+            // The parser's own error is kept as the cause; the source location is ours.
+            #expect(error.cause != nil)
+            #expect(error.location.hasPrefix("TOMLConfig/ConfigReader.swift:"))
+            #expect(error.debugDescription.contains("cause: "))
         }
         do {
             _ = try ConfigReader.parse("[mqtt\nhost = 1", file: "gw.toml")
