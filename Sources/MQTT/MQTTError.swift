@@ -16,11 +16,15 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
     public var broker: String
     /// The topic the operation was about, if any.
     public var topic: String?
+    /// `Module/File.swift:line` where the error was raised.
+    public var location: String
 
     public init(
         _ code: MQTTErrorCode, _ message: String, broker: String, topic: String? = nil,
-        connack: MQTTConnackCode? = nil, cause: (any Error)? = nil
+        connack: MQTTConnackCode? = nil, cause: (any Error)? = nil, sourceFileID: String = #fileID,
+        sourceLine: Int = #line
     ) {
+        self.location = "\(sourceFileID):\(sourceLine)"
         self.code = code
         self.message = message
         self.broker = broker
@@ -30,8 +34,12 @@ public struct MQTTError: Error, CustomStringConvertible, Sendable {
     }
 
     /// A refused connection, from the broker's CONNACK code.
-    public init(refusedBy broker: String, connack: MQTTConnackCode) {
-        self.init(.connectionRefused, "connecting", broker: broker, connack: connack)
+    public init(
+        refusedBy broker: String, connack: MQTTConnackCode, sourceFileID: String = #fileID, sourceLine: Int = #line
+    ) {
+        self.init(
+            .connectionRefused, "connecting", broker: broker, connack: connack, sourceFileID: sourceFileID,
+            sourceLine: sourceLine)
     }
 
     /// Whether the broker refused the credentials: a configuration change is needed.

@@ -104,6 +104,7 @@ import Testing
         let error = try #require(refusal, "no refusal in 10 s; broker log:\n\(broker.log)")
         #expect(error.code == .connectionRefused && error.isAuthenticationFailure)
         #expect(error.broker == "127.0.0.1:\(broker.port)")
+        #expect(error.location.hasPrefix("MQTT/"))  // raised inside the wrapper, where it met the CONNACK
         let expected: [MQTTConnackCode] =
             version == 5
             ? [.notAuthorizedMQTT5, .badUsernameOrPasswordMQTT5] : [.notAuthorized, .badUsernameOrPassword]
