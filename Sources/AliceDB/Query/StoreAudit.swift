@@ -11,7 +11,7 @@ struct StoreAudit {
         refs.sort(by: SegmentRef.inOrder)
         var out = [SegmentInfo]()
         for r in refs {
-            let (h, tsBytes, valueBytes) = try store.parts(r)
+            let (h, tsBytes, valueBytes) = try store.file(r.file).parts(r)
             out.append(
                 SegmentInfo(
                     model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,

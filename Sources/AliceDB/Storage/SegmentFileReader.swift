@@ -17,6 +17,25 @@ struct SegmentFileReader {
         var flushed: [(UInt32, WALPosition)]
     }
 
+    /// The bytes of one segment of this file.
+    func bytes(_ ref: SegmentRef) throws(AliceDBError) -> [UInt8] {
+        try FileIO.read(fd, offset: ref.offset, count: ref.length, path: path)
+    }
+
+    /// A segment's header and how many bytes its coded timestamps and values take.
+    func parts(_ ref: SegmentRef) throws(AliceDBError) -> (header: SegmentHeader, timestampBytes: Int, valueBytes: Int)
+    {
+        let raw = try bytes(ref)
+        let parsed = raw.withUnsafeBytes { r in Result { () throws(DecodeError) in try SegmentFormat.header(r) } }
+        switch parsed {
+        case .success(let (h, ts, values)): return (h, ts.count, values.count)
+        case .failure(let e):
+            throw AliceDBError(
+                .corrupt, "segment header does not decode: \(e.message)", path: path, offset: ref.offset + e.offset,
+                cause: e)
+        }
+    }
+
     /// The file header: where the frames start and the files this one replaces.
     func header(size: Int) throws(AliceDBError) -> Result<(start: Int, replaces: [UInt64]), DecodeError> {
         var failure = DecodeError("empty file", offset: 0)

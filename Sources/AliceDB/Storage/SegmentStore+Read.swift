@@ -22,9 +22,7 @@ extension SegmentStore {
         SegmentFileReader(id: n, path: path(n), fd: try fd(n))
     }
 
-    func rawBytes(_ ref: SegmentRef) throws(AliceDBError) -> [UInt8] {
-        try FileIO.read(try fd(ref.file), offset: ref.offset, count: ref.length, path: path(ref.file))
-    }
+    func rawBytes(_ ref: SegmentRef) throws(AliceDBError) -> [UInt8] { try file(ref.file).bytes(ref) }
 
     /// The decoded points of a segment (cached).
     func decode(_ ref: SegmentRef) throws(AliceDBError) -> DecodedSegment {
@@ -45,21 +43,7 @@ extension SegmentStore {
     /// The full header of a segment (its exact summary), read from the file.
     func header(_ ref: SegmentRef) throws(AliceDBError) -> SegmentHeader {
         if let hit = cache[SegmentKey(file: ref.file, offset: ref.offset)] { return hit.header }
-        return try parts(ref).header
-    }
-
-    /// The header and how many bytes the coded timestamps and values take.
-    func parts(_ ref: SegmentRef) throws(AliceDBError) -> (header: SegmentHeader, timestampBytes: Int, valueBytes: Int)
-    {
-        let bytes = try rawBytes(ref)
-        let parsed = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) in try SegmentFormat.header(raw) } }
-        switch parsed {
-        case .success(let (h, ts, values)): return (h, ts.count, values.count)
-        case .failure(let e):
-            throw AliceDBError(
-                .corrupt, "segment header does not decode: \(e.message)", path: path(ref.file),
-                offset: ref.offset + e.offset, cause: e)
-        }
+        return try file(ref.file).parts(ref).header
     }
 
     /// The decoded segment for a query, or nil when it turns out corrupt: the query goes on
