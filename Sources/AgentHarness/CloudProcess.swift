@@ -38,12 +38,15 @@ public final class CloudProcess {
         try start()
     }
 
-    /// Starts the node and waits until it accepts connections.
+    /// Starts the node and waits until it says it listens (its own line, not just any process
+    /// accepting on the port: after a restart the old one may linger) and accepts connections.
     public func start() throws {
+        let listening = "alicedb-cloud listening on"
+        let before = log.components(separatedBy: listening).count
         pid = try spawn(
             [executable, "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log")
         for _ in 0..<500 {
-            if Broker.canConnect(port) { return }
+            if log.components(separatedBy: listening).count > before && Broker.canConnect(port) { return }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 pid = 0
