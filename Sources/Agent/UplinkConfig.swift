@@ -1,4 +1,4 @@
-public import TOMLConfig
+internal import TOMLConfig
 
 /// `[uplink]`: where and how the agent ships its segments.
 public struct UplinkOptions: Sendable, Equatable {

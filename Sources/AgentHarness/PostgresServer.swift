@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 
 /// A throw-away PostgreSQL cluster on 127.0.0.1 and a free port, under a temp directory (`initdb`,
 /// `pg_ctl`), for tests and benchmarks. Started as root, it runs as the `postgres` user that

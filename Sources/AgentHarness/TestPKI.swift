@@ -1,4 +1,4 @@
-public import Foundation
+internal import Foundation
 
 /// A throw-away certificate authority made with `openssl`, a server certificate for 127.0.0.1 and
 /// a client certificate, all signed by it (for TLS tests against mosquitto and the cloud node).

@@ -1,4 +1,4 @@
-public import TOMLKit
+package import TOMLKit
 
 /// A configuration mistake: which file, line and key, and what is wrong; the underlying error (the
 /// TOML parser's, the file system's) and where in our source it was raised.
