@@ -10,8 +10,7 @@ extension SegmentStore {
     /// corrupt frames with an error log, keeping what is intact.
     func load() throws(AliceDBError) {
         if !readOnly { try FileIO.makeDirectory(dir) }
-        for fd in fds.values { FileIO.close(fd) }
-        fds = [:]
+        closeFiles()
         totals = [:]
         facts = [:]
         fileIDs = []

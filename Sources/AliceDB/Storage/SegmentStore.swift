@@ -182,8 +182,7 @@ package final class SegmentStore {
     func close() throws(AliceDBError) {
         if !readOnly, let n = writing { try seal(n) }
         if !readOnly { try sync() }
-        for fd in fds.values { FileIO.close(fd) }
-        fds = [:]
+        closeFiles()
         cache.removeAll()
         blocks.removeAll()
         summaries.removeAll()
