@@ -84,14 +84,27 @@ public final class AgentProcess {
     }
 
     /// SIGTERM and wait; returns the seconds it took to exit (it flushes everything first).
+    ///
+    /// The signal waits (10 s at most) for the listening line: before it, the agent may not trap
+    /// SIGTERM yet and would die of it like of SIGKILL.
     @discardableResult
     public func terminate() throws -> Double {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while httpPort == 0 && ContinuousClock.now < deadline && !hasExited { usleep(5_000) }
         let t = Date()
         Foundation.kill(pid, SIGTERM)
         let status = waitForExit(pid)
         exited = true
         guard status == 0 else { throw HarnessError("the agent exited with status \(status); its log:\n\(log)") }
         return Date().timeIntervalSince(t)
+    }
+
+    /// Whether the process is gone (a zombie not reaped yet counts as gone).
+    private var hasExited: Bool { exited || Foundation.kill(pid, 0) != 0 || isZombie }
+
+    private var isZombie: Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
     }
 
     /// SIGKILL (a crash or power cut, as far as the agent can tell) and wait.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Waits until `condition` holds, checking it at once and then every `interval`, for at most `timeout`.
 ///
 /// The one way tests wait for something another thread or process does: on `ContinuousClock`, with a
@@ -45,8 +47,46 @@ public struct WaitTimeout: Error, CustomStringConvertible, Sendable {
     public var lastError: String?
 
     public var description: String {
-        let seconds = Double(waited.components.seconds) + Double(waited.components.attoseconds) * 1e-18
-        let rounded = (seconds * 10).rounded() / 10
+        let rounded = (Self.seconds(waited) * 10).rounded() / 10
         return "timed out after \(rounded) s waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? "")
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// Checks `condition` on a thread of its own until it holds, then runs `action` there at once.
+///
+/// For a test that must act in a narrow window of another process's work (kill it mid-upload): a
+/// task on the cooperative pool can starve while parallel suites keep every core busy and see the
+/// window only after it closed; a thread of its own is scheduled by the kernel like the process it
+/// watches.
+/// - Parameters:
+///   - timeout: the longest watch, measured on `ContinuousClock`.
+///   - what: what is awaited, as the error says it.
+///   - interval: the pause between two checks (the watch's polling interval, not a wait for time to pass).
+///   - condition: true once the window opened.
+///   - action: what to do in the window.
+/// - Throws: `WaitTimeout` naming `what` when the deadline passes first (then `action` does not run).
+public func watchOnThread(
+    timeout: Duration = .seconds(10), _ what: String, interval: Duration = .milliseconds(2),
+    until condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void
+) async throws {
+    try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+        let thread = Thread {
+            let clock = ContinuousClock()
+            let start = clock.now
+            while !condition() {
+                guard clock.now < start.advanced(by: timeout) else {
+                    done.resume(throwing: WaitTimeout(what: what, waited: clock.now - start))
+                    return
+                }
+                Thread.sleep(forTimeInterval: WaitTimeout.seconds(interval))
+            }
+            action()
+            done.resume()
+        }
+        thread.start()
     }
 }

@@ -229,27 +229,19 @@ enum CLI {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Kill it mid-import once some data is durable (segment frames past a file header). The
-        // watch runs on a thread of its own: a test task on the cooperative pool can starve while the
-        // parallel suites keep both cores busy, and then sees the import only after it has finished.
+        // Kill it mid-import once some data is durable (segment frames past a file header), from a
+        // watch on a thread of its own (see `watchOnThread`).
         let segments = dir.path + "/db/segments"
         let pid = p.processIdentifier
-        let watcher = Thread {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline && p.isRunning {
-                let files = (try? FileManager.default.contentsOfDirectory(atPath: segments)) ?? []
-                let bytes = files.compactMap {
-                    (try? FileManager.default.attributesOfItem(atPath: segments + "/" + $0)[.size] as? NSNumber)?
-                        .intValue
-                }
-                if bytes.reduce(0, +) >= 512 {
-                    kill(pid, SIGKILL)
-                    return
-                }
-                usleep(2_000)  // the polling interval of the watch, not a wait for time to pass
+        try await watchOnThread(timeout: .seconds(60), "the import's first segments on disk") {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: segments)) ?? []
+            let bytes = files.compactMap {
+                (try? FileManager.default.attributesOfItem(atPath: segments + "/" + $0)[.size] as? NSNumber)?.intValue
             }
+            return bytes.reduce(0, +) >= 512 || !p.isRunning
+        } then: {
+            kill(pid, SIGKILL)
         }
-        watcher.start()
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal)
         let db = try Database(path: dir.path + "/db")

@@ -81,8 +81,12 @@ import Testing
         try p.drain()
     }
 
-    func cloudPoints(_ cloud: CloudProcess) -> Int {
-        guard let r = try? cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
+    func cloudPoints(_ cloud: CloudProcess) -> Int { Self.cloudPoints(port: cloud.port) }
+
+    /// The points the node on `port` holds from gw-1; -1 while it does not answer.
+    static func cloudPoints(port: Int) -> Int {
+        guard let r = try? httpRequest(port: port, "GET", "/v1/gateways", token: CloudFixture.readerToken),
+            r.status == 200,
             let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
         else { return -1 }
         return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
@@ -114,12 +118,19 @@ import Testing
         #expect((agent.metric("alicedb_uplink_lag_segments") ?? 0) > 0)
 
         // 3. Back up: the agent catches up; killed with SIGKILL in the middle of it.
+        // The watch that kills runs on a thread of its own: a task on the cooperative pool can starve
+        // while the parallel suites keep both cores busy, and see the catch-up only once it is over.
         try cloud.start()
         try publish(series, (2 * n)..<(3 * n), port: broker.port)
         try await agent.waitMessages(total)
-        try await waitUntil(timeout: .seconds(60), "the catch-up to be under way") { cloudPoints(cloud) > total / 3 }
-        let atKill = cloudPoints(cloud)
+        let (agentPID, cloudPort) = (agent.pid, cloud.port)
+        try await watchOnThread(timeout: .seconds(60), "the catch-up to be under way") {
+            Self.cloudPoints(port: cloudPort) > total / 3
+        } then: {
+            kill(agentPID, SIGKILL)
+        }
         agent.kill()
+        let atKill = cloudPoints(cloud)
         #expect(atKill < total, "the upload was over before the kill: the test did not kill it mid-upload")
 
         // 4. Restarted: it recovers its WAL and cursor and ships the rest, once.
