@@ -114,8 +114,17 @@ public actor Agent {
             metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
     }
 
-    /// Applies a new configuration's subscriptions and mappings (SIGHUP); buffered points stay.
-    public func reload(_ new: AgentConfig) throws {
+    /// Applies a new configuration's subscriptions, mappings and `[uplink]` settings (SIGHUP);
+    /// buffered points and the uplink's cursor stay. Adding or removing `[uplink]` needs a restart
+    /// (the database keeps its outbox only with one).
+    /// - Throws: when the new `[uplink]` cannot be applied; then nothing changes.
+    public func reload(_ new: AgentConfig) async throws {
+        if let uplink, let options = new.uplink {
+            try await uplink.reconfigure(options)
+            config.uplink = options
+        } else if (uplink == nil) != (new.uplink == nil) {
+            logger.warning("[uplink] was added or removed: that takes a restart; reloading the rest")
+        }
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions
         routes.removeAll()

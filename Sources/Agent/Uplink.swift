@@ -15,6 +15,8 @@ public struct UplinkCounters: Sendable {
     public var failures = 0
     public var lastError: String? = nil
     public var lastSuccessMillis: Int64? = nil
+    /// `[uplink]` settings applied by SIGHUP.
+    public var reloads = 0
 }
 
 /// Ships the database's outbox to the cloud node: one batch at a time, in order; the persisted
@@ -24,9 +26,11 @@ public struct UplinkCounters: Sendable {
 /// The HTTP half (the request, the acknowledgement, the node's errors) is `CloudClient`'s.
 public actor Uplink {
     let db: Database
-    let options: UplinkOptions
+    private(set) var options: UplinkOptions
     let logger: Logger
-    let client: CloudClient
+    var client: CloudClient
+    /// The client a reload replaced: an upload may still be on it; shut down at the next step.
+    private var retired: CloudClient?
     public private(set) var counters = UplinkCounters()
     private var failuresInARow = 0
     /// Bytes per batch now: halved after each 413 (the node's max_body is smaller than
@@ -38,8 +42,12 @@ public actor Uplink {
         self.db = db
         self.options = options
         self.logger = logger
+        client = try Uplink.client(options)
+    }
+
+    static func client(_ options: UplinkOptions) throws -> CloudClient {
         do {
-            client = try CloudClient(
+            return try CloudClient(
                 url: options.url, token: options.token,
                 tls: .init(
                     caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
@@ -48,6 +56,30 @@ public actor Uplink {
         } catch {
             throw AliceDBError(.invalidArgument, "uplink: \(error)")
         }
+    }
+
+    /// A reloaded `[uplink]` (SIGHUP): its settings apply from the next batch on; a new address,
+    /// token, TLS file or timeout gets a new HTTP client. The cursor is the database's, so nothing
+    /// is skipped or sent twice; a batch in flight on the old client finishes there.
+    /// - Throws: `AliceDBError` when the new client cannot be made (a TLS file that does not load);
+    ///   the running settings stay.
+    public func reconfigure(_ new: UplinkOptions) async throws {
+        guard new != options else { return }
+        var connection = new
+        (connection.batchBytes, connection.maxBandwidth, connection.intervalSeconds) =
+            (options.batchBytes, options.maxBandwidth, options.intervalSeconds)
+        (connection.retryMin, connection.retryMax) = (options.retryMin, options.retryMax)
+        if connection != options {
+            let fresh = try Uplink.client(new)
+            if let older = retired { await older.shutdown() }
+            retired = client
+            client = fresh
+        }
+        if new.batchBytes != options.batchBytes { batchLimit = nil }
+        options = new
+        failuresInARow = 0
+        counters.reloads += 1
+        logger.info("uplink settings reloaded", metadata: ["url": "\(new.segmentsURL)"])
     }
 
     /// One event-loop thread shared with the agent's HTTP listener.
@@ -79,10 +111,18 @@ public actor Uplink {
 
     public func shutdown() async {
         await client.shutdown()
+        await retireOldClient()
+    }
+
+    private func retireOldClient() async {
+        guard let older = retired else { return }
+        retired = nil
+        await older.shutdown()
     }
 
     /// Sends the next batch; returns how long to wait before the next step.
     func step() async -> Double {
+        await retireOldClient()  // no upload is on it any more: steps do not overlap
         let batch: OutboxBatch
         do {
             batch = try db.outbox(maxBytes: batchLimit ?? options.batchBytes)

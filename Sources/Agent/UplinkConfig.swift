@@ -32,7 +32,8 @@ public struct UplinkOptions: Sendable, Equatable {
 
 extension AgentConfig {
     static let uplinkKeys: Set<String> = [
-        "url", "token", "batch_bytes", "max_bandwidth", "interval", "timeout", "retry_min", "retry_max", "ca_file",
+        "url", "token", "token_file", "batch_bytes", "max_bandwidth", "interval", "timeout", "retry_min", "retry_max",
+        "ca_file",
         "cert_file", "key_file", "tls_insecure",
     ]
 
@@ -44,11 +45,12 @@ extension AgentConfig {
         else {
             throw reader.error(t, "url", "is required: the cloud node's http:// or https:// address")
         }
-        guard let token = try reader.string(u, "token", t), !token.isEmpty else {
-            throw reader.error(t, "token", "is required")
+        guard let token = try reader.secret(u, "token", t), !token.isEmpty else {
+            throw reader.error(t, "token", "is required (or token_file)")
         }
         guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw reader.error(t, "token", "must be printable ASCII without spaces")
+            throw reader.error(
+                t, reader.has(u, "token_file") ? "token_file" : "token", "must be printable ASCII without spaces")
         }
         var o = UplinkOptions(url: url, token: token)
         o.batchBytes = try reader.size(u, "batch_bytes", t) ?? o.batchBytes

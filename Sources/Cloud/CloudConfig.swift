@@ -136,18 +136,11 @@ public struct CloudConfig: Sendable {
                 case .success(let p): pg = p
                 case .failure(let e): throw reader.error(t, "url", e.description)
                 }
-                if let file = try reader.string(s, "password_file", t) {
+                if let password = try reader.secret(s, "password", t) {
                     guard pg.password == nil else {
                         throw reader.error(t, "password_file", "the url already has a password")
                     }
-                    let bytes: [UInt8]?
-                    do { bytes = try FileIO.readFile(file) } catch {
-                        throw reader.error(t, "password_file", "cannot read \(file): \(error)")
-                    }
-                    guard let bytes else { throw reader.error(t, "password_file", "no such file: \(file)") }
-                    var text = String(decoding: bytes, as: UTF8.self)
-                    while text.last == "\n" || text.last == "\r" { text.removeLast() }
-                    pg.password = text
+                    pg.password = password
                 }
                 pg.poolSize = try reader.int(s, "pool_size", t, 1...1000) ?? pg.poolSize
                 pg.queryTimeoutSeconds = try reader.double(s, "query_timeout", t) ?? pg.queryTimeoutSeconds
@@ -169,21 +162,23 @@ public struct CloudConfig: Sendable {
             var names = Set<String>()
             for (i, e) in entries.enumerated() {
                 let t = "\(key)[\(i)]"
-                try reader.allow(e, table: t, keys: ["name", "token"])
+                try reader.allow(e, table: t, keys: ["name", "token", "token_file"])
                 guard let name = try reader.string(e, "name", t) else { throw reader.error(t, "name", "is required") }
                 if role == .gateway && !validGatewayName(name) {
                     throw reader.error(
                         t, "name", "must be 1–64 letters, digits, '.', '_' or '-' (it names a directory)")
                 }
                 guard names.insert(name).inserted else { throw reader.error(t, "name", "\"\(name)\" is listed twice") }
-                guard let token = try reader.string(e, "token", t), token.utf8.count >= 8 else {
-                    throw reader.error(t, "token", "is required, at least 8 characters")
+                let tokenKey = reader.has(e, "token_file") ? "token_file" : "token"
+                guard let token = try reader.secret(e, "token", t), token.utf8.count >= 8 else {
+                    throw reader.error(t, tokenKey, "is required (token or token_file), at least 8 characters")
                 }
                 guard token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                    throw reader.error(t, "token", "must be printable ASCII without spaces (it travels in a header)")
+                    throw reader.error(
+                        t, tokenKey, "must be printable ASCII without spaces (it travels in a header)")
                 }
                 guard c.tokens[token] == nil else {
-                    throw reader.error(t, "token", "is already the token of another entry")
+                    throw reader.error(t, tokenKey, "is already the token of another entry")
                 }
                 c.tokens[token] = Principal(name: name, role: role)
             }

@@ -1,3 +1,5 @@
+package import TOMLKit
+
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -31,4 +33,25 @@ extension ConfigReader {
     }
 
     private static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
+
+extension ConfigReader {
+    /// A secret given inline (`key`) or as a file (`key` + `_file`, e.g. `token_file`; what systemd's
+    /// `LoadCredential` hands over): one or the other, not both.
+    /// - Returns: the inline value or the file's text without its trailing line breaks; nil when
+    ///   neither key is there.
+    /// - Throws: `ConfigError` at the key: both given; the file missing, unreadable or empty.
+    package func secret(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> String? {
+        let fileKey = key + "_file"
+        let inline = try string(t, key, table)
+        guard let path = try string(t, fileKey, table) else { return inline }
+        guard inline == nil else { throw error(table, fileKey, "give \(key) or \(fileKey), not both") }
+        var text: String
+        do { text = try ConfigReader.read(path: path) } catch {
+            throw self.error(table, fileKey, "\(path): \(error.message)")
+        }
+        while text.last?.isNewline == true { text.removeLast() }
+        guard !text.isEmpty else { throw error(table, fileKey, "\(path) is empty") }
+        return text
+    }
 }

@@ -144,7 +144,7 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
                 "url = \"ftp://x\"\ntoken = \"t\"",
                 "gw.toml:4: uplink.url: is required: the cloud node's http:// or https:// address"
             ),
-            ("url = \"http://cloud:8470\"", "gw.toml:3: uplink.token: is required"),
+            ("url = \"http://cloud:8470\"", "gw.toml:3: uplink.token: is required (or token_file)"),
             (
                 "url = \"http://c:1\"\ntoken = \"t\"\nbatch_bytes = \"1KiB\"",
                 "gw.toml:6: uplink.batch_bytes: must be at least 4KiB"

@@ -139,4 +139,39 @@ import Testing
         try Self.text.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try ConfigReader.read(path: path) == Self.text)
     }
+
+    /// A secret inline or from `<key>_file`: trailing line breaks dropped; both, missing or empty: an error at the key.
+    @Test func secretsInlineOrFromAFile() throws {
+        let dir = TempDirectory()
+        try "s3cret-token\r\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
+        try "\n".write(toFile: dir.path + "/empty", atomically: true, encoding: .utf8)
+        let text = """
+            [a]
+            token = "inline-token"
+            [b]
+            token_file = "\(dir.path)/token"
+            [c]
+            token = "x"
+            token_file = "\(dir.path)/token"
+            [d]
+            token_file = "\(dir.path)/none"
+            [e]
+            token_file = "\(dir.path)/empty"
+            [f]
+            """
+        let (root, reader) = try ConfigReader.parse(text, file: "s.toml")
+        func table(_ name: String) throws -> ConfigTable { try #require(try reader.table(root, name, in: "")) }
+        #expect(try reader.secret(try table("a"), "token", "a") == "inline-token")
+        #expect(try reader.secret(try table("b"), "token", "b") == "s3cret-token")
+        #expect(try reader.secret(try table("f"), "token", "f") == nil)
+        Self.expectError("s.toml:7: c.token_file: give token or token_file, not both") {
+            _ = try reader.secret(try table("c"), "token", "c")
+        }
+        Self.expectError("s.toml:9: d.token_file: \(dir.path)/none: no such file") {
+            _ = try reader.secret(try table("d"), "token", "d")
+        }
+        Self.expectError("s.toml:11: e.token_file: \(dir.path)/empty is empty") {
+            _ = try reader.secret(try table("e"), "token", "e")
+        }
+    }
 }
