@@ -204,6 +204,10 @@ extension Agent {
                 "alicedb_uplink_failures_total", "counter", "Upload attempts that failed (retried).",
                 [("", Double(u.counters.failures))])
             metric(
+                "alicedb_uplink_unsupported_features", "gauge",
+                "Format features the cloud node cannot read (1 each; the segments wait for its upgrade).",
+                u.counters.unsupportedFeatures.map { ("{feature=\"\(escape($0))\"}", 1) })
+            metric(
                 "alicedb_uplink_lag_segments", "gauge", "Segments not yet acknowledged by the cloud node.",
                 [("", Double(lag.segments))])
             metric(

@@ -14,9 +14,13 @@ public struct UplinkCounters: Sendable {
     public var rejected = 0
     public var failures = 0
     public var lastError: String? = nil
+    public var lastErrorMillis: Int64? = nil
     public var lastSuccessMillis: Int64? = nil
     /// `[uplink]` settings applied by SIGHUP.
     public var reloads = 0
+    /// Format features the cloud node said it cannot read (it refused the batch; the segments wait
+    /// for its upgrade); empty once a batch is accepted.
+    public var unsupportedFeatures: [String] = []
 }
 
 /// Ships the database's outbox to the cloud node: one batch at a time, in order; the persisted
@@ -137,10 +141,20 @@ public actor Uplink {
         let body = batch.batch.encode()
         let started = ContinuousClock.now
         let report: CloudClient.UploadAck
+        let features = FormatFeatures.of(segments: batch.batch.entries.lazy.map(\.segment))
         do throws(CloudClientError) {
-            report = try await client.upload(body)
+            report = try await client.upload(body, features: features)
         } catch {
-            if error.status == 413 {
+            if error.code == .unsupportedFeatures {
+                if error.features != counters.unsupportedFeatures {
+                    logger.error(
+                        "the cloud node cannot read these segments' format features; they stay here and go once it is upgraded",
+                        metadata: [
+                            "features": "\(error.features.joined(separator: ","))", "answer": "\(error.message)",
+                        ])
+                }
+                counters.unsupportedFeatures = error.features
+            } else if error.status == 413 {
                 let smaller = max(1024, (batchLimit ?? options.batchBytes) / 2)
                 if smaller != batchLimit {
                     logger.warning(
@@ -169,6 +183,10 @@ public actor Uplink {
         counters.duplicates += report.duplicates
         counters.rejected += report.rejected.count
         counters.lastSuccessMillis = FileIO.wallMillis()
+        if !counters.unsupportedFeatures.isEmpty {
+            logger.info("the cloud node reads these segments now", metadata: ["features": "\(features)"])
+            counters.unsupportedFeatures = []
+        }
         if let first = report.rejected.first {
             logger.error(
                 "the cloud node refused segments (they stay here, and are not sent again)",
@@ -188,6 +206,7 @@ public actor Uplink {
     private func failed(_ reason: String, retryAfter: Double?) -> Double {
         counters.failures += 1
         counters.lastError = reason
+        counters.lastErrorMillis = FileIO.wallMillis()
         failuresInARow += 1
         let now = FileIO.monotonicNanos()
         if failuresInARow == 1 || now &- lastLoggedFailure > 60_000_000_000 {

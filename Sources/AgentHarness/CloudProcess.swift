@@ -21,15 +21,18 @@ public final class CloudProcess {
     public let port: Int
     public let configPath: String
     public let executable: String
+    /// Variables set for the node at each `start` (`ALICEDB_CLOUD_REFUSE_FEATURES`).
+    public var environment: [String: String]
     public var url: String { "http://127.0.0.1:\(port)" }
 
     /// - Parameter config: the TOML, given the data path and the `HOST:PORT` to listen on.
     public init(
         directory: String, executable: String = BuiltExecutable.path("alicedb-cloud"),
-        config: (_ data: String, _ listen: String) -> String
+        environment: [String: String] = [:], config: (_ data: String, _ listen: String) -> String
     ) throws {
         self.directory = directory
         self.executable = executable
+        self.environment = environment
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         data = directory + "/data"
         port = Broker.freePort()
@@ -44,7 +47,8 @@ public final class CloudProcess {
         let listening = "alicedb-cloud listening on"
         let before = log.components(separatedBy: listening).count
         pid = try spawn(
-            [executable, "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log")
+            [executable, "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log",
+            environment: environment)
         for _ in 0..<500 {
             if log.components(separatedBy: listening).count > before && Broker.canConnect(port) { return }
             var status: Int32 = 0

@@ -38,6 +38,10 @@ public struct CloudConfig: Sendable {
     /// token → who it is.
     public var tokens: [String: Principal] = [:]
     public var source = "(embedded default)"
+    /// Format features this node treats as unreadable although it reads them (from the environment
+    /// variable `ALICEDB_CLOUD_REFUSE_FEATURES`, comma-separated): to rehearse how a fleet behaves
+    /// against an older node.
+    public var refusedFeatures: Set<String> = []
 
     public init() {}
 

@@ -14,6 +14,8 @@ public struct CloudError: HTTPResponseError, CustomStringConvertible {
     public var cause: (any Error)?
     /// `Module/File.swift:line` where the refusal was made; for logs, never sent.
     public var location: String
+    /// `unsupported_features`: the format features the node cannot read (sent as `"features"`).
+    public var features: [String] = []
 
     /// - Parameter code: nil: the status's default code (see `defaultCode(for:)`).
     public init(
@@ -53,7 +55,12 @@ public struct CloudError: HTTPResponseError, CustomStringConvertible {
             status: status, headers: h,
             body: .init(
                 byteBuffer: ByteBuffer(
-                    string: "{\"error\": \(JSONText.quote(message)), \"code\": \(JSONText.quote(code))}\n")))
+                    string: "{\"error\": \(JSONText.quote(message)), \"code\": \(JSONText.quote(code))\(featureList)}\n"
+                )))
+    }
+
+    private var featureList: String {
+        features.isEmpty ? "" : ", \"features\": [\(features.map(JSONText.quote).joined(separator: ", "))]"
     }
 
     static func badRequest(_ m: String) -> CloudError { CloudError(.badRequest, m) }

@@ -209,6 +209,7 @@ public final class CloudNode: Sendable {
         guard who.role == .gateway else {
             throw CloudError(.forbidden, "'\(who.name)' is a reader: only gateways upload")
         }
+        try checkFeatures(request)
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > config.maxBody {
             throw CloudError(
                 .contentTooLarge, "body of \(length) bytes is larger than max_body (\(config.maxBody) bytes)")

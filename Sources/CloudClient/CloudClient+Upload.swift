@@ -32,14 +32,20 @@ extension CloudClient {
     ///
     /// A 200 means the node has stored the batch: it stores before it answers, and stores a
     /// segment it already holds once, so sending a batch again after any failure is safe.
-    /// - Parameter batch: an encoded `SegmentBatch`.
+    /// - Parameters:
+    ///   - batch: an encoded `SegmentBatch`.
+    ///   - features: the format features its segments use (`FormatFeatures.of(segments:)`), sent
+    ///     as `X-AliceDB-Features`; a node that cannot read one refuses the whole batch.
     /// - Returns: what the node stored, already had and refused. An acknowledgement whose body
     ///   cannot be read counts as empty rather than as a failure: the batch is stored all the same.
     /// - Throws: `CloudClientError`: the node's refusal (413: the batch is larger than its
-    ///   `max_body`; 401/403: the token), or `.transport` when it did not answer.
-    public func upload(_ batch: [UInt8]) async throws(CloudClientError) -> UploadAck {
+    ///   `max_body`; 401/403: the token; 422 `unsupported_features`: an older node), or
+    ///   `.transport` when it did not answer.
+    public func upload(_ batch: [UInt8], features: [String] = []) async throws(CloudClientError) -> UploadAck {
         let answer = try await call(
-            .POST, "/v1/segments", body: batch, contentType: "application/vnd.alicedb.segments", maxBytes: 1 << 20)
+            .POST, "/v1/segments", body: batch, contentType: "application/vnd.alicedb.segments",
+            headers: features.isEmpty ? [] : [("X-AliceDB-Features", features.joined(separator: ","))],
+            maxBytes: 1 << 20)
         return (try? JSONDecoder().decode(UploadAck.self, from: Data(answer.body.readableBytesView))) ?? UploadAck()
     }
 }

@@ -120,7 +120,7 @@ public struct CloudClient: Sendable {
     /// - Throws: `CloudClientError`: the node's refusal (decoded from its JSON body), or `.transport`.
     func call(
         _ method: HTTPMethod, _ path: String, query: [(String, String?)] = [], body: [UInt8]? = nil,
-        contentType: String? = nil, maxBytes: Int
+        contentType: String? = nil, headers extra: [(String, String)] = [], maxBytes: Int
     ) async throws(CloudClientError) -> Answer {
         let pairs = query.compactMap { k, v in v.map { "\(k)=\(CloudClient.escape($0))" } }
         let url = baseURL + path + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&"))
@@ -128,6 +128,7 @@ public struct CloudClient: Sendable {
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let status: Int
         let headers: HTTPHeaders
@@ -154,9 +155,11 @@ public struct CloudClient: Sendable {
         let retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
         do {
             let decoded = try JSONDecoder().decode(NodeErrorBody.self, from: Data(body.readableBytesView))
-            return CloudClientError(
+            var error = CloudClientError(
                 decoded.code.map { CloudClientError.Code(rawValue: $0) } ?? CloudClientError.Code(status: status),
                 decoded.error, status: status, url: url, retryAfter: retryAfter)
+            error.features = decoded.features ?? []
+            return error
         } catch {
             let text = String(buffer: body)
             let line = text.split(separator: "\n", maxSplits: 1).first.map { String($0.prefix(300)) } ?? ""

@@ -26,6 +26,9 @@ public struct CloudClientError: Error, CustomStringConvertible, Sendable {
         public static let `internal` = Code(rawValue: "internal")
         public static let unavailable = Code(rawValue: "unavailable")
         public static let storageFull = Code(rawValue: "storage_full")
+        /// 422: the batch's segments use format features the node cannot read (`features` names
+        /// them); the same batch succeeds once the node is upgraded.
+        public static let unsupportedFeatures = Code(rawValue: "unsupported_features")
 
         // The client's own.
         /// No answer: the connection failed, was cut or timed out (`cause` says which).
@@ -65,6 +68,8 @@ public struct CloudClientError: Error, CustomStringConvertible, Sendable {
     public var url: String
     /// Seconds the node asked to wait (`Retry-After`), if it did.
     public var retryAfter: Double?
+    /// `unsupportedFeatures`: the format features the node named.
+    public var features: [String] = []
 
     public init(
         _ code: Code, _ message: String, status: Int? = nil, url: String, cause: (any Error)? = nil,
@@ -111,4 +116,6 @@ public struct CloudClientError: Error, CustomStringConvertible, Sendable {
 struct NodeErrorBody: Decodable {
     var error: String
     var code: String?
+    /// `unsupported_features`: the features the node cannot read.
+    var features: [String]?
 }

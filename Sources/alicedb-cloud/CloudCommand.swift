@@ -57,7 +57,11 @@ struct Serve: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
-        let cfg = try options.load()
+        var loaded = try options.load()
+        if let names = getenv("ALICEDB_CLOUD_REFUSE_FEATURES") {
+            loaded.refusedFeatures = Set(String(cString: names).split(separator: ",").map(String.init))
+        }
+        let cfg = loaded
         if check {
             print(cfg.summary)
             print("configuration ok")

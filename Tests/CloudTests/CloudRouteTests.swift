@@ -156,4 +156,41 @@ import Testing
             }
         }
     }
+
+    /// A batch naming a format feature the node cannot read: 422 `unsupported_features` naming it,
+    /// nothing stored; the same batch with features the node reads is stored.
+    @Test func aBatchWithFeaturesTheNodeCannotReadIsRefusedWhole() async throws {
+        let dir = TempDirectory()
+        let gateway = Self.bearer(CloudFixture.gatewayToken)
+        try await Self.node(dir).application().test(.router) { client in
+            let batch = try CloudFixture.batches(in: dir.path + "/gw", points: 2000, maxBytes: 32 << 10)[0].batch
+            let features = FormatFeatures.of(segments: batch.entries.map(\.segment))
+            var refused = gateway
+            refused[HTTPField.Name("X-AliceDB-Features")!] = (features + ["model:tans-v9", "timestamps:\u{1}evil"])
+                .joined(
+                    separator: ",")
+            try await client.execute(
+                uri: "/v1/segments", method: .post, headers: refused, body: ByteBuffer(bytes: batch.encode())
+            ) { response in
+                #expect(response.status == .unprocessableContent)
+                let body = CloudFixture.json(String(buffer: response.body))
+                #expect(body["code"] as? String == "unsupported_features")
+                #expect(body["features"] as? [String] == ["model:tans-v9", "timestamps:evil"])
+                #expect((body["error"] as? String)?.contains("model:tans-v9, timestamps:evil: upgrade it") == true)
+            }
+            try await client.execute(
+                uri: "/v1/gateways", method: .get, headers: Self.bearer(CloudFixture.readerToken)
+            ) { response in
+                let list = CloudFixture.json(String(buffer: response.body))["gateways"] as? [[String: Any]]
+                #expect(list?.isEmpty == true, "\(String(buffer: response.body))")
+            }
+            var accepted = gateway
+            accepted[HTTPField.Name("X-AliceDB-Features")!] = features.joined(separator: ",")
+            try await client.execute(
+                uri: "/v1/segments", method: .post, headers: accepted, body: ByteBuffer(bytes: batch.encode())
+            ) {
+                #expect($0.status == .ok, "\(String(buffer: $0.body))")
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@
 /// jitter costs a few bits per point. The first timestamp lives in the segment header.
 package enum TimestampCodec {
     /// Modes 4 and 5 (bitwise range coding) are read, no longer written: 6 and 7 replace them.
-    enum Mode: UInt8 {
+    enum Mode: UInt8, CaseIterable {
         case single = 0
         case regular = 1
         case runs = 2

@@ -4,9 +4,10 @@ import Foundation
 import TestKit
 import Testing
 
-/// Tokens in files (as systemd's `LoadCredential` passes them) on both sides, and a token rotated
-/// with SIGHUP: the agent keeps its cursor, so everything arrives once and nothing is sent twice.
-@Suite(.serialized) struct UplinkReloadTests {
+/// The uplink across a fleet's changes: tokens in files (as systemd's `LoadCredential` passes them)
+/// and rotated with SIGHUP; a node older than the agent's segments. The agent keeps its cursor, so
+/// everything arrives once and nothing is sent twice.
+@Suite(.serialized) struct UplinkFleetTests {
     static let oldToken = "rotate-me-token-1"
     static let newToken = "rotate-me-token-2"
 
@@ -55,6 +56,13 @@ import Testing
         }
     }
 
+    static func cloudPoints(_ cloud: CloudProcess) -> Int {
+        guard let r = try? cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
+            let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
+        else { return -1 }
+        return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
+    }
+
     @Test func sighupRotatesTheTokenAndKeepsTheCursor() async throws {
         let dir = TempDirectory()
         let cloudToken = dir.path + "/cloud-token"
@@ -67,12 +75,7 @@ import Testing
             executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent", logLevel: "info",
             config: agentConfig(broker, cloud, tokenFile: agentToken, bandwidth: "1MiB"))
         try await agent.waitConnected()
-        func cloudPoints() -> Int {
-            guard let r = try? cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
-                let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
-            else { return -1 }
-            return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
-        }
+        func cloudPoints() -> Int { Self.cloudPoints(cloud) }
 
         // 1. The first token, read from files on both sides.
         try broker.publish("reload/a", (0..<300).map { "\($0)" })
@@ -137,5 +140,43 @@ import Testing
             #expect(p.terminationStatus == 2)
             #expect(text.contains("agent.toml:5: uplink.token_file:") && text.contains(expected), "\(text)")
         }
+    }
+
+    /// A node that cannot read a format feature the agent's segments use refuses the batches
+    /// whole (422 naming it); the agent keeps them, shows the feature in /metrics, and ships them
+    /// once the node is upgraded (here: restarted without pretending not to read it).
+    @Test func anOlderNodeRefusesAndTheSegmentsWaitForItsUpgrade() async throws {
+        let dir = TempDirectory()
+        let tokenFile = dir.path + "/token"
+        try Self.oldToken.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let broker = try Broker()
+        let cloud = try CloudProcess(
+            directory: dir.path + "/cloud", environment: ["ALICEDB_CLOUD_REFUSE_FEATURES": "segment-v1"],
+            config: cloudConfig(tokenFile: tokenFile))
+        let agent = try AgentProcess(
+            executable: BuiltExecutable.path("alicedb-agent"), directory: dir.path + "/agent",
+            config: agentConfig(broker, cloud, tokenFile: tokenFile, bandwidth: "1MiB"))
+        try await agent.waitConnected()
+        try broker.publish("reload/a", (0..<400).map { "\($0)" })
+        let refused = "alicedb_uplink_unsupported_features{feature=\"segment-v1\"}"
+        try await waitUntil(timeout: .seconds(30), "the node's refusal on the agent's /metrics") {
+            agent.metric(refused) == 1
+        }
+        #expect(agent.log.contains("cannot read these segments' format features"))
+        #expect(Self.cloudPoints(cloud) == 0)
+        let lag = agent.metric("alicedb_uplink_lag_segments") ?? 0
+        #expect(lag > 0)
+
+        // The upgrade: the same node without the refusal; the waiting segments go, once.
+        #expect(cloud.terminate() == 0)
+        cloud.environment = [:]
+        try cloud.start()
+        try await waitUntil(timeout: .seconds(30), "every point on the upgraded node") {
+            Self.cloudPoints(cloud) >= 400
+        }
+        try await waitUntil(timeout: .seconds(10), "the refusal gone from /metrics") { agent.metric(refused) == nil }
+        try agent.terminate()
+        #expect(Self.cloudPoints(cloud) == 400)
+        #expect(cloud.terminate() == 0)
     }
 }
