@@ -42,8 +42,12 @@ public struct AgentConfig: Sendable {
     /// Shipping segments to a cloud node (nil: the agent keeps them locally only).
     public var uplink: UplinkOptions? = nil
     /// Seconds a point may wait in its MemTable before it is fitted into a segment (and so
-    /// before the uplink can ship it).
+    /// before the uplink can ship it). Unset, `uplinkMaxBufferAge` with `[uplink]` (fresh data
+    /// upstream), else 600 (longer segments, fewer bytes; docs/benchmarks.md has the trade-off).
     public var maxBufferAge = 600.0
+    /// The default `max_buffer_age` with `[uplink]`: a point is on the cloud node about a minute
+    /// after it arrived.
+    public static let uplinkMaxBufferAge = 60.0
     public var source = "(embedded default)"
 
     /// The configuration used when none is given: a local broker, everything under `sensors/`.
@@ -191,6 +195,10 @@ public struct AgentConfig: Sendable {
                     maxPayload: try reader.size(e, "max_payload", t) ?? 65536))
         }
         if c.subscriptions.isEmpty { throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do") }
+        let storage = try reader.table(root, "storage", in: "")
+        if c.uplink != nil && !(storage.map { reader.has($0, "max_buffer_age") } ?? false) {
+            c.maxBufferAge = uplinkMaxBufferAge
+        }
         return c
     }
 

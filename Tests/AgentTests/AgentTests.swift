@@ -170,6 +170,13 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
             file: "gw.toml")
         #expect(shipping?.uplink?.segmentsURL == "http://c:8470/v1/segments")
         #expect(shipping?.uplink?.maxBandwidth == 65536)
+        // Fresh data upstream: with [uplink] a point waits at most a minute unless the file says otherwise.
+        #expect(shipping?.maxBufferAge == AgentConfig.uplinkMaxBufferAge)
+        #expect((try? AgentConfig.parse("[[subscribe]]\ntopic = \"a/+\"", file: "gw.toml"))?.maxBufferAge == 600)
+        let chosen = try? AgentConfig.parse(
+            "[[subscribe]]\ntopic = \"a/+\"\n[storage]\nmax_buffer_age = 900\n[uplink]\nurl = \"http://c:1\"\ntoken = \"t\"",
+            file: "gw.toml")
+        #expect(chosen?.maxBufferAge == 900)
         do {
             _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+/b\"\nseries = \"{4}.x\"", file: "gw.toml")
             Issue.record("accepted a level the topic does not have")
