@@ -57,11 +57,13 @@ let package = Package(
         ),
         // TOML configuration files with errors that name the file, line and key (agent and cloud).
         .target(name: "TOMLConfig", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
+        // The status documents of an agent and a node (`alicedb status`), as JSON and as text.
+        .target(name: "FleetStatus"),
         // The cloud node's HTTP API from the outside: the agent's uploads and the CLI's queries.
         .target(
             name: "CloudClient",
             dependencies: [
-                "AliceDB",
+                "AliceDB", "FleetStatus",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "AliceDB", "CloudClient", "MQTT", "TOMLConfig",
+                "AliceDB", "CloudClient", "FleetStatus", "MQTT", "TOMLConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -83,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "alicedb-agent",
             dependencies: [
-                "Agent",
+                "Agent", "FleetStatus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -91,14 +93,14 @@ let package = Package(
         .executableTarget(
             name: "alicedb",
             dependencies: [
-                "AliceDB", "CloudClient",
+                "AliceDB", "CloudClient", "FleetStatus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
             name: "Cloud",
             dependencies: [
-                "AliceDB", "TOMLConfig",
+                "AliceDB", "FleetStatus", "TOMLConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -115,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "alicedb-cloud",
             dependencies: [
-                "Cloud",
+                "Cloud", "FleetStatus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

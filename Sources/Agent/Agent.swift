@@ -17,6 +17,8 @@ public struct AgentCounters: Sendable {
 public actor Agent {
     public private(set) var config: AgentConfig
     public private(set) var counters = AgentCounters()
+    /// When the agent was made (the status's uptime).
+    let startedAt = ContinuousClock.now
     let db: Database
     let logger: Logger
     /// Ships segments to the cloud node (nil without `[uplink]`).

@@ -1,4 +1,5 @@
 internal import AliceDB
+internal import FleetStatus
 internal import Logging
 internal import NIOCore
 internal import NIOHTTP1
@@ -81,8 +82,10 @@ final class HTTPResponder: ChannelInboundHandler {
             var snapshot: (UplinkCounters, UplinkLag)? = nil
             if let u = agent.uplink { snapshot = (await u.counters, (try? agent.database.uplinkLag()) ?? UplinkLag()) }
             return (.ok, "text/plain; version=0.0.4", await agent.prometheusText(uplinkSnapshot: snapshot))
+        case "/v1/status":
+            return (.ok, "application/json", StatusJSON.encode(await agent.status()))
         default:
-            return (.notFound, "text/plain", "try /healthz or /metrics\n")
+            return (.notFound, "text/plain", "try /healthz, /metrics or /v1/status\n")
         }
     }
 

@@ -18,6 +18,8 @@ public final class CloudNode: Sendable {
     let logger: Logger
     let limiter: RateLimiter
     let counters = Mutex(CloudCounters())
+    /// When the node was made (the status's uptime).
+    let startedAt = ContinuousClock.now
 
     public init(config: CloudConfig, store: any CloudStorage, logger: Logger) {
         self.config = config
@@ -69,6 +71,7 @@ public final class CloudNode: Sendable {
         }
         router.post("/v1/segments") { request, _ in try await self.ingest(request) }
         router.get("/v1/gateways") { request, _ in try await self.listGateways(request) }
+        router.get("/v1/status") { request, _ in try await self.status(request) }
         router.get("/v1/series") { request, _ in try await self.listSeries(request) }
         router.get("/v1/scan") { request, _ in try await self.scan(request) }
         router.get("/v1/get") { request, _ in try await self.point(request) }
@@ -275,7 +278,8 @@ struct RequestCounter: RouterMiddleware {
     let node: CloudNode
 
     static let routes: Set<String> = [
-        "/healthz", "/metrics", "/v1/segments", "/v1/gateways", "/v1/series", "/v1/scan", "/v1/get", "/v1/aggregate",
+        "/healthz", "/metrics", "/v1/segments", "/v1/gateways", "/v1/status", "/v1/series", "/v1/scan", "/v1/get",
+        "/v1/aggregate",
         "/v1/downsample", "/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels",
         "/api/v1/status/buildinfo", "/api/v1/metadata",
     ]

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import FleetStatus
 import Logging
 
 #if canImport(Glibc)
@@ -20,7 +21,8 @@ enum AgentMain {
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alicedb-agent",
-        abstract: "ALICE-DB gateway agent: MQTT sensor topics into verified model segments.")
+        abstract: "ALICE-DB gateway agent: MQTT sensor topics into verified model segments.",
+        version: AliceDBVersion.string)
 
     @Option(name: .long, help: "The TOML configuration file (default: an embedded config for a local broker).")
     var config: String?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cloud
+import FleetStatus
 import Hummingbird
 import Logging
 
@@ -12,6 +13,7 @@ struct CloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alicedb-cloud",
         abstract: "ALICE-DB cloud node: receives segments from gateways, answers queries over HTTP.",
+        version: AliceDBVersion.string,
         subcommands: [Serve.self, Tokens.self],
         defaultSubcommand: Serve.self)
 }

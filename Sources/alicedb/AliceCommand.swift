@@ -1,6 +1,7 @@
 import AliceDB
 import ArgumentParser
 import CloudClient
+import FleetStatus
 
 #if canImport(Glibc)
     import Glibc
@@ -11,10 +12,11 @@ struct AliceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alicedb",
         abstract: "ALICE-DB: a model-based time-series store for sensor data.",
+        version: AliceDBVersion.string,
         subcommands: [
             ImportCommand.self, ExportCommand.self, GetCommand.self, ScanCommand.self, AggCommand.self,
             DownsampleCommand.self, StatsCommand.self, InspectCommand.self, VerifyCommand.self,
-            SeriesCommand.self, CompactCommand.self, RetentionCommand.self, BenchCommand.self,
+            SeriesCommand.self, CompactCommand.self, RetentionCommand.self, BenchCommand.self, StatusCommand.self,
         ])
 
     /// Errors become one clear line and an exit code, here and nowhere else.
