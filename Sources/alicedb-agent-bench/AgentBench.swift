@@ -41,6 +41,11 @@ struct AgentBench: AsyncParsableCommand {
     var agent: String?
     @Flag(help: "Soak with [uplink] on: the agent ships to a real alicedb-cloud (beside this program).")
     var uplink = false
+    @Option(
+        help:
+            "With --uplink: after the soak, stop the cloud node for this many seconds (publishing goes on), then measure the backlog's drain."
+    )
+    var outageSeconds: Int = 0
 
     func run() async throws {
         let values = try loadValues(dataset)
@@ -198,144 +203,29 @@ struct AgentBench: AsyncParsableCommand {
         }
         return r
     }
-
-    /// `series` topics at `rate` messages/s each for `soakSeconds`, then a burst; samples the agent's
-    /// VmRSS/VmHWM every 5 s; at the end SIGTERM and counts what was stored (QoS 1: nothing may be lost).
-    func soak(_ agentPath: String, _ topics: [String], _ values: [[UInt8]]) async throws {
-        let broker = try Broker()
-        var cloud: CloudProcess? = nil
-        var extra = ""
-        if uplink {
-            let exe = URL(fileURLWithPath: agentPath).deletingLastPathComponent().appendingPathComponent(
-                "alicedb-cloud"
-            ).path
-            let c = try CloudProcess(directory: broker.dir.appendingPathComponent("cloud").path, executable: exe) {
-                data, listen in
-                "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000\n[storage]\npath = \"\(data)\"\n[[gateway]]\nname = \"bench\"\ntoken = \"bench-token-0\"\n"
-            }
-            cloud = c
-            extra = "[uplink]\nurl = \"\(c.url)\"\ntoken = \"bench-token-0\"\n"
-        }
-        defer { cloud?.terminate() }
-        let run = try benchAgent(agentPath, broker: broker, qos: 1, protocolName: "3.1.1", extra: extra)
-        defer { run.kill() }
-        try await run.waitConnected()
-        let publisher = try LoadPublisher(port: broker.port)
-        let perTick = max(1, topics.count * rate / 100)  // one tick = 10 ms
-        // Message j goes to series j mod n; each series publishes consecutive readings of the data
-        // set from its own offset, so what it stores is a real series (the bytes/point row).
-        let spread = max(1, values.count / topics.count)
-        func reading(_ j: Int) -> [UInt8] { values[(j / topics.count + (j % topics.count) * spread) % values.count] }
-        let start = Date()
-        var sent = 0
-        var samples: [(t: Double, rss: Int, hwm: Int, messages: Int)] = []
-        var walPeak = 0  // the WAL keeps every record since the oldest point still buffered
-        var nextSample = 0.0
-        if ProcessMemory.readProc("/proc/\(run.pid)/maps")?.contains("libswiftCore.so") == true {
-            print(
-                "warning: this agent links the Swift runtime dynamically; the packaged one is static and ~8 MiB smaller"
-                    + " (swift build -c release --static-swift-stdlib --product alicedb-agent)")
-        }
-        print(
-            "\nsoak: \(topics.count) series × \(rate) msg/s for \(soakSeconds) s, then a burst of \(burst) (QoS 1, default memory_limit\(uplink ? ", uplink to a local alicedb-cloud" : ""))"
-        )
-        while true {
-            let elapsed = Date().timeIntervalSince(start)
-            if elapsed >= Double(soakSeconds) { break }
-            let due = Int(elapsed * 100) * perTick
-            while sent < due + perTick {
-                try publisher.publish(topics[sent % topics.count], reading(sent), qos: 1)
-                sent += 1
-            }
-            try publisher.flush()
-            if elapsed >= nextSample, let m = ProcessMemory.status(of: run.pid) {
-                samples.append((elapsed, m.rss, m.hwm, run.metric("alicedb_messages_total") ?? 0))
-                walPeak = max(walPeak, FileIO.directoryBytes(run.data + "/wal"))
-                if samples.count % 12 == 1 {
-                    print(
-                        String(
-                            format: "  t=%4.0f s  VmRSS %.1f MiB  VmHWM %.1f MiB  messages %d", elapsed, mib(m.rss),
-                            mib(m.hwm), samples.last!.messages))
-                }
-                nextSample += 5
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        let beforeBurst = ProcessMemory.status(of: run.pid)
-        let burstStart = Date()
-        for i in 0..<burst {
-            try publisher.publish(topics[(sent + i) % topics.count], reading(sent + i), qos: 1)
-        }
-        try publisher.drain()
-        sent += burst
-        var burstPeak = 0
-        var lastCount = -1
-        var lastChange = Date()
-        while true {
-            let got = run.metric("alicedb_messages_total") ?? 0
-            if let m = ProcessMemory.status(of: run.pid) { burstPeak = max(burstPeak, m.rss) }
-            if got >= sent { break }
-            if got != lastCount {
-                lastCount = got
-                lastChange = Date()
-            }
-            if Date().timeIntervalSince(lastChange) > 15 { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let burstSeconds = Date().timeIntervalSince(burstStart)
-        let end = ProcessMemory.status(of: run.pid)
-        let uplinkBytes = run.metric("alicedb_uplink_sent_bytes_total") ?? 0
-        let stopSeconds = try run.terminate()
-        let stats = try storedStats(run.data)
-        let stored = stats.points
-        // Flatness: median RSS of the second minute against the median of the last minute.
-        func median(_ xs: [Int]) -> Int { xs.isEmpty ? 0 : xs.sorted()[xs.count / 2] }
-        let early = median(samples.filter { $0.t >= 60 && $0.t < 120 }.map(\.rss))
-        let late = median(samples.filter { $0.t >= Double(soakSeconds) - 60 }.map(\.rss))
-        printTable(
-            ["measure", "value"],
-            [
-                ["messages published (QoS 1)", "\(sent)"],
-                ["points stored after SIGTERM", "\(stored)"],
-                ["lost", "\(sent - stored)"],
-                [
-                    "segments written; points per segment",
-                    "\(stats.segments); \(stats.points / max(1, stats.segments))",
-                ],
-                ["bytes/point stored (whole data directory)", String(format: "%.3f", stats.bytesPerPoint)],
-                ["largest WAL on disk during the soak (5-s samples)", String(format: "%.1f MiB", mib(walPeak))],
-                ["median VmRSS, minute 2", String(format: "%.1f MiB", mib(early))],
-                ["median VmRSS, last minute", String(format: "%.1f MiB", mib(late))],
-                ["VmHWM before the burst", String(format: "%.1f MiB", mib(beforeBurst?.hwm ?? 0))],
-                ["burst: seconds to ingest \(burst)", String(format: "%.2f", burstSeconds)],
-                ["burst: peak VmRSS", String(format: "%.1f MiB", mib(burstPeak))],
-                ["VmHWM at the end", String(format: "%.1f MiB", mib(end?.hwm ?? 0))],
-                ["SIGTERM to exit", String(format: "%.2f s", stopSeconds)],
-            ]
-                + (cloud.map { c in
-                    [
-                        [
-                            "uplink: bytes acknowledged before SIGTERM",
-                            "\(uplinkBytes) (\(String(format: "%.3f", Double(uplinkBytes) / Double(max(1, stored)))) B/point stored)",
-                        ],
-                        ["uplink: points on the cloud node at the end", "\(cloudPoints(c))"],
-                    ]
-                } ?? []))
-    }
 }
 
 // MARK: helpers
 
-/// Points the cloud node holds for the gateway `bench`.
-func cloudPoints(_ cloud: CloudProcess) -> Int {
+/// Points the cloud node holds for the gateway `bench`, and its newest point's timestamp (the
+/// agent's arrival time, ms); nil when the node does not answer.
+func cloudHoldings(_ cloud: CloudProcess) -> (points: Int, newest: Int64)? {
     guard let r = try? cloud.request("GET", "/v1/series?gateway=bench&format=csv", token: "bench-token-0"),
         r.status == 200
-    else { return -1 }
-    return r.body.split(separator: "\n").dropFirst().reduce(0) { total, line in
+    else { return nil }
+    var points = 0
+    var newest = Int64.min
+    for line in r.body.split(separator: "\n").dropFirst() {
+        // series,points,segments,bytes,bytes_per_point,first,last,max_error,max_error_pct (names may hold commas)
         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-        return total + (fields.count >= 9 ? Int(fields[fields.count - 8]) ?? 0 : 0)
+        guard fields.count >= 9 else { continue }
+        points += Int(fields[fields.count - 8]) ?? 0
+        newest = max(newest, Int64(fields[fields.count - 3]) ?? .min)
     }
+    return (points, newest)
 }
+
+func cloudPoints(_ cloud: CloudProcess) -> Int { cloudHoldings(cloud)?.points ?? -1 }
 
 func mib(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
 
