@@ -146,6 +146,8 @@ public actor Agent {
             } else {
                 logger.warning("broker connection lost; reconnecting", metadata: ["error": "\(error)"])
             }
+        case .subscribed:
+            break
         case .message(let m):
             ingest(m)
         }
