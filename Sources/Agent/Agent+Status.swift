@@ -11,11 +11,16 @@ extension Agent {
         let elapsed = ContinuousClock.now - startedAt
         var status = AgentStatus(
             nowMs: now,
-            uptimeSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+            uptimeSeconds: seconds(elapsed),
             broker: .init(
-                address: "\(config.mqtt.host):\(config.mqtt.port)", connected: c.connected, reconnects: c.reconnects),
-            subscriptions: config.subscriptions.map {
-                AgentStatus.Subscription(topic: $0.topic, messages: 0, badPayloads: c.badPayloads[$0.topic] ?? 0)
+                address: "\(config.mqtt.host):\(config.mqtt.port)", connected: c.connected, reconnects: c.reconnects,
+                resubscribes: livenessCounters.stallResubscribes + livenessCounters.sessionResubscribes,
+                stallReconnects: livenessCounters.stallReconnects),
+            subscriptions: subscriptionStats().map {
+                AgentStatus.Subscription(
+                    topic: $0.filter, messages: $0.messages, badPayloads: c.badPayloads[$0.filter] ?? 0,
+                    ratePerSecond: $0.messagesPerSecond, lastMessageAgeSeconds: seconds($0.silence),
+                    stallTimeoutSeconds: $0.stallTimeout.map(seconds), stalled: $0.stalled, refused: $0.refused)
             },
             storage: .init(
                 path: config.storagePath, series: stats?.series.count ?? 0, storedPoints: stats?.points ?? 0,
@@ -32,5 +37,9 @@ extension Agent {
                 lastErrorMs: u.lastErrorMillis, unsupportedFeatures: u.unsupportedFeatures)
         }
         return status
+    }
+
+    private func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

@@ -25,7 +25,9 @@ public actor Agent {
     public let uplink: Uplink?
     /// The port the HTTP listener is bound to (nil before it listens, or without `[http] listen`).
     public private(set) var httpPort: Int?
-    private var session: MQTTSession?
+    private(set) var session: MQTTSession?
+    /// Per-subscription traffic and the stall check (Agent+Liveness).
+    var liveness = Liveness()
     private var pending: [String: PendingBatch] = [:]
     /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
     private var routes: [String: Route] = [:]
@@ -59,6 +61,7 @@ public actor Agent {
         let database = try Database(path: config.storagePath, options: options)
         db = database
         uplink = try config.uplink.map { try Uplink(db: database, options: $0, logger: logger) }
+        liveness.configure(config.subscriptions, now: .now)
     }
 
     public nonisolated var database: Database { db }
@@ -111,6 +114,7 @@ public actor Agent {
         let s = try MQTTSession(options: config.mqtt, subscriptions: filters)
         try s.start()
         session = s
+        liveness.sessionStarted()
         logger.info(
             "connecting",
             metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
@@ -130,6 +134,7 @@ public actor Agent {
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions
         routes.removeAll()
+        liveness.configure(new.subscriptions, now: .now)
         SystemdNotify.send("RELOADING=1")
         defer { SystemdNotify.send("READY=1\nSTATUS=ingesting") }
         logger.info("configuration reloaded", metadata: ["subscriptions": "\(new.subscriptions.count)"])
@@ -142,12 +147,16 @@ public actor Agent {
 
     func handle(_ event: MQTTEvent) {
         switch event {
-        case .connected:
+        case .connected(let sessionPresent):
             counters.connected = true
-            logger.info("connected to the broker")
+            logger.info("connected to the broker", metadata: ["session_present": "\(sessionPresent)"])
+            livenessConnected(sessionPresent: sessionPresent)
+        case .subscribed(let filter, let grantedQoS):
+            subscriptionAnswered(filter: filter, grantedQoS: grantedQoS)
         case .disconnected(let error):
             if counters.connected { counters.reconnects += 1 }
             counters.connected = false
+            liveness.disconnected()
             guard !stopping, let error else { return }
             if error.isAuthenticationFailure {
                 // Retried all the same (the broker's password file may change), but it needs a fix.
@@ -172,6 +181,7 @@ public actor Agent {
             if routes.count >= Agent.maxRoutes { routes.removeAll(keepingCapacity: true) }
             routes[m.topic] = route
         }
+        for i in route.matching { liveness.record(subscription: i, retained: m.retained) }
         guard let index = route.subscription else {
             counters.unmatched += 1
             return

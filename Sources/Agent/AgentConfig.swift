@@ -17,11 +17,15 @@ public struct Subscription: Sendable, Hashable {
     public var qos: Int
     /// Largest payload accepted, bytes.
     public var maxPayload: Int
+    /// Seconds without a message, while connected, before the agent subscribes again (and, after as
+    /// long again, reconnects); 0: never. `[[subscribe]] stall_timeout`, else `[mqtt] stall_timeout`.
+    public var stallTimeout: Double = 0
 
     public static func == (a: Subscription, b: Subscription) -> Bool {
         a.topic == b.topic && a.format == b.format && a.series == b.series && a.timestampField == b.timestampField
             && a.bound == b.bound && a.qos == b.qos && a.fields.map(\.series) == b.fields.map(\.series)
             && a.fields.map(\.path) == b.fields.map(\.path) && a.maxPayload == b.maxPayload
+            && a.stallTimeout == b.stallTimeout
     }
     public func hash(into h: inout Hasher) { h.combine(topic) }
 }
@@ -48,6 +52,10 @@ public struct AgentConfig: Sendable {
     /// The default `max_buffer_age` with `[uplink]`: a point is on the cloud node about a minute
     /// after it arrived.
     public static let uplinkMaxBufferAge = 60.0
+    /// `[mqtt] stall_timeout`, the subscriptions' default (seconds; 0: off). Off by default: only the
+    /// user knows how often each sensor publishes, and a timeout shorter than that period would
+    /// resubscribe and reconnect on a topic that is merely quiet.
+    public var stallTimeout = 0.0
     public var source = "(embedded default)"
 
     /// The configuration used when none is given: a local broker, everything under `sensors/`.
@@ -89,7 +97,7 @@ public struct AgentConfig: Sendable {
                 keys: [
                     "host", "port", "client_id", "qos", "clean_session", "protocol", "username", "password", "ca_file",
                     "cert_file", "key_file", "tls_insecure", "keepalive", "status_topic", "inflight", "tcp_nodelay",
-                    "reconnect_min", "reconnect_max",
+                    "reconnect_min", "reconnect_max", "stall_timeout",
                 ])
             let t = "mqtt"
             c.mqtt.host = try reader.string(m, "host", t) ?? c.mqtt.host
@@ -119,6 +127,7 @@ public struct AgentConfig: Sendable {
             c.mqtt.tcpNoDelay = try reader.bool(m, "tcp_nodelay", t) ?? c.mqtt.tcpNoDelay
             c.mqtt.reconnectMin = try reader.double(m, "reconnect_min", t) ?? c.mqtt.reconnectMin
             c.mqtt.reconnectMax = try reader.double(m, "reconnect_max", t) ?? c.mqtt.reconnectMax
+            c.stallTimeout = try stallTimeout(m, t, reader) ?? c.stallTimeout
         }
         if let s = try reader.table(root, "storage", in: "") {
             let t = "storage"
@@ -149,7 +158,7 @@ public struct AgentConfig: Sendable {
                 e, table: t,
                 keys: [
                     "topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos",
-                    "max_payload",
+                    "max_payload", "stall_timeout",
                 ])
             guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else {
                 throw reader.error(t, "topic", "is required")
@@ -192,7 +201,8 @@ public struct AgentConfig: Sendable {
                     timestampField: try reader.string(e, "timestamp", t),
                     bound: ErrorBound(absolute: maxError, relativePercent: pct),
                     qos: try reader.int(e, "qos", t, 0...2) ?? c.qos,
-                    maxPayload: try reader.size(e, "max_payload", t) ?? 65536))
+                    maxPayload: try reader.size(e, "max_payload", t) ?? 65536,
+                    stallTimeout: try stallTimeout(e, t, reader) ?? c.stallTimeout))
         }
         if c.subscriptions.isEmpty { throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do") }
         let storage = try reader.table(root, "storage", in: "")
@@ -200,6 +210,17 @@ public struct AgentConfig: Sendable {
             c.maxBufferAge = uplinkMaxBufferAge
         }
         return c
+    }
+
+    /// `stall_timeout` in `table`: 0 (off), or seconds from 1 to 30 days.
+    private static func stallTimeout(_ t: ConfigTable, _ table: String, _ reader: ConfigReader) throws(ConfigError)
+        -> Double?
+    {
+        guard let v = try reader.double(t, "stall_timeout", table) else { return nil }
+        guard v == 0 || (1...2_592_000).contains(v) else {
+            throw reader.error(table, "stall_timeout", "must be 0 (off) or 1 to 2592000 seconds (30 days), not \(v)")
+        }
+        return v
     }
 
     /// The resolved settings, for `--check`.
@@ -210,6 +231,7 @@ public struct AgentConfig: Sendable {
         s +=
             "clean_session=\(mqtt.cleanSession) tls=\(mqtt.caFile != nil || mqtt.certFile != nil) auth=\(mqtt.username != nil)"
         s += mqtt.statusTopic.map { " status_topic=\($0)" } ?? ""
+        s += " stall_timeout=\(Self.seconds(stallTimeout))"
         s += "\nstorage: path=\(storagePath) memory_limit=\(memoryLimit) bytes sync_interval_ms=\(syncIntervalMs)"
         s += " max_buffer_age=\(maxBufferAge)s"
         if let u = uplink {
@@ -230,7 +252,12 @@ public struct AgentConfig: Sendable {
             if sub.format == .number { s += " series=\(sub.series)" }
             for f in sub.fields { s += " \(f.series)<-\(f.path)" }
             if let ts = sub.timestampField { s += " timestamp<-\(ts)" }
+            s += " stall_timeout=\(Self.seconds(sub.stallTimeout))"
         }
         return s
+    }
+
+    private static func seconds(_ v: Double) -> String {
+        v == 0 ? "off" : v == v.rounded() ? "\(Int(v))s" : "\(v)s"
     }
 }

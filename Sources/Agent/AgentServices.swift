@@ -3,9 +3,10 @@ internal import Logging
 internal import ServiceLifecycle
 internal import UnixSignals
 
-/// The agent's services, started in this order and shut down in reverse: intake first (stop the
-/// MQTT session, hand every waiting point to the engine, flush), then the uplink (a last try to
-/// ship within its deadline), then the engine's maintenance, SIGHUP handling and the HTTP listener.
+/// The agent's services, started in this order and shut down in reverse: the stall check first,
+/// then intake (stop the MQTT session, hand every waiting point to the engine, flush), then the
+/// uplink (a last try to ship within its deadline), then the engine's maintenance, SIGHUP handling
+/// and the HTTP listener.
 extension Agent {
     /// Runs the services until a graceful shutdown (`stop()`, or SIGTERM/SIGINT when `signals`),
     /// then closes the database.
@@ -28,6 +29,7 @@ extension Agent {
         // Intake ending on its own (its session gone) shuts the rest down gracefully as well.
         services.append(
             .init(service: IntakeService(agent: self), successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: LivenessService(agent: self)))
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.gracefulShutdownSignals = signals ? [.sigterm, .sigint] : []
         let group = ServiceGroup(configuration: configuration)

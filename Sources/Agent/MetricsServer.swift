@@ -152,6 +152,7 @@ extension Agent {
         metric(
             "alicedb_broker_reconnects_total", "counter", "Connections lost and re-established.",
             [("", Double(c.reconnects))])
+        appendLivenessMetrics(to: &out)
         metric("alicedb_segments_written_total", "counter", "Segments written since start.", [("", Double(w.segments))])
         metric(
             "alicedb_segment_bytes_written_total", "counter", "Segment bytes written since start.",

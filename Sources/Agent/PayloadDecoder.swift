@@ -56,11 +56,14 @@ public struct PayloadError: Error, CustomStringConvertible, Sendable {
 public struct Route: Sendable {
     /// Index into the configuration's subscriptions; nil when none matches.
     public var subscription: Int?
+    /// Every subscription whose filter matches, in order (the first maps the message; all hear it).
+    public var matching: [Int]
     /// number: one name; json: one per field, in the subscription's order (nil: the topic lacks a level).
     public var series: [String?]
 
     public init(topic: String, subscriptions: [Subscription]) {
-        guard let i = subscriptions.firstIndex(where: { TopicFilter.matches($0.topic, topic) }) else {
+        matching = subscriptions.indices.filter { TopicFilter.matches(subscriptions[$0].topic, topic) }
+        guard let i = matching.first else {
             subscription = nil
             series = []
             return

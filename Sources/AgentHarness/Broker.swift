@@ -13,6 +13,13 @@ public final class Broker {
         // mosquitto started as root drops to its own user: it must be able to write its log here.
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
         port = Broker.freePort()
+        try reconfigure(extraConfig: extraConfig)
+        try start()
+    }
+
+    /// Writes mosquitto.conf anew with `extraConfig` in place of the previous extra lines; the broker
+    /// reads it at its next `start` (the port stays).
+    public func reconfigure(extraConfig: String) throws {
         // `user root`: run as root, mosquitto would switch to its own user, which clears the
         // parent-death signal that ends it with the test process (`spawn`).
         let conf =
@@ -20,7 +27,6 @@ public final class Broker {
             + (getuid() == 0 ? "user root\n" : "")
             + "log_dest file \(dir.appendingPathComponent("mosquitto.log").path)\n\(extraConfig)\n"
         try conf.write(to: dir.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
-        try start()
     }
 
     public func start() throws {
@@ -39,9 +45,19 @@ public final class Broker {
         (try? String(contentsOf: dir.appendingPathComponent("mosquitto.log"), encoding: .utf8)) ?? ""
     }
 
+    /// SIGTERM, and wait: mosquitto closes its connections and, with `persistence true`, saves its
+    /// sessions and queued messages.
     public func stop() {
         guard pid > 0 else { return }
-        kill(pid, SIGTERM)
+        Foundation.kill(pid, SIGTERM)
+        waitForExit(pid)
+        pid = 0
+    }
+
+    /// SIGKILL, and wait: a crash; nothing is saved, clients see their connections reset.
+    public func kill() {
+        guard pid > 0 else { return }
+        Foundation.kill(pid, SIGKILL)
         waitForExit(pid)
         pid = 0
     }

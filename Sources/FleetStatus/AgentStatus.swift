@@ -13,10 +13,17 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var address: String
         public var connected: Bool
         public var reconnects: Int
-        public init(address: String, connected: Bool, reconnects: Int) {
+        /// Subscriptions sent again (stalled, or a reconnect that found no session) and
+        /// connections the stall check renewed.
+        public var resubscribes: Int
+        public var stallReconnects: Int
+        public init(address: String, connected: Bool, reconnects: Int, resubscribes: Int = 0, stallReconnects: Int = 0)
+        {
             self.address = address
             self.connected = connected
             self.reconnects = reconnects
+            self.resubscribes = resubscribes
+            self.stallReconnects = stallReconnects
         }
     }
 
@@ -30,10 +37,17 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var lastMessageAgeSeconds: Double?
         /// Seconds without a message after which the agent resubscribes (nil: never).
         public var stallTimeoutSeconds: Double?
+        /// The stall check acted (resubscribed, maybe reconnected) and no message came since.
+        public var stalled: Bool
+        /// The broker refused the latest SUBSCRIBE of this filter.
+        public var refused: Bool
         public init(
             topic: String, messages: Int, badPayloads: Int, ratePerSecond: Double? = nil,
-            lastMessageAgeSeconds: Double? = nil, stallTimeoutSeconds: Double? = nil
+            lastMessageAgeSeconds: Double? = nil, stallTimeoutSeconds: Double? = nil, stalled: Bool = false,
+            refused: Bool = false
         ) {
+            self.stalled = stalled
+            self.refused = refused
             self.topic = topic
             self.messages = messages
             self.badPayloads = badPayloads

@@ -6,6 +6,8 @@ public enum StatusText {
             (
                 "broker",
                 "\(s.broker.address)  \(s.broker.connected ? "connected" : "DISCONNECTED")  reconnects \(s.broker.reconnects)"
+                    + (s.broker.resubscribes + s.broker.stallReconnects > 0
+                        ? "  resubscribes \(s.broker.resubscribes)  stall reconnects \(s.broker.stallReconnects)" : "")
             ),
             ("intake", s.intakePaused.map { "PAUSED: \($0)" } ?? "taking messages"),
         ]
@@ -50,12 +52,13 @@ public enum StatusText {
         out += aligned(lines)
         out += "subscriptions\n"
         out += table(
-            ["  topic", "messages", "rate/s", "last message", "stall after", "bad"],
+            ["  topic", "messages", "rate/s", "last message", "stall after", "bad", ""],
             s.subscriptions.map { sub in
                 [
                     "  " + sub.topic, group(sub.messages), sub.ratePerSecond.map { fixed($0, 1) } ?? "-",
                     sub.lastMessageAgeSeconds.map { "\(duration($0)) ago" } ?? "-",
                     sub.stallTimeoutSeconds.map { duration($0) } ?? "never", group(sub.badPayloads),
+                    sub.refused ? "REFUSED by the broker" : sub.stalled ? "STALLED" : "",
                 ]
             })
         return out

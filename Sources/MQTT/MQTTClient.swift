@@ -42,11 +42,16 @@ public struct MQTTOptions: Sendable, Hashable {
 
 /// What the network thread reports.
 public enum MQTTEvent: Sendable {
-    case connected
+    /// The broker accepted the connection; `sessionPresent` is its CONNACK flag: it resumed a session
+    /// it kept for this client ID (false: a new session, whose subscriptions the session sends now).
+    case connected(sessionPresent: Bool)
     /// The connection ended (nil: this side disconnected) or the broker refused it (the
     /// error's `connack` says why); the session reconnects by itself either way.
     case disconnected(MQTTError?)
     case message(MQTTMessage)
+    /// The broker answered a SUBSCRIBE for `filter`: the QoS it granted, or nil when it refused the
+    /// filter (SUBACK 0x80; MQTT 5: a reason code of 0x80 or more, such as 0x87 not authorised).
+    case subscribed(filter: String, grantedQoS: Int?)
 }
 
 public struct MQTTMessage: Sendable {
@@ -61,17 +66,38 @@ public struct MQTTMessage: Sendable {
 
 /// The context libmosquitto hands back to its callbacks: the one way events reach Swift.
 private final class CallbackContext: @unchecked Sendable {
-    // Immutable after `init`; read from libmosquitto's network thread (callbacks). EventQueue locks.
+    // The `let`s are immutable after `init`. The `var`s are read and written on the network thread
+    // only: in libmosquitto's callbacks and in `NetworkLoop.perform` commands. EventQueue locks.
     let queue: EventQueue
     let subscriptions: [(String, Int32)]
     let statusTopic: String?
     /// `host:port`, for the errors.
     let broker: String
-    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?, broker: String) {
+    /// MQTT 5: subscribe with "send retained messages only for a new subscription".
+    let mqtt5: Bool
+    /// Between a CONNACK that accepted and the end of that connection.
+    var connected = false
+    /// SUBSCRIBEs not answered yet: message ID → filter (cleared on every new connection).
+    var pendingSubscribes: [Int32: String] = [:]
+
+    init(_ q: EventQueue, subscriptions: [(String, Int32)], statusTopic: String?, broker: String, mqtt5: Bool) {
         queue = q
         self.subscriptions = subscriptions
         self.statusTopic = statusTopic
         self.broker = broker
+        self.mqtt5 = mqtt5
+    }
+
+    /// Sends a SUBSCRIBE and remembers its message ID, so that the SUBACK names the filter.
+    func subscribe(_ mosq: OpaquePointer?, _ filter: String, _ qos: Int32) {
+        var mid: Int32 = 0
+        // MQTT 5: a broker that still holds the subscription sends no retained messages again (3.1.1
+        // brokers always do: the same readings arrive once more, with a new arrival time).
+        let rc =
+            mqtt5
+            ? mosquitto_subscribe_v5(mosq, &mid, filter, qos, Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue), nil)
+            : mosquitto_subscribe(mosq, &mid, filter, qos)
+        if rc == MOSQ_ERR_SUCCESS.rawValue { pendingSubscribes[mid] = filter }
     }
 }
 
@@ -98,7 +124,7 @@ public final class MQTTSession: @unchecked Sendable {
         events = MQTTEvents(queue: queue)
         let ctx = CallbackContext(
             queue, subscriptions: subscriptions.map { ($0.filter, Int32($0.qos)) }, statusTopic: options.statusTopic,
-            broker: options.broker)
+            broker: options.broker, mqtt5: options.protocolVersion == 5)
         context = Unmanaged.passRetained(ctx)
         guard let h = mosquitto_new(options.clientID, options.cleanSession, context.toOpaque()) else {
             let e = errno  // ENOMEM, or EINVAL for a client ID libmosquitto refuses
@@ -146,20 +172,31 @@ public final class MQTTSession: @unchecked Sendable {
             try check(mosquitto_will_set(handle, status, 7, "offline", 1, true), "last will", topic: status)
         }
         try check(mosquitto_threaded_set(handle, true), "threaded mode")
-        mosquitto_connect_callback_set(handle) { mosq, obj, rc in
+        mosquitto_connect_with_flags_callback_set(handle) { mosq, obj, rc, flags in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
             guard rc == 0 else {
                 ctx.queue.push(.disconnected(MQTTError(refusedBy: ctx.broker, connack: MQTTConnackCode(rawValue: rc))))
                 return
             }
-            for (filter, qos) in ctx.subscriptions { _ = mosquitto_subscribe(mosq, nil, filter, qos) }
+            ctx.connected = true
+            ctx.pendingSubscribes.removeAll()
+            // Every connection subscribes, whether or not the broker says it kept the session: a broker
+            // that resumed a session without its subscriptions would otherwise leave us silent.
+            for (filter, qos) in ctx.subscriptions { ctx.subscribe(mosq, filter, qos) }
             if let status = ctx.statusTopic { _ = mosquitto_publish(mosq, nil, status, 6, "online", 1, true) }
-            ctx.queue.push(.connected)
+            ctx.queue.push(.connected(sessionPresent: flags & 1 != 0))
+        }
+        mosquitto_subscribe_callback_set(handle) { _, obj, mid, count, granted in
+            guard let obj else { return }
+            let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
+            guard let filter = ctx.pendingSubscribes.removeValue(forKey: mid), count > 0, let granted else { return }
+            ctx.queue.push(.subscribed(filter: filter, grantedQoS: granted[0] < 0x80 ? Int(granted[0]) : nil))
         }
         mosquitto_disconnect_callback_set(handle) { _, obj, rc in
             guard let obj else { return }
             let ctx = Unmanaged<CallbackContext>.fromOpaque(obj).takeUnretainedValue()
+            ctx.connected = false
             let code = MQTTErrorCode(rawValue: rc)
             // rc 0: mosquitto_disconnect was called here; anything else is the reason the connection ended.
             ctx.queue.push(
@@ -193,6 +230,31 @@ public final class MQTTSession: @unchecked Sendable {
         guard rc == 0 else {
             throw MQTTError(
                 .system, "starting the network thread", broker: options.broker, cause: SystemCallError(errno: rc))
+        }
+    }
+
+    /// Sends the SUBSCRIBE for `filter` again on the current connection, from the network thread
+    /// (`.subscribed` reports the broker's answer); for a broker that dropped the subscription while
+    /// the connection stayed up.
+    /// - Parameter filter: one of the filters the session was created with.
+    /// - Returns: false for a filter the session does not have. Without a connection nothing is sent:
+    ///   the next connection subscribes to every filter anyway.
+    @discardableResult
+    public func resubscribe(_ filter: String) -> Bool {
+        let ctx = context.takeUnretainedValue()
+        guard let qos = ctx.subscriptions.first(where: { $0.0 == filter })?.1 else { return false }
+        loop.perform { mosq in
+            if ctx.connected { ctx.subscribe(mosq, filter, qos) }
+        }
+        return true
+    }
+
+    /// Ends the current connection with a DISCONNECT, from the network thread; the session then
+    /// reconnects at once by itself (and subscribes again). Without a connection it does nothing.
+    public func reconnect() {
+        let ctx = context.takeUnretainedValue()
+        loop.perform { mosq in
+            if ctx.connected { _ = mosquitto_disconnect(mosq) }
         }
     }
 

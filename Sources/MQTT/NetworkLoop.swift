@@ -13,12 +13,16 @@ internal import CMosquitto
 /// fewer system calls under load. It also owns reconnection: exponential back-off from a first delay
 /// drawn in [min, 2·min] to a ceiling drawn in [max/2, max] (seconds), drawn anew after every
 /// connection, so a fleet of gateways does not come back in lock-step after a broker restart.
+///
+/// Work other threads ask for (`perform`: a resubscribe, a forced reconnect) runs here too, between
+/// two polls, so the connection's state is only ever changed on this thread.
 final class NetworkLoop: @unchecked Sendable {
-    // `stopping` is the only state shared across threads; it is read and written under `mutex`.
+    // `stopping` and `commands` are the only state shared across threads; both under `mutex`.
     private let handle: OpaquePointer
     private let reconnect: (min: Double, max: Double)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var stopping = false
+    private var commands: [@Sendable (OpaquePointer) -> Void] = []
     private var thread: pthread_t?
 
     init(handle: OpaquePointer, reconnect: (min: Double, max: Double)) {
@@ -36,6 +40,24 @@ final class NetworkLoop: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return stopping
+    }
+
+    /// Runs `command` on the network thread with the handle, within one poll interval (100 ms) while
+    /// there is a connection; dropped when the connection is lost or the loop stops first (it was
+    /// meant for that connection, and a new one subscribes afresh).
+    func perform(_ command: @escaping @Sendable (OpaquePointer) -> Void) {
+        pthread_mutex_lock(mutex)
+        commands.append(command)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Runs the queued commands (`run: true`) or drops them.
+    private func takeCommands(run: Bool) {
+        pthread_mutex_lock(mutex)
+        let queued = commands
+        commands.removeAll()
+        pthread_mutex_unlock(mutex)
+        if run { for command in queued { command(handle) } }
     }
 
     /// Starts the thread; returns 0, or pthread_create's error number.
@@ -86,6 +108,7 @@ final class NetworkLoop: @unchecked Sendable {
             }
             let fd = mosquitto_socket(handle)
             if fd < 0 {
+                takeCommands(run: false)
                 if isStopping { return }
                 if lost {
                     sleep(seconds: delay)
@@ -115,6 +138,7 @@ final class NetworkLoop: @unchecked Sendable {
                     (delay, ceiling) = delays()
                 }
             }
+            takeCommands(run: !isStopping)
             if mosquitto_socket(handle) >= 0 && mosquitto_want_write(handle) {
                 if mosquitto_loop_write(handle, 1) != MOSQ_ERR_SUCCESS.rawValue { continue }
             }

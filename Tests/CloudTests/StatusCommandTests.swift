@@ -87,6 +87,6 @@ import Testing
         let gone = try Self.alicedb(["status", "--agent", address])
         #expect(gone.status == 1)
         #expect(gone.err.contains("no agent answers at http://\(address)"), "\(gone.err)")
-        #expect(cloud.terminate() == 0)
+        #expect(cloud.terminate() == 0, "\(cloud.log)")
     }
 }

@@ -32,7 +32,7 @@ import Testing
         // A full queue still takes the connection state: the consumer must see a disconnect at once.
         Thread {
             queue.push(.disconnected(nil))
-            queue.push(.connected)
+            queue.push(.connected(sessionPresent: false))
             pushed.increment()
         }.start()
         try await waitUntil("both state events queued") { pushed.value == 1 }
@@ -73,7 +73,7 @@ import Testing
             let more = await queue.take(into: &batch)
             return (more, batch.count)
         }
-        Thread { queue.push(.connected) }.start()
+        Thread { queue.push(.connected(sessionPresent: false)) }.start()
         let (more, count) = await consumer.value
         #expect(more && count == 1)
         let ending = Task {

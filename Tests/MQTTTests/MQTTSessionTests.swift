@@ -160,6 +160,8 @@ final class Received: Sendable {
         return received
     }
 
+    var events: [MQTTEvent] { state.withLock { $0.events } }
+
     var messages: [MQTTMessage] {
         state.withLock { s in
             s.events.compactMap {
