@@ -198,11 +198,14 @@ package final class WAL {
     }
 
     /// Closes the current file and starts the next, so the old one can be deleted once flushed.
+    /// The next file is opened before the current one is closed: a failure (a full disk) leaves the
+    /// log appending where it was.
     func rotate() throws(AliceDBError) {
         try FileIO.sync(fd, path: path(currentFile))
+        let next = try FileIO.open(path(currentFile + 1), write: true, create: true, truncate: true)
         FileIO.close(fd)
+        fd = next
         currentFile += 1
-        fd = try FileIO.open(path(currentFile), write: true, create: true, truncate: true)
         currentSize = 0
         dirty = false
         try FileIO.syncDirectory(dir)
