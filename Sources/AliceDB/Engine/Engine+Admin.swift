@@ -4,7 +4,7 @@ internal import Logging
 extension Engine {
     func stats(series name: String?) throws(AliceDBError) -> DatabaseStats {
         try checkOpen()
-        try wal?.flushBuffer()
+        try writeWAL(sync: false)
         return try StatsCollector(path: path, store: store, mem: mem, catalog: catalog).stats(
             series: name, counters: counters)
     }

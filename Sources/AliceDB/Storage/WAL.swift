@@ -180,6 +180,11 @@ package final class WAL {
 
     var bufferedBytes: Int { buffer.count }
 
+    /// Forgets the records buffered after the first `mark` bytes (a write that could not be made durable).
+    func discardBuffered(from mark: Int) {
+        if buffer.count > mark { buffer.removeSubrange(mark...) }
+    }
+
     /// Hands buffered records to the OS (no fsync); rotates the file when it is big.
     func flushBuffer() throws(AliceDBError) {
         guard !buffer.isEmpty else { return }

@@ -1,0 +1,164 @@
+import Foundation
+import TestKit
+import TestSupport
+import Testing
+
+@testable import AliceDB
+@testable import AliceFormat
+
+/// A disk that is really full (a small tmpfs): nothing accepted is lost, nothing is stored twice.
+@Suite struct DiskBudgetTests {
+    /// One point for each of `series` series per round, as the agent writes them (one record each).
+    func rounds(_ db: Database, _ range: Range<Int>, series: Int, _ each: (() throws -> Void)? = nil) throws {
+        for r in range {
+            for s in 0..<series { try db.put("s\(s)", Int64(r), Double(r % 97) / 4 + Double(s)) }
+            try each?()
+        }
+    }
+
+    func expectEveryPoint(_ db: Database, rounds: Int, series: Int) throws {
+        for s in 0..<series {
+            let got = try db.scan("s\(s)")
+            #expect(got.map(\.timestamp) == (0..<rounds).map(Int64.init), "s\(s)")
+            #expect(got.map(\.value) == (0..<rounds).map { Double($0 % 97) / 4 + Double(s) }, "s\(s)")
+        }
+    }
+
+    // MARK: A full disk
+
+    func smallFilesystem() throws -> SmallFilesystem {
+        switch SmallFilesystem.mount(bytes: 4 << 20) {
+        case .success(let fs): return fs
+        case .failure(let refused): try Test.cancel("skipped: \(refused)")
+        }
+    }
+
+    func fullDiskOptions(_ sync: SyncPolicy = .interval(milliseconds: 200)) -> DatabaseOptions {
+        var options = DatabaseOptions(sync: sync, memoryBudget: 256 << 10, defaultCapacity: 1000)
+        options.maintenanceTimer = false  // the test says when to try again
+        return options
+    }
+
+    @Test func fullDiskKeepsPointsInMemoryAndWritesThemWhenThereIsRoom() async throws {
+        let fs = try smallFilesystem()
+        let path = fs.path + "/db"
+        let db = try Database(path: path, options: fullDiskOptions())
+        try rounds(db, 0..<1000, series: 5)
+        try db.flush()
+        fs.fill()
+        // Accepted all the same: into MemTables and the WAL's buffer, past full buffers and the
+        // flushes they would start; a series new meanwhile too.
+        try rounds(db, 1000..<3000, series: 5)
+        try db.put("new", 1, 1.5)
+        try db.writeWAL()
+        let full = db.diskStatus
+        #expect(full.diskFull?.code == .diskFull)
+        #expect(full.heldBytes > 0)
+        try expectEveryPoint(db, rounds: 3000, series: 5)
+        // A flush cannot happen, and says why.
+        #expect { try db.flush() } throws: { ($0 as? AliceDBError)?.code == .diskFull }
+        fs.free()
+        try await waitUntil("the engine to find room again") {
+            try db.maintain()
+            return db.diskStatus.diskFull == nil
+        }
+        try db.close()
+        let again = try Database(path: path, options: fullDiskOptions())
+        try expectEveryPoint(again, rounds: 3000, series: 5)
+        #expect(try again.scan("new").map(\.value) == [1.5])
+        #expect(try again.verify().ok)
+        try again.close()
+    }
+
+    @Test func crashOnAFullDiskLeavesNoTornRecordOrFrame() throws {
+        let fs = try smallFilesystem()
+        let path = fs.path + "/db"
+        do {
+            let db = try Database(path: path, options: fullDiskOptions())
+            try rounds(db, 0..<1000, series: 5)
+            try db.writeWAL()
+            fs.fill()
+            // Writes cut short by the full disk, then a crash while it is still full: what
+            // waited in memory is gone, what was written before stays whole.
+            try rounds(db, 1000..<2500, series: 5) { try db.writeWAL() }
+            #expect(db.diskStatus.diskFull != nil)
+            _ = Unmanaged.passRetained(db)
+        }
+        fs.free()
+        for name in try FileManager.default.contentsOfDirectory(atPath: path + "/wal") {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path + "/wal/" + name)))
+            #expect(Self.wholeRecords(bytes), "\(name) ends in part of a record")
+        }
+        // Read-only (the crashed writer keeps its lock): a torn segment tail would be a fault.
+        let again = try Database(path: path, options: DatabaseOptions(readOnly: true))
+        #expect(try again.verify().ok)
+        for s in 0..<5 {
+            let got = try again.scan("s\(s)")
+            #expect(got.count >= 1000 && got.count <= 2500)
+            // A prefix of what was put, each point once.
+            #expect(got.map(\.timestamp) == (0..<got.count).map(Int64.init))
+        }
+    }
+
+    /// Whether `bytes` are WAL records (length, CRC32C, body) that end exactly at its end.
+    static func wholeRecords(_ bytes: [UInt8]) -> Bool {
+        var at = 0
+        func u32(_ i: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[i + $1]) << (8 * $1) } }
+        while at < bytes.count {
+            guard at + 8 <= bytes.count else { return false }
+            let length = u32(at)
+            guard at + 8 + length <= bytes.count else { return false }
+            let crc = bytes[(at + 8)..<(at + 8 + length)].withUnsafeBytes { CRC32C.checksum($0) }
+            guard crc == UInt32(u32(at + 4)) else { return false }
+            at += 8 + length
+        }
+        return true
+    }
+
+    @Test func everyWritePutIsRefusedWholeOnAFullDisk() throws {
+        let fs = try smallFilesystem()
+        let path = fs.path + "/db"
+        let db = try Database(path: path, options: fullDiskOptions(.everyWrite))
+        try db.put("w", 0, 0)
+        fs.fill()
+        var refused = 0
+        for i in 1..<200 {
+            do { try db.put("w", Int64(i), Double(i)) } catch let e as AliceDBError {
+                #expect(e.code == .diskFull)
+                refused += 1
+            }
+        }
+        #expect(refused > 0)
+        let kept = try db.scan("w").count
+        #expect(kept == 200 - refused)
+        fs.free()
+        try db.put("w", 1000, 1000)
+        try db.close()
+        let again = try Database(path: path, options: fullDiskOptions())
+        #expect(try again.scan("w").count == kept + 1)
+        try again.close()
+    }
+
+    @Test func whatWaitsForTheDiskIsBoundedByTwiceTheMemoryBudget() throws {
+        let fs = try smallFilesystem()
+        let db = try Database(path: fs.path + "/db", options: fullDiskOptions())
+        try db.put("m", 0, 0)
+        try db.flush()
+        fs.fill()
+        var stored = 1
+        var refusal: AliceDBError?
+        while refusal == nil && stored < 1_000_000 {
+            let ts = (0..<1000).map { Int64(stored + $0) }
+            do {
+                try db.putBatch("m", timestamps: ts, values: ts.map(Double.init))
+                stored += 1000
+            } catch let e as AliceDBError {
+                refusal = e
+            }
+        }
+        #expect(refusal?.code == .diskFull)
+        #expect(db.diskStatus.heldBytes <= 2 * (256 << 10))
+        #expect(try db.scan("m").count == stored)
+        fs.free()
+    }
+}
