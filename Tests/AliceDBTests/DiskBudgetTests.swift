@@ -6,7 +6,8 @@ import Testing
 @testable import AliceDB
 @testable import AliceFormat
 
-/// A disk that is really full (a small tmpfs): nothing accepted is lost, nothing is stored twice.
+/// The WAL's bound (`walMaxBytes`), and a disk that is really full (a small tmpfs): nothing
+/// accepted is lost, nothing is stored twice.
 @Suite struct DiskBudgetTests {
     /// One point for each of `series` series per round, as the agent writes them (one record each).
     func rounds(_ db: Database, _ range: Range<Int>, series: Int, _ each: (() throws -> Void)? = nil) throws {
@@ -22,6 +23,38 @@ import Testing
             #expect(got.map(\.timestamp) == (0..<rounds).map(Int64.init), "s\(s)")
             #expect(got.map(\.value) == (0..<rounds).map { Double($0 % 97) / 4 + Double(s) }, "s\(s)")
         }
+    }
+
+    @Test func walStaysWithinItsBoundAndLosesNothing() throws {
+        let dir = TempDirectory()
+        let limit = 1 << 20
+        // A memory budget that would let the WAL grow to ~10 MiB for these points.
+        var options = DatabaseOptions(sync: .off, memoryBudget: 64 << 20, walMaxBytes: limit)
+        options.maintenanceTimer = false
+        let db = try Database(path: dir.path, options: options)
+        var highest = 0
+        try rounds(db, 0..<1500, series: 200) { highest = max(highest, db.diskStatus.walBytes) }
+        #expect(db.counters.flushesWAL > 0)
+        #expect(highest <= limit + 64 << 10, "WAL peaked at \(highest) bytes")
+        #expect(FileIO.directoryBytes(dir.path + "/wal") <= limit)
+        // A crash (no close) once the WAL's buffer is written: the WAL and the early segments
+        // together hold every point once (read-only: the leaked writer keeps its lock).
+        try db.writeWAL()
+        _ = Unmanaged.passRetained(db)
+        let again = try Database(path: dir.path, options: DatabaseOptions(readOnly: true))
+        try expectEveryPoint(again, rounds: 1500, series: 200)
+        #expect(try again.verify().ok)
+    }
+
+    @Test func withoutABoundTheWALGrowsWithTheBuffers() throws {
+        let dir = TempDirectory()
+        var options = DatabaseOptions(sync: .off, memoryBudget: 64 << 20, walMaxBytes: nil)
+        options.maintenanceTimer = false
+        let db = try Database(path: dir.path, options: options)
+        try rounds(db, 0..<1500, series: 200)
+        #expect(db.counters.flushesWAL == 0)
+        #expect(db.diskStatus.walBytes > 4 << 20)
+        try db.close()
     }
 
     // MARK: A full disk

@@ -136,17 +136,20 @@ extension Engine {
     var diskStatus: DiskStatus {
         var s = DiskStatus()
         s.diskFull = disk.full
+        s.walBytes = wal?.totalBytes ?? 0
         s.heldBytes = disk.full == nil ? 0 : memBytes + (wal?.bufferedBytes ?? 0)
         return s
     }
 }
 
-/// Where a writer stands with its disk.
+/// Where a writer stands with its disk: a full disk, the WAL.
 public struct DiskStatus: Sendable {
     /// The write that found the disk full, while it is (nil: writes go through). Meanwhile points
     /// wait in memory; a writer should stop taking more (`put` refuses them past twice the memory
     /// budget).
     public var diskFull: AliceDBError?
+    /// Bytes of the WAL's files, written or buffered.
+    public var walBytes = 0
     /// Bytes of points held in memory for want of disk (0 while the disk has room).
     public var heldBytes = 0
 

@@ -95,12 +95,13 @@ final class Engine {
                 metadata: ["points": "\(replayed)"])
         }
         if !options.readOnly {
-            let w = WAL(dir: walDir, logger: logger)
+            let w = WAL(dir: walDir, logger: logger, fileLimit: options.walMaxBytes.map { $0 / 4 } ?? WAL.maxFileBytes)
             try w.openForAppend(existing: files)
             wal = w
             try removeObsoleteWAL()
             // A full disk does not stop an open: what the WAL held waits in memory meanwhile.
             _ = try tolerating { () throws(AliceDBError) in try housekeeping() }
+            try trimWAL()
         }
     }
 
@@ -214,6 +215,7 @@ final class Engine {
         case .off:
             if wal.bufferedBytes >= WAL.bufferLimit { try writeWAL(sync: false) }
         }
+        try trimWAL()
     }
 
     func insert<T: Collection, V: Collection>(
@@ -386,6 +388,7 @@ final class Engine {
                 if try tolerating({ () throws(AliceDBError) in try flushSeries(s) }) { counters.flushesAge += 1 }
             }
         }
+        try trimWAL()
     }
 
     /// Lets go of the directory without a flush (a database dropped without `close()`): the WAL's
