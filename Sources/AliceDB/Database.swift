@@ -234,8 +234,8 @@ public final class Database: Sendable {
     /// While the disk is full they stay buffered (`diskStatus`); maintenance writes them when it can.
     public func writeWAL() throws { try locked { e throws(AliceDBError) in try e.writeWAL(sync: false) } }
 
-    /// Whether the disk is full, and what waits in memory for it: what a writer should know before
-    /// it takes more points.
+    /// A full disk, the WAL's bytes and the disk budget: what a writer should know before it takes
+    /// more points.
     /// - Complexity: O(segment files).
     public var diskStatus: DiskStatus { engine.withLock { $0.diskStatus } }
 

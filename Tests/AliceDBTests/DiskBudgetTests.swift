@@ -6,8 +6,8 @@ import Testing
 @testable import AliceDB
 @testable import AliceFormat
 
-/// The WAL's bound (`walMaxBytes`), and a disk that is really full (a small tmpfs): nothing
-/// accepted is lost, nothing is stored twice.
+/// The WAL's bound (`walMaxBytes`), the disk budget that pauses instead of dropping, and a disk
+/// that is really full (a small tmpfs): nothing accepted is lost, nothing is stored twice.
 @Suite struct DiskBudgetTests {
     /// One point for each of `series` series per round, as the agent writes them (one record each).
     func rounds(_ db: Database, _ range: Range<Int>, series: Int, _ each: (() throws -> Void)? = nil) throws {
@@ -54,6 +54,65 @@ import Testing
         try rounds(db, 0..<1500, series: 200)
         #expect(db.counters.flushesWAL == 0)
         #expect(db.diskStatus.walBytes > 4 << 20)
+        try db.close()
+    }
+
+    @Test func pauseBudgetDeletesOnlyWhatTheUplinkAcknowledged() async throws {
+        let dir = TempDirectory()
+        var options = DatabaseOptions(memoryBudget: 64 << 10, defaultCapacity: 500)
+        options.outbox = true
+        options.maintenanceTimer = false
+        options.retention = RetentionPolicy(maxBytes: 48 << 10, onFull: .pause)
+        let gw = try Database(path: dir.path + "/gw", options: options)
+        let cloud = try Database(path: dir.path + "/cloud")
+        // Noisy values: about 8 bytes a point, so 48 KiB is reached after ~6 000 points.
+        var t: Int64 = 0
+        var rng = SystemRandomNumberGenerator()
+        while !gw.diskStatus.budgetFull {
+            let ts = (0..<500).map { t + Int64($0) }
+            try gw.putBatch("noise", timestamps: ts, values: ts.map { _ in Double.random(in: 0..<1, using: &rng) })
+            t += 500
+            try gw.maintain()
+            #expect(t < 100_000, "the budget never filled")
+            if t >= 100_000 { return }
+        }
+        // Nothing shipped: nothing deleted, and the writer is told to stop.
+        #expect(gw.counters.retentionSegments == 0)
+        #expect(gw.diskStatus.segmentBytes >= 48 << 10)
+        // The uplink ships and is acknowledged: retention frees that room, the budget has room again.
+        while true {
+            let b = try gw.outbox(maxBytes: 4096)
+            if b.isEmpty { break }
+            _ = try cloud.importSegments(try SegmentBatch.decode(b.batch.encode()))
+            try gw.acknowledge(b)
+        }
+        try await waitUntil("the budget to have room again") {
+            try gw.maintain()
+            return !gw.diskStatus.budgetFull
+        }
+        #expect(gw.counters.retentionSegments > 0)
+        #expect(gw.counters.retentionUnshippedSegments == 0)
+        #expect(gw.diskStatus.segmentBytes < 48 << 10)
+        // Deleted here only after the cloud had it: the cloud holds every point flushed.
+        #expect(try gw.stats().points + gw.counters.retentionPoints == t)
+        #expect(try cloud.aggregate("noise").count == t - Int64(try gw.stats().bufferedPoints))
+        try gw.close()
+        try cloud.close()
+    }
+
+    @Test func pauseBudgetWithoutAnOutboxDeletesNothing() throws {
+        let dir = TempDirectory()
+        var options = DatabaseOptions(memoryBudget: 64 << 10, defaultCapacity: 500)
+        options.maintenanceTimer = false
+        options.retention = RetentionPolicy(maxBytes: 16 << 10, onFull: .pause)
+        let db = try Database(path: dir.path, options: options)
+        let ts = (0..<5000).map { Int64($0) }
+        try db.putBatch("x", timestamps: ts, values: ts.map { _ in Double.random(in: 0..<1) })
+        try db.flush()
+        try db.maintain()
+        #expect(db.diskStatus.budgetFull)
+        #expect(db.counters.retentionSegments == 0)
+        #expect(try db.scan("x").count == 5000)
         try db.close()
     }
 

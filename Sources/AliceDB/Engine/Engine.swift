@@ -28,6 +28,8 @@ final class Engine {
     var outbox: Outbox?
     /// Writes that found the disk full and wait in memory (Engine+DiskFull).
     var disk = DiskState()
+    /// `RetentionPolicy.onFull = .pause`: whether the segment files hold writers back (Engine+DiskBudget).
+    var budget = BudgetState()
 
     /// Files compaction may merge: in an outbox, only those already acknowledged, so that what is
     /// merged is not shipped again under the merged file's new number.
@@ -354,9 +356,11 @@ final class Engine {
     func housekeeping() throws(AliceDBError) {
         guard !closed, !options.readOnly else { return }
         lastHousekeeping = FileIO.monotonicNanos()
-        if let r = options.retention, r.maxAgeMilliseconds != nil || r.maxBytes != nil {
+        // The budget's `pause` is `checkBudget`'s, every maintenance.
+        let maxBytes = options.retention?.onFull == .dropOldest ? options.retention?.maxBytes : nil
+        if let r = options.retention, r.maxAgeMilliseconds != nil || maxBytes != nil {
             let cutoff = r.maxAgeMilliseconds.map { FileIO.wallMillis() &- $0 }
-            _ = try retain(olderThan: cutoff, maxBytes: r.maxBytes)
+            _ = try retain(olderThan: cutoff, maxBytes: maxBytes)
         }
         let eligible = compactable
         if SegmentRewriter(store: store).smallFiles(below: options.compactSmallBytes, eligible: eligible).count
@@ -376,6 +380,7 @@ final class Engine {
         try retryDisk()
         guard disk.full == nil else { return }
         if FileIO.monotonicNanos() &- lastHousekeeping >= 60_000_000_000 { try housekeeping() }
+        try checkBudget()
         if case .interval(let ms) = options.sync,
             FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000
         {

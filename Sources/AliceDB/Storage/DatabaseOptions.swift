@@ -72,12 +72,25 @@ public struct RetentionPolicy: Sendable, Hashable {
     /// Delete segments whose newest point is older than this many milliseconds before now
     /// (timestamps taken as epoch milliseconds).
     public var maxAgeMilliseconds: Int64?
-    /// Delete the oldest segments while the segment files exceed this many bytes.
+    /// The disk budget: what the segment files may hold, in bytes.
     public var maxBytes: Int?
+    /// What happens when the segment files reach `maxBytes`.
+    public var onFull: FullPolicy
 
-    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int? = nil) {
+    /// What the disk budget does when it is reached.
+    public enum FullPolicy: String, Sendable, Hashable, CaseIterable {
+        /// Delete the oldest segments, shipped or not, until the files fit (counted, logged).
+        case dropOldest = "drop_oldest"
+        /// Delete only segments the uplink has acknowledged (none without an outbox); while that
+        /// does not bring the files under the budget, `Database.diskStatus.budgetFull` tells the
+        /// writer to stop taking points (the agent pauses intake) until it does.
+        case pause
+    }
+
+    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int? = nil, onFull: FullPolicy = .dropOldest) {
         self.maxAgeMilliseconds = maxAgeMilliseconds
         self.maxBytes = maxBytes
+        self.onFull = onFull
     }
 }
 
