@@ -23,7 +23,9 @@ public actor Agent {
     public let uplink: Uplink?
     /// The port the HTTP listener is bound to (nil before it listens, or without `[http] listen`).
     public private(set) var httpPort: Int?
-    private var session: MQTTSession?
+    var session: MQTTSession?
+    /// Why intake is paused (nil: it is not); see DiskBudget.swift.
+    public internal(set) var intakePause: IntakePause?
     private var pending: [String: PendingBatch] = [:]
     /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
     private var routes: [String: Route] = [:]
@@ -52,6 +54,7 @@ public actor Agent {
             sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
         options.retention = config.retention
         options.maxBufferAgeSeconds = config.maxBufferAge
+        options.walMaxBytes = config.walMaxBytes
         options.outbox = config.uplink != nil
         options.maintenanceTimer = false  // the agent's MaintenanceService runs it
         let database = try Database(path: config.storagePath, options: options)
@@ -135,7 +138,7 @@ public actor Agent {
             counters.connected = true
             logger.info("connected to the broker")
         case .disconnected(let error):
-            if counters.connected { counters.reconnects += 1 }
+            if counters.connected && intakePause == nil { counters.reconnects += 1 }
             counters.connected = false
             guard !stopping, let error else { return }
             if error.isAuthenticationFailure {
@@ -240,6 +243,7 @@ public actor Agent {
         pendingPoints = 0
         // libmosquitto acknowledged these messages on arrival: get them out of this process now.
         do { try db.writeWAL() } catch { logger.error("writing the WAL failed", metadata: ["error": "\(error)"]) }
+        checkDiskStatus()
     }
 }
 
