@@ -69,6 +69,18 @@ import Testing
         (try? httpGet(port: agent.httpPort, path: "/healthz")) ?? ""
     }
 
+    /// `waitUntil`, with the agent's log in the error when the deadline passes.
+    static func wait(
+        _ agent: AgentProcess, timeout: Duration, _ what: String, interval: Duration = .milliseconds(20),
+        _ condition: () throws -> Bool
+    ) async throws {
+        do {
+            try await waitUntil(timeout: timeout, what, interval: interval, condition)
+        } catch let e as WaitTimeout {
+            throw HarnessError("\(e); /healthz: \(healthz(agent)); its log:\n\(agent.log)")
+        }
+    }
+
     /// Message `i`'s reading: unique, and noisy enough not to compress (several bytes a point).
     static func value(_ i: Int) -> Double { Double(i) + Double((i &* 2_654_435_761) % 1_000_003) / 1_000_003 }
 
@@ -150,7 +162,7 @@ import Testing
         // The disk fills up under the running agent; messages keep coming.
         fs.fill()
         try Self.publish(broker, 500, 3000, series: series)
-        try await waitUntil(timeout: .seconds(20), "the agent to report the full disk") {
+        try await Self.wait(agent, timeout: .seconds(20), "the agent to report the full disk") {
             Self.sample(agent, "alicedb_disk_full") == 1
                 && Self.sample(agent, "alicedb_intake_paused{reason=\"disk_full\"}") == 1
         }
@@ -161,7 +173,7 @@ import Testing
         #expect((agent.metric("alicedb_messages_total") ?? 0) < 5500)
         // Room again: the agent writes what waited in memory and takes the broker's queue.
         fs.free()
-        try await waitUntil(timeout: .seconds(30), "the agent to resume") {
+        try await Self.wait(agent, timeout: .seconds(30), "the agent to resume") {
             Self.sample(agent, "alicedb_disk_full") == 0
                 && Self.sample(agent, "alicedb_intake_paused{reason=\"disk_full\"}") == 0
         }
@@ -214,7 +226,9 @@ import Testing
         let series = 10
         // Readings that do not compress (~8 bytes a point): the 48 KiB budget fills.
         var published = 0
-        try await waitUntil(timeout: .seconds(60), "the disk budget to pause intake", interval: .milliseconds(200)) {
+        try await Self.wait(
+            agent, timeout: .seconds(60), "the disk budget to pause intake", interval: .milliseconds(200)
+        ) {
             if Self.sample(agent, "alicedb_intake_paused{reason=\"disk_budget\"}") == 1 { return true }
             try Self.publish(broker, published, 1000, series: series)
             published += 1000
@@ -232,7 +246,7 @@ import Testing
         // The cloud node comes back: what it acknowledges may go, and intake resumes.
         try cloud.start()
         try await agent.waitMessages(published, timeout: .seconds(60))
-        try await waitUntil(timeout: .seconds(30), "intake running again") {
+        try await Self.wait(agent, timeout: .seconds(30), "intake running again") {
             Self.sample(agent, "alicedb_intake_paused{reason=\"disk_budget\"}") == 0
         }
         #expect((agent.metric("alicedb_retention_deleted_points_total") ?? 0) > 0)
