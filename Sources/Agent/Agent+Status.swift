@@ -16,6 +16,7 @@ extension Agent {
                 address: "\(config.mqtt.host):\(config.mqtt.port)", connected: c.connected, reconnects: c.reconnects,
                 resubscribes: livenessCounters.stallResubscribes + livenessCounters.sessionResubscribes,
                 stallReconnects: livenessCounters.stallReconnects),
+            intakePaused: intakePause?.message,
             subscriptions: subscriptionStats().map {
                 AgentStatus.Subscription(
                     topic: $0.filter, messages: $0.messages, badPayloads: c.badPayloads[$0.filter] ?? 0,
@@ -25,8 +26,10 @@ extension Agent {
             storage: .init(
                 path: config.storagePath, series: stats?.series.count ?? 0, storedPoints: stats?.points ?? 0,
                 memtablePoints: stats?.bufferedPoints ?? 0, memtableBytes: db.memTableBytes,
-                memtableBudgetBytes: config.memoryLimit, walBytes: stats?.walBytes ?? 0, diskBytes: stats?.bytes ?? 0,
-                diskBudgetBytes: config.retention?.maxBytes),
+                memtableBudgetBytes: config.memoryLimit, walBytes: stats?.walBytes ?? 0,
+                walMaxBytes: config.walMaxBytes,
+                diskBytes: stats?.bytes ?? 0, diskBudgetBytes: config.retention?.maxBytes,
+                onFull: config.retention?.maxBytes == nil ? nil : config.retention?.onFull.rawValue),
             uplink: nil)
         if let uplink, let options = config.uplink {
             let u = await uplink.counters

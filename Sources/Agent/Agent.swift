@@ -25,9 +25,11 @@ public actor Agent {
     public let uplink: Uplink?
     /// The port the HTTP listener is bound to (nil before it listens, or without `[http] listen`).
     public private(set) var httpPort: Int?
-    private(set) var session: MQTTSession?
+    var session: MQTTSession?
     /// Per-subscription traffic and the stall check (Agent+Liveness).
     var liveness = Liveness()
+    /// Why intake is paused (nil: it is not); see DiskBudget.swift.
+    public internal(set) var intakePause: IntakePause?
     private var pending: [String: PendingBatch] = [:]
     /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
     private var routes: [String: Route] = [:]
@@ -56,6 +58,7 @@ public actor Agent {
             sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
         options.retention = config.retention
         options.maxBufferAgeSeconds = config.maxBufferAge
+        options.walMaxBytes = config.walMaxBytes
         options.outbox = config.uplink != nil
         options.maintenanceTimer = false  // the agent's MaintenanceService runs it
         let database = try Database(path: config.storagePath, options: options)
@@ -154,7 +157,7 @@ public actor Agent {
         case .subscribed(let filter, let grantedQoS):
             subscriptionAnswered(filter: filter, grantedQoS: grantedQoS)
         case .disconnected(let error):
-            if counters.connected { counters.reconnects += 1 }
+            if counters.connected && intakePause == nil { counters.reconnects += 1 }
             counters.connected = false
             liveness.disconnected()
             guard !stopping, let error else { return }
@@ -261,6 +264,7 @@ public actor Agent {
         pendingPoints = 0
         // libmosquitto acknowledged these messages on arrival: get them out of this process now.
         do { try db.writeWAL() } catch { logger.error("writing the WAL failed", metadata: ["error": "\(error)"]) }
+        checkDiskStatus()
     }
 }
 

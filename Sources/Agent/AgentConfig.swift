@@ -40,6 +40,8 @@ public struct AgentConfig: Sendable {
     public var memoryLimit = 4 << 20
     public var syncIntervalMs = 200
     public var retention: RetentionPolicy? = nil
+    /// Bytes the WAL may hold on disk before MemTables are flushed early (the default: DiskBudget.swift).
+    public var walMaxBytes = AgentConfig.defaultWALMaxBytes
     public var subscriptions: [Subscription] = []
     /// The loopback HTTP listener for /healthz and /metrics (nil: off).
     public var http: (host: String, port: Int)? = ("127.0.0.1", 9464)
@@ -135,7 +137,7 @@ public struct AgentConfig: Sendable {
                 s, table: t,
                 keys: [
                     "path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days",
-                    "max_buffer_age",
+                    "max_buffer_age", "wal_max_bytes", "on_full",
                 ])
             c.maxBufferAge = try reader.double(s, "max_buffer_age", t) ?? c.maxBufferAge
             guard c.maxBufferAge > 0 else { throw reader.error(t, "max_buffer_age", "must be a number of seconds > 0") }
@@ -148,6 +150,7 @@ public struct AgentConfig: Sendable {
                 c.retention = RetentionPolicy(
                     maxAgeMilliseconds: days.map { Int64($0 * 86_400_000) }, maxBytes: maxBytes)
             }
+            try parseDiskBudget(s, reader, into: &c)
         }
         guard let subs = try reader.tables(root, "subscribe") else {
             throw ConfigError(file: file, message: "no [[subscribe]] entries: nothing to do")
@@ -233,7 +236,7 @@ public struct AgentConfig: Sendable {
         s += mqtt.statusTopic.map { " status_topic=\($0)" } ?? ""
         s += " stall_timeout=\(Self.seconds(stallTimeout))"
         s += "\nstorage: path=\(storagePath) memory_limit=\(memoryLimit) bytes sync_interval_ms=\(syncIntervalMs)"
-        s += " max_buffer_age=\(maxBufferAge)s"
+        s += " max_buffer_age=\(maxBufferAge)s wal_max_bytes=\(walMaxBytes)"
         if let u = uplink {
             s +=
                 "\nuplink: \(u.segmentsURL) batch_bytes=\(u.batchBytes) max_bandwidth=\(u.maxBandwidth.map { "\($0) B/s" } ?? "unlimited")"
@@ -245,7 +248,7 @@ public struct AgentConfig: Sendable {
         s += "\nhttp: " + (http.map { "\($0.host):\($0.port) (/healthz, /metrics)" } ?? "off")
         if let r = retention {
             s +=
-                " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-")"
+                " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-") on_full=\(r.onFull.rawValue)"
         }
         for (i, sub) in subscriptions.enumerated() {
             s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"

@@ -25,6 +25,7 @@ extension Agent {
         }
         if let reload { services.append(.init(service: ReloadService(agent: self, load: reload, logger: logger))) }
         services.append(.init(service: MaintenanceService(db: db, logger: logger)))
+        services.append(.init(service: DiskBudgetService(agent: self)))
         if let uplink { services.append(.init(service: UplinkService(uplink: uplink))) }
         // Intake ending on its own (its session gone) shuts the rest down gracefully as well.
         services.append(

@@ -76,6 +76,7 @@ final class HTTPResponder: ChannelInboundHandler {
         }
         switch head.uri.split(separator: "?").first.map(String.init) ?? "/" {
         case "/healthz":
+            if let pause = await agent.intakePause { return (.serviceUnavailable, "text/plain", pause.message + "\n") }
             let up = await agent.counters.connected
             return up ? (.ok, "text/plain", "ok\n") : (.serviceUnavailable, "text/plain", "broker disconnected\n")
         case "/metrics":
@@ -168,7 +169,9 @@ extension Agent {
             [
                 ("{cause=\"full\"}", Double(w.flushesFull)), ("{cause=\"budget\"}", Double(w.flushesBudget)),
                 ("{cause=\"age\"}", Double(w.flushesAge)), ("{cause=\"explicit\"}", Double(w.flushesExplicit)),
+                ("{cause=\"wal\"}", Double(w.flushesWAL)),
             ])
+        diskMetrics(&out)
         if let s = stats {
             metric(
                 "alicedb_stored_points", "gauge", "Points stored (segments and MemTables).", [("", Double(s.points))])

@@ -226,11 +226,18 @@ public final class Database: Sendable {
     public func flush() throws { try locked { e throws(AliceDBError) in try e.flushAll() } }
 
     /// Makes every acknowledged point durable in the WAL.
-    public func sync() throws { try locked { e throws(AliceDBError) in try e.wal?.sync() } }
+    /// - Throws: `.diskFull` when the disk is full (the points stay in memory; see `diskStatus`).
+    public func sync() throws { try locked { e throws(AliceDBError) in try e.syncWAL() } }
 
     /// Hands the WAL records buffered in this process to the operating system (a write, no fsync):
     /// from then on they survive a crash of the process, though not a power cut before the next sync.
-    public func writeWAL() throws { try locked { e throws(AliceDBError) in try e.wal?.flushBuffer() } }
+    /// While the disk is full they stay buffered (`diskStatus`); maintenance writes them when it can.
+    public func writeWAL() throws { try locked { e throws(AliceDBError) in try e.writeWAL(sync: false) } }
+
+    /// A full disk, the WAL's bytes and the disk budget: what a writer should know before it takes
+    /// more points.
+    /// - Complexity: O(segment files).
+    public var diskStatus: DiskStatus { engine.withLock { $0.diskStatus } }
 
     /// Merges segment files smaller than `smallBytes`; returns how many were merged.
     @discardableResult

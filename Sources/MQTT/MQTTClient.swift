@@ -269,6 +269,15 @@ public final class MQTTSession: @unchecked Sendable {
         queue.finish()
     }
 
+    /// Stops taking messages: nothing more is read; the acknowledgements owed for what has arrived
+    /// (still delivered through `events`) are sent, then the session disconnects and stays away
+    /// until `resume`. With a persistent session (`cleanSession` false) and QoS ≥ 1 the broker
+    /// holds what is published meanwhile (up to its `max_queued_messages`) and sends it after.
+    public func pause() { loop.pause() }
+
+    /// Connects again at once and takes messages as before (`connected` comes again).
+    public func resume() { loop.resume() }
+
     deinit {
         queue.stopWaiting()
         if started {

@@ -16,13 +16,19 @@ internal import CMosquitto
 ///
 /// Work other threads ask for (`perform`: a resubscribe, a forced reconnect) runs here too, between
 /// two polls, so the connection's state is only ever changed on this thread.
+///
+/// Paused (`pause`), it reads nothing more, writes the acknowledgements it owes, leaves (`leave`)
+/// and stays away until `resume`: what is published meanwhile waits at the broker (a persistent
+/// session), and every message delivered before has been acknowledged (else the broker would send
+/// it again: stored twice).
 final class NetworkLoop: @unchecked Sendable {
-    // `stopping` and `commands` are the only state shared across threads; both under `mutex`.
+    // `stopping`, `paused` and `commands` are the only state shared across threads; all under `mutex`.
     private let handle: OpaquePointer
     private let reconnect: (min: Double, max: Double)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var stopping = false
     private var commands: [@Sendable (OpaquePointer) -> Void] = []
+    private var paused = false
     private var thread: pthread_t?
 
     init(handle: OpaquePointer, reconnect: (min: Double, max: Double)) {
@@ -58,6 +64,26 @@ final class NetworkLoop: @unchecked Sendable {
         commands.removeAll()
         pthread_mutex_unlock(mutex)
         if run { for command in queued { command(handle) } }
+    }
+
+    private var isPaused: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return paused
+    }
+
+    /// Stops reading, then disconnects once every owed acknowledgement is written; no reconnecting.
+    func pause() {
+        pthread_mutex_lock(mutex)
+        paused = true
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Connects again (at once) and reads as before.
+    func resume() {
+        pthread_mutex_lock(mutex)
+        paused = false
+        pthread_mutex_unlock(mutex)
     }
 
     /// Starts the thread; returns 0, or pthread_create's error number.
@@ -105,6 +131,12 @@ final class NetworkLoop: @unchecked Sendable {
                 let now = Self.monotonic()
                 if stopDeadline == nil { stopDeadline = now + 2_000_000_000 }
                 if now >= stopDeadline! || mosquitto_socket(handle) < 0 || !mosquitto_want_write(handle) { return }
+            } else if isPaused {
+                pausedStep()
+                // Back from a pause: connect at once, with fresh back-off.
+                lost = false
+                (delay, ceiling) = delays()
+                continue
             }
             let fd = mosquitto_socket(handle)
             if fd < 0 {
@@ -144,6 +176,54 @@ final class NetworkLoop: @unchecked Sendable {
             }
             if mosquitto_socket(handle) >= 0 { _ = mosquitto_loop_misc(handle) }
         }
+    }
+
+    /// One turn of the loop while paused: write the acknowledgements owed, then leave; once
+    /// disconnected, wait. Unread packets stay unacknowledged: the broker sends them again later.
+    private func pausedStep() {
+        let fd = mosquitto_socket(handle)
+        guard fd >= 0 else {
+            sleep(seconds: 0.05)
+            return
+        }
+        if mosquitto_want_write(handle) {
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&p, 1, 100) > 0 { _ = mosquitto_loop_write(handle, 1) }
+            return
+        }
+        leave(fd)
+    }
+
+    /// Ends the connection so that the broker reads every acknowledgement written before.
+    ///
+    /// Not `mosquitto_disconnect`'s way: it closes the socket right after its DISCONNECT, and a
+    /// socket closed with unread bytes in it (the PUBLISH packets the broker kept sending) sends a
+    /// reset, upon which the broker drops what it had not read yet — the last acknowledgements, so
+    /// those messages came again after `resume` and were stored twice (seen against mosquitto
+    /// 2.0.11). Here: a FIN after the acknowledgements, then what the broker sends is read and
+    /// thrown away (it is not acknowledged: sent again later) until it closes its end, for at most
+    /// 2 s; only then is the socket closed. The broker sees the connection end without DISCONNECT,
+    /// so it publishes the last will (`statusTopic`: offline) and keeps the persistent session.
+    private func leave(_ fd: Int32) {
+        // Marks the end as wanted (the disconnect callback says so, with no error); the DISCONNECT
+        // it queues is never written, and is dropped at the next connect.
+        _ = mosquitto_disconnect(handle)
+        _ = shutdown(fd, Int32(SHUT_WR))
+        var scratch = [UInt8](repeating: 0, count: 16 << 10)
+        let end = Self.monotonic() + 2_000_000_000
+        while Self.monotonic() < end && !isStopping {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, 100)
+            if ready < 0 && errno != EINTR { break }
+            guard ready > 0 else { continue }
+            let n = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { break }
+        }
+        // Nothing is written after the FIN (a write would raise SIGPIPE): libmosquitto's next
+        // read finds the end, closes the socket and reports the disconnect.
+        _ = shutdown(fd, Int32(SHUT_RDWR))
+        errno = 0
+        _ = mosquitto_loop_read(handle, 1)
     }
 
     /// Sleeps in short steps so that `stop` is never kept waiting for a long back-off.

@@ -212,7 +212,8 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         #expect(port > 0)
         try await waitUntil("the port reported") { reported.port.load(ordering: .acquiring) == port }
         try await waitUntil("the agent connected to the broker") { await agent.counters.connected }
-        #expect(try httpGet(port: port, path: "/healthz").hasPrefix("HTTP/1.1 200"))
+        let health = try httpGet(port: port, path: "/healthz")
+        #expect(health.hasPrefix("HTTP/1.1 200"), "\(health)")
         await agent.stop()
         try await run.value
     }

@@ -4,7 +4,7 @@ internal import Logging
 extension Engine {
     func stats(series name: String?) throws(AliceDBError) -> DatabaseStats {
         try checkOpen()
-        try wal?.flushBuffer()
+        try writeWAL(sync: false)
         return try StatsCollector(path: path, store: store, mem: mem, catalog: catalog).stats(
             series: name, counters: counters)
     }
@@ -29,12 +29,18 @@ extension Engine {
     }
 
     /// Deletes segments whose newest point is older than `olderThan`, then the oldest segments
-    /// until the segment files fit in `maxBytes` (`Retention`). Counted and logged.
-    func retain(olderThan: Int64?, maxBytes: Int?) throws(AliceDBError) -> (segments: Int, points: Int) {
+    /// until the segment files fit in `maxBytes` (`Retention`; with `acknowledgedOnly`, only those
+    /// the uplink acknowledged). Counted and logged.
+    func retain(olderThan: Int64?, maxBytes: Int?, acknowledgedOnly: Bool = false) throws(AliceDBError) -> (
+        segments: Int, points: Int
+    ) {
         try checkWritable()
         let shipped = shippedFiles()
         let r = Retention(store: store, outbox: outbox)
-        guard let (done, unshipped) = try r.run(olderThan: olderThan, maxBytes: maxBytes) else { return (0, 0) }
+        guard
+            let (done, unshipped) = try r.run(
+                olderThan: olderThan, maxBytes: maxBytes, acknowledgedOnly: acknowledgedOnly)
+        else { return (0, 0) }
         try markShipped(done.files, from: shipped)
         guard done.segments > 0 else { return (0, 0) }
         counters.retentionSegments += done.segments

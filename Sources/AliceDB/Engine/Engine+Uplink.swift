@@ -26,6 +26,7 @@ extension Engine {
         var o = try requireOutbox()
         try o.acknowledge(batch, store)
         outbox = o
+        if !batch.isEmpty { budget.acknowledgedSinceTry = true }
     }
 
     /// The files whose segments are all acknowledged: taken before a rewrite, for `markShipped`.

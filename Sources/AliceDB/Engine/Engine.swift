@@ -26,6 +26,10 @@ final class Engine {
     var lastHousekeeping: UInt64 = 0
     /// The segment files as an outbox (nil: not one; a reader loads its cursor when asked).
     var outbox: Outbox?
+    /// Writes that found the disk full and wait in memory (Engine+DiskFull).
+    var disk = DiskState()
+    /// `RetentionPolicy.onFull = .pause`: whether the segment files hold writers back (Engine+DiskBudget).
+    var budget = BudgetState()
 
     /// Files compaction may merge: in an outbox, only those already acknowledged, so that what is
     /// merged is not shipped again under the merged file's new number.
@@ -79,7 +83,7 @@ final class Engine {
                     "WAL names a series missing from the catalog; recovered under a generated name",
                     metadata: ["series": "\(r.series)"])
                 _ = catalog.upsert("series-\(r.series)", options: options.defaultSeriesOptions)
-                if !options.readOnly { try catalog.save() }
+                if !options.readOnly { try saveCatalog() }
             }
             replayed += r.timestamps.count
             try insert(
@@ -93,11 +97,13 @@ final class Engine {
                 metadata: ["points": "\(replayed)"])
         }
         if !options.readOnly {
-            let w = WAL(dir: walDir, logger: logger)
+            let w = WAL(dir: walDir, logger: logger, fileLimit: options.walMaxBytes.map { $0 / 4 } ?? WAL.maxFileBytes)
             try w.openForAppend(existing: files)
             wal = w
             try removeObsoleteWAL()
-            try housekeeping()
+            // A full disk does not stop an open: what the WAL held waits in memory meanwhile.
+            _ = try tolerating { () throws(AliceDBError) in try housekeeping() }
+            try trimWAL()
         }
     }
 
@@ -118,7 +124,7 @@ final class Engine {
         try checkWritable()
         try SeriesName.validate(name)
         let s = catalog.upsert(name, options: options.defaultSeriesOptions)
-        try catalog.save()
+        try saveCatalog()
         return s.id
     }
 
@@ -138,7 +144,7 @@ final class Engine {
         let before = catalog
         for (name, opts) in list { out.append(catalog.upsert(name, options: opts)) }
         if !list.isEmpty {
-            do { try catalog.save() } catch {
+            do { try saveCatalog() } catch {
                 catalog = before
                 throw error
             }
@@ -185,23 +191,33 @@ final class Engine {
             throw AliceDBError(.invalidArgument, "putBatch: \(ts.count) timestamps but \(values.count) values")
         }
         guard !ts.isEmpty, let wal else { return }
+        try checkRoomToHold(points: ts.count)
         let lsn = nextLSN
         nextLSN += 1
+        let mark = wal.bufferedBytes
         wal.append(lsn: lsn, series: series, ts: ts, values: values)
+        if case .everyWrite = options.sync {
+            // Durable before it is stored, or not stored at all (a full disk included).
+            do { try syncWAL() } catch {
+                wal.discardBuffered(from: mark)
+                throw error
+            }
+        }
         try insert(series: series, ts, values, lsn: lsn, fromWAL: false)
         counters.points += ts.count
         switch options.sync {
         case .everyWrite:
-            try wal.sync()
+            break
         case .interval(let ms):
             if FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000 {
-                try wal.sync()
+                try writeWAL(sync: true)
             } else if wal.bufferedBytes >= WAL.bufferLimit {
-                try wal.flushBuffer()
+                try writeWAL(sync: false)
             }
         case .off:
-            if wal.bufferedBytes >= WAL.bufferLimit { try wal.flushBuffer() }
+            if wal.bufferedBytes >= WAL.bufferLimit { try writeWAL(sync: false) }
         }
+        try trimWAL()
     }
 
     func insert<T: Collection, V: Collection>(
@@ -229,11 +245,16 @@ final class Engine {
                 let time = ts[t]
                 if time <= high { late += 1 }
                 if buffer.insert(time, values[v], lsn: lsn, now: now) { outOfOrder += 1 }
-                if buffer.isFull {
+                if buffer.isFull && disk.full == nil {
                     // Mid-record, the frame says how many of this record's points it holds.
                     let whole = ts.index(after: t) == ts.endIndex && !fromWAL
-                    try flush(series, &buffer, release: false, recordPoints: whole ? 0 : done)
-                    counters.flushesFull += 1
+                    let recordPoints = whole ? 0 : done
+                    // A full disk: the buffer grows past its capacity until there is room again.
+                    if try tolerating({ () throws(AliceDBError) in
+                        try flush(series, &buffer, release: false, recordPoints: recordPoints)
+                    }) {
+                        counters.flushesFull += 1
+                    }
                 }
                 t = ts.index(after: t)
                 v = values.index(after: v)
@@ -243,9 +264,10 @@ final class Engine {
             counters.late += late
             counters.outOfOrder += outOfOrder
         }
-        while memBytes > mem.budget, let victim = mem.victim() {
-            try flushSeries(victim, release: true, cleanWAL: false)
-            counters.flushesBudget += 1
+        while memBytes > mem.budget, disk.full == nil, let victim = mem.victim() {
+            if try tolerating({ () throws(AliceDBError) in try flushSeries(victim, release: true, cleanWAL: false) }) {
+                counters.flushesBudget += 1
+            }
         }
         // Only a flush can make WAL files obsolete; checking costs a pass over every buffer.
         if !fromWAL && flushedSinceWALCheck { try removeObsoleteWAL() }
@@ -277,6 +299,7 @@ final class Engine {
         _ series: UInt32, _ buffer: inout SeriesBuffer, release: Bool, recordPoints: UInt64
     ) throws(AliceDBError) {
         guard !options.readOnly, buffer.count > 0 else { return }
+        try saveCatalogIfDirty()  // a segment names its series: the catalog must know it first
         let bound = catalog.byID[series]?.options.bound ?? .lossless
         flushTS.removeAll(keepingCapacity: true)
         flushValues.removeAll(keepingCapacity: true)
@@ -298,67 +321,35 @@ final class Engine {
     }
 
     /// Deletes WAL files whose points are all in segments (after making those segments durable).
+    /// While the disk is full nothing is flushed, so nothing becomes obsolete: it waits for room.
     func removeObsoleteWAL() throws(AliceDBError) {
-        guard let wal else { return }
+        guard let wal, disk.full == nil else { return }
         flushedSinceWALCheck = false
         let minUnflushed = mem.minUnflushedLSN(else: nextLSN)
-        // Nothing buffered: the current file holds only flushed points; start a new one so it can go.
-        if minUnflushed == nextLSN && wal.currentBytes > 0 {
-            try wal.flushBuffer()
-            try wal.rotate()
-        }
-        if wal.fileMaxLSN.contains(where: { $0.key != wal.currentFile && $0.value < minUnflushed }) {
-            try store.sync()
-            try wal.removeObsolete(minUnflushedLSN: minUnflushed)
+        _ = try tolerating { () throws(AliceDBError) in
+            // Nothing buffered: the current file holds only flushed points; start a new one so it can go.
+            if minUnflushed == nextLSN && wal.currentBytes > 0 {
+                try wal.flushBuffer()
+                try wal.rotate()
+            }
+            if wal.fileMaxLSN.contains(where: { $0.key != wal.currentFile && $0.value < minUnflushed }) {
+                try store.sync()
+                try wal.removeObsolete(minUnflushedLSN: minUnflushed)
+            }
         }
     }
 
+    /// - Throws: `.diskFull` when the disk is still full (everything stays in memory and the WAL).
     func flushAll() throws(AliceDBError) {
+        try retryDisk(force: true)
+        if let full = disk.full { throw full }
         for s in mem.buffers.keys.sorted() where mem.buffers[s]!.count > 0 {
             try flushSeries(s)
             counters.flushesExplicit += 1
         }
         try store.sync()
-        try wal?.sync()
+        try syncWAL()
         try removeObsoleteWAL()
-    }
-
-    /// Housekeeping of a writer: retention, then compaction of small files.
-    func housekeeping() throws(AliceDBError) {
-        guard !closed, !options.readOnly else { return }
-        lastHousekeeping = FileIO.monotonicNanos()
-        if let r = options.retention, r.maxAgeMilliseconds != nil || r.maxBytes != nil {
-            let cutoff = r.maxAgeMilliseconds.map { FileIO.wallMillis() &- $0 }
-            _ = try retain(olderThan: cutoff, maxBytes: r.maxBytes)
-        }
-        let eligible = compactable
-        if SegmentRewriter(store: store).smallFiles(below: options.compactSmallBytes, eligible: eligible).count
-            >= options.compactAfterFiles
-        {
-            let shipped = shippedFiles()
-            let done = try SegmentRewriter(store: store).compact(
-                smallBytes: options.compactSmallBytes, eligible: eligible)
-            try markShipped(done.files, from: shipped)
-        }
-    }
-
-    /// Periodic work: WAL group commit, age-based flushes, and every minute housekeeping.
-    func maintenance() throws(AliceDBError) {
-        guard !closed, !options.readOnly, let wal else { return }
-        if FileIO.monotonicNanos() &- lastHousekeeping >= 60_000_000_000 { try housekeeping() }
-        if case .interval(let ms) = options.sync,
-            FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000
-        {
-            try wal.sync()
-        }
-        if let age = options.maxBufferAgeSeconds {
-            let now = FileIO.monotonicNanos()
-            let limit = UInt64(max(0, age) * 1e9)
-            for (s, b) in mem.buffers where b.count > 0 && now &- b.firstArrival >= limit {
-                try flushSeries(s)
-                counters.flushesAge += 1
-            }
-        }
     }
 
     /// Lets go of the directory without a flush (a database dropped without `close()`): the WAL's
@@ -374,6 +365,7 @@ final class Engine {
                     "database dropped without close(); its buffered points stay in the WAL for the next open",
                     metadata: ["path": "\(path)", "points": "\(buffered)"])
             }
+            try? saveCatalogIfDirty()
             try? wal?.flushBuffer()
             wal?.close()
         }

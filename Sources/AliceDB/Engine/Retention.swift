@@ -1,46 +1,45 @@
 internal import AliceFormat
 
 /// Retention by age and by disk budget over a segment store. In an outbox, age spares what the
-/// uplink has not shipped yet; only the disk budget deletes that (and it is counted apart).
+/// uplink has not shipped yet; only the disk budget deletes that (and it is counted apart), unless
+/// it too is told to spare it (`RetentionPolicy.onFull = .pause`).
 struct Retention {
     let store: SegmentStore
     let outbox: Outbox?
 
     /// Deletes segments whose newest point is older than `olderThan`, then the oldest segments
     /// until the segment files fit in `maxBytes`.
+    /// - Parameter acknowledgedOnly: the budget deletes only segments the uplink acknowledged
+    ///   (none without an outbox), even if the files then stay over `maxBytes`.
     /// - Returns: nil when nothing was due; else what the rewrite did and, of what it dropped,
     ///   the segments and points the uplink had not shipped.
-    func run(olderThan: Int64?, maxBytes: Int?) throws(AliceDBError) -> (
+    func run(olderThan: Int64?, maxBytes: Int?, acknowledgedOnly: Bool = false) throws(AliceDBError) -> (
         done: (segments: Int, points: Int, files: [(new: UInt64, old: [UInt64])]),
         unshipped: (segments: Int, points: Int)
     )? {
         var budgetCut: Int64? = nil
-        if let maxBytes, store.totalBytes > maxBytes,
-            let t = try retentionCutoff(toFree: store.totalBytes - maxBytes)
+        if let maxBytes, store.totalBytes > maxBytes, !acknowledgedOnly || outbox != nil,
+            let t = try retentionCutoff(toFree: store.totalBytes - maxBytes, acknowledgedOnly: acknowledgedOnly)
         {
             budgetCut = t
         }
         let ageCut = olderThan
         guard ageCut != nil || budgetCut != nil else { return nil }
         // Files with something to delete: by the budget, or by age where all of it is shipped.
+        // Files with something to delete: by the budget, or by age where all of it is shipped.
         let files = store.fileIDs.filter { n in
             guard let f = store.facts[n], f.refs > 0 else { return false }
-            if let b = budgetCut, f.minLast < b { return true }
-            guard let a = ageCut, f.minLast < a else { return false }
-            guard let outbox, !outbox.fullyShipped(n, store) else { return true }
-            // The cursor's file: only if an aged segment in it is shipped (else nothing would go).
-            guard n == outbox.state.cursor.file else { return false }
-            var any = false
-            try? store.forEachRef(in: n) { _, r throws(AliceDBError) in
-                if r.lastTimestamp < a && outbox.state.isAcknowledged(file: n, offset: r.offset) { any = true }
+            if let b = budgetCut, f.minLast < b {
+                if !acknowledgedOnly || hasAcknowledged(n, endingBefore: b) { return true }
             }
-            return any
+            guard let a = ageCut, f.minLast < a else { return false }
+            return hasAcknowledged(n, endingBefore: a)
         }
         guard !files.isEmpty else { return nil }
         var unshipped = (segments: 0, points: 0)
         let done = try SegmentRewriter(store: store).rewrite(files: files) { r in
             let acked = outbox?.state.isAcknowledged(file: r.file, offset: r.offset) ?? true
-            let byBudget = budgetCut.map { r.lastTimestamp < $0 } ?? false
+            let byBudget = budgetCut.map { r.lastTimestamp < $0 && (acked || !acknowledgedOnly) } ?? false
             let byAge = ageCut.map { r.lastTimestamp < $0 } ?? false
             let drop = byBudget || (byAge && acked)
             if drop && !acked {
@@ -52,10 +51,26 @@ struct Retention {
         return (done, unshipped)
     }
 
+    /// Whether file `n` holds a segment ending before `t` that the uplink acknowledged (outside
+    /// an outbox: any segment). A file that does not is not worth rewriting for segments that
+    /// only acknowledged ones may go.
+    private func hasAcknowledged(_ n: UInt64, endingBefore t: Int64) -> Bool {
+        guard let outbox, !outbox.fullyShipped(n, store) else { return true }
+        // The cursor's file: only if a segment in it is both old enough and shipped.
+        guard n == outbox.state.cursor.file else { return false }
+        var any = false
+        try? store.forEachRef(in: n) { _, r throws(AliceDBError) in
+            if r.lastTimestamp < t && outbox.state.isAcknowledged(file: n, offset: r.offset) { any = true }
+        }
+        return any
+    }
+
     /// The smallest end time `t` such that deleting every segment that ends before `t` frees at
     /// least `excess` segment bytes (nil: nothing to free). Two passes over the index with a
     /// histogram of bytes by end time, so memory stays bounded however many segments there are.
-    func retentionCutoff(toFree excess: Int) throws(AliceDBError) -> Int64? {
+    /// - Parameter acknowledgedOnly: count only segments the uplink acknowledged (those are the
+    ///   ones that may go); when they are not enough, the cut-off takes all of them.
+    func retentionCutoff(toFree excess: Int, acknowledgedOnly: Bool = false) throws(AliceDBError) -> Int64? {
         guard excess > 0 else { return nil }
         var lo = Int64.max
         var hi = Int64.min
@@ -74,7 +89,9 @@ struct Retention {
             for n in store.fileIDs {
                 try store.forEachRef(in: n) { _, r throws(AliceDBError) in
                     // Segments ending before `lo` were counted in the previous pass.
-                    if r.lastTimestamp >= lo && r.lastTimestamp <= hi {
+                    if r.lastTimestamp >= lo && r.lastTimestamp <= hi
+                        && (!acknowledgedOnly || outbox?.state.isAcknowledged(file: n, offset: r.offset) ?? true)
+                    {
                         bytes[Int(UInt64(bitPattern: r.lastTimestamp &- lo) / width)] += r.length
                     }
                 }

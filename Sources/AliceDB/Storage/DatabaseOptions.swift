@@ -13,6 +13,10 @@ public struct DatabaseOptions: Sendable {
     public var defaultCapacity: Int
     /// Flush a buffer whose oldest point has waited this long (nil: never by age).
     public var maxBufferAgeSeconds: Double?
+    /// Bytes the WAL files may hold (nil: as many as the buffered points need). Past it, the
+    /// buffers holding the oldest WAL records are flushed early so that their files can go; WAL
+    /// files are then at most a quarter of it each (counted in `WriteCounters.flushesWAL`).
+    public var walMaxBytes: Int?
     /// Settings of the fitter competition.
     public var fitter: FitterOptions
     /// Options for series created implicitly by `put`.
@@ -45,8 +49,10 @@ public struct DatabaseOptions: Sendable {
         readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,
         defaultCapacity: Int = 16384, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
         defaultSeriesOptions: SeriesOptions = SeriesOptions(), logger: Logger = Logger(label: "alicedb"),
-        retention: RetentionPolicy? = nil, compactSmallBytes: Int = 4 << 20, compactAfterFiles: Int = 8
+        retention: RetentionPolicy? = nil, compactSmallBytes: Int = 4 << 20, compactAfterFiles: Int = 8,
+        walMaxBytes: Int? = 64 << 20
     ) {
+        self.walMaxBytes = walMaxBytes.map { max($0, 256 << 10) }
         self.retention = retention
         self.compactSmallBytes = compactSmallBytes
         self.compactAfterFiles = max(2, compactAfterFiles)
@@ -66,12 +72,25 @@ public struct RetentionPolicy: Sendable, Hashable {
     /// Delete segments whose newest point is older than this many milliseconds before now
     /// (timestamps taken as epoch milliseconds).
     public var maxAgeMilliseconds: Int64?
-    /// Delete the oldest segments while the segment files exceed this many bytes.
+    /// The disk budget: what the segment files may hold, in bytes.
     public var maxBytes: Int?
+    /// What happens when the segment files reach `maxBytes`.
+    public var onFull: FullPolicy
 
-    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int? = nil) {
+    /// What the disk budget does when it is reached.
+    public enum FullPolicy: String, Sendable, Hashable, CaseIterable {
+        /// Delete the oldest segments, shipped or not, until the files fit (counted, logged).
+        case dropOldest = "drop_oldest"
+        /// Delete only segments the uplink has acknowledged (none without an outbox); while that
+        /// does not bring the files under the budget, `Database.diskStatus.budgetFull` tells the
+        /// writer to stop taking points (the agent pauses intake) until it does.
+        case pause
+    }
+
+    public init(maxAgeMilliseconds: Int64? = nil, maxBytes: Int? = nil, onFull: FullPolicy = .dropOldest) {
         self.maxAgeMilliseconds = maxAgeMilliseconds
         self.maxBytes = maxBytes
+        self.onFull = onFull
     }
 }
 
@@ -91,6 +110,8 @@ public struct WriteCounters: Sendable, Hashable, Codable {
     public var flushesBudget: Int = 0
     public var flushesAge: Int = 0
     public var flushesExplicit: Int = 0
+    /// Flushes made early so that the WAL stays within `DatabaseOptions.walMaxBytes`.
+    public var flushesWAL: Int = 0
     /// Retention: segments and points deleted.
     public var retentionSegments: Int = 0
     public var retentionPoints: Int = 0

@@ -38,6 +38,7 @@ package enum FileIO {
             close(fd)
         } catch {
             close(fd)
+            try? remove(tmp)  // a full disk: leave no half-written temporary behind
             throw error
         }
         try rename(tmp, path)

@@ -81,12 +81,19 @@ package final class SegmentStore {
     private func ensureWriting() throws(AliceDBError) -> (UInt64, FileDescriptor) {
         if let n = writing, let fd = fds[n], (facts[n]?.size ?? 0) < SegmentStore.maxFileBytes { return (n, fd) }
         if let n = writing { try seal(n) }
-        highestID += 1
-        let n = highestID
+        let n = highestID + 1
         let p = path(n)
         let fd = try FileIO.open(p, write: true, create: true, truncate: true)
         let header = SegmentFile.encodeHeader(.init(id: n, replaces: []))
-        try FileIO.writeAll(fd, header, path: p)
+        do {
+            try FileIO.writeAll(fd, header, path: p)
+        } catch {
+            // A full disk: no file with half a header is left behind.
+            FileIO.close(fd)
+            try? FileIO.remove(p)
+            throw error
+        }
+        highestID = n
         if let old = fds.updateValue(fd, forKey: n) { FileIO.close(old) }
         facts[n] = FileFacts(size: header.count)
         fileIDs.append(n)
@@ -132,7 +139,13 @@ package final class SegmentStore {
         looseSummary[n]![series] = summary
         if looseFlushed[n]![series] == nil { facts[n]!.series += 1 }
         looseFlushed[n]![series] = max(looseFlushed[n]![series] ?? .start, position)
-        if facts[n]!.refs >= SegmentStore.maxActiveRefs { try seal(n) }
+        if facts[n]!.refs >= SegmentStore.maxActiveRefs {
+            // The frame is stored: a footer that cannot be written now (a full disk) is tried again
+            // at the next append, rather than failing a flush whose points are already on disk.
+            do { try seal(n) } catch {
+                logger.warning("sealing a segment file failed; retried later", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Writes the index footer of a file whose refs are in memory, and forgets those refs.
@@ -144,8 +157,14 @@ package final class SegmentStore {
         let fd = try FileIO.open(p, write: true)
         defer { FileIO.close(fd) }
         FileIO.seekToEnd(fd)
-        try FileIO.writeAll(fd, footer, path: p)
-        try FileIO.sync(fd, path: p)
+        do {
+            try FileIO.writeAll(fd, footer, path: p)
+            try FileIO.sync(fd, path: p)
+        } catch {
+            // A full disk: the file goes on without a footer, as before (frames are appended after f.size).
+            try? FileIO.truncate(fd, to: f.size, path: p)
+            throw error
+        }
         facts[n]!.footer = f.size
         facts[n]!.size = f.size + footer.count
         loose[n] = nil

@@ -33,12 +33,16 @@ package struct WALRecord {
 /// Record: `u32 length, u32 crc32c(body), body = u64 lsn, varint series, varint n, n×i64 ts,
 /// n×u64 value bits`. Records are buffered and written in groups; `sync` makes them durable.
 package final class WAL {
+    /// A file is closed and the next one started past this size (smaller under a `walMaxBytes`
+    /// budget: only whole files can be deleted).
     static let maxFileBytes = 8 << 20
     static let maxRecordPoints = 1 << 16
     /// Buffered record bytes that force a write before the next group commit (bounds memory in a burst).
     static let bufferLimit = 256 << 10
     let dir: String
     let logger: Logger
+    /// Where the current file is closed and the next one started.
+    let fileLimit: Int
     /// The current file, owned: closed by `rotate` and `close` (-1: none open).
     private var fd = FileDescriptor(rawValue: -1)
     private(set) var currentFile: UInt64 = 0
@@ -46,12 +50,16 @@ package final class WAL {
     private var buffer: [UInt8] = []
     /// Highest LSN written into each file (files before the current one are closed).
     private(set) var fileMaxLSN: [UInt64: UInt64] = [:]
+    /// Bytes of each closed file, and their sum (the current file is `currentSize`).
+    private var closedBytes: [UInt64: Int] = [:]
+    private var closedTotal = 0
     private var dirty = false
     package private(set) var lastSyncNanos: UInt64 = FileIO.monotonicNanos()
 
-    init(dir: String, logger: Logger) {
+    init(dir: String, logger: Logger, fileLimit: Int = WAL.maxFileBytes) {
         self.dir = dir
         self.logger = logger
+        self.fileLimit = max(64 << 10, min(fileLimit, WAL.maxFileBytes))
     }
 
     static func fileName(_ n: UInt64) -> String {
@@ -145,6 +153,8 @@ package final class WAL {
     func openForAppend(existing: [UInt64: UInt64]) throws(AliceDBError) {
         try FileIO.makeDirectory(dir)
         fileMaxLSN = existing
+        for n in existing.keys { closedBytes[n] = FileIO.size(path: path(n)) ?? 0 }
+        closedTotal = closedBytes.values.reduce(0, +)
         currentFile = (existing.keys.max() ?? 0) + 1
         fd = try FileIO.open(path(currentFile), write: true, create: true, truncate: true)
         currentSize = 0
@@ -180,6 +190,11 @@ package final class WAL {
 
     var bufferedBytes: Int { buffer.count }
 
+    /// Forgets the records buffered after the first `mark` bytes (a write that could not be made durable).
+    func discardBuffered(from mark: Int) {
+        if buffer.count > mark { buffer.removeSubrange(mark...) }
+    }
+
     /// Hands buffered records to the OS (no fsync); rotates the file when it is big.
     func flushBuffer() throws(AliceDBError) {
         guard !buffer.isEmpty else { return }
@@ -194,15 +209,20 @@ package final class WAL {
         currentSize += buffer.count
         buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
         dirty = true
-        if currentSize >= WAL.maxFileBytes { try rotate() }
+        if currentSize >= fileLimit { try rotate() }
     }
 
     /// Closes the current file and starts the next, so the old one can be deleted once flushed.
+    /// The next file is opened before the current one is closed: a failure (a full disk) leaves the
+    /// log appending where it was.
     func rotate() throws(AliceDBError) {
         try FileIO.sync(fd, path: path(currentFile))
+        let next = try FileIO.open(path(currentFile + 1), write: true, create: true, truncate: true)
         FileIO.close(fd)
+        fd = next
+        closedBytes[currentFile] = currentSize
+        closedTotal += currentSize
         currentFile += 1
-        fd = try FileIO.open(path(currentFile), write: true, create: true, truncate: true)
         currentSize = 0
         dirty = false
         try FileIO.syncDirectory(dir)
@@ -210,6 +230,14 @@ package final class WAL {
 
     /// Bytes in the current file, written or buffered.
     var currentBytes: Int { currentSize + buffer.count }
+
+    /// Bytes of every WAL file, written or buffered.
+    var totalBytes: Int { closedTotal + currentBytes }
+
+    /// The closed files, oldest first, with their bytes and highest LSN.
+    var closedFiles: [(file: UInt64, bytes: Int, maxLSN: UInt64)] {
+        closedBytes.keys.sorted().map { ($0, closedBytes[$0]!, fileMaxLSN[$0] ?? 0) }
+    }
 
     /// Writes the buffer and makes everything written durable.
     func sync() throws(AliceDBError) {
@@ -226,6 +254,7 @@ package final class WAL {
         for (file, maxLSN) in fileMaxLSN where file != currentFile && maxLSN < minUnflushedLSN {
             try FileIO.remove(path(file))
             fileMaxLSN[file] = nil
+            closedTotal -= closedBytes.removeValue(forKey: file) ?? 0
         }
     }
 
