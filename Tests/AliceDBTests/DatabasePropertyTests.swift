@@ -15,6 +15,7 @@ import Testing
             count: 30, input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(),
             Gen.int(in: 1...2000), Gen.int(in: 0..<Self.bounds.count)
         ) { shape, clock, seed, count, b in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             let (ts, values) = Recipe(shape: shape, clock: clock, seed: seed, count: count).make()
             let bound = Self.bounds[b]
             let dir = TempDirectory()

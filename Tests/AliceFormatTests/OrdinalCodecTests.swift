@@ -25,6 +25,7 @@ import Testing
     @Test func ordinalsKeepOrderAndBits() async {
         #expect(OrdinalCodec.ordinal(-0.0) == -1 && OrdinalCodec.ordinal(0.0) == 0)
         await propertyCheck(count: 1000, input: Gen.uint64(), Gen.uint64()) { a, b in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             let x = Double(bitPattern: a)
             let y = Double(bitPattern: b)
             #expect(OrdinalCodec.double(ordinal: OrdinalCodec.ordinal(x)).bitPattern == a)
@@ -35,6 +36,7 @@ import Testing
     /// Any doubles come back bit for bit; damaged payloads decode or fail, never trap.
     @Test func anyBitsComeBackExactly() async {
         await propertyCheck(count: 200, input: Gen.uint64(), Gen.int(in: 1...2000)) { seed, n in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             var rng = TestRNG(seed: seed)
             let values: [Double] = (0..<n).map { i in
                 switch rng.next() % 6 {

@@ -14,6 +14,7 @@ import Testing
             input: Gen.int(in: 0..<Recipe.shapes), Gen.int(in: 0..<Recipe.clocks), Gen.uint64(), Gen.int(in: 1...2000),
             Gen.int(in: 0..<Self.bounds.count)
         ) { shape, clock, seed, count, b in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             let recipe = Recipe(shape: shape, clock: clock, seed: seed, count: count)
             let (ts, values) = recipe.make()
             let bound = Self.bounds[b]
@@ -43,6 +44,7 @@ import Testing
     @Test func rangeCoderRoundTrip() async {
         await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 0...3000), Gen.int(in: 0..<4)) {
             seed, n, shape in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             var rng = SplitMix(seed: seed)
             let values: [UInt64] = (0..<n).map { _ in
                 let r = rng.next()
@@ -130,6 +132,7 @@ import Testing
     /// Arbitrary bytes never trap the decoder: it returns a segment or an error.
     @Test func randomBytesNeverTrap() async {
         await propertyCheck(count: 2000, input: Gen.uint8().array(of: 0...300)) { bytes in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             _ = try? SegmentFormat.decode(bytes)
             var withMagic = SegmentFormat.magic + bytes
             _ = try? SegmentFormat.decode(withMagic)
@@ -147,6 +150,7 @@ import Testing
             count: 400, input: Gen.int(in: 0..<Recipe.shapes), Gen.uint64(), Gen.int(in: 0..<Self.bounds.count),
             Gen.uint64()
         ) { shape, seed, b, mutation in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             let (ts, values) = Recipe(shape: shape, clock: Int(seed % UInt64(Recipe.clocks)), seed: seed, count: 300)
                 .make()
             var rng = TestRNG(seed: mutation)

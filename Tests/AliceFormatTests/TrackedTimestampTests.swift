@@ -61,6 +61,7 @@ import Testing
     @Test func everySeriesComesBackExactly() async {
         await propertyCheck(count: 300, input: Gen.uint64(), Gen.int(in: 3...3000), Gen.int(in: 0..<5)) {
             seed, n, shape in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             var rng = TestRNG(seed: seed)
             // (Periods below the 25 ms of delay reorder arrivals: a segment holds them sorted.)
             var ts = Self.arrivals(n, seed: seed, period: Double(1 + rng.next() % 5000) + 0.37).sorted()
@@ -84,6 +85,7 @@ import Testing
         let bytes = encode(ts)
         #expect(bytes[0] == TimestampCodec.Mode.tracked.rawValue)
         await propertyCheck(count: 500, input: Gen.uint64()) { seed in
+            await Task.yield()  // one case at a time: parallel suites share the two pool threads
             var rng = TestRNG(seed: seed)
             var damaged = bytes
             for _ in 0..<(1 + Int(rng.next() % 3)) {

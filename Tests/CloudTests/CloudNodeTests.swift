@@ -65,7 +65,7 @@ import Testing
             _ = try CloudConfig.parse(
                 storage("kind = \"postgres\"\nurl = \"postgres://h/d\"\npool_size = 0"), file: "c")
         }
-        expectThrowsConfig("c:4: storage.password_file: no such file") {
+        expectThrowsConfig("c:4: storage.password_file: /nonexistent/pw: no such file") {
             _ = try CloudConfig.parse(
                 storage("kind = \"postgres\"\nurl = \"postgres://u@h/d\"\npassword_file = \"/nonexistent/pw\""),
                 file: "c")
