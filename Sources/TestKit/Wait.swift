@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Waits until `condition` holds, checking it at once and then every `interval`, for at most `timeout`.
 ///
@@ -61,32 +62,65 @@ public struct WaitTimeout: Error, CustomStringConvertible, Sendable {
 /// For a test that must act in a narrow window of another process's work (kill it mid-upload): a
 /// task on the cooperative pool can starve while parallel suites keep every core busy and see the
 /// window only after it closed; a thread of its own is scheduled by the kernel like the process it
-/// watches.
-/// - Parameters:
-///   - timeout: the longest watch, measured on `ContinuousClock`.
-///   - what: what is awaited, as the error says it.
-///   - interval: the pause between two checks (the watch's polling interval, not a wait for time to pass).
-///   - condition: true once the window opened.
-///   - action: what to do in the window.
-/// - Throws: `WaitTimeout` naming `what` when the deadline passes first (then `action` does not run).
+/// watches. The thread starts at once, before the caller's next await; `wait()` returns when it acted.
+public final class ThreadWatch: Sendable {
+    /// The outcome once the thread acted or gave up, and the task waiting for it.
+    private final class State: Sendable {
+        let mutex = Mutex<(result: Result<Void, WaitTimeout>?, waiter: CheckedContinuation<Void, any Error>?)>(
+            (nil, nil))
+    }
+    private let state = State()
+
+    /// - Parameters:
+    ///   - timeout: the longest watch, measured on `ContinuousClock`.
+    ///   - what: what is awaited, as the error says it.
+    ///   - interval: the pause between two checks (the watch's polling interval, not a wait for time to pass).
+    ///   - condition: true once the window opened.
+    ///   - action: what to do in the window (not run when the deadline passes first).
+    public init(
+        timeout: Duration = .seconds(10), _ what: String, interval: Duration = .milliseconds(2),
+        until condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void
+    ) {
+        let thread = Thread { [state] in
+            let clock = ContinuousClock()
+            let start = clock.now
+            var result = Result<Void, WaitTimeout>.success(())
+            while !condition() {
+                guard clock.now < start.advanced(by: timeout) else {
+                    result = .failure(WaitTimeout(what: what, waited: clock.now - start))
+                    break
+                }
+                Thread.sleep(forTimeInterval: WaitTimeout.seconds(interval))
+            }
+            if case .success = result { action() }
+            let waiter = state.mutex.withLock { s in
+                s.result = result
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(with: result.mapError { $0 as any Error })
+        }
+        thread.start()
+    }
+
+    /// Waits until the watch acted.
+    /// - Throws: `WaitTimeout` when its deadline passed first.
+    public func wait() async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            let done = state.mutex.withLock { s -> Result<Void, WaitTimeout>? in
+                if let r = s.result { return r }
+                s.waiter = c
+                return nil
+            }
+            if let done { c.resume(with: done.mapError { $0 as any Error }) }
+        }
+    }
+}
+
+/// `ThreadWatch(...)` and its `wait()` in one call.
 public func watchOnThread(
     timeout: Duration = .seconds(10), _ what: String, interval: Duration = .milliseconds(2),
     until condition: @escaping @Sendable () -> Bool, then action: @escaping @Sendable () -> Void
 ) async throws {
-    try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-        let thread = Thread {
-            let clock = ContinuousClock()
-            let start = clock.now
-            while !condition() {
-                guard clock.now < start.advanced(by: timeout) else {
-                    done.resume(throwing: WaitTimeout(what: what, waited: clock.now - start))
-                    return
-                }
-                Thread.sleep(forTimeInterval: WaitTimeout.seconds(interval))
-            }
-            action()
-            done.resume()
-        }
-        thread.start()
-    }
+    try await ThreadWatch(timeout: timeout, what, interval: interval, until: condition, then: action).wait()
 }

@@ -212,8 +212,11 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         #expect(port > 0)
         try await waitUntil("the port reported") { reported.port.load(ordering: .acquiring) == port }
         try await waitUntil("the agent connected to the broker") { await agent.counters.connected }
-        let health = try httpGet(port: port, path: "/healthz")
-        #expect(health.hasPrefix("HTTP/1.1 200"), "\(health)")
+        // Polled: parallel suites can keep the concurrency pool (and so the agent's actor) busy
+        // longer than one request's 5-s read timeout.
+        try await waitUntil(timeout: .seconds(60), "/healthz 200 on the reported port") {
+            (try? httpGet(port: port, path: "/healthz"))?.hasPrefix("HTTP/1.1 200") == true
+        }
         await agent.stop()
         try await run.value
     }

@@ -83,6 +83,15 @@ import Testing
 
     func cloudPoints(_ cloud: CloudProcess) -> Int { Self.cloudPoints(port: cloud.port) }
 
+    /// An unlabelled sample of the agent's /metrics on `port`; -1 while it does not answer.
+    static func metric(port: Int, _ name: String) -> Int {
+        guard let text = try? httpGet(port: port, path: "/metrics") else { return -1 }
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ")[1]).map { Int($0) } ?? -1
+        }
+        return -1
+    }
+
     /// The points the node on `port` holds from gw-1; -1 while it does not answer.
     static func cloudPoints(port: Int) -> Int {
         guard let r = try? httpRequest(port: port, "GET", "/v1/gateways", token: CloudFixture.readerToken),
@@ -118,17 +127,20 @@ import Testing
         #expect((agent.metric("alicedb_uplink_lag_segments") ?? 0) > 0)
 
         // 3. Back up: the agent catches up; killed with SIGKILL in the middle of it.
-        // The watch that kills runs on a thread of its own: a task on the cooperative pool can starve
-        // while the parallel suites keep both cores busy, and see the catch-up only once it is over.
+        // The watch that kills runs on a thread of its own, started before anything here awaits: a
+        // task on the cooperative pool can starve while the parallel suites keep both cores busy, and
+        // see the catch-up only once it is over. It waits for every message at the agent first (a
+        // SIGKILL may lose the last ~10 ms of acknowledged messages, see docs/semantics.md).
+        let (agentPID, cloudPort, agentPort) = (agent.pid, cloud.port, agent.httpPort)
         try cloud.start()
-        try publish(series, (2 * n)..<(3 * n), port: broker.port)
-        try await agent.waitMessages(total)
-        let (agentPID, cloudPort) = (agent.pid, cloud.port)
-        try await watchOnThread(timeout: .seconds(60), "the catch-up to be under way") {
-            Self.cloudPoints(port: cloudPort) > total / 3
+        let watch = ThreadWatch(timeout: .seconds(90), "every message at the agent, then the catch-up under way") {
+            Self.metric(port: agentPort, "alicedb_messages_total") >= total
+                && Self.cloudPoints(port: cloudPort) > total / 3
         } then: {
             kill(agentPID, SIGKILL)
         }
+        try publish(series, (2 * n)..<(3 * n), port: broker.port)
+        try await watch.wait()
         agent.kill()
         let atKill = cloudPoints(cloud)
         #expect(atKill < total, "the upload was over before the kill: the test did not kill it mid-upload")
