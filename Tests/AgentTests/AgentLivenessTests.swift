@@ -209,7 +209,15 @@ func waitSubscribed(_ broker: Broker, _ clientID: String, times: Int) async thro
 /// The agent's /metrics, over HTTP.
 func metricsText(_ agent: Agent) async throws -> String {
     try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
-    return try httpGet(port: try #require(await agent.httpPort), path: "/metrics")
+    let port = try #require(await agent.httpPort)
+    // Polled: under the parallel suites the pool (and so the agent's actor) can stall for longer
+    // than one request's 5-s read timeout, and the answer is then empty.
+    var text = ""
+    try await waitUntil(timeout: .seconds(60), "an answer from /metrics") {
+        text = (try? httpGet(port: port, path: "/metrics")) ?? ""
+        return text.contains("alicedb_messages_total")
+    }
+    return text
 }
 
 /// The value of the sample `series` (name and labels, as exposed) in Prometheus text, or nil.
