@@ -11,7 +11,7 @@ extension Agent {
         let elapsed = ContinuousClock.now - startedAt
         var status = AgentStatus(
             nowMs: now,
-            uptimeSeconds: seconds(elapsed),
+            uptimeSeconds: elapsed.inSeconds,
             broker: .init(
                 address: "\(config.mqtt.host):\(config.mqtt.port)", connected: c.connected, reconnects: c.reconnects,
                 resubscribes: livenessCounters.stallResubscribes + livenessCounters.sessionResubscribes,
@@ -20,8 +20,8 @@ extension Agent {
             subscriptions: subscriptionStats().map {
                 AgentStatus.Subscription(
                     topic: $0.filter, messages: $0.messages, badPayloads: c.badPayloads[$0.filter] ?? 0,
-                    ratePerSecond: $0.messagesPerSecond, lastMessageAgeSeconds: seconds($0.silence),
-                    stallTimeoutSeconds: $0.stallTimeout.map(seconds), stalled: $0.stalled, refused: $0.refused)
+                    ratePerSecond: $0.messagesPerSecond, lastMessageAgeSeconds: $0.silence.inSeconds,
+                    stallTimeoutSeconds: $0.stallTimeout?.inSeconds, stalled: $0.stalled, refused: $0.refused)
             },
             storage: .init(
                 path: config.storagePath, series: stats?.series.count ?? 0, storedPoints: stats?.points ?? 0,
@@ -42,7 +42,4 @@ extension Agent {
         return status
     }
 
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
 }

@@ -196,9 +196,7 @@ public actor Uplink {
         failuresInARow = 0
         // The bandwidth cap: this batch's bytes take at least bytes ÷ cap seconds.
         guard let cap = options.maxBandwidth, cap > 0 else { return 0 }
-        let elapsed = ContinuousClock.now - started
-        let took = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return max(0, Double(body.count) / Double(cap) - took)
+        return max(0, Double(body.count) / Double(cap) - (ContinuousClock.now - started).inSeconds)
     }
 
     /// Counts a failure and returns the delay before the next try: exponential from `retryMin`

@@ -50,8 +50,11 @@ public final class AgentProcess {
     }
 
     /// An unlabelled sample from `/metrics`, or nil (also while the listener is not up yet).
-    public func metric(_ name: String) -> Int? {
-        let port = httpPort
+    public func metric(_ name: String) -> Int? { AgentProcess.metric(port: httpPort, name) }
+
+    /// An unlabelled sample from `/metrics` of the agent listening on `port`, or nil; for a thread
+    /// that watches the agent (`ThreadWatch`) and holds its port, not the process object.
+    public static func metric(port: Int, _ name: String) -> Int? {
         guard port > 0, let text = try? httpGet(port: port, path: "/metrics") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.split(separator: " ")[1]).map { Int($0) }

@@ -36,6 +36,15 @@ enum CloudFixture {
         }
     }
 
+    /// The points the node on `port` holds from gw-1 (`/v1/gateways`, read with the reader's token);
+    /// -1 while it does not answer. Plain arguments, so a watch on a thread of its own can call it.
+    static func gatewayPoints(port: Int) -> Int {
+        guard let r = try? httpRequest(port: port, "GET", "/v1/gateways", token: readerToken), r.status == 200,
+            let list = json(r.body)["gateways"] as? [[String: Any]]
+        else { return -1 }
+        return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
+    }
+
     /// Segments of real data (two series, one lossy) as a gateway would ship them, in batches.
     static func batches(in dir: String, points: Int = 4000, maxBytes: Int = 1 << 20) throws -> [OutboxBatch] {
         var o = DatabaseOptions(memoryBudget: 64 << 10, defaultCapacity: 700)

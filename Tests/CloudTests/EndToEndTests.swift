@@ -81,25 +81,7 @@ import Testing
         try p.drain()
     }
 
-    func cloudPoints(_ cloud: CloudProcess) -> Int { Self.cloudPoints(port: cloud.port) }
-
-    /// An unlabelled sample of the agent's /metrics on `port`; -1 while it does not answer.
-    static func metric(port: Int, _ name: String) -> Int {
-        guard let text = try? httpGet(port: port, path: "/metrics") else { return -1 }
-        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.split(separator: " ")[1]).map { Int($0) } ?? -1
-        }
-        return -1
-    }
-
-    /// The points the node on `port` holds from gw-1; -1 while it does not answer.
-    static func cloudPoints(port: Int) -> Int {
-        guard let r = try? httpRequest(port: port, "GET", "/v1/gateways", token: CloudFixture.readerToken),
-            r.status == 200,
-            let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
-        else { return -1 }
-        return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
-    }
+    func cloudPoints(_ cloud: CloudProcess) -> Int { CloudFixture.gatewayPoints(port: cloud.port) }
 
     @Test func outageAndKillLoseNothingAndStoreNothingTwice() async throws {
         let dir = TempDirectory()
@@ -134,8 +116,8 @@ import Testing
         let (agentPID, cloudPort, agentPort) = (agent.pid, cloud.port, agent.httpPort)
         try cloud.start()
         let watch = ThreadWatch(timeout: .seconds(90), "every message at the agent, then the catch-up under way") {
-            Self.metric(port: agentPort, "alicedb_messages_total") >= total
-                && Self.cloudPoints(port: cloudPort) > total / 3
+            (AgentProcess.metric(port: agentPort, "alicedb_messages_total") ?? 0) >= total
+                && CloudFixture.gatewayPoints(port: cloudPort) > total / 3
         } then: {
             kill(agentPID, SIGKILL)
         }

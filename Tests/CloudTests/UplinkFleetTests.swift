@@ -56,12 +56,7 @@ import Testing
         }
     }
 
-    static func cloudPoints(_ cloud: CloudProcess) -> Int {
-        guard let r = try? cloud.request("GET", "/v1/gateways", token: CloudFixture.readerToken), r.status == 200,
-            let list = CloudFixture.json(r.body)["gateways"] as? [[String: Any]]
-        else { return -1 }
-        return list.first { $0["name"] as? String == "gw-1" }?["points"] as? Int ?? 0
-    }
+    static func cloudPoints(_ cloud: CloudProcess) -> Int { CloudFixture.gatewayPoints(port: cloud.port) }
 
     @Test func sighupRotatesTheTokenAndKeepsTheCursor() async throws {
         let dir = TempDirectory()
