@@ -74,7 +74,10 @@ struct SourceArgument: ParsableArguments {
         }
     }
 
-    var resolvedToken: String? { token ?? getenv("ALICEDB_TOKEN").map { String(cString: $0) } }
+    var resolvedToken: String? { SourceArgument.token(token) }
+
+    /// `--token`, else `$ALICEDB_TOKEN`, else nil (every command that takes `--cloud`).
+    static func token(_ option: String?) -> String? { option ?? getenv("ALICEDB_TOKEN").map { String(cString: $0) } }
 
     func open() throws -> any QuerySource {
         if let cloud { return try CloudSource(base: cloud, token: resolvedToken ?? "", gateway: gateway) }

@@ -26,7 +26,7 @@ struct StatusCommand: ParsableCommand {
         if cloud == nil && token != nil { throw ValidationError("--token goes with --cloud") }
     }
 
-    var resolvedToken: String? { token ?? getenv("ALICEDB_TOKEN").map { String(cString: $0) } }
+    var resolvedToken: String? { SourceArgument.token(token) }
 
     func run() throws {
         let base = cloud ?? (agent.contains("://") ? agent : "http://" + agent)
