@@ -240,7 +240,8 @@ enum CLI {
             }
             return bytes.reduce(0, +) >= 512 || !p.isRunning
         } then: {
-            kill(pid, SIGKILL)
+            // An import that ended first is not killed: its pid may be reaped and reused already.
+            if p.isRunning { kill(pid, SIGKILL) }
         }
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal)
