@@ -109,7 +109,14 @@ public final class Broker {
 /// this process's own; returns its pid.
 public func spawn(_ argv: [String], output: String = "/dev/null", environment: [String: String] = [:]) throws -> pid_t {
     // The child dies with the test process (PR_SET_PDEATHSIG through util-linux's setpriv, which
-    // then execs it: the same pid), so a crashed or killed run leaves no broker or node behind.
+    // then execs it: the same pid), so a crashed or killed run leaves no broker or node behind. The
+    // signal comes when the *thread* that started the child ends, and the concurrency pool's threads
+    // come and go (a node was SIGKILLed mid-test): every child is started from one thread that lives
+    // as long as the process.
+    try SpawnThread.shared.run { try spawnHere(argv, output: output, environment: environment) }
+}
+
+private func spawnHere(_ argv: [String], output: String, environment: [String: String]) throws -> pid_t {
     let argv =
         FileManager.default.isExecutableFile(atPath: pdeathsigWrapper)
         ? [pdeathsigWrapper, "--pdeathsig", "KILL", "--"] + argv : argv
@@ -142,6 +149,43 @@ public func spawn(_ argv: [String], output: String = "/dev/null", environment: [
 }
 
 let pdeathsigWrapper = "/usr/bin/setpriv"
+
+/// The one thread children are started from (see `spawn`); it never ends.
+private final class SpawnThread: @unchecked Sendable {
+    static let shared = SpawnThread()
+    /// Guards `jobs`; the thread waits on it for work.
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    private init() {
+        let thread = Thread { [unowned self] in
+            while true {
+                condition.lock()
+                while jobs.isEmpty { condition.wait() }
+                let job = jobs.removeFirst()
+                condition.unlock()
+                job()
+            }
+        }
+        thread.name = "harness-spawn"
+        thread.start()
+    }
+
+    /// Runs `body` on the thread and waits for it.
+    func run<T>(_ body: @escaping () throws -> T) throws -> T {
+        var result: Result<T, any Error>?
+        let done = DispatchSemaphore(value: 0)
+        condition.lock()
+        jobs.append {
+            result = Result { try body() }
+            done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        done.wait()
+        return try result!.get()
+    }
+}
 
 /// A TCP connection to 127.0.0.1:port (a file descriptor), or -1.
 public func loopbackConnect(_ port: Int) -> Int32 {
