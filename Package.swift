@@ -64,8 +64,8 @@ let package = Package(
             name: "CloudClient",
             dependencies: [
                 "AliceDB", "FleetStatus",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
@@ -182,13 +182,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // CloudClient against a real cloud node run in-process on 127.0.0.1 and port 0.
+        // CloudClient against a real cloud node run in-process on 127.0.0.1 and port 0; its HTTP transport
+        // against a small NIO server there.
         .testTarget(
             name: "CloudClientTests",
             dependencies: [
                 "CloudClient", "Cloud", "AliceDB", "TestKit", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

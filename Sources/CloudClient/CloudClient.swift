@@ -1,7 +1,8 @@
-internal import AsyncHTTPClient
+internal import FleetStatus
 internal import FoundationEssentials
 public import NIOCore
 internal import NIOHTTP1
+internal import NIOPosix
 internal import NIOSSL
 
 /// A cloud node's HTTP API as one bearer token sees it: uploads of segment batches (a gateway's
@@ -32,25 +33,22 @@ public struct CloudClient: Sendable {
     public let baseURL: String
     let token: String
     let timeout: Duration
-    let http: HTTPClient
-    let ownsHTTP: Bool
+    let http: HTTPTransport
 
-    /// A client on the process-wide shared HTTP client (nothing to shut down): for short-lived tools.
+    /// A client on NIO's process-wide event loops: for short-lived tools (nothing needs shutting down).
     /// - Parameters:
     ///   - url: the node's base URL, `http://` or `https://`.
     ///   - token: the bearer token.
     ///   - timeout: the longest a request may take.
     /// - Throws: `CloudClientError` `.invalidURL` when `url` is not an HTTP(S) URL.
     public init(url: String, token: String, timeout: Duration = .seconds(120)) throws(CloudClientError) {
-        baseURL = try CloudClient.base(url)
-        self.token = token
-        self.timeout = timeout
-        http = .shared
-        ownsHTTP = false
+        try self.init(
+            url: url, token: token, tls: TLSFiles(), timeout: timeout,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     }
 
-    /// A client with a connection pool of its own (one connection per host, kept 60 s): for a
-    /// daemon. Call `shutdown()` before it goes away.
+    /// A client on the given event loops that keeps its connection open between requests (for at
+    /// most 50 s idle): for a daemon. Call `shutdown()` before it goes away.
     /// - Parameters:
     ///   - url: the node's base URL, `http://` or `https://`.
     ///   - token: the bearer token.
@@ -79,18 +77,20 @@ public struct CloudClient: Sendable {
             if tls.insecure { t.certificateVerification = .none }
             tlsConfiguration = t
         }
-        let read = TimeAmount.nanoseconds(CloudClient.nanoseconds(timeout))
-        http = HTTPClient(
-            eventLoopGroup: eventLoopGroup,
-            configuration: HTTPClient.Configuration(
-                tlsConfiguration: tlsConfiguration, timeout: .init(connect: min(read, .seconds(10)), read: read),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1)))
-        ownsHTTP = true
+        let connect = min(TimeAmount.nanoseconds(CloudClient.nanoseconds(timeout)), .seconds(10))
+        do {
+            http = try HTTPTransport(
+                url: baseURL, tls: tlsConfiguration, group: eventLoopGroup, connectTimeout: connect)
+        } catch let e as TransportError {
+            throw CloudClientError(.invalidURL, e.description, url: url)
+        } catch {
+            throw CloudClientError(.tlsFiles, "the TLS settings could not be used", url: baseURL, cause: error)
+        }
     }
 
-    /// Closes the connections of a client made with its own pool; nothing for a shared one.
+    /// Closes the connection kept open between requests.
     public func shutdown() async {
-        if ownsHTTP { try? await http.shutdown() }
+        await http.shutdown()
     }
 
     static func base(_ url: String) throws(CloudClientError) -> String {
@@ -124,25 +124,22 @@ public struct CloudClient: Sendable {
     ) async throws(CloudClientError) -> Answer {
         let pairs = query.compactMap { k, v in v.map { "\(k)=\(CloudClient.escape($0))" } }
         let url = baseURL + path + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&"))
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        for (name, value) in extra { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let status: Int
-        let headers: HTTPHeaders
-        let answer: ByteBuffer
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(token)")
+        headers.add(name: "User-Agent", value: "alicedb/\(AliceDBVersion.string)")
+        if let contentType { headers.add(name: "Content-Type", value: contentType) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        let response: HTTPTransport.Response
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(CloudClient.nanoseconds(timeout)))
-            status = Int(response.status.code)
-            headers = response.headers
-            answer = try await response.body.collect(upTo: maxBytes)
-        } catch let e as HTTPClientError where e == .invalidURL || e == .emptyHost || e == .emptyScheme {
-            throw CloudClientError(.invalidURL, "not a URL the client can reach", url: url, cause: e)
+            response = try await http.send(
+                method, String(url.dropFirst(baseURL.count)), headers: headers,
+                body: body.map { ByteBuffer(bytes: $0) },
+                deadline: .now() + .nanoseconds(CloudClient.nanoseconds(timeout)), maxBytes: maxBytes)
         } catch {
             throw CloudClientError(.transport, "no answer", url: url, cause: error)
         }
+        let (status, answer) = (response.status, response.body)
+        headers = response.headers
         guard status == 200 else {
             throw CloudClient.refusal(status: status, headers: headers, body: answer, url: url)
         }
