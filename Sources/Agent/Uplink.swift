@@ -138,10 +138,10 @@ public actor Uplink {
             logger.error("reading the outbox failed", metadata: ["error": "\(error)"])
             return failed("outbox: \(error)", retryAfter: nil)
         }
-        let body = batch.batch.encode()
+        let body = batch.body
         let started = ContinuousClock.now
         let report: CloudClient.UploadAck
-        let features = FormatFeatures.of(segments: batch.batch.entries.lazy.map(\.segment))
+        let features = batch.features
         do throws(CloudClientError) {
             report = try await client.upload(body, features: features)
         } catch {
@@ -179,7 +179,7 @@ public actor Uplink {
         }
         counters.batches += 1
         counters.bytesSent += body.count
-        counters.segmentsSent += batch.batch.entries.count
+        counters.segmentsSent += batch.segments
         counters.duplicates += report.duplicates
         counters.rejected += report.rejected.count
         counters.lastSuccessMillis = FileIO.wallMillis()

@@ -110,8 +110,8 @@ struct CloudBench: AsyncParsableCommand {
         while true {
             let b = try db.outbox(maxBytes: CloudBench.batchBytes)
             if b.isEmpty { break }
-            s.batches.append(b.batch.encode())
-            s.segments += b.batch.entries.count
+            s.batches.append(b.body)
+            s.segments += b.segments
             try db.acknowledge(b)
         }
         try db.close()

@@ -201,7 +201,7 @@ extension CloudBench {
         while true {
             let b = try db.outbox(maxBytes: CloudBench.batchBytes)
             if b.isEmpty { break }
-            batches.append(b.batch.encode())
+            batches.append(b.body)
             try db.acknowledge(b)
         }
         try db.close()

@@ -86,7 +86,7 @@ import Testing
         while true {
             let b = try gw.outbox(maxBytes: 4096)
             if b.isEmpty { break }
-            _ = try cloud.importSegments(try SegmentBatch.decode(b.batch.encode()))
+            _ = try cloud.importSegments(try SegmentBatch.decode(b.body))
             try gw.acknowledge(b)
         }
         try await waitUntil("the budget to have room again") {

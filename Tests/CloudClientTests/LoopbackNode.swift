@@ -89,7 +89,7 @@ final class LoopbackNode {
         while true {
             let b = try db.outbox(maxBytes: maxBytes)
             if b.isEmpty { break }
-            out.append((b.batch.encode(), b.batch.entries.count))
+            out.append((b.body, b.segments))
             try db.acknowledge(b)
         }
         try db.close()

@@ -11,7 +11,7 @@ import Testing
         let (cloud, _) = try CloudFixture.node(.embedded, dir.path + "/cloud")
         let batches = try CloudFixture.batches(in: dir.path + "/gw", points: 1500)
         for b in batches {
-            let r = try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.batch.encode())
+            let r = try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.body)
             #expect(r.status == 200, "\(r.body)")
         }
         // A writer keeps a WAL file while it is open; closing the database removes it.

@@ -90,16 +90,16 @@ import Testing
         #expect(batches.count >= 2)
         var stored = 0
         for b in batches {
-            let r = try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.batch.encode())
+            let r = try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.body)
             #expect(r.status == 200, "\(r.body)")
             stored += CloudFixture.json(r.body)["stored"] as? Int ?? 0
         }
-        #expect(stored == batches.reduce(0) { $0 + $1.batch.entries.count })
+        #expect(stored == batches.reduce(0) { $0 + $1.segments })
         // The same batch again: stored once.
         let again = try cloud.request(
-            "POST", "/v1/segments", token: CloudFixture.gatewayToken, body: batches[0].batch.encode())
+            "POST", "/v1/segments", token: CloudFixture.gatewayToken, body: batches[0].body)
         #expect(CloudFixture.json(again.body)["stored"] as? Int == 0)
-        #expect(CloudFixture.json(again.body)["duplicates"] as? Int == batches[0].batch.entries.count)
+        #expect(CloudFixture.json(again.body)["duplicates"] as? Int == batches[0].segments)
 
         let gateway = try Database(path: dir.path + "/gw", options: DatabaseOptions(readOnly: true))
         let expected = try gateway.scan("boiler.temp")
@@ -190,7 +190,7 @@ import Testing
         let (cloud, pg) = try CloudFixture.node(kind, dir.path + "/cloud", extra: "rate_burst = 30", rateLimit: 1)
         defer { withExtendedLifetime(pg) {} }
         let batches = try CloudFixture.batches(in: dir.path + "/gw", points: 2000)
-        let good = batches[0].batch.encode()
+        let good = batches[0].body
         #expect(try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: good).status == 200)
         func stored() throws -> String {
             try cloud.request("GET", "/v1/series?gateway=gw-1&format=csv", token: CloudFixture.readerToken).body
@@ -251,7 +251,7 @@ import Testing
         defer { withExtendedLifetime(pg) {} }
         for b in try CloudFixture.batches(in: dir.path + "/gw", points: 3000) {
             #expect(
-                try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.batch.encode())
+                try cloud.request("POST", "/v1/segments", token: CloudFixture.gatewayToken, body: b.body)
                     .status == 200)
         }
         let gateway = try Database(path: dir.path + "/gw", options: DatabaseOptions(readOnly: true))

@@ -87,7 +87,7 @@ import Testing
             let batches = try CloudFixture.batches(in: dir.path + "/gw", points: 2000)
             let stored = try await client.execute(
                 uri: "/v1/segments", method: .post, headers: Self.bearer(CloudFixture.gatewayToken),
-                body: ByteBuffer(bytes: batches[0].batch.encode()))
+                body: ByteBuffer(bytes: batches[0].body))
             #expect(stored.status == .ok, "\(String(buffer: stored.body))")
             let cases: [(String, HTTPResponse.Status)] = [
                 ("/v1/scan?gateway=gw-1&series=boiler.temp", .ok),
@@ -120,8 +120,7 @@ import Testing
         let dir = TempDirectory()
         let gateway = Self.bearer(CloudFixture.gatewayToken)
         try await Self.node(dir, maxBody: "64KiB").application().test(.router) { client in
-            let good = try CloudFixture.batches(in: dir.path + "/gw", points: 2000, maxBytes: 32 << 10)[0].batch
-                .encode()
+            let good = try CloudFixture.batches(in: dir.path + "/gw", points: 2000, maxBytes: 32 << 10)[0].body
             var damaged = good
             damaged[damaged.count / 2] ^= 0x40
             let cases: [(String, [UInt8], HTTPResponse.Status)] = [
@@ -163,7 +162,7 @@ import Testing
         let dir = TempDirectory()
         let gateway = Self.bearer(CloudFixture.gatewayToken)
         try await Self.node(dir).application().test(.router) { client in
-            let batch = try CloudFixture.batches(in: dir.path + "/gw", points: 2000, maxBytes: 32 << 10)[0].batch
+            let batch = try CloudFixture.batches(in: dir.path + "/gw", points: 2000, maxBytes: 32 << 10)[0].decoded()
             let features = FormatFeatures.of(segments: batch.entries.map(\.segment))
             var refused = gateway
             refused[HTTPField.Name("X-AliceDB-Features")!] = (features + ["model:tans-v9", "timestamps:\u{1}evil"])

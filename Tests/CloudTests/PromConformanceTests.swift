@@ -239,7 +239,7 @@ enum PromConformanceData {
             while true {
                 let b = try db.outbox(maxBytes: 128 << 10)
                 if b.isEmpty { break }
-                let r = try cloud.request("POST", "/v1/segments", token: token, body: b.batch.encode())
+                let r = try cloud.request("POST", "/v1/segments", token: token, body: b.body)
                 guard r.status == 200 else {
                     throw HarnessError("POST /v1/segments for \(gateway): \(r.status) \(r.body)")
                 }

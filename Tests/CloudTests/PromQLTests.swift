@@ -108,7 +108,7 @@ import Testing
         while true {
             let b = try db.outbox(maxBytes: 1 << 20)
             if b.isEmpty { break }
-            _ = try await store.ingest(b.batch, from: "gw-1")
+            _ = try await store.ingest(b.decoded(), from: "gw-1")
             try db.acknowledge(b)
         }
         try db.close()

@@ -255,7 +255,7 @@ import Testing
             let q = try node.request("GET", "/v1/scan?gateway=gw-1&series=volts", token: CloudFixture.readerToken)
             #expect(q.status == 503, "\(q.body)")
         }
-        let batch = try CloudFixture.batches(in: dir.path + "/direct", points: 300)[0].batch.encode()
+        let batch = try CloudFixture.batches(in: dir.path + "/direct", points: 300)[0].body
         let refused = try b.request("POST", "/v1/segments", token: CloudFixture.otherToken, body: batch)
         #expect(refused.status == 503 && refused.body.contains("PostgreSQL"), "\(refused.body)")
         // The agent keeps collecting meanwhile.
@@ -305,7 +305,7 @@ import Testing
         let listed = try Self.tokens(b, ["list"]).output
         #expect(listed.contains("gateway,gw-3,") && listed.contains("reader,ops,") && !listed.contains(token))
 
-        let batch = try CloudFixture.batches(in: dir.path + "/gw", points: 500)[0].batch.encode()
+        let batch = try CloudFixture.batches(in: dir.path + "/gw", points: 500)[0].body
         let up = try a.request("POST", "/v1/segments", token: token, body: batch)
         #expect(up.status == 200, "\(up.body)")
         for node in [a, b] {

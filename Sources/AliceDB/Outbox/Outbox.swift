@@ -39,43 +39,49 @@ struct Outbox {
         maxBytes: Int, _ files: some OutboxFiles, logger: Logger,
         describe: (UInt32) -> (name: String, bound: ErrorBound)
     ) throws(AliceDBError) -> OutboxBatch {
-        var out = OutboxBatch(batch: SegmentBatch(), next: state.cursor, points: 0, bytes: 0)
-        for n in files.fileIDs where n >= state.cursor.file && !state.shipped.contains(n) {
-            if n > out.next.file { out.next = UplinkCursor(file: n, offset: 0) }
+        // Encoded as it is read: no array per segment, no second copy (the agent's peak memory).
+        let waiting = files.fileIDs.reduce(0) { $0 + Outbox.waitingBytes(in: $1, state, files) }
+        var builder = SegmentBatch.Builder(capacity: min(maxBytes, waiting) + 4096)
+        var next = state.cursor
+        var points = 0
+        var bytes = 0
+        scan: for n in files.fileIDs where n >= state.cursor.file && !state.shipped.contains(n) {
+            if n > next.file { next = UplinkCursor(file: n, offset: 0) }
             let end = files.shippableEnd(n)
-            var offset = max(out.next.offset, files.dataStart[n] ?? 0)
+            var offset = max(next.offset, files.dataStart[n] ?? 0)
             while offset < end {
                 switch try files.file(n).readFrame(at: offset, size: end) {
-                case .success(let (frame, bytes)):
+                case .success(let (frame, frameBytes)):
                     let (name, bound) = describe(frame.series)
-                    var entries = [SegmentBatch.Entry]()
-                    var points = 0
-                    for (o, len) in frame.segments {
-                        let segment = Array(bytes[(o - offset)..<(o - offset + len)])
-                        points += segment.withUnsafeBytes { raw in (try? SegmentFormat.header(raw).0.count) ?? 0 }
-                        entries.append(SegmentBatch.Entry(series: name, bound: bound, segment: segment))
+                    let add = frame.segments.reduce(0) { $0 + name.utf8.count + $1.1 + 26 }
+                    if builder.count > 0 && bytes + add > maxBytes {
+                        next = UplinkCursor(file: n, offset: offset)
+                        break scan
                     }
-                    let add = entries.reduce(0) { $0 + SegmentBatch.encodedSize($1) }
-                    if !out.batch.entries.isEmpty && out.bytes + add > maxBytes {
-                        out.next = UplinkCursor(file: n, offset: offset)
-                        return out
+                    frameBytes.withUnsafeBytes { raw in
+                        for (o, len) in frame.segments {
+                            let segment = UnsafeRawBufferPointer(rebasing: raw[(o - offset)..<(o - offset + len)])
+                            points += (try? SegmentFormat.header(segment).0.count) ?? 0
+                            builder.append(series: name, bound: bound, segment: segment)
+                        }
                     }
-                    out.batch.entries += entries
-                    out.bytes += add
-                    out.points += points
+                    bytes += add
                     offset = frame.end
                 case .failure(let e):
                     // Corrupt on disk (opening logged it and verify names it): what follows still goes.
-                    let next = try files.file(n).resync(after: offset, size: end) ?? end
+                    let resumed = try files.file(n).resync(after: offset, size: end) ?? end
                     logger.error(
                         "uplink skips a corrupt frame",
                         metadata: ["file": "\(files.path(n))", "offset": "\(offset)", "reason": "\(e)"])
-                    offset = next
+                    offset = resumed
                 }
             }
-            out.next = UplinkCursor(file: n, offset: end)
+            next = UplinkCursor(file: n, offset: end)
         }
-        return out
+        let segments = builder.count
+        let features = builder.features
+        return OutboxBatch(
+            body: builder.finish(), segments: segments, features: features, next: next, points: points, bytes: bytes)
     }
 
     /// Records that the receiver has stored `batch`: the cursor moves past it, durably, before this returns.
@@ -86,7 +92,7 @@ struct Outbox {
         if moved {
             s.cursor = batch.next
             s.shipped.removeAll { $0 < batch.next.file || files.facts[$0] == nil }
-            s.acknowledgedSegments += batch.batch.entries.count
+            s.acknowledgedSegments += batch.segments
             s.acknowledgedPoints += batch.points
             s.acknowledgedBytes += batch.bytes
             s.lastAcknowledgedMillis = now

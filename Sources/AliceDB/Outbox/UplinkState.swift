@@ -75,11 +75,21 @@ public struct UplinkLag: Sendable, Equatable, Codable {
 
 /// One batch taken from the outbox: what to send and where the cursor goes once it is acknowledged.
 public struct OutboxBatch: Sendable {
-    public var batch: SegmentBatch
+    /// The segments, encoded (`SegmentBatch`): the body of an upload.
+    public var body: [UInt8]
+    /// How many segments `body` holds.
+    public var segments: Int
+    /// The format features they use, sorted (`FormatFeatures`).
+    public var features: [String]
     public var next: UplinkCursor
     public var points: Int
+    /// About the bytes of `body` (the sum of its entries' sizes).
     public var bytes: Int
-    public var isEmpty: Bool { batch.entries.isEmpty }
+    public var isEmpty: Bool { segments == 0 }
+
+    /// The batch decoded again from `body`: for tests and tools that look at its entries.
+    /// - Throws: `AliceDBError` (never for a batch the outbox built).
+    public func decoded() throws -> SegmentBatch { try SegmentBatch.decode(body) }
 }
 
 /// Where a gateway's shipping stands: the next frame to send is at `offset` in segment file `file`

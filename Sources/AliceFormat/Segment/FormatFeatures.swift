@@ -15,26 +15,46 @@ public enum FormatFeatures {
         return s
     }()
 
-    /// The features a segment uses; empty for bytes that are not a segment this build can parse
+    /// What a segment's features are named from, read from its header: cheap to collect for every
+    /// segment of a batch and to name once.
+    public struct Key: Hashable, Sendable {
+        var kind: UInt8
+        var timestamps: UInt8?
+        var float32Inner: UInt8?
+    }
+
+    /// The key of a segment's features; nil for bytes that are not a segment this build can parse
     /// (the reader's own checks refuse those).
-    public static func of(segment bytes: [UInt8]) -> Set<String> {
-        bytes.withUnsafeBytes { raw in
-            guard let (h, tsRange, valueRange) = try? SegmentFormat.header(raw) else { return [] }
-            var s: Set<String> = ["segment-v\(SegmentFormat.version)", model(h.kind.rawValue)]
-            if !tsRange.isEmpty { s.insert(timestamps(raw[tsRange.lowerBound])) }
-            if h.kind == .float32 && !valueRange.isEmpty {
-                let inner = raw[valueRange.lowerBound]
+    public static func key(of raw: UnsafeRawBufferPointer) -> Key? {
+        guard let (h, tsRange, valueRange) = try? SegmentFormat.header(raw) else { return nil }
+        let float32 = h.kind == .float32 && !valueRange.isEmpty
+        return Key(
+            kind: h.kind.rawValue, timestamps: tsRange.isEmpty ? nil : raw[tsRange.lowerBound],
+            float32Inner: float32 ? raw[valueRange.lowerBound] : nil)
+    }
+
+    /// The features named by `keys`, sorted (none for no keys).
+    public static func names(_ keys: some Sequence<Key>) -> [String] {
+        var s = Set<String>()
+        for k in keys {
+            s.insert("segment-v\(SegmentFormat.version)")
+            s.insert(model(k.kind))
+            if let t = k.timestamps { s.insert(timestamps(t)) }
+            if let inner = k.float32Inner {
                 s.insert(inner == Float32Codec.orderedBits ? "float32:ordered" : model(inner))
             }
-            return s
         }
+        return s.sorted()
+    }
+
+    /// The features a segment uses; empty for bytes that are not a segment this build can parse.
+    public static func of(segment bytes: [UInt8]) -> Set<String> {
+        Set(names(bytes.withUnsafeBytes { key(of: $0) }.map { [$0] } ?? []))
     }
 
     /// The features of several segments, sorted: what a batch names.
     public static func of(segments: some Sequence<[UInt8]>) -> [String] {
-        var all = Set<String>()
-        for s in segments { all.formUnion(of(segment: s)) }
-        return all.sorted()
+        names(segments.compactMap { $0.withUnsafeBytes { key(of: $0) } })
     }
 
     static func model(_ byte: UInt8) -> String {
