@@ -133,7 +133,7 @@ public struct CloudClient: Sendable {
         do {
             response = try await http.send(
                 method, String(url.dropFirst(baseURL.count)), headers: headers,
-                body: body.map { ByteBuffer(bytes: $0) },
+                body: body,
                 deadline: .now() + .nanoseconds(CloudClient.nanoseconds(timeout)), maxBytes: maxBytes)
         } catch {
             throw CloudClientError(.transport, "no answer", url: url, cause: error)

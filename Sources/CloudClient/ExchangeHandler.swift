@@ -3,6 +3,9 @@ internal import NIOHTTP1
 
 /// The last handler of an `HTTPTransport` connection: writes one request and completes its promise
 /// with the whole answer; one request at a time.
+///
+/// The body goes out in chunks, the next one copied only once the last is written: a gateway's
+/// batch (a megabyte by default) is never held twice in memory.
 final class ExchangeHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = Request
@@ -10,7 +13,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
 
     struct Request: Sendable {
         var head: HTTPRequestHead
-        var body: ByteBuffer?
+        var body: [UInt8]
         var maxBytes: Int
         var answer: EventLoopPromise<Outcome>
     }
@@ -26,6 +29,9 @@ final class ExchangeHandler: ChannelDuplexHandler {
     private var pending: Request?
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
+    /// The request's body is still being written: an answer that comes first (a 413) leaves the
+    /// connection in the middle of a request, not fit for the next one.
+    private var sending = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
@@ -39,12 +45,33 @@ final class ExchangeHandler: ChannelDuplexHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        (pending, head, body) = (request, nil, nil)
+        (pending, head, body, sending) = (request, nil, nil, true)
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        if let b = request.body, b.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(b))), promise: nil)
+        writeBody(context: context, request.body, from: 0, promise: promise)
+    }
+
+    /// Bytes of the body copied into one write.
+    static let chunkBytes = 64 << 10
+
+    /// Writes `bytes[from...]`, a chunk at a time, then the end of the request.
+    private func writeBody(
+        context: ChannelHandlerContext, _ bytes: [UInt8], from: Int, promise: EventLoopPromise<Void>?
+    ) {
+        guard from < bytes.count else {
+            sending = false
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+            return
         }
-        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+        let to = min(bytes.count, from + ExchangeHandler.chunkBytes)
+        var chunk = context.channel.allocator.buffer(capacity: to - from)
+        chunk.writeBytes(bytes[from..<to])
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(chunk)))).whenComplete { result in
+            switch result {
+            case .success: bound.value.0.writeBody(context: bound.value.1, bytes, from: to, promise: promise)
+            case .failure(let error): promise?.fail(error)
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -69,7 +96,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
                 .success(
                     Outcome(
                         status: Int(h.status.code), headers: h.headers,
-                        body: body ?? context.channel.allocator.buffer(capacity: 0), keepAlive: h.isKeepAlive)))
+                        body: body ?? context.channel.allocator.buffer(capacity: 0),
+                        keepAlive: h.isKeepAlive && !sending)))
         }
     }
 

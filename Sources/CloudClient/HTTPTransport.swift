@@ -92,13 +92,13 @@ final class HTTPTransport: Sendable {
     ///   - maxBytes: a longer answer body fails the request.
     /// - Throws: `TransportError` or the connection's error (NIO's, swift-nio-ssl's).
     func send(
-        _ method: HTTPMethod, _ target: String, headers: HTTPHeaders, body: ByteBuffer?, deadline: NIODeadline,
+        _ method: HTTPMethod, _ target: String, headers: HTTPHeaders, body: [UInt8]?, deadline: NIODeadline,
         maxBytes: Int
     ) async throws -> Response {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.pathPrefix + target)
         head.headers = headers
         head.headers.replaceOrAdd(name: "Host", value: endpoint.hostHeader)
-        if let body { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes)) }
+        if let body { head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count)) }
         // A kept connection the node closed meanwhile fails before any answer: once more on a new one.
         // Every request of this client may be sent twice (the node stores a segment it has once).
         if let reused = takeIdle() {
@@ -163,19 +163,21 @@ final class HTTPTransport: Sendable {
     }
 
     private func exchange(
-        on channel: any Channel, _ head: HTTPRequestHead, _ body: ByteBuffer?, _ deadline: NIODeadline, _ maxBytes: Int
+        on channel: any Channel, _ head: HTTPRequestHead, _ body: [UInt8]?, _ deadline: NIODeadline, _ maxBytes: Int
     ) async throws -> Response {
         let promise = channel.eventLoop.makePromise(of: ExchangeHandler.Outcome.self)
         let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
             promise.fail(TransportError("no complete answer within the request's timeout", beforeAnswer: false))
             channel.close(promise: nil)
         }
-        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, maxBytes: maxBytes, answer: promise))
-            .whenFailure { error in
-                // Ignored when the answer came first: a node may answer (413) and close before it
-                // has read the whole body.
-                promise.fail(TransportError("the request could not be sent: \(error)", beforeAnswer: true))
-            }
+        channel.writeAndFlush(
+            ExchangeHandler.Request(head: head, body: body ?? [], maxBytes: maxBytes, answer: promise)
+        )
+        .whenFailure { error in
+            // Ignored when the answer came first: a node may answer (413) and close before it
+            // has read the whole body.
+            promise.fail(TransportError("the request could not be sent: \(error)", beforeAnswer: true))
+        }
         let outcome: ExchangeHandler.Outcome
         do {
             outcome = try await promise.futureResult.get()

@@ -46,14 +46,16 @@ import Testing
     @Test func aConnectionTheServerDroppedIsReplacedAndTheRequestSentAgain() async throws {
         let server = try await TestServer.start(.dropSecondRequest)
         let transport = try server.transport()
-        let body = ByteBuffer(string: "payload")
+        let body = Array(repeating: UInt8(ascii: "x"), count: 200_000)  // several chunks
         let first = try await transport.send(
             .POST, "/a", headers: [:], body: body, deadline: .now() + .seconds(10), maxBytes: 1024)
         #expect(String(buffer: first.body) == "request 1 on connection 1")
+        #expect(first.headers["X-Received"] == ["200000"])
         // The server closes the kept connection when the second request arrives, without answering.
         let second = try await transport.send(
             .POST, "/b", headers: [:], body: body, deadline: .now() + .seconds(10), maxBytes: 1024)
         #expect(String(buffer: second.body) == "request 1 on connection 2")
+        #expect(second.headers["X-Received"] == ["200000"])
         #expect(server.connections == 2)
         await transport.shutdown()
         try await server.stop()
@@ -135,6 +137,7 @@ private final class TestServer: Sendable {
         let mode: Mode
         let connection: Int
         var requests = 0
+        var received = 0
 
         init(mode: Mode, connection: Int) {
             self.mode = mode
@@ -142,7 +145,14 @@ private final class TestServer: Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard case .end = unwrapInboundIn(data) else { return }
+            switch unwrapInboundIn(data) {
+            case .head: received = 0
+            case .body(let part): received += part.readableBytes
+            case .end: answer(context: context)
+            }
+        }
+
+        func answer(context: ChannelHandlerContext) {
             requests += 1
             switch mode {
             case .silent: return
@@ -154,6 +164,7 @@ private final class TestServer: Sendable {
             let text = "request \(requests) on connection \(connection)"
             var head = HTTPResponseHead(version: .http1_1, status: .ok)
             head.headers.add(name: "Content-Length", value: String(text.utf8.count))
+            head.headers.add(name: "X-Received", value: String(received))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: text)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
