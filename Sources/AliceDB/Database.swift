@@ -227,12 +227,12 @@ public final class Database: Sendable {
 
     /// Makes every acknowledged point durable in the WAL.
     /// - Throws: `.diskFull` when the disk is full (the points stay in memory; see `diskStatus`).
-    public func sync() throws { try locked { e throws(AliceDBError) in try e.syncWAL() } }
+    public func sync() throws { try locked { e throws(AliceDBError) in try e.writes.syncWAL() } }
 
     /// Hands the WAL records buffered in this process to the operating system (a write, no fsync):
     /// from then on they survive a crash of the process, though not a power cut before the next sync.
     /// While the disk is full they stay buffered (`diskStatus`); maintenance writes them when it can.
-    public func writeWAL() throws { try locked { e throws(AliceDBError) in try e.writeWAL(sync: false) } }
+    public func writeWAL() throws { try locked { e throws(AliceDBError) in try e.writes.writeWAL(sync: false) } }
 
     /// A full disk, the WAL's bytes and the disk budget: what a writer should know before it takes
     /// more points.

@@ -12,7 +12,7 @@ extension CloudNode {
         let problem = await store.problem()
         var gateways = [GatewaySummary]()
         if problem == nil {
-            gateways = try await storage { try await store.gateways() }
+            gateways = try await CloudError.storage { try await store.gateways() }
             if who.role == .gateway { gateways = gateways.filter { $0.name == who.name } }
         }
         let c = counters.withLock { $0 }
@@ -28,6 +28,6 @@ extension CloudNode {
                     name: $0.name, series: $0.series, points: $0.points, bytes: $0.bytes,
                     lastUploadMs: $0.lastUploadMillis ?? c.lastUpload[$0.name])
             })
-        return CloudNode.json(StatusJSON.encode(status))
+        return Reply.json(StatusJSON.encode(status))
     }
 }

@@ -70,14 +70,13 @@ public final class CloudNode: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: self.metricsText())))
         }
         router.post("/v1/segments") { request, _ in try await self.ingest(request) }
-        router.get("/v1/gateways") { request, _ in try await self.listGateways(request) }
         router.get("/v1/status") { request, _ in try await self.status(request) }
-        router.get("/v1/series") { request, _ in try await self.listSeries(request) }
-        router.get("/v1/scan") { request, _ in try await self.scan(request) }
-        router.get("/v1/get") { request, _ in try await self.point(request) }
-        router.get("/v1/aggregate") { request, _ in try await self.aggregate(request) }
-        router.get("/v1/downsample") { request, _ in try await self.downsample(request) }
-        addPrometheusRoutes(router)
+        // The read APIs are their own handlers: they get the store and who asks, nothing else.
+        let principal: @Sendable (Request) async throws(CloudError) -> Principal = { request in
+            try await self.principal(request)
+        }
+        QueryAPI(store: store, maxScanPoints: config.maxScanPoints, principal: principal).addRoutes(to: router)
+        PrometheusAPI(store: store, principal: principal).addRoutes(to: router)
     }
 
     // MARK: Who is asking
@@ -99,7 +98,7 @@ public final class CloudNode: Sendable {
         var found: Principal? = nil
         for (token, who) in config.tokens where CloudNode.equalInConstantTime(Array(token.utf8), given) { found = who }
         if found == nil, given.count >= 8, given.count <= 512, let token = String(validating: given, as: UTF8.self) {
-            found = try await storage { try await store.principal(forToken: token) }
+            found = try await CloudError.storage { try await store.principal(forToken: token) }
         }
         guard let who = found else {
             counters.withLock { $0.unauthorized += 1 }
@@ -121,38 +120,6 @@ public final class CloudNode: Sendable {
         var diff = UInt8(a.count == b.count ? 0 : 1)
         for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
         return diff == 0
-    }
-
-    /// The gateway a query is about: a gateway's token reads its own data only.
-    func gateway(_ p: Parameters, for who: Principal) throws(CloudError) -> String {
-        switch who.role {
-        case .gateway:
-            let name = p["gateway"] ?? who.name
-            guard name == who.name else {
-                throw CloudError(.forbidden, "a gateway's token reads only its own data ('\(who.name)')")
-            }
-            return name
-        case .reader:
-            let name = try p.required("gateway")
-            guard CloudConfig.validGatewayName(name) else {
-                throw .notFound("no data from gateway '\(name.prefix(64))'")
-            }
-            return name
-        }
-    }
-
-    /// Engine errors as HTTP statuses.
-    static func httpError(_ error: any Error) -> CloudError {
-        if let e = error as? CloudError { return e }
-        guard let e = error as? AliceDBError else { return CloudError(.internalServerError, "\(error)", cause: error) }
-        switch e.code {
-        case .notFound: return CloudError(.notFound, e.message, cause: e)
-        case .invalidArgument, .badInput: return CloudError(.badRequest, e.message, cause: e)
-        case .diskFull:
-            return CloudError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "\(e)", cause: e)
-        case .unavailable: return CloudError(.serviceUnavailable, e.message, headers: [.retryAfter: "5"], cause: e)
-        default: return CloudError(.internalServerError, "\(e)", cause: e)
-        }
     }
 
     // MARK: Operations
@@ -232,7 +199,7 @@ public final class CloudNode: Sendable {
             report = try await store.ingest(batch, from: who.name)
         } catch {
             logger.error("storing a batch failed", metadata: ["gateway": "\(who.name)", "error": "\(error)"])
-            throw CloudNode.httpError(error)
+            throw CloudError.http(error)
         }
         counters.withLock { c in
             c.batches += 1
@@ -256,63 +223,6 @@ public final class CloudNode: Sendable {
         json += report.rejected.map { "{\"index\": \($0.index), \"reason\": \(JSONText.quote($0.reason))}" }.joined(
             separator: ", ")
         json += "]}\n"
-        return CloudNode.json(json)
-    }
-
-    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func csv(_ text: String, headers: HTTPFields = [:]) -> Response {
-        var h = headers
-        h[.contentType] = "text/csv"
-        return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-}
-
-/// Counts every request by route and status for /metrics.
-struct RequestCounter: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let node: CloudNode
-
-    static let routes: Set<String> = [
-        "/healthz", "/metrics", "/v1/segments", "/v1/gateways", "/v1/status", "/v1/series", "/v1/scan", "/v1/get",
-        "/v1/aggregate",
-        "/v1/downsample", "/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels",
-        "/api/v1/status/buildinfo", "/api/v1/metadata",
-    ]
-
-    /// The route's name for the label: a fixed set, so hostile paths cannot grow /metrics.
-    static func route(_ path: String) -> String {
-        if routes.contains(path) { return path }
-        if path.hasPrefix("/api/v1/label/") && path.hasSuffix("/values") { return "/api/v1/label/values" }
-        return "other"
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        let route = RequestCounter.route(request.uri.path)
-        do {
-            let response = try await next(request, context)
-            node.counters.withLock { $0.requests["\(route) \(response.status.code)", default: 0] += 1 }
-            return response
-        } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            node.counters.withLock { $0.requests["\(route) \(status)", default: 0] += 1 }
-            // A fault of ours (not a refusal; 503s come in floods during an outage and say so in
-            // /healthz): the log gets the cause and where it was raised.
-            if status >= 500 && status != 503, let e = error as? CloudError {
-                node.logger.error(
-                    "request failed",
-                    metadata: [
-                        "route": "\(route)", "status": "\(status)", "error": "\(e.message)", "at": "\(e.location)",
-                        "cause": "\(e.cause.map { String(reflecting: $0) } ?? "-")",
-                    ])
-            }
-            throw error
-        }
+        return Reply.json(json)
     }
 }

@@ -13,37 +13,17 @@ extension Engine {
             let cutoff = r.maxAgeMilliseconds.map { FileIO.wallMillis() &- $0 }
             _ = try retain(olderThan: cutoff, maxBytes: maxBytes)
         }
-        let eligible = compactable
-        if SegmentRewriter(store: store).smallFiles(below: options.compactSmallBytes, eligible: eligible).count
-            >= options.compactAfterFiles
-        {
-            let shipped = shippedFiles()
-            let done = try SegmentRewriter(store: store).compact(
-                smallBytes: options.compactSmallBytes, eligible: eligible)
-            try markShipped(done.files, from: shipped)
-        }
+        try upkeep.compactIfDue(smallBytes: options.compactSmallBytes, afterFiles: options.compactAfterFiles)
     }
 
     /// Periodic work: WAL group commit, age-based flushes, and every minute housekeeping.
     /// While the disk is full, only a retry of what waits for it (at most once a second).
     func maintenance() throws(AliceDBError) {
-        guard !closed, !options.readOnly, let wal else { return }
-        try retryDisk()
+        guard !closed, !options.readOnly, writes.wal != nil else { return }
+        try writes.retryDisk()
         guard disk.full == nil else { return }
         if FileIO.monotonicNanos() &- lastHousekeeping >= 60_000_000_000 { try housekeeping() }
         try checkBudget()
-        if case .interval(let ms) = options.sync,
-            FileIO.monotonicNanos() &- wal.lastSyncNanos >= UInt64(max(ms, 0)) * 1_000_000
-        {
-            try writeWAL(sync: true)
-        }
-        if let age = options.maxBufferAgeSeconds {
-            let now = FileIO.monotonicNanos()
-            let limit = UInt64(max(0, age) * 1e9)
-            for (s, b) in mem.buffers where b.count > 0 && now &- b.firstArrival >= limit && disk.full == nil {
-                if try tolerating({ () throws(AliceDBError) in try flushSeries(s) }) { counters.flushesAge += 1 }
-            }
-        }
-        try trimWAL()
+        try writes.maintain()
     }
 }

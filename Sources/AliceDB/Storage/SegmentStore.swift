@@ -8,7 +8,7 @@ internal import SystemPackage
 /// few facts, and segment refs only for the file being written (sealed after `maxActiveRefs`
 /// segments). A sealed file ends with an index footer that queries read per (file, series).
 ///
-/// Opening is in SegmentStore+Load and reading in SegmentStore+Read; files are read through
+/// Opening is `SegmentLoader`'s and reading in SegmentStore+Read; files are read through
 /// `SegmentFileReader` and rewritten (compaction, retention) by `SegmentRewriter`. The state below is
 /// module-internal and owned by the engine's lock.
 package final class SegmentStore {
@@ -75,6 +75,53 @@ package final class SegmentStore {
     /// Bytes of every file in the store.
     var totalBytes: Int { facts.values.reduce(0) { $0 + $1.size } }
     var fileCount: Int { facts.count }
+
+    // MARK: Loading
+
+    /// Reads the directory into the index (`SegmentLoader`): at open, and after a rewrite.
+    func load() throws(AliceDBError) { try SegmentLoader(store: self).load() }
+
+    /// Forgets the index, the caches and every descriptor, before a load.
+    func forgetIndex() {
+        closeFiles()
+        totals = [:]
+        facts = [:]
+        fileIDs = []
+        loose = [:]
+        looseFlushed = [:]
+        looseSummary = [:]
+        dataStart = [:]
+        faults = []
+        writing = nil
+        cache.removeAll()
+        blocks.removeAll()
+        summaries.removeAll()
+    }
+
+    /// Closes file `n`'s descriptor, if it is open.
+    func closeFile(_ n: UInt64) {
+        if let fd = fds.removeValue(forKey: n) { FileIO.close(fd) }
+    }
+
+    /// Takes a file the loader read into the index: its facts, and its refs and flush positions into
+    /// the series' totals. `loose`: a file without a footer, whose refs stay in memory until sealed.
+    func adopt(
+        _ n: UInt64, _ f: FileFacts, refs: some Sequence<(UInt32, SegmentRef)>,
+        flushed: some Sequence<(UInt32, WALPosition)>,
+        loose: (refs: [UInt32: [SegmentRef]], flushed: [UInt32: WALPosition], summaries: [UInt32: SegmentSummary])?
+    ) {
+        for (s, r) in refs { totals[s, default: SeriesTotals()].add(r) }
+        for (s, position) in flushed {
+            totals[s, default: SeriesTotals()].flushed = max(totals[s]?.flushed ?? .start, position)
+        }
+        facts[n] = f
+        fileIDs.append(n)
+        if let loose {
+            self.loose[n] = loose.refs
+            looseFlushed[n] = loose.flushed
+            looseSummary[n] = loose.summaries
+        }
+    }
 
     // MARK: Writing
 

@@ -4,7 +4,7 @@
 package enum EntropyStream {
     /// In the tag byte: the values are range-coded, not Rice-coded.
     static let rangeCoded: UInt8 = 0x80
-    /// With `rangeCoded`: in the tree layout (`RangeCoder+Trees.swift`), as every new stream is;
+    /// With `rangeCoded`: in the tree layout (`TreeModel`), as every new stream is;
     /// without it the bitwise layout of the streams written before.
     static let trees: UInt8 = 0x40
 

@@ -1,43 +1,6 @@
 internal import AliceDB
 internal import HTTPTypes
 
-/// A label set: `__name__`, `gateway`, `series`, and whatever functions add.
-typealias PromLabels = [String: String]
-
-/// One series of an evaluated instant vector over every step: nil where it has no sample.
-struct PromSeries: Sendable {
-    var labels: PromLabels
-    var values: [Double?]
-}
-
-/// A series' raw samples (a range vector at a single evaluation time).
-struct PromSamples: Sendable {
-    var labels: PromLabels = [:]
-    var timestamps: [Int64] = []
-    var values: [Double] = []
-}
-
-/// What an expression evaluates to, over all steps of the query.
-enum PromValue: Sendable {
-    case scalar([Double])
-    case vector([PromSeries])
-    case string(String)
-    /// A range vector: only the result of an instant query (`alicedb[5m]`).
-    case matrix([PromSamples])
-}
-
-/// Where the evaluator reads series: the labels that matchers select, and their data.
-protocol PromSource: Sendable {
-    /// The series whose labels satisfy every matcher (an absent label is the empty string).
-    func select(_ matchers: [PromMatcher]) async throws(CloudError) -> [PromLabels]
-    /// The points of a series in `[from, to]`, in time order.
-    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(CloudError) -> PromSamples
-    /// The data of `[from, to]` in time order, as summaries for the segments that lie wholly inside
-    /// it and that `summarize(first, last)` accepts, and as points elsewhere.
-    func pieces(_ labels: PromLabels, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
-        async throws(CloudError) -> [SeriesPiece]
-}
-
 /// Evaluates PromQL over the steps `start, start + step, …, ≤ end` as Prometheus 2.x does: an
 /// instant selector takes the newest sample in `[t − lookback, t]`, a range selector the samples in
 /// `[t − range, t]` (Prometheus 3 opens both on the left: `leftOpen`).
@@ -75,7 +38,7 @@ struct PromEvaluator: Sendable {
             case .scalar(let v): return .scalar(v.map { -$0 })
             case .vector(let v):
                 return .vector(
-                    v.map { PromSeries(labels: dropName($0.labels), values: $0.values.map { $0.map { -$0 } }) })
+                    v.map { PromSeries(labels: PromQL.dropName($0.labels), values: $0.values.map { $0.map { -$0 } }) })
             default: throw .badRequest("unary minus needs a scalar or an instant vector")
             }
         case .selector(let s): return .vector(try await instantSelector(s))
@@ -109,7 +72,7 @@ struct PromEvaluator: Sendable {
     static func requireDistinct(_ v: [PromSeries]) throws(CloudError) {
         var seen = [String: Int]()
         for (i, s) in v.enumerated() {
-            let sig = signature(s.labels)
+            let sig = PromQL.signature(s.labels)
             if let j = seen[sig] {
                 if zip(v[j].values, s.values).contains(where: { $0 != nil && $1 != nil }) {
                     throw CloudError(.unprocessableContent, "vector cannot contain metrics with the same labelset")
@@ -171,15 +134,9 @@ struct PromEvaluator: Sendable {
                 guard let i = r.last else { return nil }
                 return sampleTimes ? Double(raw.timestamps[i]) / 1000 : raw.values[i]
             }
-            out.append(PromSeries(labels: sampleTimes ? dropName(labels) : labels, values: values))
+            out.append(PromSeries(labels: sampleTimes ? PromQL.dropName(labels) : labels, values: values))
         }
         return out
-    }
-
-    func dropName(_ l: PromLabels) -> PromLabels {
-        var l = l
-        l["__name__"] = nil
-        return l
     }
 
     /// The value of a scalar argument at every step.

@@ -89,6 +89,18 @@ enum PromQL {
         return sign + out
     }
 
+    /// A label set as one comparable string (label order does not matter).
+    static func signature(_ l: PromLabels) -> String {
+        l.sorted { $0.key < $1.key }.map { "\($0.key)\u{1}\($0.value)" }.joined(separator: "\u{2}")
+    }
+
+    /// The labels less the metric name (what most functions and operators give).
+    static func dropName(_ l: PromLabels) -> PromLabels {
+        var l = l
+        l["__name__"] = nil
+        return l
+    }
+
     /// A label set as a JSON object, names sorted.
     static func labels(_ l: PromLabels) -> String {
         "{"
@@ -112,7 +124,7 @@ enum PromQL {
         var order = [String]()
         var bySignature = [String: PromSeries]()
         for s in v {
-            let sig = PromEvaluator.signature(s.labels)
+            let sig = PromQL.signature(s.labels)
             if var m = bySignature[sig] {
                 for (k, x) in s.values.enumerated() where m.values[k] == nil { m.values[k] = x }
                 bySignature[sig] = m

@@ -2,52 +2,19 @@ public import AliceDB
 internal import NIOCore
 internal import PostgresNIO
 
-/// Queries over the stored segments: the database finds the segments that overlap a range (by
-/// `series_key` and `first_ts`, bounded below by the series' longest segment, so the index range
-/// is tight), whole-segment summaries come from columns, and only segments cut by the range are
-/// fetched whole and decoded here.
+/// Queries over the stored segments: the database finds the segments that overlap a range
+/// (`PostgresSegments`), whole-segment summaries come from columns, and only segments cut by the
+/// range are fetched whole and decoded here.
 extension PostgresStorage {
     /// Segments fetched per round trip while a scan fills its page: a few at first (a small page
     /// decodes only what it shows), doubling up to the largest.
     static let scanChunks = (first: 4, largest: 256)
 
-    /// Segments of `key` that overlap `[from, to]` and sort after `(afterFirst, afterSeq)`, by
-    /// `(first_ts, seq)`: at most `limit`. `whole` asks for summaries only where a segment lies
-    /// inside the range (its body is then not sent).
-    func overlapping(
-        _ key: String, from: Int64, to: Int64, after: (Int64, Int64)? = nil, limit: Int? = nil,
-        partialOnly: Bool = false
-    )
-        async throws(AliceDBError) -> [FetchedSegment]
-    {
-        let client = self.client
-        let (afterFirst, afterSeq) = after ?? (.min, .min)
-        return try await run("reading segments") {
-            var out = [FetchedSegment]()
-            // The lower bound on first_ts: no segment of the series spans more than max_span.
-            let rows = try await client.query(
-                """
-                SELECT first_ts, last_ts, seq, body FROM alicedb_segments
-                WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
-                  AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
-                                   FROM alicedb_series WHERE series_key = \(key))
-                  AND (first_ts, seq) > (\(afterFirst), \(afterSeq))
-                  AND (NOT \(partialOnly) OR first_ts < \(from) OR last_ts > \(to))
-                ORDER BY first_ts, seq
-                LIMIT \(Int64(limit ?? Int(Int32.max)))
-                """)
-            for try await (first, last, seq, body) in rows.decode((Int64, Int64, Int64, ByteBuffer).self) {
-                out.append(FetchedSegment(first: first, last: last, seq: seq, body: Array(body.readableBytesView)))
-            }
-            return out
-        }
-    }
-
     /// Throws `.notFound` the way the engine does when a series (or gateway) has no data.
     func requireSeries(_ gateway: String, _ series: String) async throws {
-        let key = PostgresStorage.key(gateway, series)
-        let client = self.client
-        let found: Bool = try await run("looking up a series") {
+        let key = PostgresSchema.key(gateway, series)
+        let client = pool.client
+        let found: Bool = try await pool.run("looking up a series") {
             for try await _ in try await client.query("SELECT 1 FROM alicedb_series WHERE series_key = \(key)").decode(
                 Int32.self)
             { return true }
@@ -59,7 +26,7 @@ extension PostgresStorage {
     }
 
     public func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage {
-        let key = PostgresStorage.key(gateway, series)
+        let key = PostgresSchema.key(gateway, series)
         var collector = ScanCollector(limit: limit)
         // Points not yet given out, with their order among equal timestamps (segment order, then
         // position): a later chunk starts no earlier than the last chunk's final first_ts, so
@@ -70,7 +37,7 @@ extension PostgresStorage {
         var sawAny = false
         var chunkSize = PostgresStorage.scanChunks.first
         while true {
-            let chunk = try await overlapping(key, from: from, to: to, after: after, limit: chunkSize)
+            let chunk = try await segments.overlapping(key, from: from, to: to, after: after, limit: chunkSize)
             sawAny = sawAny || !chunk.isEmpty
             for s in chunk {
                 let d = try ReceivedSegment.decode(s.body)
@@ -101,8 +68,8 @@ extension PostgresStorage {
     }
 
     public func get(_ gateway: String, _ series: String, at t: Int64) async throws -> Double? {
-        let key = PostgresStorage.key(gateway, series)
-        let segments = try await overlapping(key, from: t, to: t)
+        let key = PostgresSchema.key(gateway, series)
+        let segments = try await segments.overlapping(key, from: t, to: t)
         if segments.isEmpty { try await requireSeries(gateway, series) }
         // The most recently written wins: the last segment (by seq) holding t, its last such point.
         var best: (seq: Int64, v: Double)? = nil
@@ -118,29 +85,14 @@ extension PostgresStorage {
     }
 
     public func aggregate(_ gateway: String, _ series: String, from: Int64, to: Int64) async throws -> AggregateResult {
-        let key = PostgresStorage.key(gateway, series)
-        let client = self.client
+        let key = PostgresSchema.key(gateway, series)
         guard from <= to else {
             try await requireSeries(gateway, series)
             return AggregateResult(.empty)
         }
         // Segments inside the range: their exact summaries, summed by the database.
-        var s: SegmentSummary = try await run("aggregating") {
-            let rows = try await client.query(
-                """
-                SELECT count(*)::int8, coalesce(sum(points), 0)::int8, coalesce(sum(nan_count), 0)::int8, min(min_value), max(max_value),
-                       coalesce(sum(sum_value), 0)
-                FROM alicedb_segments WHERE series_key = \(key) AND first_ts >= \(from) AND first_ts <= \(to) AND last_ts <= \(to)
-                """)
-            for try await (_, points, nans, lo, hi, sum) in rows.decode(
-                (Int64, Int64, Int64, Double?, Double?, Double).self)
-            {
-                return SegmentSummary(
-                    count: Int(points), nanCount: Int(nans), min: lo ?? .infinity, max: hi ?? -.infinity, sum: sum)
-            }
-            return .empty
-        }
-        let partial = try await overlapping(key, from: from, to: to, partialOnly: true)
+        var s = try await segments.summaryInside(key, from: from, to: to)
+        let partial = try await segments.overlapping(key, from: from, to: to, partialOnly: true)
         for seg in partial {
             let d = try ReceivedSegment.decode(seg.body)
             RangeQuery.summarize(d.timestamps, d.values, from: from, to: to, into: &s)
@@ -153,13 +105,13 @@ extension PostgresStorage {
         -> [Bucket]
     {
         guard interval > 0 else { throw AliceDBError(.invalidArgument, "interval must be positive") }
-        let key = PostgresStorage.key(gateway, series)
+        let key = PostgresSchema.key(gateway, series)
         guard from <= to else {
             try await requireSeries(gateway, series)
             return []
         }
         // A segment inside one bucket comes as its summary; the others whole.
-        let rows = try await summarizedSegments(key, from: from, to: to, bucket: interval)
+        let rows = try await segments.summarized(key, from: from, to: to, bucket: interval)
         if rows.isEmpty { try await requireSeries(gateway, series) }
         var d = Downsampler(from: from, to: to, interval: interval)
         for r in rows {
@@ -180,12 +132,12 @@ extension PostgresStorage {
     )
         async throws -> [SeriesPiece]
     {
-        let key = PostgresStorage.key(gateway, series)
+        let key = PostgresSchema.key(gateway, series)
         guard from <= to else {
             try await requireSeries(gateway, series)
             return []
         }
-        let rows = try await summarizedSegments(key, from: from, to: to, bucket: nil)
+        let rows = try await segments.summarized(key, from: from, to: to, bucket: nil)
         if rows.isEmpty { try await requireSeries(gateway, series) }
         // Segments that overlap in time: their points, merged in order.
         if zip(rows, rows.dropFirst()).contains(where: { $1.first <= $0.last }) {
@@ -212,51 +164,4 @@ extension PostgresStorage {
         if !ts.isEmpty { out.append(.points(timestamps: ts, values: vs)) }
         return out
     }
-}
-
-extension PostgresStorage {
-    /// Segments of `key` that overlap `[from, to]`, in order, with their summaries; a segment's body
-    /// is left out (nil) where it lies inside `[from, to]` and inside one `bucket`-wide bucket from
-    /// `from` (its summary then answers), and always sent without `bucket`.
-    func summarizedSegments(_ key: String, from: Int64, to: Int64, bucket: Int64?)
-        async throws(AliceDBError) -> [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]
-    {
-        let client = self.client
-        let skip = bucket != nil
-        let width = bucket ?? 1
-        return try await run("reading segments") {
-            var out = [(first: Int64, last: Int64, summary: SegmentSummary, body: [UInt8]?)]()
-            let rows = try await client.query(
-                """
-                SELECT first_ts, last_ts, points::int8, nan_count::int8, min_value, max_value, sum_value,
-                       CASE WHEN \(skip) AND first_ts >= \(from) AND last_ts <= \(to)
-                             AND div(first_ts::numeric - \(from), \(width)) = div(last_ts::numeric - \(from), \(width))
-                            THEN NULL ELSE body END
-                FROM alicedb_segments
-                WHERE series_key = \(key) AND first_ts <= \(to) AND last_ts >= \(from)
-                  AND first_ts >= (SELECT CASE WHEN \(from) < \(Int64.min) + max_span THEN \(Int64.min) ELSE \(from) - max_span END
-                                   FROM alicedb_series WHERE series_key = \(key))
-                ORDER BY first_ts, seq
-                """)
-            for try await (first, last, points, nans, lo, hi, sum, body) in rows.decode(
-                (Int64, Int64, Int64, Int64, Double, Double, Double, ByteBuffer?).self)
-            {
-                out.append(
-                    (
-                        first, last,
-                        SegmentSummary(count: Int(points), nanCount: Int(nans), min: lo, max: hi, sum: sum),
-                        body.map { Array($0.readableBytesView) }
-                    ))
-            }
-            return out
-        }
-    }
-}
-
-/// A segment row as a query fetched it.
-struct FetchedSegment: Sendable {
-    var first: Int64
-    var last: Int64
-    var seq: Int64
-    var body: [UInt8]
 }

@@ -1,21 +1,30 @@
 internal import AliceDB
+internal import HTTPTypes
 internal import Hummingbird
 
 /// The Prometheus HTTP API that Grafana's Prometheus data source calls, over the stored series:
 /// each is `alicedb{gateway="…", series="…"}`. Queries are PromQL evaluated as Prometheus 2.x does
 /// (`PromEvaluator`); timestamps are epoch milliseconds stored, seconds on the wire.
-extension CloudNode {
+///
+/// Its own route handler: it gets the store and the node's check of who asks, and answers every
+/// error in Prometheus's shape (Grafana shows its `error`), where the node's other routes answer
+/// `CloudError`'s.
+struct PrometheusAPI: Sendable {
     /// A selector answers at most this many series, and a range query at most this many steps.
-    static let maxPromSeries = 1000
-    static let maxPromSteps = 11_000
+    static let maxSeries = 1000
+    static let maxSteps = 11_000
 
-    func addPrometheusRoutes(_ router: Router<BasicRequestContext>) {
+    let store: any CloudStorage
+    /// The caller named by a request's token, after its rate limit (`CloudNode.principal`).
+    let principal: @Sendable (Request) async throws(CloudError) -> Principal
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
         for path in [
             "/api/v1/query_range", "/api/v1/query", "/api/v1/series", "/api/v1/labels", "/api/v1/metadata",
             "/api/v1/status/buildinfo", "/api/v1/query_exemplars", "/api/v1/label/{name}/values",
         ] {
             let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
-                try await self.prometheus(path, request, label: context.parameters.get("name"))
+                try await self.answer(path, request, label: context.parameters.get("name"))
             }
             router.get(RouterPath(path), use: handler)
             router.post(RouterPath(path), use: handler)
@@ -33,14 +42,14 @@ extension CloudNode {
             case 503: "unavailable"
             default: "internal"
             }
-        var r = json(
+        var r = Reply.json(
             "{\"status\": \"error\", \"errorType\": \"\(type)\", \"error\": \(JSONText.quote(e.message))}\n",
             status: e.status)
         for f in e.headers { r.headers.append(f) }
         return r
     }
 
-    func prometheus(_ route: String, _ request: Request, label: String?) async throws -> Response {
+    func answer(_ route: String, _ request: Request, label: String?) async throws -> Response {
         do {
             let who = try await principal(request)
             var p = Parameters(request.uri.query)
@@ -67,11 +76,11 @@ extension CloudNode {
             case "/api/v1/query_exemplars": data = "[]"
             default: data = try await labelValues(label ?? "", p, who)
             }
-            return CloudNode.json("{\"status\": \"success\", \"data\": \(data)}\n")
+            return Reply.json("{\"status\": \"success\", \"data\": \(data)}\n")
         } catch let e as CloudError {
-            return CloudNode.promError(e)
+            return PrometheusAPI.promError(e)
         } catch {
-            return CloudNode.promError(CloudError(.badRequest, "request body: \(error)"))
+            return PrometheusAPI.promError(CloudError(.badRequest, "request body: \(error)"))
         }
     }
 
@@ -79,8 +88,9 @@ extension CloudNode {
     /// in this order, which decides the last bits of a sum).
     func visibleSeries(_ who: Principal) async throws(CloudError) -> [PromLabels] {
         var out = [PromLabels]()
-        for g in try await storage({ try await store.gatewayNames() }) where who.role == .reader || g == who.name {
-            for s in try await storage({ try await store.seriesNames(g) }) {
+        for g in try await CloudError.storage({ try await store.gatewayNames() })
+        where who.role == .reader || g == who.name {
+            for s in try await CloudError.storage({ try await store.seriesNames(g) }) {
                 out.append(["__name__": PromQL.metricName, "gateway": g, "series": s])
             }
         }
@@ -102,7 +112,7 @@ extension CloudNode {
         let end = try PromQL.time(p["end"], "end")
         let step = try PromQL.duration(p["step"], "step")
         guard start <= end else { throw .badRequest("end timestamp must not be before start time") }
-        guard (end - start) / step < Int64(CloudNode.maxPromSteps) else {
+        guard (end - start) / step < Int64(PrometheusAPI.maxSteps) else {
             throw .badRequest(
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
             )
@@ -163,7 +173,7 @@ extension CloudNode {
         for l in picked {
             let g = l["gateway"] ?? ""
             let s = l["series"] ?? ""
-            let stats = try await storage { try await store.seriesStats(g, series: s) }
+            let stats = try await CloudError.storage { try await store.seriesStats(g, series: s) }
             guard let st = stats?.first, let f = st.firstTimestamp, let last = st.lastTimestamp, f <= end, last >= start
             else { continue }
             out.append(l)
@@ -183,52 +193,5 @@ extension CloudNode {
     func labelValues(_ label: String, _ p: Parameters, _ who: Principal) async throws(CloudError) -> String {
         let values = Set(try await matching(p, who, required: false).compactMap { $0[label] })
         return "[" + values.sorted().map(JSONText.quote).joined(separator: ", ") + "]"
-    }
-}
-
-/// A store's series and their data, as the evaluator reads them.
-struct StoragePromSource: PromSource {
-    let store: any CloudStorage
-    let visible: [PromLabels]
-
-    func select(_ matchers: [PromMatcher]) async throws(CloudError) -> [PromLabels] {
-        let out = visible.filter { l in matchers.allSatisfy { $0.matches(l[$0.label] ?? "") } }
-        guard out.count <= CloudNode.maxPromSeries else {
-            throw .badRequest("the query selects more than \(CloudNode.maxPromSeries) series: add label matchers")
-        }
-        return out
-    }
-
-    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(CloudError) -> PromSamples {
-        guard from <= to else { return PromSamples(labels: labels) }
-        let g = labels["gateway"] ?? ""
-        let s = labels["series"] ?? ""
-        do {
-            // The decoded segments' arrays as they come (a scan's per-point calls cost more than the decoding).
-            var out = PromSamples(labels: labels)
-            for case .points(let ts, let vs) in try await store.pieces(
-                g, s, from: from, to: to, summarize: { _, _ in false })
-            {
-                if out.timestamps.isEmpty {
-                    out.timestamps = ts
-                    out.values = vs
-                } else {
-                    out.timestamps += ts
-                    out.values += vs
-                }
-            }
-            return out
-        } catch { throw CloudNode.httpError(error) }
-    }
-
-    func pieces(_ labels: PromLabels, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
-        async throws(CloudError) -> [SeriesPiece]
-    {
-        guard from <= to else { return [] }
-        let g = labels["gateway"] ?? ""
-        let s = labels["series"] ?? ""
-        do { return try await store.pieces(g, s, from: from, to: to, summarize: summarize) } catch {
-            throw CloudNode.httpError(error)
-        }
     }
 }

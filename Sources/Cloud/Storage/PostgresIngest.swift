@@ -1,11 +1,15 @@
-public import AliceDB
+internal import AliceDB
 internal import NIOCore
 internal import PostgresNIO
 
-/// A batch in one transaction (series rows first seen, segments `ON CONFLICT DO NOTHING`, the
-/// series' running totals, the gateway's last upload), and the listings read from those totals.
-extension PostgresStorage {
-    public func ingest(_ batch: SegmentBatch, from gateway: String) async throws -> ImportReport {
+/// A gateway's batch into PostgreSQL, in one transaction: series rows first seen, segments
+/// `ON CONFLICT DO NOTHING` (a segment sent again is a duplicate), the series' running totals
+/// (what the listings and the queries' index bounds read), the gateway's last upload.
+struct PostgresIngest: Sendable {
+    let pool: PostgresPool
+
+    /// Stores `batch` from `gateway` in one transaction: durable when this returns.
+    func ingest(_ batch: SegmentBatch, from gateway: String) async throws -> ImportReport {
         var report = ImportReport()
         var rows = SegmentRows()
         var newSeries = [String: ErrorBound]()
@@ -20,15 +24,15 @@ extension PostgresStorage {
                 continue
             }
             if newSeries[e.series] == nil { newSeries[e.series] = e.bound }
-            rows.append(PostgresStorage.key(gateway, e.series), received)
+            rows.append(PostgresSchema.key(gateway, e.series), received)
         }
         guard !rows.keys.isEmpty else { return report }
-        let (client, logger) = (self.client, self.logger)
+        let (client, logger) = (pool.client, pool.logger)
         let names = newSeries.keys.sorted()
         let absolute = names.map { newSeries[$0]!.absolute }
         let relative = names.map { newSeries[$0]!.relativePercent }
         let now = FileIO.wallMillis()
-        let inserted = try await run("storing a batch") { [rows] in
+        let inserted = try await pool.run("storing a batch") { [rows] in
             try await client.withTransaction(logger: logger) { c in
                 try await c.query(
                     """
@@ -89,93 +93,6 @@ extension PostgresStorage {
         report.duplicates = rows.keys.count - inserted.count
         report.points = Int(inserted.reduce(0, +))
         return report
-    }
-
-    public func gateways() async throws -> [GatewaySummary] {
-        let client = self.client
-        return try await run("listing gateways") {
-            var out = [GatewaySummary]()
-            let rows = try await client.query(
-                """
-                SELECT g.gateway, g.last_upload_ms, count(s.series_key), coalesce(sum(s.points), 0)::int8, coalesce(sum(s.bytes), 0)::int8
-                FROM alicedb_gateways g LEFT JOIN alicedb_series s ON s.gateway = g.gateway
-                GROUP BY g.gateway, g.last_upload_ms ORDER BY g.gateway
-                """)
-            for try await (name, last, series, points, bytes) in rows.decode((String, Int64, Int64, Int64, Int64).self)
-            {
-                out.append(
-                    GatewaySummary(
-                        name: name, series: Int(series), points: Int(points), bytes: Int(bytes), lastUploadMillis: last)
-                )
-            }
-            return out
-        }
-    }
-
-    public func gatewayNames() async throws -> [String] {
-        let client = self.client
-        return try await run("listing gateways") {
-            var out = [String]()
-            for try await name in try await client.query("SELECT gateway FROM alicedb_gateways ORDER BY gateway")
-                .decode(String.self)
-            {
-                out.append(name)
-            }
-            return out
-        }
-    }
-
-    /// Whether `gateway` has uploaded (one keyed lookup, not the whole list).
-    func hasGateway(_ gateway: String) async throws(AliceDBError) -> Bool {
-        let client = self.client
-        return try await run("looking up a gateway") {
-            for try await _ in try await client.query("SELECT 1 FROM alicedb_gateways WHERE gateway = \(gateway)")
-                .decode(Int32.self)
-            {
-                return true
-            }
-            return false
-        }
-    }
-
-    public func seriesNames(_ gateway: String) async throws -> [String] {
-        let client = self.client
-        return try await run("listing series") {
-            var out = [String]()
-            let rows = try await client.query(
-                "SELECT series FROM alicedb_series WHERE gateway = \(gateway) ORDER BY series")
-            for try await name in rows.decode(String.self) { out.append(name) }
-            return out
-        }
-    }
-
-    public func seriesStats(_ gateway: String, series: String?) async throws -> [SeriesStats]? {
-        let client = self.client
-        let rows: [SeriesStats] = try await run("reading series totals") {
-            var out = [SeriesStats]()
-            let rows = try await client.query(
-                """
-                SELECT series, segments, points, bytes, first_ts, last_ts, abs_bound, rel_bound FROM alicedb_series
-                WHERE gateway = \(gateway) AND (\(series)::text IS NULL OR series = \(series)) ORDER BY series
-                """)
-            for try await (name, segments, points, bytes, first, last, abs, rel) in rows.decode(
-                (String, Int64, Int64, Int64, Int64?, Int64?, Double, Double).self)
-            {
-                out.append(
-                    SeriesStats(
-                        name: name, points: Int(points), bufferedPoints: 0, segments: Int(segments), bytes: Int(bytes),
-                        bytesPerPoint: points > 0 ? Double(bytes) / Double(points) : 0, models: [:],
-                        firstTimestamp: first, lastTimestamp: last,
-                        bound: ErrorBound(absolute: abs, relativePercent: rel)))
-            }
-            return out
-        }
-        if rows.isEmpty {
-            guard try await hasGateway(gateway) else { return nil }
-            if let series { throw AliceDBError(.notFound, "unknown series '\(series)'") }
-            return []
-        }
-        return rows
     }
 }
 
