@@ -97,7 +97,11 @@ extension WritePath {
         if let age = options.maxBufferAgeSeconds {
             let now = FileIO.monotonicNanos()
             let limit = UInt64(max(0, age) * 1e9)
-            for (s, b) in mem.buffers where b.count > 0 && now &- b.firstArrival >= limit && disk.full == nil {
+            // The ids first: iterating `mem.buffers` while flushing held a second reference to every
+            // buffer, so each flush copied the dictionary and reallocated the buffer it emptied
+            // (the MemTables' memory twice over during an age flush round).
+            let due = mem.buffers.compactMap { s, b in b.count > 0 && now &- b.firstArrival >= limit ? s : nil }
+            for s in due.sorted() where disk.full == nil {
                 if try tolerating({ () throws(AliceDBError) in try flushSeries(s) }) { counters.flushesAge += 1 }
             }
         }
