@@ -3,16 +3,6 @@ public import Logging
 internal import MQTT
 internal import ServiceLifecycle
 
-/// Counters of the ingest pipeline.
-public struct AgentCounters: Sendable {
-    public var messages = 0
-    public var points = 0
-    public var badPayloads: [String: Int] = [:]  // by subscription topic filter
-    public var unmatched = 0
-    public var connected = false
-    public var reconnects = 0
-}
-
 /// The gateway daemon's core: MQTT messages → points → engine, with batching across messages.
 public actor Agent {
     public private(set) var config: AgentConfig
@@ -28,13 +18,11 @@ public actor Agent {
     var session: MQTTSession?
     /// Per-subscription traffic and the stall check (Agent+Liveness).
     var liveness = Liveness()
-    /// Why intake is paused (nil: it is not); see DiskBudget.swift.
+    /// Why intake is paused (nil: it is not); see Agent+DiskBudget.swift.
     public internal(set) var intakePause: IntakePause?
-    private var pending: [String: PendingBatch] = [:]
-    /// Exact topic → subscription and series names (cleared on reload, and when it grows past `maxRoutes`).
-    private var routes: [String: Route] = [:]
-    static let maxRoutes = 8192  // ~150 B each: a topic flood cannot take more than ~1.2 MiB
-    private var pendingPoints = 0
+    private var pending = PendingPoints()
+    /// Exact topic → subscription and series names (cleared on reload).
+    private var routes = RouteCache()
     private var flushScheduled = false
     private var stopping = false
     /// The running services (`run`), and whether `stop` came before they started.
@@ -43,8 +31,7 @@ public actor Agent {
     /// One element per scheduled flush, consumed by `IntakeService`.
     let flushRequests: AsyncStream<Void>
     private let flushContinuation: AsyncStream<Void>.Continuation
-    private var lastBadLog: [String: UInt64] = [:]
-    private var suppressed: [String: Int] = [:]
+    private var badLog = BadPayloadLog()
     static let batchPoints = 4096
     /// Points wait at most this long in the agent before they are in the WAL file (the window in which
     /// a crash of the process loses acknowledged QoS 1 messages; see docs/semantics.md).
@@ -136,7 +123,7 @@ public actor Agent {
         }
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions
-        routes.removeAll()
+        routes.clear()
         liveness.configure(new.subscriptions, now: .now)
         SystemdNotify.send("RELOADING=1")
         defer { SystemdNotify.send("READY=1\nSTATUS=ingesting") }
@@ -176,14 +163,7 @@ public actor Agent {
 
     func ingest(_ m: MQTTMessage) {
         counters.messages += 1
-        let route: Route
-        if let r = routes[m.topic] {
-            route = r
-        } else {
-            route = Route(topic: m.topic, subscriptions: config.subscriptions)
-            if routes.count >= Agent.maxRoutes { routes.removeAll(keepingCapacity: true) }
-            routes[m.topic] = route
-        }
+        let route = routes.route(m.topic, config.subscriptions)
         for i in route.matching { liveness.record(subscription: i, retained: m.retained) }
         guard let index = route.subscription else {
             counters.unmatched += 1
@@ -205,12 +185,11 @@ public actor Agent {
         } catch {
             bad(sub.topic, "\(m.topic): \(error.message)")
         }
-        if pendingPoints >= Agent.batchPoints { flushPending() }
+        if pending.count >= Agent.batchPoints { flushPending() }
     }
 
     private func add(_ series: String, _ t: Int64, _ v: Double, _ bound: ErrorBound) {
-        pending[series, default: PendingBatch(bound: bound)].append(t, v, bound)
-        pendingPoints += 1
+        pending.add(series, t, v, bound)
         scheduleFlush()
     }
 
@@ -230,13 +209,7 @@ public actor Agent {
     /// Counts a bad payload; logs at most one line per subscription per 10 s.
     private func bad(_ filter: String, _ message: String) {
         counters.badPayloads[filter, default: 0] += 1
-        let now = FileIO.monotonicNanos()
-        if let last = lastBadLog[filter], now &- last < 10_000_000_000 {
-            suppressed[filter, default: 0] += 1
-            return
-        }
-        lastBadLog[filter] = now
-        let more = suppressed.removeValue(forKey: filter) ?? 0
+        guard let more = badLog.note(filter) else { return }
         logger.warning(
             "bad payload",
             metadata: ["subscription": "\(filter)", "detail": "\(message)", "suppressed_since_last": "\(more)"])
@@ -245,10 +218,8 @@ public actor Agent {
     /// Hands the batched points to the engine in one call: series it has not met, or met with
     /// another bound, are created or changed there, under its lock, with one catalog write.
     public func flushPending() {
-        guard pendingPoints > 0 else { return }
-        let batches = pending.map { series, b in
-            SeriesBatch(series: series, options: SeriesOptions(bound: b.bound), timestamps: b.ts, values: b.values)
-        }
+        guard pending.count > 0 else { return }
+        let batches = pending.take()
         do {
             for (b, error) in zip(batches, try db.putBatches(batches)) {
                 if let error {
@@ -260,23 +231,8 @@ public actor Agent {
         } catch {
             logger.error("storing points failed", metadata: ["error": "\(error)"])
         }
-        pending.removeAll(keepingCapacity: true)
-        pendingPoints = 0
         // libmosquitto acknowledged these messages on arrival: get them out of this process now.
         do { try db.writeWAL() } catch { logger.error("writing the WAL failed", metadata: ["error": "\(error)"]) }
         checkDiskStatus()
-    }
-}
-
-/// Points of one series waiting for the next `putBatch`.
-struct PendingBatch {
-    /// The bound of the subscription the latest point came through: the series' bound.
-    var bound: ErrorBound
-    var ts: [Int64] = []
-    var values: [Double] = []
-    mutating func append(_ t: Int64, _ v: Double, _ bound: ErrorBound) {
-        ts.append(t)
-        values.append(v)
-        self.bound = bound
     }
 }

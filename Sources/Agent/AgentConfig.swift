@@ -40,7 +40,7 @@ public struct AgentConfig: Sendable {
     public var memoryLimit = 4 << 20
     public var syncIntervalMs = 200
     public var retention: RetentionPolicy? = nil
-    /// Bytes the WAL may hold on disk before MemTables are flushed early (the default: DiskBudget.swift).
+    /// Bytes the WAL may hold on disk before MemTables are flushed early (the default: AgentConfig+DiskBudget.swift).
     public var walMaxBytes = AgentConfig.defaultWALMaxBytes
     public var subscriptions: [Subscription] = []
     /// The loopback HTTP listener for /healthz and /metrics (nil: off).

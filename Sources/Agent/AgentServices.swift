@@ -3,51 +3,8 @@ internal import Logging
 internal import ServiceLifecycle
 internal import UnixSignals
 
-/// The agent's services, started in this order and shut down in reverse: the stall check first,
-/// then intake (stop the MQTT session, hand every waiting point to the engine, flush), then the
-/// uplink (a last try to ship within its deadline), then the engine's maintenance, SIGHUP handling
-/// and the HTTP listener.
-extension Agent {
-    /// Runs the services until a graceful shutdown (`stop()`, or SIGTERM/SIGINT when `signals`),
-    /// then closes the database.
-    /// - Parameters:
-    ///   - reload: where a SIGHUP takes the new configuration from (none: SIGHUP is not trapped).
-    ///   - onListening: called with the HTTP listener's port once it is bound (`[http] listen` may
-    ///     ask for port 0: chosen by the system).
-    public func run(
-        signals: Bool = false, reload: (@Sendable () throws -> AgentConfig)? = nil,
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) async throws {
-        var services = [ServiceGroupConfiguration.ServiceConfiguration]()
-        if let (host, port) = config.http {
-            let server = MetricsServer(host: host, port: port, agent: self, logger: logger, onListening: onListening)
-            services.append(.init(service: HTTPService(server: server)))
-        }
-        if let reload { services.append(.init(service: ReloadService(agent: self, load: reload, logger: logger))) }
-        services.append(.init(service: MaintenanceService(db: db, logger: logger)))
-        services.append(.init(service: DiskBudgetService(agent: self)))
-        if let uplink { services.append(.init(service: UplinkService(uplink: uplink))) }
-        // Intake ending on its own (its session gone) shuts the rest down gracefully as well.
-        services.append(
-            .init(service: IntakeService(agent: self), successTerminationBehavior: .gracefullyShutdownGroup))
-        services.append(.init(service: LivenessService(agent: self)))
-        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
-        configuration.gracefulShutdownSignals = signals ? [.sigterm, .sigint] : []
-        let group = ServiceGroup(configuration: configuration)
-        self.group = group
-        if stopRequested { await group.triggerGracefulShutdown() }
-        try await group.run()
-        self.group = nil
-        try db.close()
-        logger.info("agent stopped; every point is in segments", metadata: ["points": "\(counters.points)"])
-    }
-
-    /// Shuts the services down gracefully; `run` then returns.
-    public func stop() async {
-        stopRequested = true
-        await group?.triggerGracefulShutdown()
-    }
-}
+// The agent's services (`Agent.run` starts them): each holds what it needs (the database, the
+// uplink, or a call into the agent) and nothing more.
 
 /// MQTT in, points to the engine: until a graceful shutdown, then every waiting point is flushed.
 struct IntakeService: Service {
@@ -116,26 +73,57 @@ struct UplinkService: Service {
     }
 }
 
-/// The loopback HTTP listener (/healthz, /metrics), closed last.
-struct HTTPService: Service {
-    let server: MetricsServer
-
-    func run() async throws {
-        do { try await cancelWhenGracefulShutdown { try await server.run() } } catch is CancellationError {}
-    }
-}
-
 /// SIGHUP: the subscriptions and mappings of a fresh configuration; buffered points stay.
 struct ReloadService: Service {
-    let agent: Agent
+    /// Reads the new configuration.
     let load: @Sendable () throws -> AgentConfig
+    /// Applies it (`Agent.reload`).
+    let apply: @Sendable (AgentConfig) async throws -> Void
     let logger: Logger
 
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            do { try await agent.reload(try load()) } catch {
+            do { try await apply(try load()) } catch {
                 logger.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
             }
+        }
+    }
+}
+
+/// Checks the database's disk status four times a second, so that intake resumes when there is
+/// room again even while no message arrives (paused, none can).
+struct DiskBudgetService: Service {
+    /// Pauses or resumes intake as the disk status asks (`Agent.checkDiskStatus`).
+    let check: @Sendable () async -> Void
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
+            } catch {
+                return  // shut down (or cancelled)
+            }
+            await check()
+        }
+    }
+}
+
+/// The stall check, every second on `ContinuousClock`, until a graceful shutdown.
+struct LivenessService: Service {
+    /// One round of the stall check (`Agent.checkLiveness`).
+    let check: @Sendable () async -> Void
+    static let interval = Duration.seconds(1)
+
+    func run() async throws {
+        var next = ContinuousClock.now + Self.interval
+        while true {
+            let wake = next
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) } } catch
+            {
+                return  // shut down (or cancelled)
+            }
+            await check()
+            next = max(next + Self.interval, ContinuousClock.now)
         }
     }
 }

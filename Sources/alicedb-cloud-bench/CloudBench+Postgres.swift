@@ -18,7 +18,7 @@ extension CloudBench {
             for run in 0..<runs {
                 let pg = try PostgresServer(fsync: true)
                 let cloud = try (0..<nodes).map {
-                    try startCloud(dir + "/pg-\(nodes)-\(run)-\($0)", gateways: gateways, postgres: pg.url)
+                    try BenchNode.start(dir + "/pg-\(nodes)-\(run)-\($0)", gateways: gateways, postgres: pg.url)
                 }
                 let size = "SELECT pg_database_size('\(pg.database)')"
                 let empty = Double(try pg.psql(size).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -26,16 +26,16 @@ extension CloudBench {
                 results.append(try await send(w, to: cloud.map(\.url), client: client))
                 let used = CPUTimes.read(cloud.map(\.pid)) - before
                 print(
-                    "\(nodes) node(s), run \(run + 1): CPU seconds: nodes \(CloudBench.fixed(used.nodes, 2)), this client "
-                        + "\(CloudBench.fixed(used.me, 2)), everything else (PostgreSQL) \(CloudBench.fixed(used.busy - used.nodes - used.me, 2)); "
-                        + "machine busy \(CloudBench.fixed(used.busy, 2)) of \(CloudBench.fixed(results.last! * Double(CPUTimes.cores), 2)) core-seconds"
+                    "\(nodes) node(s), run \(run + 1): CPU seconds: nodes \(Report.fixed(used.nodes, 2)), this client "
+                        + "\(Report.fixed(used.me, 2)), everything else (PostgreSQL) \(Report.fixed(used.busy - used.nodes - used.me, 2)); "
+                        + "machine busy \(Report.fixed(used.busy, 2)) of \(Report.fixed(results.last! * Double(CPUTimes.cores), 2)) core-seconds"
                 )
                 if run == runs - 1 {
                     _ = try pg.psql("CHECKPOINT")
                     let grown = (Double(try pg.psql(size).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) - empty
                     print(
                         "PostgreSQL database grew by \(Int(grown)) bytes for \(w.points) points and \(w.bytes) body bytes "
-                            + "(\(CloudBench.fixed(grown / Double(w.points), 3)) bytes/point with rows, indexes and pages)"
+                            + "(\(Report.fixed(grown / Double(w.points), 3)) bytes/point with rows, indexes and pages)"
                     )
                     latencyRows += try await queryLatency(sets, urls: cloud.map(\.url), client: client).map {
                         ["\(nodes)"] + $0
@@ -45,16 +45,16 @@ extension CloudBench {
                 pg.stop()
             }
             ingestRows.append(CloudBench.ingestRow(["\(nodes)"], w, results))
-            print("\(nodes) node(s), runs (s): " + results.map { CloudBench.fixed($0, 2) }.joined(separator: ", "))
+            print("\(nodes) node(s), runs (s): " + results.map { Report.fixed($0, 2) }.joined(separator: ", "))
         }
         print(
             "\n### Cloud ingest on PostgreSQL: \(gateways) gateways at once spread over the nodes, \(sets.count) data sets × \(copies) copies (median of \(runs) runs)\n"
         )
-        CloudBench.table(["nodes"] + CloudBench.ingestHeader, ingestRows)
+        Report.table(["nodes"] + CloudBench.ingestHeader, ingestRows)
         print(
             "\n### Query latency on PostgreSQL (\(clients) clients at once spread over the nodes, \(queries) queries per kind)\n"
         )
-        CloudBench.table(["nodes"] + CloudBench.latencyHeader, latencyRows)
+        Report.table(["nodes"] + CloudBench.latencyHeader, latencyRows)
     }
 
     static let latencyHeader = ["query", "median ms", "p90 ms", "queries/s"]
@@ -97,52 +97,19 @@ extension CloudBench {
                             guard response.status == .ok else {
                                 throw HarnessError("\(p): \(response.status.code) \(String(buffer: body).prefix(200))")
                             }
-                            out.append(CloudBench.seconds(ContinuousClock.now - t) * 1000)
+                            out.append(Report.seconds(ContinuousClock.now - t) * 1000)
                         }
                         return out
                     }
                 }
                 return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
             }
-            let wall = CloudBench.seconds(ContinuousClock.now - start)
+            let wall = Report.seconds(ContinuousClock.now - start)
             rows.append([
-                label, CloudBench.fixed(times[times.count / 2], 2), CloudBench.fixed(times[times.count * 9 / 10], 2),
-                CloudBench.fixed(Double(times.count) / wall, 0),
+                label, Report.fixed(times[times.count / 2], 2), Report.fixed(times[times.count * 9 / 10], 2),
+                Report.fixed(Double(times.count) / wall, 0),
             ])
         }
         return rows
-    }
-}
-
-/// CPU seconds from /proc: some processes', this one's, and the whole machine's busy time.
-struct CPUTimes {
-    var nodes = 0.0, me = 0.0, busy = 0.0
-    static let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-    static let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-
-    static func read(_ pids: [pid_t]) -> CPUTimes {
-        var t = CPUTimes()
-        for pid in pids { t.nodes += process("/proc/\(pid)/stat") }
-        t.me = process("/proc/self/stat")
-        // /proc/stat "cpu user nice system idle iowait irq softirq steal …": busy = all but idle and iowait.
-        if let line = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8))?.split(separator: "\n").first {
-            let f = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-            if f.count >= 8 { t.busy = (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / ticks }
-        }
-        return t
-    }
-
-    /// utime + stime of one process.
-    static func process(_ path: String) -> Double {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let close = text.lastIndex(of: ")") else {
-            return 0
-        }
-        let f = text[text.index(after: close)...].split(separator: " ")
-        guard f.count > 13, let u = Double(f[11]), let s = Double(f[12]) else { return 0 }
-        return (u + s) / ticks
-    }
-
-    static func - (a: CPUTimes, b: CPUTimes) -> CPUTimes {
-        CPUTimes(nodes: a.nodes - b.nodes, me: a.me - b.me, busy: a.busy - b.busy)
     }
 }

@@ -24,11 +24,9 @@ struct CloudBench: AsyncParsableCommand {
     @Option(help: "Work directory (default: a fresh one under /tmp).") var work: String?
     @Option(help: "Queries per kind in the query-latency measurement.") var queries = 300
     @Option(help: "Concurrent clients in the query-latency measurement.") var clients = 8
-    @Option(help: "PromQL phase: 1 Hz series loaded into alicedb-cloud and Prometheus.") var promqlSeries = 100
-    @Option(help: "PromQL phase: days of each series (the panels' range).") var promqlDays = 30
+    @OptionGroup var promql: PromQLOptions
 
     static let lineBatch = 5000
-    static let batchBytes = 1 << 20
 
     struct Shipped {
         var name: String
@@ -46,7 +44,7 @@ struct CloudBench: AsyncParsableCommand {
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.sorted()
         guard !files.isEmpty else { throw ValidationError("no .csv files in \(folder)") }
         print(
-            "alicedb-cloud-bench: \(files.count) data sets from \(folder); cloud node \(CloudBench.executable("alicedb-cloud"))"
+            "alicedb-cloud-bench: \(files.count) data sets from \(folder); cloud node \(BenchNode.executable("alicedb-cloud"))"
         )
         let client = HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
@@ -60,7 +58,9 @@ struct CloudBench: AsyncParsableCommand {
             }
             if phases.contains("ingest") { try await ingest(shipped[256]!, dir: dir, client: client) }
             if phases.contains("postgres") { try await postgres(shipped[256]!, dir: dir, client: client) }
-            if phases.contains("promql") { try await promql(files, dir: dir, client: client) }
+            if phases.contains("promql") {
+                try await PromQLBench(options: promql, folder: folder, runs: runs, client: client).run(files, dir: dir)
+            }
         } catch {
             try? await client.shutdown()
             throw error
@@ -68,30 +68,10 @@ struct CloudBench: AsyncParsableCommand {
         try await client.shutdown()
     }
 
-    static func executable(_ name: String) -> String {
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let p = me.appendingPathComponent(name).path
-        return FileManager.default.isExecutableFile(atPath: p) ? p : BuiltExecutable.path(name)
-    }
-
-    /// A cloud node with `n` gateways `gw-0…` (tokens `bench-token-K`) and no rate limit to speak of.
-    /// With `postgres`, the node keeps everything in that database (pool of 16 connections).
-    func startCloud(_ dir: String, gateways n: Int, postgres: String? = nil) throws -> CloudProcess {
-        try CloudProcess(directory: dir, executable: CloudBench.executable("alicedb-cloud")) { data, listen in
-            var s = "[server]\nlisten = \"\(listen)\"\nrate_limit = 1000000\nmax_body = \"16MiB\"\n[storage]\n"
-            s +=
-                postgres.map { "kind = \"postgres\"\nurl = \"\($0)\"\npool_size = 16\nquery_timeout = 60\n" }
-                ?? "path = \"\(data)\"\n"
-            for k in 0..<n { s += "[[gateway]]\nname = \"gw-\(k)\"\ntoken = \"bench-token-\(k)\"\n" }
-            s += "[[reader]]\nname = \"bench\"\ntoken = \"bench-reader-token\"\n"
-            return s
-        }
-    }
-
     /// The agent's outbox for one data set: points put as they would arrive, fitted losslessly in
     /// MemTables of `capacity` points, shipped in batches of about 1 MiB.
     func outbox(_ file: String, capacity: Int, dir: String) throws -> Shipped {
-        let (ts, values) = try CloudBench.load(folder + "/" + file)
+        let (ts, values) = try DataSet.load(folder + "/" + file)
         let path = dir + "/gw-\(capacity)-\(file)"
         try? FileManager.default.removeItem(atPath: path)
         var o = DatabaseOptions(memoryBudget: 64 << 20, defaultCapacity: capacity, maxBufferAgeSeconds: nil)
@@ -108,7 +88,7 @@ struct CloudBench: AsyncParsableCommand {
         var s = Shipped(
             name: name, points: ts.count, segments: 0, batches: [], first: ts.first ?? 0, last: ts.last ?? 0)
         while true {
-            let b = try db.outbox(maxBytes: CloudBench.batchBytes)
+            let b = try db.outbox(maxBytes: BenchNode.batchBytes)
             if b.isEmpty { break }
             s.batches.append(b.body)
             s.segments += b.segments
@@ -116,18 +96,6 @@ struct CloudBench: AsyncParsableCommand {
         }
         try db.close()
         return s
-    }
-
-    static func load(_ path: String) throws -> (ts: [Int64], values: [Double]) {
-        var ts = [Int64]()
-        var values = [Double]()
-        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst() {
-            let p = line.split(separator: ",")
-            guard p.count == 2, let t = Int64(p[0]), let v = DoubleText.parse(p[1]) else { continue }
-            ts.append(t)
-            values.append(v)
-        }
-        return (ts, values)
     }
 
     /// What Telegraf's InfluxDB output sends for the same points: line protocol, batches of
@@ -155,28 +123,14 @@ struct CloudBench: AsyncParsableCommand {
             .utf8
     ).count
 
-    func post(_ client: HTTPClient, _ url: String, gateway k: Int, _ body: [UInt8]) async throws -> (
-        stored: Int, points: Int
-    ) {
-        var request = HTTPClientRequest(url: url + "/v1/segments")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer bench-token-\(k)")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .seconds(120))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status == .ok else { throw HarnessError("cloud node answered \(response.status.code): \(text)") }
-        let json = (try JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
-        return (json?["stored"] as? Int ?? 0, json?["points"] as? Int ?? 0)
-    }
-
     func wire(_ files: [String], dir: String, client: HTTPClient) async throws -> [Int: [Shipped]] {
-        let cloud = try startCloud(dir + "/cloud-wire", gateways: 1)
+        let cloud = try BenchNode.start(dir + "/cloud-wire", gateways: 1)
         defer { cloud.terminate() }
         var shipped = [Int: [Shipped]]()
         var rows = [[String]]()
         var sums = [0.0, 0.0, 0.0]
         for file in files {
-            let (ts, values) = try CloudBench.load(folder + "/" + file)
+            let (ts, values) = try DataSet.load(folder + "/" + file)
             var perPoint = [Double]()
             for capacity in [16384, 256] {
                 let s = try outbox(file, capacity: capacity, dir: dir)
@@ -186,7 +140,7 @@ struct CloudBench: AsyncParsableCommand {
                 if capacity == 256 {
                     // Really sent and stored: the node must hold every point.
                     var points = 0
-                    for b in s.batches { points += try await post(client, cloud.url, gateway: 0, b).points }
+                    for b in s.batches { points += try await BenchNode.post(client, cloud.url, gateway: 0, b).points }
                     guard points == s.points else {
                         throw HarnessError("\(file): the cloud node stored \(points) of \(s.points) points")
                     }
@@ -198,16 +152,16 @@ struct CloudBench: AsyncParsableCommand {
             perPoint.append(influx)
             for k in 0..<3 { sums[k] += perPoint[k] }
             rows.append(
-                [String(file.dropLast(4)), String(ts.count)] + perPoint.map { CloudBench.fixed($0, 3) }
-                    + [CloudBench.fixed(influx / perPoint[1], 1) + "×"])
+                [String(file.dropLast(4)), String(ts.count)] + perPoint.map { Report.fixed($0, 3) }
+                    + [Report.fixed(influx / perPoint[1], 1) + "×"])
         }
         let n = Double(files.count)
         rows.append(
-            ["mean", ""] + sums.map { CloudBench.fixed($0 / n, 3) } + [
-                CloudBench.fixed(sums[2] / sums[1], 1) + "× (of means)"
+            ["mean", ""] + sums.map { Report.fixed($0 / n, 3) } + [
+                Report.fixed(sums[2] / sums[1], 1) + "× (of means)"
             ])
         print("\n### Bytes sent upstream per point (lossless; HTTP request line and headers included)\n")
-        CloudBench.table(
+        Report.table(
             [
                 "data set", "points", "alicedb, 16 384-pt MemTable", "alicedb, 256-pt MemTable",
                 "line protocol + gzip, 5 000/batch",
@@ -250,27 +204,23 @@ struct CloudBench: AsyncParsableCommand {
                 let url = urls[k % urls.count]
                 group.addTask {
                     var n = 0
-                    for b in batches { n += try await self.post(client, url, gateway: k, b).stored }
+                    for b in batches { n += try await BenchNode.post(client, url, gateway: k, b).stored }
                     return n
                 }
             }
             return try await group.reduce(0, +)
         }
         guard stored == w.segments else { throw HarnessError("the cloud stored \(stored) of \(w.segments) segments") }
-        return CloudBench.seconds(ContinuousClock.now - start)
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        return Report.seconds(ContinuousClock.now - start)
     }
 
     /// One table row of an ingest measurement (the median run).
     static func ingestRow(_ label: [String], _ w: Workload, _ runs: [Double]) -> [String] {
         let t = runs.sorted()[runs.count / 2]
         return label + [
-            String(w.segments), String(w.points), CloudBench.fixed(Double(w.bytes) / 1e6, 2), CloudBench.fixed(t, 2),
-            CloudBench.fixed(Double(w.segments) / t, 0), CloudBench.fixed(Double(w.points) / t, 0),
-            CloudBench.fixed(Double(w.bytes) / 1e6 / t, 1),
+            String(w.segments), String(w.points), Report.fixed(Double(w.bytes) / 1e6, 2), Report.fixed(t, 2),
+            Report.fixed(Double(w.segments) / t, 0), Report.fixed(Double(w.points) / t, 0),
+            Report.fixed(Double(w.bytes) / 1e6 / t, 1),
         ]
     }
 
@@ -280,39 +230,21 @@ struct CloudBench: AsyncParsableCommand {
         let w = try workload(sets)
         var results = [Double]()
         for run in 0..<runs {
-            let cloud = try startCloud(dir + "/cloud-ingest-\(run)", gateways: gateways)
+            let cloud = try BenchNode.start(dir + "/cloud-ingest-\(run)", gateways: gateways)
             results.append(try await send(w, to: [cloud.url], client: client))
             if run == runs - 1 {
                 let latency = try await queryLatency(sets, urls: [cloud.url], client: client)
                 print(
                     "\n### Query latency, embedded store, one node (\(clients) clients at once, \(queries) queries per kind)\n"
                 )
-                CloudBench.table(CloudBench.latencyHeader, latency)
+                Report.table(CloudBench.latencyHeader, latency)
             }
             cloud.terminate()
         }
         print(
             "\n### Cloud ingest: \(gateways) gateways at once, \(sets.count) data sets × \(copies) copies, 256-point MemTables (median of \(runs) runs)\n"
         )
-        CloudBench.table(CloudBench.ingestHeader, [CloudBench.ingestRow([], w, results)])
-        print("runs (s): " + results.map { CloudBench.fixed($0, 2) }.joined(separator: ", "))
-    }
-
-    static func fixed(_ v: Double, _ digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (v * scale).rounded() / scale
-        var s = String(r)
-        if digits == 0 { return String(Int64(r)) }
-        let parts = s.split(separator: ".")
-        let frac = parts.count > 1 ? String(parts[1]) : ""
-        s = String(parts[0]) + "." + frac + String(repeating: "0", count: max(0, digits - frac.count))
-        return s
-    }
-
-    static func table(_ header: [String], _ rows: [[String]]) {
-        print("| " + header.joined(separator: " | ") + " |")
-        print("|" + header.map { _ in " --- |" }.joined())
-        for r in rows { print("| " + r.joined(separator: " | ") + " |") }
+        Report.table(CloudBench.ingestHeader, [CloudBench.ingestRow([], w, results)])
+        print("runs (s): " + results.map { Report.fixed($0, 2) }.joined(separator: ", "))
     }
 }
