@@ -38,23 +38,26 @@ public enum ProcessMemory {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Asks the kernel to page out this program's own file-backed pages (its code and read-only
-    /// data) once start-up is over. Start-up (argument parsing, TOML, the HTTP listener, opening
-    /// the database) touches code spread over most of the executable, and the kernel maps files
-    /// 64 KiB around every fault, so about 11 MiB of a statically linked agent stay resident
-    /// although the ingest loop uses a fraction of it. The pages stay in the page cache; what the
-    /// loop needs faults back in. Returns the bytes of the ranges advised (0 where unsupported).
+    /// Asks the kernel to page out this program's read-only file-backed pages — its code and
+    /// read-only data, and those of the shared libraries it loaded — once start-up is over.
+    /// Start-up (argument parsing, TOML, the HTTP listener, opening the database) touches code
+    /// spread over most of the executable, the dynamic linker reads every library's symbol and
+    /// relocation tables, and the kernel maps files 64 KiB around every fault: about 11 MiB of a
+    /// statically linked agent and most of libstdc++ (TOMLKit's parser, used at start and on
+    /// SIGHUP only) stay resident although the ingest loop uses a fraction of them. What the loop
+    /// needs faults back in; pages another process maps too are left alone by the kernel.
+    /// Returns the bytes of the ranges advised (0 where unsupported).
     @discardableResult
     public static func releaseStartupPages() -> Int {
         #if os(Linux)
             guard let maps = readProc("/proc/self/maps") else { return 0 }
-            let exe = readLink("/proc/self/exe")
-            guard !exe.isEmpty else { return 0 }
             var total = 0
             for line in maps.split(separator: "\n") {
-                // start-end perms offset dev inode path
+                // start-end perms offset dev inode path: a file's mapping (not [stack], [vdso], anonymous)
+                // that is not writable (writable pages may be dirty: paging them out means writing them).
                 let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-                guard f.count == 6, f[5].drop(while: { $0 == " " }) == exe, f[1].hasPrefix("r"), !f[1].contains("w")
+                guard f.count == 6, f[5].drop(while: { $0 == " " }).hasPrefix("/"), f[1].hasPrefix("r"),
+                    !f[1].contains("w")
                 else { continue }
                 let range = f[0].split(separator: "-")
                 guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
@@ -101,13 +104,6 @@ public enum ProcessMemory {
         #else
             return 0
         #endif
-    }
-
-    static func readLink(_ path: String) -> String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buf, buf.count - 1)
-        guard n > 0 else { return "" }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

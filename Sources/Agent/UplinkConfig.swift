@@ -5,8 +5,10 @@ public struct UplinkOptions: Sendable, Equatable {
     /// The cloud node's base URL (`http://host:port` or `https://…`); batches go to `/v1/segments`.
     public var url: String
     public var token: String
-    /// A batch holds about this many bytes of segments (at least one frame).
-    public var batchBytes = 1 << 20
+    /// A batch holds about this many bytes of segments (at least one frame). The default keeps the
+    /// batch the agent builds, and builds again on every retry of an outage, small beside its
+    /// memory budget; a gateway's backlog still drains in requests of a quarter megabyte.
+    public var batchBytes = 256 << 10
     /// Bytes per second at most, averaged over each batch (nil: no cap).
     public var maxBandwidth: Int? = nil
     /// Seconds between looks at the outbox while it is empty.
