@@ -36,7 +36,8 @@ struct IntakeService: Service {
 }
 
 /// The engine's periodic work (`Database.maintain()`: WAL group commit, age-based flushes,
-/// retention, compaction) every `maintenanceInterval`, until a graceful shutdown.
+/// retention, compaction) every `maintenanceInterval`, until a graceful shutdown; every 10 s it
+/// also returns the heap's free pages to the kernel (`ProcessMemory.returnFreePages`).
 struct MaintenanceService: Service {
     let db: Database
     let logger: Logger
@@ -44,6 +45,7 @@ struct MaintenanceService: Service {
     func run() async throws {
         let interval = db.options.maintenanceInterval
         var next = ContinuousClock.now + interval
+        var trimmed = ContinuousClock.now
         while true {
             let wake = next
             do { try await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) } } catch
@@ -52,6 +54,10 @@ struct MaintenanceService: Service {
             }
             do { try db.maintain() } catch {
                 logger.error("maintenance failed", metadata: ["error": "\(error)"])
+            }
+            if ContinuousClock.now - trimmed >= .seconds(10) {
+                ProcessMemory.returnFreePages()
+                trimmed = ContinuousClock.now
             }
             next = max(next + interval, ContinuousClock.now)
         }

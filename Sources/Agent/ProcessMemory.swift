@@ -86,6 +86,18 @@ public enum ProcessMemory {
         #endif
     }
 
+    /// Gives the kernel back the heap's free pages (glibc's `malloc_trim`), not only those at its
+    /// top: flushes free buffers all over the heap, and between two flush rounds the pages of
+    /// those not reused stay resident otherwise. Returns whether any memory was released.
+    @discardableResult
+    public static func returnFreePages() -> Bool {
+        #if os(Linux)
+            return glibcMallocTrim(0) == 1
+        #else
+            return false
+        #endif
+    }
+
     /// How many arenas glibc's allocator has (from `malloc_info`); 0 where unknown. `tuneMalloc`
     /// keeps it at 1 when it ran early enough — /metrics shows it, so a regression is visible.
     public static func mallocArenas() -> Int {
@@ -111,6 +123,10 @@ public enum ProcessMemory {
     /// `int mallopt(int, int)` from <malloc.h>, which the Glibc module does not export.
     @_silgen_name("mallopt")
     private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+
+    /// `int malloc_trim(size_t)` from <malloc.h>.
+    @_silgen_name("malloc_trim")
+    private func glibcMallocTrim(_ pad: Int) -> Int32
 
     /// `int malloc_info(int, FILE *)` from <malloc.h>: the allocator's state as XML, one <heap> per arena.
     @_silgen_name("malloc_info")
