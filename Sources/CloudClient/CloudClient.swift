@@ -59,11 +59,15 @@ public struct CloudClient: Sendable {
     public init(
         url: String, token: String, tls: TLSFiles, timeout: Duration, eventLoopGroup: any EventLoopGroup
     ) throws(CloudClientError) {
-        baseURL = try CloudClient.base(url)
+        let endpoint: HTTPTransport.Endpoint
+        do { endpoint = try HTTPTransport.parse(url) } catch {
+            throw CloudClientError(.invalidURL, error.description, url: url)
+        }
+        baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.token = token
         self.timeout = timeout
         var tlsConfiguration: TLSConfiguration? = nil
-        if baseURL.hasPrefix("https://") {
+        if endpoint.tls {
             var t = TLSConfiguration.makeClientConfiguration()
             do {
                 if let ca = tls.caFile { t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
@@ -80,9 +84,7 @@ public struct CloudClient: Sendable {
         let connect = min(TimeAmount.nanoseconds(CloudClient.nanoseconds(timeout)), .seconds(10))
         do {
             http = try HTTPTransport(
-                url: baseURL, tls: tlsConfiguration, group: eventLoopGroup, connectTimeout: connect)
-        } catch let e as TransportError {
-            throw CloudClientError(.invalidURL, e.description, url: url)
+                endpoint: endpoint, tls: tlsConfiguration, group: eventLoopGroup, connectTimeout: connect)
         } catch {
             throw CloudClientError(.tlsFiles, "the TLS settings could not be used", url: baseURL, cause: error)
         }
@@ -91,14 +93,6 @@ public struct CloudClient: Sendable {
     /// Closes the connection kept open between requests.
     public func shutdown() async {
         await http.shutdown()
-    }
-
-    static func base(_ url: String) throws(CloudClientError) -> String {
-        let trimmed = url.hasSuffix("/") ? String(url.dropLast()) : url
-        guard trimmed.hasPrefix("http://") || trimmed.hasPrefix("https://"), trimmed.count > 8 else {
-            throw CloudClientError(.invalidURL, "not an http:// or https:// URL", url: url)
-        }
-        return trimmed
     }
 
     static func nanoseconds(_ d: Duration) -> Int64 {
@@ -123,7 +117,8 @@ public struct CloudClient: Sendable {
         contentType: String? = nil, headers extra: [(String, String)] = [], maxBytes: Int
     ) async throws(CloudClientError) -> Answer {
         let pairs = query.compactMap { k, v in v.map { "\(k)=\(CloudClient.escape($0))" } }
-        let url = baseURL + path + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&"))
+        let target = path + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&"))
+        let url = baseURL + target
         var headers = HTTPHeaders()
         headers.add(name: "Authorization", value: "Bearer \(token)")
         headers.add(name: "User-Agent", value: "alicedb/\(AliceDBVersion.string)")
@@ -132,8 +127,7 @@ public struct CloudClient: Sendable {
         let response: HTTPTransport.Response
         do {
             response = try await http.send(
-                method, String(url.dropFirst(baseURL.count)), headers: headers,
-                body: body,
+                method, target, headers: headers, body: body,
                 deadline: .now() + .nanoseconds(CloudClient.nanoseconds(timeout)), maxBytes: maxBytes)
         } catch {
             throw CloudClientError(.transport, "no answer", url: url, cause: error)

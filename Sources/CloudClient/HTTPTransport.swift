@@ -40,12 +40,19 @@ final class HTTPTransport: Sendable {
     /// An idle connection older than this is closed rather than reused (the node may have closed it).
     static let idleLimit = Duration.seconds(50)
 
-    /// - Throws: `TransportError` when `url` is not an `http://` or `https://` URL with a host.
-    init(url: String, tls: TLSConfiguration?, group: any EventLoopGroup, connectTimeout: TimeAmount) throws {
-        endpoint = try HTTPTransport.parse(url)
+    /// - Throws: swift-nio-ssl's error when `tls` cannot be used.
+    init(endpoint: Endpoint, tls: TLSConfiguration?, group: any EventLoopGroup, connectTimeout: TimeAmount) throws {
+        self.endpoint = endpoint
         self.group = group
         self.connectTimeout = connectTimeout
         sslContext = endpoint.tls ? try NIOSSLContext(configuration: tls ?? .makeClientConfiguration()) : nil
+    }
+
+    /// - Throws: `TransportError` when `url` is not an `http://` or `https://` URL with a host.
+    convenience init(url: String, tls: TLSConfiguration?, group: any EventLoopGroup, connectTimeout: TimeAmount)
+        throws
+    {
+        try self.init(endpoint: HTTPTransport.parse(url), tls: tls, group: group, connectTimeout: connectTimeout)
     }
 
     /// Splits `scheme://host[:port][/path]` (the host may be a bracketed IPv6 address).

@@ -53,7 +53,9 @@ struct Outbox {
                 switch try files.file(n).readFrame(at: offset, size: end) {
                 case .success(let (frame, frameBytes)):
                     let (name, bound) = describe(frame.series)
-                    let add = frame.segments.reduce(0) { $0 + name.utf8.count + $1.1 + 26 }
+                    let add = frame.segments.reduce(0) {
+                        $0 + SegmentBatch.encodedSize(series: name, segmentBytes: $1.1)
+                    }
                     if builder.count > 0 && bytes + add > maxBytes {
                         next = UplinkCursor(file: n, offset: offset)
                         break scan

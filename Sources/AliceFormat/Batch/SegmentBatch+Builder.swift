@@ -15,9 +15,7 @@ extension SegmentBatch {
         /// - Parameter capacity: the bytes to reserve: about the batch's size.
         public init(capacity: Int) {
             writer = ByteWriter(capacity: 16 + capacity)
-            writer.append(SegmentBatch.magic)
-            writer.u8(SegmentBatch.version)
-            writer.append([0, 0, 0])
+            SegmentBatch.writeHead(&writer)
             writer.append([0x80, 0x80, 0x00])  // the entry count, three bytes; `finish` writes it
         }
 
@@ -31,12 +29,7 @@ extension SegmentBatch {
         ///   - segment: the segment, as stored.
         public mutating func append(series: String, bound: ErrorBound, segment: UnsafeRawBufferPointer) {
             precondition(count < SegmentBatch.maxEntries, "a batch holds at most maxEntries segments")
-            writer.varint(UInt64(series.utf8.count))
-            writer.bytes.append(contentsOf: series.utf8)
-            writer.f64(bound.absolute)
-            writer.f64(bound.relativePercent)
-            writer.varint(UInt64(segment.count))
-            writer.bytes.append(contentsOf: segment)
+            SegmentBatch.writeEntry(&writer, series: series, bound: bound, segment: segment)
             if let key = FormatFeatures.key(of: segment) { featureKeys.insert(key) }
             count += 1
         }

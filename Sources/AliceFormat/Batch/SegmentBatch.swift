@@ -31,25 +31,37 @@ public struct SegmentBatch: Sendable, Equatable {
     public init(entries: [Entry] = []) { self.entries = entries }
 
     /// Bytes this entry adds to an encoded batch (near enough for batching by size).
-    public static func encodedSize(_ e: Entry) -> Int { e.series.utf8.count + e.segment.count + 26 }
+    public static func encodedSize(_ e: Entry) -> Int { encodedSize(series: e.series, segmentBytes: e.segment.count) }
+
+    /// Bytes an entry of `series` and a segment of `segmentBytes` adds to an encoded batch.
+    public static func encodedSize(series: String, segmentBytes: Int) -> Int { series.utf8.count + segmentBytes + 26 }
 
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 16 + entries.reduce(0) { $0 + Self.encodedSize($1) })
-        w.append(Self.magic)
-        w.u8(Self.version)
-        w.append([0, 0, 0])
+        Self.writeHead(&w)
         w.varint(UInt64(entries.count))
         for e in entries {
-            let name = Array(e.series.utf8)
-            w.varint(UInt64(name.count))
-            w.append(name)
-            w.f64(e.bound.absolute)
-            w.f64(e.bound.relativePercent)
-            w.varint(UInt64(e.segment.count))
-            w.append(e.segment)
+            e.segment.withUnsafeBytes { Self.writeEntry(&w, series: e.series, bound: e.bound, segment: $0) }
         }
         w.u32(CRC32C.checksum(w.bytes))
         return w.bytes
+    }
+
+    /// The magic, the version and the reserved bytes.
+    static func writeHead(_ w: inout ByteWriter) {
+        w.append(magic)
+        w.u8(version)
+        w.append([0, 0, 0])
+    }
+
+    /// One entry: the name, the bound, the segment.
+    static func writeEntry(_ w: inout ByteWriter, series: String, bound: ErrorBound, segment: UnsafeRawBufferPointer) {
+        w.varint(UInt64(series.utf8.count))
+        w.bytes.append(contentsOf: series.utf8)
+        w.f64(bound.absolute)
+        w.f64(bound.relativePercent)
+        w.varint(UInt64(segment.count))
+        w.bytes.append(contentsOf: segment)
     }
 
     /// Parses a batch from untrusted bytes.
