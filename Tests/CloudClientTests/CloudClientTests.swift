@@ -108,16 +108,14 @@ import Testing
         let badInterval = await refusal { _ = try await reader.downsample("x", interval: 0, fn: .avg, gateway: "gw-1") }
         #expect(badInterval?.status == 400 && badInterval?.message.contains("interval") == true)
 
-        // No node: no status, a cause that names the address and the refusal, and worth another try.
+        // No node: no status, a cause, and worth another try. (The node may still finish accepting
+        // while it stops: the cause is a refused connection or a timeout. HTTPTransportTests checks
+        // the text of a refused one.)
         await node.stop()
         let impatient = try CloudClient(url: node.url, token: LoopbackNode.gatewayToken, timeout: .seconds(1))
         let gone = await refusal { _ = try await impatient.upload(batch) }
         #expect(gone?.status == nil && gone?.code == .transport && gone?.cause != nil && gone?.isRetryable == true)
         #expect(gone?.url == segments)
-        let text = gone.map { "\($0)" } ?? ""
-        #expect(
-            text.contains("cannot connect: [IPv4]127.0.0.1/127.0.0.1:\(node.port): ")
-                && !text.contains("SingleConnectionFailure"), "\(text)")
     }
 
     @Test func whichFailuresAreWorthRetrying() throws {

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -59,6 +60,38 @@ import Testing
         #expect(server.connections == 2)
         await transport.shutdown()
         try await server.stop()
+    }
+
+    @Test func aRefusedConnectionNamesTheAddressWithoutReflection() async throws {
+        // A port bound but not listening refuses connections, and no test running beside this one
+        // can take it over (a closed server's port can be: it then answers, or stays silent).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, size) == 0 && getsockname(fd, $0, &size) == 0
+            }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let transport = try HTTPTransport(
+            url: "http://127.0.0.1:\(port)", tls: nil, group: MultiThreadedEventLoopGroup.singleton,
+            connectTimeout: .seconds(5))
+        do {
+            _ = try await transport.send(
+                .GET, "/", headers: [:], body: nil, deadline: .now() + .seconds(10), maxBytes: 1024)
+            Issue.record("an answer from a port nothing listens on")
+        } catch let e as TransportError {
+            #expect(e.beforeAnswer && e.cause != nil)
+            #expect(
+                e.description.hasPrefix("cannot connect: [IPv4]127.0.0.1/127.0.0.1:\(port): ")
+                    && !e.description.contains("SingleConnectionFailure"), "\(e)")
+        }
     }
 
     @Test func aSilentServerTimesOutAndALongAnswerIsCut() async throws {
