@@ -159,18 +159,7 @@ package enum RangeCoder {
     /// The tree layout (`TreeModel`), each value's width in the context of its predecessor's level
     /// (`levels`, one a value) or else of the previous value's size class.
     static func encodeTrees(_ values: [UInt64], levels: [UInt8]? = nil, widths: Widths = .tree) -> [UInt8] {
-        var model = TreeModel(widths: widths)
-        defer { model.release() }
-        var e = RangeEncoder()
-        e.out.reserveCapacity(values.count / 2 + 16)
-        var h = History()
-        for (i, u) in values.enumerated() {
-            let (mag, negative) = split(u)
-            let context = levels.map { Int($0[i]) } ?? h.c1
-            model.encode(mag, negative: negative, context: context, h, into: &e)
-            h.advance(mag, negative: negative)
-        }
-        return e.finish()
+        TreeModel.encode(values, levels: levels, widths: widths)
     }
 
     static func decodeTrees(
@@ -178,21 +167,6 @@ package enum RangeCoder {
         widths: Widths = .tree,
         into out: inout [UInt64]
     ) throws(DecodeError) {
-        var model = TreeModel(widths: widths)
-        defer { model.release() }
-        var d = RangeDecoder(raw, from: from, to: to)
-        var h = History()
-        var levels = levels
-        var level = 0
-        out.reserveCapacity(out.count + count)
-        for _ in 0..<count {
-            let context = levels == nil ? h.c1 : level
-            let (mag, negative) = model.decode(context: context, h, from: &d)
-            if d.overrun { throw DecodeError("range-coded values end early", offset: to) }
-            let z = join(mag, negative: negative)
-            out.append(z)
-            h.advance(mag, negative: negative)
-            if levels != nil { level = levels!.next(z) }
-        }
+        try TreeModel.decode(count: count, from: raw, from, to, levels: levels, widths: widths, into: &out)
     }
 }
