@@ -37,7 +37,7 @@ struct IntakeService: Service {
 
 /// The engine's periodic work (`Database.maintain()`: WAL group commit, age-based flushes,
 /// retention, compaction) every `maintenanceInterval`, until a graceful shutdown; every 10 s it
-/// also returns the heap's free pages to the kernel (`ProcessMemory.returnFreePages`).
+/// also returns the heap's free pages to the kernel and unmaps idle code (`ProcessMemory`).
 struct MaintenanceService: Service {
     let db: Database
     let logger: Logger
@@ -57,6 +57,7 @@ struct MaintenanceService: Service {
             }
             if ContinuousClock.now - trimmed >= .seconds(10) {
                 ProcessMemory.returnFreePages()
+                ProcessMemory.unmapIdleCode()
                 trimmed = ContinuousClock.now
             }
             next = max(next + interval, ContinuousClock.now)

@@ -38,32 +38,46 @@ public enum ProcessMemory {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Asks the kernel to page out this program's read-only file-backed pages — its code and
-    /// read-only data, and those of the shared libraries it loaded — once start-up is over.
-    /// Start-up (argument parsing, TOML, the HTTP listener, opening the database) touches code
-    /// spread over most of the executable, the dynamic linker reads every library's symbol and
-    /// relocation tables, and the kernel maps files 64 KiB around every fault: about 11 MiB of a
-    /// statically linked agent and most of libstdc++ (TOMLKit's parser, used at start and on
-    /// SIGHUP only) stay resident although the ingest loop uses a fraction of them. What the loop
-    /// needs faults back in; pages another process maps too are left alone by the kernel.
-    /// Returns the bytes of the ranges advised (0 where unsupported).
+    /// Lets go of the file-backed pages start-up touched: this program's code and read-only data,
+    /// and those of the shared libraries it loaded. Start-up (the dynamic linker's relocations,
+    /// argument parsing, TOML, the HTTP listener, opening the database) touches code and tables
+    /// spread over most of the executable, and the kernel maps files 64 KiB around every fault:
+    /// most of a statically linked agent and of libstdc++ (TOMLKit's parser, used at start and on
+    /// SIGHUP only) would stay resident although the ingest loop uses a fraction of them. Code is
+    /// unmapped (`unmapIdleCode`); read-only data is paged out (`MADV_PAGEOUT`, Linux 5.4), which
+    /// also drops it from the page cache unless another process maps it. What the agent needs
+    /// afterwards faults back in. Returns the bytes of the ranges advised (0 where unsupported).
     @discardableResult
     public static func releaseStartupPages() -> Int {
+        unmapIdleCode() + advise(21, where: { $0.hasPrefix("r--") })
+    }
+
+    /// Unmaps this program's code pages from it, leaving them in the page cache: the code the
+    /// agent still runs faults back in at once (a minor fault, no disk read), and the rest — an
+    /// outage's retry paths, a SIGHUP's TOML parser, code around what ran, which the kernel maps
+    /// 64 KiB at a time — stops counting in the agent's resident memory. Only executable
+    /// mappings, which nothing writes (unmapping relocated read-only data would lose its
+    /// relocations), and not `MADV_PAGEOUT`: done every few seconds, that would read the code
+    /// from the SD card again and again.
+    @discardableResult
+    public static func unmapIdleCode() -> Int {
+        advise(4, where: { $0.hasPrefix("r-x") })  // MADV_DONTNEED
+    }
+
+    /// Gives `advice` (a `madvise` code) for every mapping of a file whose permissions pass `select`.
+    private static func advise(_ advice: Int32, where select: (Substring) -> Bool) -> Int {
         #if os(Linux)
             guard let maps = readProc("/proc/self/maps") else { return 0 }
             var total = 0
             for line in maps.split(separator: "\n") {
-                // start-end perms offset dev inode path: a file's mapping (not [stack], [vdso], anonymous)
-                // that is not writable (writable pages may be dirty: paging them out means writing them).
+                // start-end perms offset dev inode path: a file's mapping (not [stack], [vdso], anonymous).
                 let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-                guard f.count == 6, f[5].drop(while: { $0 == " " }).hasPrefix("/"), f[1].hasPrefix("r"),
-                    !f[1].contains("w")
-                else { continue }
+                guard f.count == 6, f[5].drop(while: { $0 == " " }).hasPrefix("/"), select(f[1]) else { continue }
                 let range = f[0].split(separator: "-")
                 guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16),
                     end > start
                 else { continue }
-                let advice: Int32 = 21  // MADV_PAGEOUT (Linux 5.4); older kernels answer EINVAL and nothing happens
+                // Older kernels answer EINVAL to an advice they do not know, and nothing happens.
                 if madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), advice) == 0 {
                     total += Int(end - start)
                 }

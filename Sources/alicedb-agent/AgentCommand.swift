@@ -9,11 +9,14 @@ import Logging
 
 /// The entry point: glibc's allocator is tuned before anything else runs. glibc fixes its arena
 /// limit when a second thread first allocates, and `AgentCommand.run` already runs on a
-/// concurrency-pool thread, too late (the soak then showed a second 5 MiB arena).
+/// concurrency-pool thread, too late (the soak then showed a second 5 MiB arena). The pages the
+/// dynamic linker and the runtime's start touched go at once, and again after each start-up step
+/// (`ProcessMemory.releaseStartupPages`): the agent's peak memory was its start-up's.
 @main
 enum AgentMain {
     static func main() async {
         ProcessMemory.tuneMalloc()
+        ProcessMemory.releaseStartupPages()
         await AgentCommand.main()
     }
 }
@@ -43,6 +46,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cfg = try load()
+        ProcessMemory.releaseStartupPages()
         if check {
             print(cfg.summary)
             print("configuration ok")
@@ -58,6 +62,7 @@ struct AgentCommand: AsyncParsableCommand {
             errorLine("alicedb-agent: error: \(error)")
             throw ExitCode(1)
         }
+        ProcessMemory.releaseStartupPages()
         logger.info("alicedb-agent starting", metadata: ["config": "\(cfg.source)", "storage": "\(cfg.storagePath)"])
         // SIGTERM/SIGINT: intake stops, points are flushed, the uplink gets its last try, the listener
         // closes; SIGHUP reloads the subscriptions from the same file.
