@@ -176,11 +176,11 @@ public actor Agent {
                 guard let series = route.series[0] else {
                     throw PayloadError(message: "topic \(m.topic) lacks a level of \(sub.series)")
                 }
-                add(series, m.arrivalMillis, try PayloadDecoder.number(m.payload, subscription: sub), sub.bound)
+                add(series, m.arrivalMillis, try PayloadDecoder.number(m.payload, subscription: sub), sub.seriesOptions)
             case .json:
                 let points = try PayloadDecoder.json(
                     m.payload, topic: m.topic, subscription: sub, series: route.series, arrivalMillis: m.arrivalMillis)
-                for p in points { add(route.series[p.field]!, p.ts, p.value, sub.bound) }
+                for p in points { add(route.series[p.field]!, p.ts, p.value, sub.seriesOptions) }
             }
         } catch {
             bad(sub.topic, "\(m.topic): \(error.message)")
@@ -188,8 +188,8 @@ public actor Agent {
         if pending.count >= Agent.batchPoints { flushPending() }
     }
 
-    private func add(_ series: String, _ t: Int64, _ v: Double, _ bound: ErrorBound) {
-        pending.add(series, t, v, bound)
+    private func add(_ series: String, _ t: Int64, _ v: Double, _ options: SeriesOptions) {
+        pending.add(series, t, v, options)
         scheduleFlush()
     }
 

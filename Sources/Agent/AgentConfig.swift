@@ -14,6 +14,8 @@ public struct Subscription: Sendable, Hashable {
     public var fields: [(series: String, path: String)]
     public var timestampField: String?
     public var bound: ErrorBound
+    /// How the series' segments are entropy-coded (`profile`, default compact).
+    public var profile: CodingProfile = .compact
     public var qos: Int
     /// Largest payload accepted, bytes.
     public var maxPayload: Int
@@ -25,8 +27,11 @@ public struct Subscription: Sendable, Hashable {
         a.topic == b.topic && a.format == b.format && a.series == b.series && a.timestampField == b.timestampField
             && a.bound == b.bound && a.qos == b.qos && a.fields.map(\.series) == b.fields.map(\.series)
             && a.fields.map(\.path) == b.fields.map(\.path) && a.maxPayload == b.maxPayload
-            && a.stallTimeout == b.stallTimeout
+            && a.stallTimeout == b.stallTimeout && a.profile == b.profile
     }
+
+    /// What a series written through this subscription is created (or updated) with.
+    public var seriesOptions: SeriesOptions { SeriesOptions(bound: bound, profile: SeriesOptions.stored(profile)) }
     public func hash(into h: inout Hasher) { h.combine(topic) }
 }
 
@@ -161,7 +166,7 @@ public struct AgentConfig: Sendable {
                 e, table: t,
                 keys: [
                     "topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos",
-                    "max_payload", "stall_timeout",
+                    "max_payload", "stall_timeout", "profile",
                 ])
             guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else {
                 throw reader.error(t, "topic", "is required")
@@ -198,11 +203,15 @@ public struct AgentConfig: Sendable {
                 throw reader.error(t, "max_error", "must be a finite number ≥ 0")
             }
             guard pct >= 0, pct < 100 else { throw reader.error(t, "max_error_pct", "must be in 0..<100") }
+            let profileText = try reader.string(e, "profile", t) ?? CodingProfile.compact.rawValue
+            guard let profile = CodingProfile(rawValue: profileText) else {
+                throw reader.error(t, "profile", "must be \"compact\" or \"fast\", not \"\(profileText)\"")
+            }
             c.subscriptions.append(
                 Subscription(
                     topic: topic, format: format, series: series, fields: fields,
                     timestampField: try reader.string(e, "timestamp", t),
-                    bound: ErrorBound(absolute: maxError, relativePercent: pct),
+                    bound: ErrorBound(absolute: maxError, relativePercent: pct), profile: profile,
                     qos: try reader.int(e, "qos", t, 0...2) ?? c.qos,
                     maxPayload: try reader.size(e, "max_payload", t) ?? 65536,
                     stallTimeout: try stallTimeout(e, t, reader) ?? c.stallTimeout))

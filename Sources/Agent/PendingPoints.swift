@@ -7,14 +7,14 @@ internal import AliceDB
 struct PendingPoints {
     /// Points of one series waiting for the next `putBatches`.
     struct Batch {
-        /// The bound of the subscription the latest point came through: the series' bound.
-        var bound: ErrorBound
+        /// The series options of the subscription the latest point came through (bound, profile).
+        var options: SeriesOptions
         var ts: [Int64] = []
         var values: [Double] = []
-        mutating func append(_ t: Int64, _ v: Double, _ bound: ErrorBound) {
+        mutating func append(_ t: Int64, _ v: Double, _ options: SeriesOptions) {
             ts.append(t)
             values.append(v)
-            self.bound = bound
+            self.options = options
         }
     }
 
@@ -22,15 +22,15 @@ struct PendingPoints {
     /// Points waiting, over every series.
     private(set) var count = 0
 
-    mutating func add(_ series: String, _ t: Int64, _ v: Double, _ bound: ErrorBound) {
-        batches[series, default: Batch(bound: bound)].append(t, v, bound)
+    mutating func add(_ series: String, _ t: Int64, _ v: Double, _ options: SeriesOptions) {
+        batches[series, default: Batch(options: options)].append(t, v, options)
         count += 1
     }
 
     /// Every waiting point, one batch per series, and nothing waits any more.
     mutating func take() -> [SeriesBatch] {
         let out = batches.map { series, b in
-            SeriesBatch(series: series, options: SeriesOptions(bound: b.bound), timestamps: b.ts, values: b.values)
+            SeriesBatch(series: series, options: b.options, timestamps: b.ts, values: b.values)
         }
         batches.removeAll(keepingCapacity: true)
         count = 0

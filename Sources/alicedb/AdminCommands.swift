@@ -42,6 +42,7 @@ struct StatsCommand: ParsableCommand {
                     "\"bytes_per_point\": \(x.bytesPerPoint), \"segments\": \(x.segments), \"buffered_points\": \(x.bufferedPoints), "
                 )
                 out.write("\"max_error\": \(x.bound.absolute), \"max_error_pct\": \(x.bound.relativePercent), ")
+                out.write("\"profile\": \(JSON.quote((x.profile ?? .compact).rawValue)), ")
                 out.write(
                     "\"first_ts\": \(x.firstTimestamp.map(String.init) ?? "null"), \"last_ts\": \(x.lastTimestamp.map(String.init) ?? "null"), "
                 )
@@ -62,18 +63,20 @@ struct StatsCommand: ParsableCommand {
             out.flush()
             return
         }
-        var t = Table(["series", "points", "buffered", "segments", "bytes", "bytes/point", "bound", "models"])
+        var t = Table([
+            "series", "points", "buffered", "segments", "bytes", "bytes/point", "bound", "profile", "models",
+        ])
         for x in s.series {
             t.add([
                 .text(x.name), .int(Int64(x.points)), .int(Int64(x.bufferedPoints)), .int(Int64(x.segments)),
                 .int(Int64(x.bytes)), .text(fixed(x.bytesPerPoint, 3)), .text(x.bound.description),
-                .text(modelMix(x.models, total: x.points - x.bufferedPoints)),
+                .text((x.profile ?? .compact).rawValue), .text(modelMix(x.models, total: x.points - x.bufferedPoints)),
             ])
         }
         if series == nil {
             t.add([
                 .text("(all files)"), .int(Int64(s.points)), .int(Int64(s.bufferedPoints)), .int(Int64(s.segments)),
-                .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""),
+                .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""), .text(""),
                 .text(modelMix(s.models, total: s.points - s.bufferedPoints)),
             ])
         }
@@ -110,7 +113,7 @@ struct InspectCommand: ParsableCommand {
         let segments = try database.openReadOnly().inspect(series)
         var t = Table([
             "model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "timestamp_bytes", "value_bytes",
-            "max_error", "bound", "file", "offset",
+            "max_error", "bound", "file", "offset", "profile",
         ])
         for s in segments {
             t.add([
@@ -118,6 +121,7 @@ struct InspectCommand: ParsableCommand {
                 .int(Int64(s.bytes)),
                 .double(Double(s.bytes) / Double(s.points)), .int(Int64(s.timestampBytes)), .int(Int64(s.valueBytes)),
                 .double(s.maxError), .text(s.bound.description), .text(s.file), .int(Int64(s.offset)),
+                .text(s.profile.rawValue),
             ])
         }
         t.render(output.resolved)
@@ -147,6 +151,7 @@ struct SeriesCommand: ParsableCommand {
     @Option(name: .long, help: "Absolute error bound (0 = lossless).") var maxError: Double?
     @Option(name: .long, help: "Relative error bound in percent.") var maxErrorPct: Double?
     @Option(name: .long, help: "MemTable capacity in points.") var capacity: Int?
+    @Option(name: .long, help: "Entropy coding: compact (fewest bytes) or fast.") var profile: CodingProfile?
     @OptionGroup var output: FormatArgument
 
     func run() throws {
@@ -160,15 +165,17 @@ struct SeriesCommand: ParsableCommand {
                     bound: ErrorBound(
                         absolute: maxError ?? old?.bound.absolute ?? 0,
                         relativePercent: maxErrorPct ?? old?.bound.relativePercent ?? 0),
-                    capacity: capacity ?? old?.capacity))
+                    capacity: capacity ?? old?.capacity,
+                    profile: profile.map(SeriesOptions.stored) ?? old?.profile))
         } else {
             db = try database.openReadOnly()
         }
-        var t = Table(["id", "series", "bound", "capacity"])
+        var t = Table(["id", "series", "bound", "capacity", "profile"])
         for s in db.listSeries() {
             t.add([
                 .int(Int64(s.id)), .text(s.name), .text(s.options.bound.description),
                 s.options.capacity.map { .int(Int64($0)) } ?? .text("default"),
+                .text((s.options.profile ?? .compact).rawValue),
             ])
         }
         if series != nil { try db.close() }

@@ -21,6 +21,8 @@ struct BenchCommand: ParsableCommand {
     var capacity: Int = DatabaseOptions().defaultCapacity
     @Option(name: .long, help: "Encode and decode are timed this many times; the median is reported.")
     var repeats: Int = 5
+    @Option(name: .long, help: "Entropy coding of the series: compact (fewest bytes) or fast.")
+    var profile: CodingProfile = .compact
     @Flag(
         inversion: .prefixedNo, help: "Run at bound 0 too (--no-lossless: only the lossy bounds, e.g. to profile them)."
     )
@@ -28,7 +30,8 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var output: FormatArgument
 
     func run() throws {
-        let runner = try BenchRunner(folder: folder, workDir: workDir, capacity: capacity, repeats: repeats)
+        let runner = try BenchRunner(
+            folder: folder, workDir: workDir, capacity: capacity, repeats: repeats, profile: profile)
         var fractions = (lossless ? [0.0] : []) + [boundFraction]
         if secondFraction > 0 { fractions.append(secondFraction) }
         let results = try runner.run(fractions: fractions, filter: filter) { name in

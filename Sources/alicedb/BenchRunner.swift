@@ -25,9 +25,11 @@ struct BenchRunner {
     let capacity: Int
     /// How often encode and decode are timed (the median is reported).
     let repeats: Int
+    let profile: CodingProfile
 
-    init(folder: String, workDir: String?, capacity: Int, repeats: Int = 5) throws {
+    init(folder: String, workDir: String?, capacity: Int, repeats: Int = 5, profile: CodingProfile = .compact) throws {
         self.folder = folder
+        self.profile = profile
         self.capacity = capacity
         self.repeats = max(1, repeats)
         self.workDir = workDir ?? "/tmp/alicedb-bench-\(FileIO.processID)"
@@ -96,7 +98,7 @@ struct BenchRunner {
         let start = Clock.now
         do {
             let db = try Database(path: dir, options: DatabaseOptions(defaultCapacity: capacity))
-            try db.createSeries("s", options: SeriesOptions(bound: errorBound))
+            try db.createSeries("s", options: SeriesOptions(bound: errorBound, profile: SeriesOptions.stored(profile)))
             var i = 0
             while i < ts.count {
                 let end = min(ts.count, i + 65536)
@@ -125,7 +127,8 @@ struct BenchRunner {
                     while i < t.count {
                         let end = min(t.count, i + capacity)
                         for s in Competition.encode(
-                            seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound)
+                            seriesID: 1, timestamps: t, values: v, range: i..<end, bound: errorBound,
+                            options: FitterOptions(profile: profile))
                         {
                             encoded.append(s.bytes)
                         }

@@ -17,6 +17,8 @@ struct ImportCommand: ParsableCommand {
     var maxErrorPct: Double?
     @Option(name: .long, help: "Multi-column form: the timestamp column; every other column becomes a series.")
     var tsColumn: String?
+    @Option(name: .long, help: "Entropy coding of the imported series: compact (default, fewest bytes) or fast.")
+    var profile: CodingProfile?
     @Option(name: .long, help: "MemTable capacity in points for the imported series.")
     var capacity: Int?
     @Flag(name: .long, help: "Skip malformed rows (reported) instead of stopping at the first.")
@@ -49,12 +51,13 @@ struct ImportCommand: ParsableCommand {
         func prepare(_ name: String) throws {
             guard !created.contains(name) else { return }
             let existing = db.series(named: name)
-            if maxError != nil || maxErrorPct != nil || capacity != nil || existing == nil {
+            if maxError != nil || maxErrorPct != nil || capacity != nil || profile != nil || existing == nil {
                 try db.createSeries(
                     name,
                     options: SeriesOptions(
                         bound: (maxError != nil || maxErrorPct != nil) ? bound : existing?.options.bound ?? .lossless,
-                        capacity: capacity ?? existing?.options.capacity))
+                        capacity: capacity ?? existing?.options.capacity,
+                        profile: profile.map(SeriesOptions.stored) ?? existing?.options.profile))
             }
             created.insert(name)
         }

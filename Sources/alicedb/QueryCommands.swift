@@ -2,6 +2,7 @@ import AliceDB
 public import ArgumentParser
 
 extension Aggregation: ExpressibleByArgument {}
+extension CodingProfile: ExpressibleByArgument {}
 
 struct GetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

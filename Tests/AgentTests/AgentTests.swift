@@ -183,6 +183,19 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         } catch {
             #expect(error.description.hasPrefix("gw.toml:3: subscribe[0].series:"))
         }
+        // The coding profile: compact unless a subscription asks for fast; nothing else is taken.
+        let profiles = try? AgentConfig.parse(
+            "[[subscribe]]\ntopic = \"a/+\"\n[[subscribe]]\ntopic = \"b/+\"\nprofile = \"fast\"", file: "gw.toml")
+        #expect(profiles?.subscriptions.map(\.profile) == [.compact, .fast])
+        #expect(profiles?.subscriptions[1].seriesOptions.profile == .fast)
+        #expect(profiles?.subscriptions[0].seriesOptions.profile == nil)  // the catalog keeps no name for it
+        do {
+            _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+\"\nprofile = \"quick\"", file: "gw.toml")
+            Issue.record("accepted profile = quick")
+        } catch {
+            #expect(
+                error.description == "gw.toml:3: subscribe[0].profile: must be \"compact\" or \"fast\", not \"quick\"")
+        }
     }
 
     @Test func topicMatchingAndTemplates() {

@@ -103,6 +103,35 @@ enum CLI {
         }
     }
 
+    /// `import --profile fast`: the series keeps the profile (`series`, `stats`), its segments are
+    /// format version 2, and the data comes back exactly.
+    @Test func fastProfileImport() throws {
+        let dir = TempDirectory()
+        let src = TestData.datasets.appendingPathComponent("beijing_pm25.csv").path
+        let (_, values) = TestData.load("beijing_pm25.csv")!
+        #expect(try CLI.run(["import", src, "--db", dir.path, "--series", "p", "--profile", "fast"]).status == 0)
+        let got = parse(try CLI.run(["export", "--db", dir.path, "--series", "p"]).stdout).map { $0.1 }
+        #expect(got == values.map(\.bitPattern))
+        let stats = try CLI.run(["stats", "--db", dir.path, "--format", "json"])
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+        let series = (json["series"] as? [[String: Any]])?.first
+        #expect(series?["profile"] as? String == "fast")
+        let list = try CLI.run(["series", "--db", dir.path, "--format", "csv"]).stdout
+        #expect(list.contains(",fast"), "\(list)")
+        func segmentProfiles() throws -> [Substring] {
+            try CLI.run(["inspect", "--db", dir.path, "--series", "p", "--format", "csv"]).stdout
+                .split(separator: "\n").dropFirst().map { $0.split(separator: ",").last! }
+        }
+        #expect(try segmentProfiles().allSatisfy { $0 == "fast" } && !segmentProfiles().isEmpty)
+        #expect(try CLI.run(["verify", "--db", dir.path]).status == 0)
+        // Back to compact: the series says so, and new segments are compact (version 1) again.
+        #expect(try CLI.run(["series", "--db", dir.path, "--series", "p", "--profile", "compact"]).status == 0)
+        #expect(!(try CLI.run(["series", "--db", dir.path, "--format", "csv"]).stdout.contains(",fast")))
+        #expect(try CLI.run(["import", src, "--db", dir.path, "--series", "q"]).status == 0)
+        let q = try CLI.run(["inspect", "--db", dir.path, "--series", "q", "--format", "csv"]).stdout
+        #expect(q.split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(",compact") }, "\(q)")
+    }
+
     /// `bench` on a folder of one real slice: a row per bound, every database verified; with
     /// `--no-lossless` only the lossy bound is run.
     @Test func benchRowsPerBound() throws {

@@ -53,6 +53,23 @@ import Testing
         #expect(FormatFeatures.readable.contains("model:decimal"))
         #expect(FormatFeatures.readable.contains("timestamps:regular"))
         #expect(FormatFeatures.readable.contains("float32:ordered"))
-        #expect(FormatFeatures.readable.count == 1 + 1 + ModelKind.allCases.count + 9)
+        #expect(FormatFeatures.readable.contains("segment-v2"))
+        #expect(FormatFeatures.readable.contains("timestamps:tableDods"))
+        #expect(FormatFeatures.readable.count == 2 + 1 + ModelKind.allCases.count + 10)
+    }
+
+    /// Segments coded under the fast profile are version 2, and name it: a node of version 1 alone
+    /// refuses the batch instead of failing to decode its streams. Compact segments stay version 1.
+    @Test func theFastProfileNamesVersion2() {
+        let ts = (0..<2000).map { Int64($0) * 1000 + Int64($0 % 7) }
+        let values = ts.map { Double($0 % 977) / 10 }
+        let fast = encodeAll(ts, values, bound: .lossless, chunk: 16384, profile: .fast)
+        let features = FormatFeatures.of(segments: fast.map(\.bytes))
+        #expect(features.contains("segment-v2") && !features.contains("segment-v1"), "\(features)")
+        #expect(features.contains("timestamps:tableDods"), "\(features)")
+        #expect(fast.allSatisfy { $0.bytes[4] == 2 })
+        let compact = encodeAll(ts, values, bound: .lossless, chunk: 16384)
+        #expect(compact.allSatisfy { $0.bytes[4] == 1 })
+        #expect(FormatFeatures.of(segments: compact.map(\.bytes)).contains("segment-v1"))
     }
 }

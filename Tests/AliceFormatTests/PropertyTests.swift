@@ -7,7 +7,8 @@ import Testing
 @Suite struct PropertyTests {
     static let bounds = Recipe.bounds
 
-    /// Every segment the competition emits decodes to the same timestamps and values within the bound.
+    /// Every segment the competition emits decodes to the same timestamps and values within the bound,
+    /// under either profile (the seed's parity picks it), and says its profile.
     @Test func competitionRoundTripWithinBound() async {
         await propertyCheck(
             count: 200,
@@ -18,15 +19,17 @@ import Testing
             let recipe = Recipe(shape: shape, clock: clock, seed: seed, count: count)
             let (ts, values) = recipe.make()
             let bound = Self.bounds[b]
-            let segments = encodeAll(ts, values, bound: bound, chunk: 1000)
+            let profile: CodingProfile = seed & 1 == 0 ? .compact : .fast
+            let segments = encodeAll(ts, values, bound: bound, chunk: 1000, profile: profile)
             var outTs = [Int64]()
             var outV = [Double]()
             for s in segments {
                 guard let d = try? SegmentFormat.decode(s.bytes) else {
-                    Issue.record("\(recipe) \(bound): segment does not decode")
+                    Issue.record("\(recipe) \(bound) \(profile): segment does not decode")
                     return
                 }
                 #expect(d.inconsistency == nil, "\(recipe) \(bound)")
+                #expect(d.header.profile == profile && s.header.profile == profile, "\(recipe) \(bound)")
                 outTs += d.timestamps
                 outV += d.values
             }
@@ -144,7 +147,8 @@ import Testing
         }
     }
 
-    /// Valid segments with bytes flipped (and the checksum fixed) decode or fail cleanly.
+    /// Valid segments (either profile, by the mutation seed's parity) with bytes flipped (and the
+    /// checksum fixed) decode or fail cleanly.
     @Test func mutatedSegmentsNeverTrap() async {
         await propertyCheck(
             count: 400, input: Gen.int(in: 0..<Recipe.shapes), Gen.uint64(), Gen.int(in: 0..<Self.bounds.count),
@@ -154,7 +158,8 @@ import Testing
             let (ts, values) = Recipe(shape: shape, clock: Int(seed % UInt64(Recipe.clocks)), seed: seed, count: 300)
                 .make()
             var rng = TestRNG(seed: mutation)
-            for s in encodeAll(ts, values, bound: Self.bounds[b], chunk: 300) {
+            let profile: CodingProfile = mutation & 1 == 0 ? .compact : .fast
+            for s in encodeAll(ts, values, bound: Self.bounds[b], chunk: 300, profile: profile) {
                 for _ in 0..<8 {
                     var bytes = s.bytes
                     for _ in 0..<(1 + Int(rng.next() % 4)) {

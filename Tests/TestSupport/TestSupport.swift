@@ -33,14 +33,18 @@ package enum TestData {
     }
 }
 
-package func encodeAll(_ ts: [Int64], _ values: [Double], bound: ErrorBound, chunk: Int = 8192) -> [EncodedSegment] {
+package func encodeAll(
+    _ ts: [Int64], _ values: [Double], bound: ErrorBound, chunk: Int = 8192, profile: CodingProfile = .compact
+) -> [EncodedSegment] {
     var out = [EncodedSegment]()
     ts.withUnsafeBufferPointer { t in
         values.withUnsafeBufferPointer { v in
             var start = 0
             while start < ts.count {
                 let end = min(ts.count, start + chunk)
-                out += Competition.encode(seriesID: 1, timestamps: t, values: v, range: start..<end, bound: bound)
+                out += Competition.encode(
+                    seriesID: 1, timestamps: t, values: v, range: start..<end, bound: bound,
+                    options: FitterOptions(profile: profile))
                 start = end
             }
         }

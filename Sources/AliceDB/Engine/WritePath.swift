@@ -190,15 +190,17 @@ final class WritePath {
     ) throws(AliceDBError) {
         guard !options.readOnly, buffer.count > 0 else { return }
         try saveCatalogIfDirty()  // a segment names its series: the catalog must know it first
-        let bound = catalog.byID[series]?.options.bound ?? .lossless
+        let seriesOptions = catalog.byID[series]?.options ?? SeriesOptions()
+        var fitter = options.fitter
+        fitter.profile = seriesOptions.profile ?? fitter.profile
         flushTS.removeAll(keepingCapacity: true)
         flushValues.removeAll(keepingCapacity: true)
         buffer.unpack(into: &flushTS, &flushValues)
         let segments = flushTS.withUnsafeBufferPointer { t in
             flushValues.withUnsafeBufferPointer { v in
                 Competition.encode(
-                    seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: bound,
-                    options: options.fitter)
+                    seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: seriesOptions.bound,
+                    options: fitter)
             }
         }
         try store.append(

@@ -66,6 +66,8 @@ public struct SegmentInfo: Sendable, Hashable, Codable {
     public var bound: ErrorBound
     public var file: String
     public var offset: Int
+    /// How its integer streams are coded (its format version says it).
+    public var profile: CodingProfile = .compact
 }
 
 /// Storage statistics of one series.
@@ -83,12 +85,15 @@ public struct SeriesStats: Sendable, Hashable, Codable {
     public var firstTimestamp: Int64?
     public var lastTimestamp: Int64?
     public var bound: ErrorBound
+    /// How new segments are entropy-coded (nil from a node that predates profiles: compact).
+    public var profile: CodingProfile?
 
     public init(
         name: String, points: Int, bufferedPoints: Int, segments: Int, bytes: Int, bytesPerPoint: Double,
         models: [String: Int],
-        firstTimestamp: Int64?, lastTimestamp: Int64?, bound: ErrorBound
+        firstTimestamp: Int64?, lastTimestamp: Int64?, bound: ErrorBound, profile: CodingProfile? = nil
     ) {
+        self.profile = profile
         self.name = name
         self.points = points
         self.bufferedPoints = bufferedPoints

@@ -26,7 +26,8 @@ struct StatsCollector {
         return SeriesStats(
             name: info.name, points: total, bufferedPoints: buffered, segments: t.segments, bytes: bytes,
             bytesPerPoint: total > 0 ? Double(bytes) / Double(total) : 0, models: models,
-            firstTimestamp: first, lastTimestamp: last, bound: info.options.bound)
+            firstTimestamp: first, lastTimestamp: last, bound: info.options.bound,
+            profile: info.options.profile ?? .compact)
     }
 
     /// Bytes of every regular file under the data directory.

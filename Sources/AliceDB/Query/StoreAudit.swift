@@ -17,7 +17,7 @@ struct StoreAudit {
                     model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,
                     points: r.count, bytes: r.length, timestampBytes: tsBytes, valueBytes: valueBytes,
                     maxError: h.maxError, bound: h.bound,
-                    file: SegmentFile.fileName(r.file), offset: r.offset))
+                    file: SegmentFile.fileName(r.file), offset: r.offset, profile: h.profile))
         }
         return out
     }

@@ -7,11 +7,18 @@ public struct SeriesOptions: Sendable, Hashable, Codable {
     public var bound: ErrorBound
     /// MemTable capacity in points (a flush happens when it is full).
     public var capacity: Int?
+    /// How the series' segments are entropy-coded; nil: the database's default (`FitterOptions`).
+    public var profile: CodingProfile?
 
-    public init(bound: ErrorBound = .lossless, capacity: Int? = nil) {
+    public init(bound: ErrorBound = .lossless, capacity: Int? = nil, profile: CodingProfile? = nil) {
         self.bound = bound
         self.capacity = capacity
+        self.profile = profile
     }
+
+    /// A profile as the catalog keeps it: compact, the default, is left unnamed (catalogs written
+    /// before profiles existed stay as they are).
+    public static func stored(_ profile: CodingProfile) -> CodingProfile? { profile == .compact ? nil : profile }
 
     /// Checks that `name` may carry these options.
     /// - Throws: `.invalidArgument` for a bad name or a capacity outside 1...`SegmentFormat.maxPoints`.

@@ -1,6 +1,7 @@
 /// The tail every integer codec shares: a tag byte (the codec's predictor; its high bit set when
 /// the values are range-coded), the exceptions, then the zig-zag values Rice-coded (`RiceCodec`)
-/// or range-coded (`RangeCoder`), whichever is smaller. It runs to the end of the payload.
+/// or range-coded (`RangeCoder`), whichever is smaller; under the fast profile table-coded
+/// (`TableCoder`). It runs to the end of the payload.
 package enum EntropyStream {
     /// In the tag byte: the values are range-coded, not Rice-coded.
     static let rangeCoded: UInt8 = 0x80
@@ -16,6 +17,9 @@ package enum EntropyStream {
     /// (`RangeCoder.Widths.relative`), as every stream without levels is written now.
     static let relativeWidths: UInt8 = 0x10
 
+    /// Without `rangeCoded`: the values are table-coded (`TableCoder`), the fast profile's coding.
+    static let tableCoded: UInt8 = 0x40
+
     /// Writes `tag` (below 0x10), `exceptions` and the smaller coding of `values`. With `levelsOf`
     /// (the integers whose residuals at predictor order `tag` the values are) the range coder's
     /// widths are coded under each integer's level. `widths` overrides the coder's choice of width
@@ -24,6 +28,12 @@ package enum EntropyStream {
         _ values: [UInt64], tag: UInt8, exceptions: Exceptions, levelsOf ks: [Int64]? = nil,
         widths chosen: RangeCoder.Widths? = nil, into w: inout ByteWriter
     ) {
+        if CodingProfile.current == .fast {
+            w.u8(tag | tableCoded)
+            exceptions.write(into: &w)
+            TableCoder.encode(values, into: &w)
+            return
+        }
         let shift = ks.map(RangeCoder.Levels.shift(for:)) ?? 0
         // Widths relative to the previous one where no levels are coded: measured on the shared data
         // sets, up to 2 % smaller at a 1 % bound (quantised residuals) and lossless on significant
@@ -56,7 +66,9 @@ package enum EntropyStream {
         let flags = try r.u8(what)
         let ranged = flags & rangeCoded != 0
         let tree = ranged && flags & trees != 0
-        let tag = ranged ? flags & ~(rangeCoded | trees | leveled | (tree ? relativeWidths : 0)) : flags
+        let tabled = !ranged && flags & tableCoded != 0
+        let tag =
+            ranged ? flags & ~(rangeCoded | trees | leveled | (tree ? relativeWidths : 0)) : flags & ~tableCoded
         var levels: RangeCoder.Levels? = nil
         if tree && flags & leveled != 0 {
             let shift = Int(try r.u8("level shift"))
@@ -68,7 +80,9 @@ package enum EntropyStream {
         let exceptions = try Exceptions.read(&r, count: count)
         var values = [UInt64]()
         values.reserveCapacity(count)
-        if tree {
+        if tabled {
+            try TableCoder.decode(count: count, from: r.bytes, r.offset, r.end, into: &values)
+        } else if tree {
             try RangeCoder.decodeTrees(
                 count: count, from: r.bytes, r.offset, r.end, levels: levels,
                 widths: flags & relativeWidths != 0 ? .relative : .tree, into: &values)

@@ -15,6 +15,8 @@ package enum TimestampCodec {
         case steps = 6
         case treeDods = 7
         case tracked = 8
+        /// `treeDods` table-coded (`TableCoder`): the fast profile's one coded mode.
+        case tableDods = 9
     }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
@@ -79,23 +81,29 @@ package enum TimestampCodec {
         var grid: UInt64 = 0
         for d in dods where d != 0 { grid = gcd(grid, d.magnitude) }
         let scale = grid > 1 && grid <= UInt64(Int64.max) ? Int64(grid) : 1
+        let fast = CodingProfile.current == .fast
         var best = ByteWriter(capacity: 32)
-        best.u8(Mode.treeDods.rawValue)
+        best.u8(fast ? Mode.tableDods.rawValue : Mode.treeDods.rawValue)
         best.svarint(firstDelta)
         best.varint(UInt64(scale))
-        best.append(RangeCoder.encode(scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) }, layout: .trees))
-        // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
-        // deltas of deltas (+, −): the usual step and the deltas' grid, then each delta's excess.
-        if !overflowed, let steps = steps(deltas, firstDelta: firstDelta), steps.bytes.count < best.bytes.count {
-            best = steps
-        }
-        // Arrival times only where the deltas leave something to gain (a clock on a grid with gaps
-        // costs its steps a small fraction of a bit a point).
-        if !overflowed, best.bytes.count * 64 > n,
-            let tracked = tracked(ts, range, deltas: deltas, firstDelta: firstDelta),
-            tracked.bytes.count < best.bytes.count
-        {
-            best = tracked
+        let scaled = scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) }
+        if fast {
+            TableCoder.encode(scaled, into: &best)  // (steps and tracked clocks are range-coded)
+        } else {
+            best.append(RangeCoder.encode(scaled, layout: .trees))
+            // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
+            // deltas of deltas (+, −): the usual step and the deltas' grid, then each delta's excess.
+            if !overflowed, let steps = steps(deltas, firstDelta: firstDelta), steps.bytes.count < best.bytes.count {
+                best = steps
+            }
+            // Arrival times only where the deltas leave something to gain (a clock on a grid with
+            // gaps costs its steps a small fraction of a bit a point).
+            if !overflowed, best.bytes.count * 64 > n,
+                let tracked = tracked(ts, range, deltas: deltas, firstDelta: firstDelta),
+                tracked.bytes.count < best.bytes.count
+            {
+                best = tracked
+            }
         }
         if best.bytes.count < min(riceBytes, runs.count) { return best.bytes }
         if riceBytes + 1 + 10 < runs.count {
@@ -205,9 +213,9 @@ package enum TimestampCodec {
                 out.append(t)
             }
             r.offset = r.end
-        case .rice, .ranged, .scaled, .treeDods:
+        case .rice, .ranged, .scaled, .treeDods, .tableDods:
             var scale: Int64 = 1
-            if mode == .scaled || mode == .treeDods {
+            if mode == .scaled || mode == .treeDods || mode == .tableDods {
                 let g = try r.varint("timestamp grid")
                 guard g > (mode == .scaled ? 1 : 0) && g <= UInt64(Int64.max) else {
                     throw DecodeError("timestamp grid \(g)", offset: r.offset)
@@ -216,7 +224,9 @@ package enum TimestampCodec {
             }
             var zig = [UInt64]()
             zig.reserveCapacity(count - 2)
-            if mode != .rice {
+            if mode == .tableDods {
+                try TableCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, into: &zig)
+            } else if mode != .rice {
                 let layout: RangeCoder.Layout = mode == .treeDods ? .trees : .bitwise
                 try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, layout: layout, into: &zig)
             } else {

@@ -4,13 +4,16 @@ public struct FitterOptions: Sendable, Hashable {
     public var maxPolynomialDegree: Int
     /// Try LZMA only when the best other lossless codec needs more than this many bytes/point.
     public var lzmaThreshold: Double
+    /// How the segments' integer streams are entropy-coded (a series' own choice).
+    public var profile: CodingProfile
 
     // No sinusoid fitter: on the 19 real data sets it never won a segment at bounds of 0.1, 1, 5 or
     // 20 % of the range, with segments of 600 or 16 384 points, and it took 9 % of encoding at 1 %
     // (docs/benchmarks.md). Sinusoid segments written before still decode (`FunctionModel`).
-    public init(maxPolynomialDegree: Int = 3, lzmaThreshold: Double = 6.0) {
+    public init(maxPolynomialDegree: Int = 3, lzmaThreshold: Double = 6.0, profile: CodingProfile = .compact) {
         self.maxPolynomialDegree = min(max(maxPolynomialDegree, 0), FunctionModel.maxDegree)
         self.lzmaThreshold = lzmaThreshold
+        self.profile = profile
     }
 }
 
@@ -48,6 +51,16 @@ package enum Competition {
     package static func encode(
         seriesID: UInt32, timestamps ts: UnsafeBufferPointer<Int64>, values v: UnsafeBufferPointer<Double>,
         range: Range<Int>, bound: ErrorBound, options: FitterOptions = FitterOptions()
+    ) -> [EncodedSegment] {
+        CodingProfile.$current.withValue(options.profile) {
+            encodeAll(seriesID: seriesID, timestamps: ts, values: v, range: range, bound: bound, options: options)
+        }
+    }
+
+    /// `encode` under the series' profile (`CodingProfile.current`).
+    static func encodeAll(
+        seriesID: UInt32, timestamps ts: UnsafeBufferPointer<Int64>, values v: UnsafeBufferPointer<Double>,
+        range: Range<Int>, bound: ErrorBound, options: FitterOptions
     ) -> [EncodedSegment] {
         let mixed = segmentwise(
             seriesID: seriesID, timestamps: ts, values: v, range: range, bound: bound, options: options)
@@ -309,7 +322,7 @@ package enum Competition {
         let range = start..<(start + c.count)
         var header = SegmentHeader(
             seriesID: seriesID, kind: c.kind, firstTimestamp: ts[start], lastTimestamp: ts[range.upperBound - 1],
-            bound: bound, summary: SegmentSummary(v, range), maxError: 0)
+            bound: bound, summary: SegmentSummary(v, range), maxError: 0, profile: CodingProfile.current)
         // Decode the candidate exactly as a reader will, check every point, measure the max error.
         let derived = c.kind == .quantized && QuantizedCodec.stepFromBound(bound)
         let first = SegmentFormat.encode(

@@ -9,7 +9,9 @@
 public enum FormatFeatures {
     /// Every feature this build reads.
     public static let readable: Set<String> = {
-        var s: Set<String> = ["segment-v\(SegmentFormat.version)", "float32:ordered"]
+        var s: Set<String> = [
+            "segment-v\(SegmentFormat.version)", "segment-v\(SegmentFormat.fastVersion)", "float32:ordered",
+        ]
         for k in ModelKind.allCases { s.insert(model(k.rawValue)) }
         for m in TimestampCodec.Mode.allCases { s.insert(timestamps(m.rawValue)) }
         return s
@@ -18,6 +20,7 @@ public enum FormatFeatures {
     /// What a segment's features are named from, read from its header: cheap to collect for every
     /// segment of a batch and to name once.
     public struct Key: Hashable, Sendable {
+        var version: UInt8
         var kind: UInt8
         var timestamps: UInt8?
         var float32Inner: UInt8?
@@ -29,7 +32,8 @@ public enum FormatFeatures {
         guard let (h, tsRange, valueRange) = try? SegmentFormat.header(raw) else { return nil }
         let float32 = h.kind == .float32 && !valueRange.isEmpty
         return Key(
-            kind: h.kind.rawValue, timestamps: tsRange.isEmpty ? nil : raw[tsRange.lowerBound],
+            version: h.profile == .fast ? SegmentFormat.fastVersion : SegmentFormat.version, kind: h.kind.rawValue,
+            timestamps: tsRange.isEmpty ? nil : raw[tsRange.lowerBound],
             float32Inner: float32 ? raw[valueRange.lowerBound] : nil)
     }
 
@@ -37,7 +41,7 @@ public enum FormatFeatures {
     public static func names(_ keys: some Sequence<Key>) -> [String] {
         var s = Set<String>()
         for k in keys {
-            s.insert("segment-v\(SegmentFormat.version)")
+            s.insert("segment-v\(k.version)")
             s.insert(model(k.kind))
             if let t = k.timestamps { s.insert(timestamps(t)) }
             if let inner = k.float32Inner {

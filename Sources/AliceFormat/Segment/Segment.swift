@@ -55,6 +55,8 @@ public struct SegmentHeader: Sendable, Hashable {
     public var summary: SegmentSummary
     /// Largest |stored − original| the encoder measured (0 when lossless).
     public var maxError: Double
+    /// How the payloads' integer streams are coded: the format version says it (1 compact, 2 fast).
+    public var profile: CodingProfile = .compact
 
     public var count: Int { summary.count }
 }
@@ -70,6 +72,9 @@ public struct DecodedSegment: Sendable {
 package enum SegmentFormat {
     package static let magic: [UInt8] = Array("ALSG".utf8)
     package static let version: UInt8 = 1
+    /// The version of segments coded under the fast profile (`TableCoder` streams, timestamp mode
+    /// `tableDods`): a reader of version 1 alone refuses them by their version.
+    package static let fastVersion: UInt8 = 2
     /// No segment holds more points than this, so decoding allocates at most ~1 MiB.
     package static let maxPoints = 1 << 16
 
@@ -125,7 +130,7 @@ package enum SegmentFormat {
         precondition(!derived || (h.kind == .quantized && QuantizedCodec.stepFromBound(h.bound)))
         var w = ByteWriter(capacity: 64 + timestampBytes.count + valueBytes.count)
         w.append(magic)
-        w.u8(version)
+        w.u8(h.profile == .fast ? fastVersion : version)
         w.u8(h.kind.rawValue | (derived ? derivedFromHeader : 0))
         var flags: Flags = []
         if h.bound.absolute > 0 { flags.insert(.absoluteBound) }
@@ -168,7 +173,7 @@ package enum SegmentFormat {
         guard stored == actual else { throw DecodeError("segment CRC mismatch", offset: raw.count - 4) }
         var r = ByteReader(raw, from: 4, to: raw.count - 4)
         let version = try r.u8("version")
-        guard version == SegmentFormat.version else {
+        guard version == SegmentFormat.version || version == fastVersion else {
             throw DecodeError("unsupported segment version \(version)", offset: 4)
         }
         let kindByte = try r.u8("model kind")
@@ -213,7 +218,7 @@ package enum SegmentFormat {
             seriesID: UInt32(series), kind: kind, firstTimestamp: first, lastTimestamp: last,
             bound: ErrorBound(absolute: absolute, relativePercent: relative),
             summary: SegmentSummary(count: count, nanCount: nans, min: minV, max: maxV, sum: sum),
-            maxError: maxError)
+            maxError: maxError, profile: version == fastVersion ? .fast : .compact)
         return (header, tsStart..<(tsStart + tsLen), valueStart..<(valueStart + valueLen))
     }
 
