@@ -27,6 +27,14 @@ struct BenchCommand: ParsableCommand {
         inversion: .prefixedNo, help: "Run at bound 0 too (--no-lossless: only the lossy bounds, e.g. to profile them)."
     )
     var lossless = true
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also time pcodec on the same files with this Python (one with numpy and pcodec, as "
+                + "../shared/tools/setup-peers.sh makes) and print it beside ours.", valueName: "python"))
+    var pcodec: String?
+    @Option(name: .long, help: "The pcodec timing script (with --pcodec).")
+    var pcodecScript: String = "scripts/pcodec_speed.py"
     @OptionGroup var output: FormatArgument
 
     func run() throws {
@@ -66,6 +74,15 @@ struct BenchCommand: ParsableCommand {
             ])
         }
         t.render(output.resolved)
+        if let pcodec {
+            let files = try runner.files(filter: filter).map { folder + "/" + $0 }
+            let peers = try PeerBench(python: pcodec, script: pcodecScript)
+                .run(files: files, fraction: boundFraction, repeats: repeats)
+            var gap = StdoutBuffer()  // (the tables write to the descriptor, not through `print`)
+            gap.write("\n")
+            gap.flush()
+            PeerBench.table(results, peers) { $0 == 0 ? "0" : "\(fixed($0 * 100, 2))%" }.render(output.resolved)
+        }
         if results.contains(where: { !$0.verified || ($0.fraction == 0 && !$0.exact) || $0.maxErrorRatio > 1 }) {
             throw ExitCode(1)
         }

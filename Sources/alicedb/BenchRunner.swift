@@ -71,10 +71,14 @@ struct BenchRunner {
         return s.isEmpty ? 0 : s[s.count / 2]
     }
 
+    /// The CSV files of the folder that `filter` (a part of the name) lets through.
+    func files(filter: String?) throws -> [String] {
+        try FileIO.list(folder).filter { $0.hasSuffix(".csv") && (filter.map($0.contains) ?? true) }
+    }
+
     func run(fractions: [Double], filter: String?, progress: (String) -> Void) throws -> [Result] {
         var results = [Result]()
-        let files = try FileIO.list(folder).filter { $0.hasSuffix(".csv") && (filter.map($0.contains) ?? true) }
-        for file in files {
+        for file in try files(filter: filter) {
             let name = String(file.dropLast(4))
             let (ts, values) = try BenchRunner.load(folder + "/" + file)
             guard !ts.isEmpty else { continue }

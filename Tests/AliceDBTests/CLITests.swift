@@ -158,6 +158,36 @@ enum CLI {
         #expect(lossy[0][3] == all[1][3])  // the same bytes whether or not bound 0 ran first
     }
 
+    /// `bench --pcodec PYTHON`: pcodec timed on the same files and printed beside ours, with the
+    /// median ratios; a Python without pcodec is a clear error. The side-by-side half needs the peers'
+    /// environment (`../shared/tools/setup-peers.sh`) and is skipped, visibly, without it.
+    @Test func benchBesidePcodec() throws {
+        let dir = TempDirectory()
+        let data = dir.path + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: TestData.datasets.appendingPathComponent("hpc_voltage.csv").path,
+            toPath: data + "/hpc_voltage.csv")
+        let script = TestData.repository.appendingPathComponent("scripts/pcodec_speed.py").path
+        let base = ["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--second-fraction", "0"]
+        let missing = try CLI.run(base + ["--pcodec", dir.path + "/no-python", "--pcodec-script", script])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("setup-peers.sh"), "\(missing.stderr)")
+        let python = NSHomeDirectory() + "/.cache/alicedb-peers/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            print("benchBesidePcodec: no \(python) (../shared/tools/setup-peers.sh): the side-by-side half is skipped")
+            return
+        }
+        let out = try CLI.run(base + ["--pcodec", python, "--pcodec-script", script, "--format", "csv"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let side = out.stdout.components(separatedBy: "\n\n").last ?? ""
+        #expect(side.hasPrefix("dataset,bound,bytes/pt,pcodec_bytes/pt,encode_pts/s,pcodec_pts/s,encode_ratio"))
+        let rows = side.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.filter { $0.first == "hpc_voltage" }.map { $0[1] } == ["0", "1.00%"], "\(side)")
+        let medians = rows.filter { $0.first == "MEDIAN" }
+        #expect(medians.count == 2 && medians.allSatisfy { (Double($0[6]) ?? 0) > 0 && (Double($0[9]) ?? 0) > 0 })
+    }
+
     /// Files as exports write them: newest first, duplicate rows, blanks, whole timestamps written as
     /// floats, CRLF lines; the bench measures them (in time order) instead of failing or trapping.
     @Test func benchTakesRowsAsExportsWriteThem() throws {

@@ -10,6 +10,13 @@ package enum TestData {
         return dir.appendingPathComponent("Fixtures/datasets")
     }()
 
+    /// The repository's root (scripts, docs).
+    package static let repository: URL = {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { dir.deleteLastPathComponent() }  // Tests/TestSupport/File → the root
+        return dir
+    }()
+
     /// The first `limit` rows of a shared data set (ts, value).
     package static func load(_ name: String, limit: Int = .max) -> (ts: [Int64], values: [Double])? {
         guard let text = try? String(contentsOf: datasets.appendingPathComponent(name), encoding: .utf8) else {
