@@ -37,6 +37,7 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         fields = { "{1}.power" = "power", "{1}.volts" = "electrical.voltage" }
         timestamp = "ts"
         max_error = 0.5
+        profile = "fast"
         \(extra)
         """, file: "test.toml")
 }
@@ -75,6 +76,11 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         #expect(power.last?.timestamp == 1_714_564_800_250)  // the RFC 3339 one
         #expect(try db.scan("p7.volts").count == 50)
         #expect(db.series(named: "p7.volts")?.options.bound == ErrorBound(absolute: 0.5))
+        // The subscription's profile reaches the series and its segments; the other stays compact.
+        #expect(db.series(named: "p7.volts")?.options.profile == .fast)
+        #expect(db.series(named: "kitchen.temperature")?.options.profile == nil)
+        #expect(try !db.inspect("p7.power").isEmpty && db.inspect("p7.power").allSatisfy { $0.profile == .fast })
+        #expect(try db.inspect("kitchen.temperature").allSatisfy { $0.profile == .compact })
         #expect(try db.verify().ok)
     }
 
