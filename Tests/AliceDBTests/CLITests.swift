@@ -170,7 +170,8 @@ enum CLI {
             toPath: data + "/hpc_voltage.csv")
         let script = TestData.repository.appendingPathComponent("scripts/pcodec_speed.py").path
         let base = ["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--second-fraction", "0"]
-        let missing = try CLI.run(base + ["--pcodec", dir.path + "/no-python", "--pcodec-script", script])
+        let missing = try CLI.run(
+            base + ["--no-lossless", "--pcodec", dir.path + "/no-python", "--pcodec-script", script])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("setup-peers.sh"), "\(missing.stderr)")
         let python = NSHomeDirectory() + "/.cache/alicedb-peers/bin/python"
