@@ -132,15 +132,21 @@ enum CLI {
         #expect(q.split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(",compact") }, "\(q)")
     }
 
-    /// `bench` on a folder of one real slice: a row per bound, every database verified; with
-    /// `--no-lossless` only the lossy bound is run.
-    @Test func benchRowsPerBound() throws {
-        let dir = TempDirectory()
+    /// A folder under `dir` holding one real slice (hpc_voltage) for `bench`.
+    func benchFolder(_ dir: TempDirectory) throws -> String {
         let data = dir.path + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try FileManager.default.copyItem(
             atPath: TestData.datasets.appendingPathComponent("hpc_voltage.csv").path,
             toPath: data + "/hpc_voltage.csv")
+        return data
+    }
+
+    /// `bench` on a folder of one real slice: a row per bound, every database verified; with
+    /// `--no-lossless` only the lossy bound is run.
+    @Test func benchRowsPerBound() throws {
+        let dir = TempDirectory()
+        let data = try benchFolder(dir)
         func rows(_ extra: [String]) throws -> [[Substring]] {
             let out = try CLI.run(
                 ["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--format", "csv"] + extra)
@@ -163,11 +169,7 @@ enum CLI {
     /// environment (`../shared/tools/setup-peers.sh`) and is skipped, visibly, without it.
     @Test func benchBesidePcodec() throws {
         let dir = TempDirectory()
-        let data = dir.path + "/data"
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            atPath: TestData.datasets.appendingPathComponent("hpc_voltage.csv").path,
-            toPath: data + "/hpc_voltage.csv")
+        let data = try benchFolder(dir)
         let script = TestData.repository.appendingPathComponent("scripts/pcodec_speed.py").path
         let base = ["bench", data, "--work-dir", dir.path + "/work", "--repeats", "1", "--second-fraction", "0"]
         let missing = try CLI.run(

@@ -12,10 +12,12 @@ extension TableCoder {
         var weight = 1
 
         var lower: UInt64 { TableCoder.classLower(first) }
-        var offsetBits: Int {
-            let span = TableCoder.classUpper(last) - lower
-            return 64 - span.leadingZeroBitCount
-        }
+        var offsetBits: Int { TableCoder.offsetBits(first, last) }
+    }
+
+    /// The offset bits of a bin over classes `first...last`: the bit width of its span.
+    static func offsetBits(_ first: Int, _ last: Int) -> Int {
+        64 - (classUpper(last) - classLower(first)).leadingZeroBitCount
     }
 
     static let classCount = 16 + 60 * 8
@@ -58,9 +60,7 @@ extension TableCoder {
         // Each value's ANS share is log2(n / count); a bin's header is `binHeaderBits` plus its weight.
         @inline(__always) func cost(_ j: Int, _ i: Int) -> Double {
             let c = Double(cumulative[i + 1] - cumulative[j])
-            let span = classUpper(present[i]) - classLower(present[j])
-            let offsetBits = Double(64 - span.leadingZeroBitCount)
-            return binHeaderBits + 8 + c * (log2n - fastLog2(c) + offsetBits)
+            return binHeaderBits + 8 + c * (log2n - fastLog2(c) + Double(offsetBits(present[j], present[i])))
         }
         let m = present.count
         var best = [Double](repeating: 0, count: m + 1)

@@ -26,8 +26,14 @@ package enum TableCoder {
     /// Appends the coding of `values` to `w`.
     package static func encode(_ values: [UInt64], into w: inout ByteWriter) {
         let n = values.count
+        // Each value's class, once: counted here, turned into its bin's symbol below.
+        var symbols = [UInt16](repeating: 0, count: n)
         var counts = [Int](repeating: 0, count: classCount)
-        for v in values { counts[classOf(v)] += 1 }
+        for i in 0..<n {
+            let c = classOf(values[i])
+            symbols[i] = UInt16(c)
+            counts[c] += 1
+        }
         let (bins, sizeLog) = chooseBins(counts: counts, total: max(n, 1))
         w.u8(UInt8(sizeLog))
         w.varint(UInt64(bins.count))
@@ -42,8 +48,7 @@ package enum TableCoder {
         }
         let lowers = bins.map(\.lower)
         let offsetBits = bins.map(\.offsetBits)
-        var symbols = [UInt16](repeating: 0, count: n)
-        for i in 0..<n { symbols[i] = symbolOf[classOf(values[i])] }
+        for i in 0..<n { symbols[i] = symbolOf[Int(symbols[i])] }
         var bits = BitWriter(capacity: n)
         if sizeLog == 0 {
             for i in 0..<n { bits.write(values[i] &- lowers[0], bits: offsetBits[0]) }

@@ -32,7 +32,7 @@ public enum FormatFeatures {
         guard let (h, tsRange, valueRange) = try? SegmentFormat.header(raw) else { return nil }
         let float32 = h.kind == .float32 && !valueRange.isEmpty
         return Key(
-            version: h.profile == .fast ? SegmentFormat.fastVersion : SegmentFormat.version, kind: h.kind.rawValue,
+            version: SegmentFormat.version(of: h.profile), kind: h.kind.rawValue,
             timestamps: tsRange.isEmpty ? nil : raw[tsRange.lowerBound],
             float32Inner: float32 ? raw[valueRange.lowerBound] : nil)
     }

@@ -75,6 +75,9 @@ package enum SegmentFormat {
     /// The version of segments coded under the fast profile (`TableCoder` streams, timestamp mode
     /// `tableDods`): a reader of version 1 alone refuses them by their version.
     package static let fastVersion: UInt8 = 2
+
+    /// The format version a segment coded under `profile` is written as.
+    package static func version(of profile: CodingProfile) -> UInt8 { profile == .fast ? fastVersion : version }
     /// No segment holds more points than this, so decoding allocates at most ~1 MiB.
     package static let maxPoints = 1 << 16
 
@@ -130,7 +133,7 @@ package enum SegmentFormat {
         precondition(!derived || (h.kind == .quantized && QuantizedCodec.stepFromBound(h.bound)))
         var w = ByteWriter(capacity: 64 + timestampBytes.count + valueBytes.count)
         w.append(magic)
-        w.u8(h.profile == .fast ? fastVersion : version)
+        w.u8(version(of: h.profile))
         w.u8(h.kind.rawValue | (derived ? derivedFromHeader : 0))
         var flags: Flags = []
         if h.bound.absolute > 0 { flags.insert(.absoluteBound) }
