@@ -45,6 +45,8 @@ public struct AgentConfig: Sendable {
     public var memoryLimit = 4 << 20
     public var syncIntervalMs = 200
     public var retention: RetentionPolicy? = nil
+    /// Seconds after which fast-profile segments are re-encoded into the compact profile (nil: never).
+    public var recompressAfter: Double? = nil
     /// Bytes the WAL may hold on disk before MemTables are flushed early (the default: AgentConfig+DiskBudget.swift).
     public var walMaxBytes = AgentConfig.defaultWALMaxBytes
     public var subscriptions: [Subscription] = []
@@ -142,8 +144,9 @@ public struct AgentConfig: Sendable {
                 s, table: t,
                 keys: [
                     "path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days",
-                    "max_buffer_age", "wal_max_bytes", "on_full",
+                    "max_buffer_age", "wal_max_bytes", "on_full", "recompress_after",
                 ])
+            c.recompressAfter = try reader.duration(s, "recompress_after", t)
             c.maxBufferAge = try reader.double(s, "max_buffer_age", t) ?? c.maxBufferAge
             guard c.maxBufferAge > 0 else { throw reader.error(t, "max_buffer_age", "must be a number of seconds > 0") }
             c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
@@ -259,6 +262,7 @@ public struct AgentConfig: Sendable {
             s +=
                 " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-") on_full=\(r.onFull.rawValue)"
         }
+        if let a = recompressAfter { s += " recompress_after=\(Self.seconds(a))" }
         for (i, sub) in subscriptions.enumerated() {
             s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"
             if sub.format == .number { s += " series=\(sub.series)" }

@@ -46,6 +46,16 @@ struct AgentMetrics {
             "alicedb_retention_deleted_points_total", "counter", "Points deleted by retention.",
             [("", Double(w.retentionPoints))])
         metric(
+            "alicedb_recompressed_segments_total", "counter",
+            "Fast-profile segments re-encoded into the compact profile (recompress_after).",
+            [("", Double(w.recompressedSegments))])
+        metric(
+            "alicedb_recompressed_bytes_total", "counter", "Bytes of the recompressed segments, before and after.",
+            [
+                ("{form=\"fast\"}", Double(w.recompressedBytesBefore)),
+                ("{form=\"compact\"}", Double(w.recompressedBytesAfter)),
+            ])
+        metric(
             "alicedb_flushes_total", "counter", "MemTable flushes by cause.",
             [
                 ("{cause=\"full\"}", Double(w.flushesFull)), ("{cause=\"budget\"}", Double(w.flushesBudget)),

@@ -9,8 +9,10 @@ internal import Synchronization
 /// it read-only meanwhile and see everything the writer has put into its WAL, flushed or not.
 /// All methods are thread-safe; writes are serialised.
 public final class Database: Sendable {
-    private let engine: Mutex<Engine>
+    let engine: Mutex<Engine>
     private let timer: MaintenanceTimer?
+    /// The recompression job between its steps, and when the next step is due.
+    let recompression = Mutex(RecompressionPace())
     public let path: String
     public let options: DatabaseOptions
 
@@ -47,6 +49,7 @@ public final class Database: Sendable {
     /// compaction. The database's own timer calls it unless `DatabaseOptions.maintenanceTimer` is off.
     public func maintain() throws {
         try locked { e throws(AliceDBError) in try e.maintenance() }
+        try recompressIfDue()
     }
 
     private func maintenance() {
@@ -54,6 +57,9 @@ public final class Database: Sendable {
             do { try e.maintenance() } catch {
                 e.logger.error("background maintenance failed", metadata: ["error": "\(error)"])
             }
+        }
+        do { try recompressIfDue() } catch {
+            options.logger.error("background recompression failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -255,6 +261,7 @@ public final class Database: Sendable {
     /// Flushes every MemTable, syncs, removes the WAL and releases the lock.
     public func close() throws {
         timer?.source.cancel()
+        abandonRecompression()
         try locked { e throws(AliceDBError) in try e.close() }
     }
 }

@@ -28,6 +28,9 @@ public struct CloudConfig: Sendable {
     /// Points a scan answers at most per request (more: the answer says where to go on).
     public var maxScanPoints = 1_000_000
     public var storagePath = "/var/lib/alicedb-cloud"
+    /// Embedded storage: seconds after which fast-profile segments are re-encoded into the compact
+    /// profile (nil: never).
+    public var recompressAfter: Double? = nil
     /// With `[storage] kind = "postgres"`: the shared database (then `storagePath` is unused).
     public var postgres: PostgresSettings? = nil
     /// HTTPS: the server's certificate chain and key (PEM); with `tlsClientCA`, gateways must
@@ -118,7 +121,10 @@ public struct CloudConfig: Sendable {
             let t = "storage"
             try reader.allow(
                 s, table: t,
-                keys: ["path", "kind", "url", "password_file", "pool_size", "query_timeout", "connect_timeout"])
+                keys: [
+                    "path", "kind", "url", "password_file", "pool_size", "query_timeout", "connect_timeout",
+                    "recompress_after",
+                ])
             switch try reader.string(s, "kind", t) ?? "embedded" {
             case "embedded":
                 for key in ["url", "password_file", "pool_size", "query_timeout", "connect_timeout"]
@@ -126,10 +132,11 @@ public struct CloudConfig: Sendable {
                     throw reader.error(t, key, "is a setting of kind = \"postgres\"")
                 }
                 c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
+                c.recompressAfter = try reader.duration(s, "recompress_after", t)
             case "postgres":
-                if reader.has(s, "path") {
+                for key in ["path", "recompress_after"] where reader.has(s, key) {
                     throw reader.error(
-                        t, "path", "is a setting of kind = \"embedded\" (postgres keeps everything in the database)")
+                        t, key, "is a setting of kind = \"embedded\" (postgres keeps everything in the database)")
                 }
                 guard let url = try reader.string(s, "url", t) else {
                     throw reader.error(
@@ -199,7 +206,7 @@ public struct CloudConfig: Sendable {
         s += tlsClientCA.map { " client certificates from \($0)" } ?? ""
         s += " max_body=\(maxBody) rate_limit=\(rateLimit)/s burst=\(rateBurst)"
         s +=
-            " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: \(postgres.map { "postgres \($0.redacted) pool_size=\($0.poolSize) query_timeout=\($0.queryTimeoutSeconds)s" } ?? "embedded path=\(storagePath)")"
+            " idle_timeout=\(idleTimeoutSeconds)s max_scan_points=\(maxScanPoints)\nstorage: \(postgres.map { "postgres \($0.redacted) pool_size=\($0.poolSize) query_timeout=\($0.queryTimeoutSeconds)s" } ?? "embedded path=\(storagePath)\(recompressAfter.map { " recompress_after=\(Int($0))s" } ?? "")")"
         for p in tokens.values.sorted(by: {
             ($0.role == .gateway ? 0 : 1, $0.name) < ($1.role == .gateway ? 0 : 1, $1.name)
         }) {

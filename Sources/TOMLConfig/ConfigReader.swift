@@ -151,6 +151,19 @@ package struct ConfigReader {
     }
 }
 
+extension ConfigReader {
+    /// A duration in seconds: a number, or a string such as "90s", "15m", "12h", "7d", "2w".
+    package func duration(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Double? {
+        guard let v = t[key] else { return nil }
+        if let d = v.double ?? v.int.map(Double.init), d >= 0 { return d }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        guard let s = v.string?.trimmed, let unit = s.last, let f = units[unit],
+            let n = Double(s.dropLast().trimmed), n >= 0, n.isFinite
+        else { throw error(table, key, "must be a duration such as 7d, 12h, 30m, 90s or a number of seconds") }
+        return n * f
+    }
+}
+
 package enum ByteSize {
     package static func parse(_ text: String) -> Int? {
         let s = text.trimmed

@@ -184,15 +184,32 @@ struct SeriesCommand: ParsableCommand {
 }
 
 struct CompactCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "compact", abstract: "Merge small segment files.")
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Merge small segment files; re-encode old fast-profile segments into the compact profile.")
     @OptionGroup var database: DatabaseArgument
     @Option(name: .long, help: "Files smaller than this many bytes are merged.") var smallBytes: Int = 4 << 20
+    @Option(
+        name: .long,
+        help: "Re-encode fast-profile segments in files whose newest point is older than this timestamp.")
+    var recompressOlderThan: Int64?
+    @Option(
+        name: .long,
+        help: "Re-encode fast-profile segments older than this many milliseconds before now (epoch ms).")
+    var recompressAfterMs: Int64?
 
     func run() throws {
         let db = try Database(path: database.db)
+        var line = ""
+        if recompressOlderThan != nil || recompressAfterMs != nil {
+            let cutoff = min(
+                recompressOlderThan ?? .max, recompressAfterMs.map { FileIO.wallMillis() &- $0 } ?? .max)
+            let r = try db.recompress(olderThan: cutoff)
+            line = "; recompressed \(r.segments) segments, \(r.bytesBefore) -> \(r.bytesAfter) bytes"
+        }
         let merged = try db.compact(smallBytes: smallBytes)
         try db.close()
-        print("merged \(merged) segment files")
+        print("merged \(merged) segment files" + line)
     }
 }
 

@@ -29,6 +29,11 @@ import Testing
             "retention_max_bytes = \"1GiB\"\non_full = \"pause\"", mqtt: "clean_session = false")
         #expect(paused.retention?.onFull == .pause)
         #expect(paused.summary.contains("on_full=pause"))
+        #expect(try parse("").recompressAfter == nil)
+        #expect(try parse("recompress_after = \"7d\"").recompressAfter == 604_800)
+        #expect(try parse("recompress_after = \"12h\"").recompressAfter == 43_200)
+        #expect(try parse("recompress_after = 90").recompressAfter == 90)
+        #expect(try parse("recompress_after = \"7d\"").summary.contains("recompress_after=604800s"))
     }
 
     @Test func mistakesNameTheKey() {
@@ -42,6 +47,8 @@ import Testing
             message("wal_max_bytes = \"64KiB\"").contains("disk.toml:6: storage.wal_max_bytes: must be at least 1MiB"))
         #expect(message("retention_max_bytes = \"1GiB\"\non_full = \"stop\"").contains("storage.on_full: must be"))
         #expect(message("on_full = \"pause\"").contains("set that too"))
+        #expect(message("recompress_after = \"soon\"").contains("storage.recompress_after: must be a duration"))
+        #expect(message("recompress_after = -3").contains("storage.recompress_after: must be a duration"))
         // A clean session would lose what the broker gets while intake is paused.
         #expect(message("retention_max_bytes = \"1GiB\"\non_full = \"pause\"").contains("clean_session = false"))
         #expect(

@@ -61,6 +61,16 @@ import Testing
             _ = try CloudConfig.parse(
                 storage("kind = \"postgres\"\nurl = \"postgres://h/d\"\npath = \"/x\""), file: "c")
         }
+        expectThrowsConfig("c:4: storage.recompress_after: is a setting of kind") {
+            _ = try CloudConfig.parse(
+                storage("kind = \"postgres\"\nurl = \"postgres://h/d\"\nrecompress_after = \"7d\""), file: "c")
+        }
+        let recompressing = try? CloudConfig.parse(storage("recompress_after = \"2w\""), file: "c")
+        #expect(recompressing?.recompressAfter == 1_209_600)
+        #expect(recompressing?.summary.contains("recompress_after=1209600s") == true)
+        expectThrowsConfig("c:2: storage.recompress_after: must be a duration") {
+            _ = try CloudConfig.parse(storage("recompress_after = \"later\""), file: "c")
+        }
         expectThrowsConfig("c:4: storage.pool_size") {
             _ = try CloudConfig.parse(
                 storage("kind = \"postgres\"\nurl = \"postgres://h/d\"\npool_size = 0"), file: "c")

@@ -15,11 +15,16 @@ struct SegmentUpkeep {
     let logger: Logger
     /// The segment files as an outbox (nil: not one; a reader loads its cursor when asked).
     var outbox: Outbox?
+    /// The file a recompression job is re-encoding: compaction leaves it alone meanwhile.
+    var recompressing: UInt64?
+    /// Files recompression has looked at and left as they are (files never change once sealed).
+    var settled = Set<UInt64>()
 
-    /// Files compaction may merge: in an outbox, only those already acknowledged.
+    /// Files compaction and recompression may rewrite: in an outbox, only those already acknowledged.
     var compactable: (UInt64) -> Bool {
-        guard let outbox else { return { _ in true } }
-        return { [store] in outbox.fullyShipped($0, store) }
+        let busy = recompressing
+        guard let outbox else { return { $0 != busy } }
+        return { [store] in $0 != busy && outbox.fullyShipped($0, store) }
     }
 
     func requireOutbox() throws(AliceDBError) -> Outbox {
@@ -85,7 +90,7 @@ struct SegmentUpkeep {
 
     /// Marks the files a rewrite made from acknowledged files only (`Outbox.markShipped`); `shipped`
     /// was taken before the rewrite.
-    private mutating func markShipped(_ rewritten: [(new: UInt64, old: [UInt64])], from shipped: Set<UInt64>)
+    mutating func markShipped(_ rewritten: [(new: UInt64, old: [UInt64])], from shipped: Set<UInt64>)
         throws(AliceDBError)
     {
         guard var o = outbox else { return }

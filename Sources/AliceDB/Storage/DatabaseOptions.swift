@@ -28,6 +28,11 @@ public struct DatabaseOptions: Sendable {
     /// The writer merges segment files smaller than this once there are `compactAfterFiles` of them.
     public var compactSmallBytes: Int
     public var compactAfterFiles: Int
+    /// Segments of fast-profile series whose newest point is older than this many milliseconds
+    /// (timestamps taken as epoch milliseconds) are re-encoded into the compact profile by the
+    /// writer's maintenance, a little at a time outside its lock (nil: never). Segments keep their
+    /// values and timestamps bit for bit; in an outbox only acknowledged files are re-encoded.
+    public var recompressAfterMilliseconds: Int64?
     /// The segment files are an outbox shipped upstream (`uplink.json` holds how far): compaction
     /// and age retention then touch acknowledged segments only, and only the disk budget may
     /// delete segments not yet acknowledged (counted in `WriteCounters.retentionUnshipped…`).
@@ -118,6 +123,11 @@ public struct WriteCounters: Sendable, Hashable, Codable {
     /// Of those, deleted by the disk budget before the uplink had shipped them.
     public var retentionUnshippedSegments: Int = 0
     public var retentionUnshippedPoints: Int = 0
+    /// Segments re-encoded from the fast profile into the compact one, and their bytes before and
+    /// after (`DatabaseOptions.recompressAfterMilliseconds`).
+    public var recompressedSegments: Int = 0
+    public var recompressedBytesBefore: Int = 0
+    public var recompressedBytesAfter: Int = 0
 }
 
 /// Points of one series and the options the series must have (`Database.putBatches`).

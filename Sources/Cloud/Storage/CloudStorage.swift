@@ -130,6 +130,6 @@ extension CloudConfig {
     /// - Throws: `AliceDBError` saying why the store cannot be used.
     public func makeStorage(logger: Logger) throws -> any CloudStorage {
         if let pg = postgres { return PostgresStorage(pg, logger: logger) }
-        return try EmbeddedStorage(path: storagePath, logger: logger)
+        return try EmbeddedStorage(path: storagePath, logger: logger, recompressAfter: recompressAfter)
     }
 }

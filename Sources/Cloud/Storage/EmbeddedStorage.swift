@@ -8,8 +8,9 @@ public final class EmbeddedStorage: CloudStorage {
     public let gatewayStore: GatewayStore
     private let lastUpload = Mutex<[String: Int64]>([:])
 
-    public init(path: String, logger: Logger) throws {
-        gatewayStore = try GatewayStore(path: path, logger: logger)
+    /// - Parameter recompressAfter: seconds after which fast-profile segments are re-encoded compact.
+    public init(path: String, logger: Logger, recompressAfter: Double? = nil) throws {
+        gatewayStore = try GatewayStore(path: path, logger: logger, recompressAfter: recompressAfter)
     }
 
     public var description: String { "embedded path=\(gatewayStore.root)" }

@@ -8,10 +8,13 @@ public final class GatewayStore: Sendable {
     public let root: String
     let logger: Logger
     private let open = Mutex<[String: Database]>([:])
+    /// Seconds after which fast-profile segments are re-encoded compact (`[storage] recompress_after`).
+    let recompressAfter: Double?
 
-    public init(path: String, logger: Logger) throws {
+    public init(path: String, logger: Logger, recompressAfter: Double? = nil) throws {
         root = path
         self.logger = logger
+        self.recompressAfter = recompressAfter
         try FileIO.makeDirectory(path)
         try FileIO.makeDirectory(path + "/gateways")
     }
@@ -26,6 +29,7 @@ public final class GatewayStore: Sendable {
             var options = DatabaseOptions(logger: logger)
             options.maxBufferAgeSeconds = nil
             options.maintenanceTimer = false  // EmbeddedStorage.run calls maintain()
+            options.recompressAfterMilliseconds = recompressAfter.map { Int64($0 * 1000) }
             let db = try Database(path: dir, options: options)
             dbs[gateway] = db
             return db
