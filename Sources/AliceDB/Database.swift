@@ -148,8 +148,19 @@ public final class Database: Sendable {
     /// Streams the points in `[from, to]` to `body`, in time order.
     public func scan(_ series: String, from: Int64 = .min, to: Int64 = .max, _ body: (Int64, Double) -> Void) throws {
         try locked { e throws(AliceDBError) in
-            try e.reader(series).scan(from: from, to: to, body)
+            try e.reader(series).scan(from: from, to: to) { t, v in
+                body(t, v)
+                return true
+            }
         }
+    }
+
+    /// Streams the points in `[from, to]` to `body`, in time order, while it returns true: a page
+    /// of a long range decodes only the segments it takes points from.
+    public func scanWhile(
+        _ series: String, from: Int64 = .min, to: Int64 = .max, _ body: (Int64, Double) -> Bool
+    ) throws {
+        try locked { e throws(AliceDBError) in try e.reader(series).scan(from: from, to: to, body) }
     }
 
     /// Count, sum, min, max and avg over `[from, to]`; whole segments answer from their exact summaries.

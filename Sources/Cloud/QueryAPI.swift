@@ -117,20 +117,11 @@ struct QueryAPI: Sendable {
             limit = min(n, maxScanPoints)
         }
         let page = try await CloudError.storage { try await store.scan(g, series, from: from, to: to, limit: limit) }
-        var out = q.csv ? "ts,value\n" : "{\"series\": \(JSONText.quote(series)), \"points\": ["
-        for (i, t) in page.timestamps.enumerated() {
-            let v = page.values[i]
-            if q.csv {
-                out += "\(t),\(DoubleText.format(v))\n"
-            } else {
-                out += i == 0 ? "[\(t), \(JSONText.number(v))]" : ", [\(t), \(JSONText.number(v))]"
-            }
-        }
         if q.csv {
-            return Reply.csv(out, headers: page.next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:])
+            return Reply.csv(
+                PointText.csv(page), headers: page.next.map { [HTTPField.Name("X-AliceDB-Next")!: String($0)] } ?? [:])
         }
-        out += "], \"next\": \(page.next.map(String.init) ?? "null")}\n"
-        return Reply.json(out)
+        return Reply.json(PointText.json(series: series, page))
     }
 
     /// `GET /v1/get?gateway=&series=&at=`: the sample at exactly `at`, or 404.

@@ -10,8 +10,16 @@ enum Reply {
     }
 
     static func csv(_ text: String, headers: HTTPFields = [:]) -> Response {
+        csv(ByteBuffer(string: text), headers: headers)
+    }
+
+    static func json(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
+    static func csv(_ body: ByteBuffer, headers: HTTPFields = [:]) -> Response {
         var h = headers
         h[.contentType] = "text/csv"
-        return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Response(status: .ok, headers: h, body: .init(byteBuffer: body))
     }
 }

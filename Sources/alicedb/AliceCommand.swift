@@ -16,7 +16,8 @@ struct AliceCommand: ParsableCommand {
         subcommands: [
             ImportCommand.self, ExportCommand.self, GetCommand.self, ScanCommand.self, AggCommand.self,
             DownsampleCommand.self, StatsCommand.self, InspectCommand.self, VerifyCommand.self,
-            SeriesCommand.self, CompactCommand.self, RetentionCommand.self, BenchCommand.self, StatusCommand.self,
+            SeriesCommand.self, CompactCommand.self, RetentionCommand.self, BenchCommand.self, QueryBenchCommand.self,
+            StatusCommand.self,
         ])
 
     /// Errors become one clear line and an exit code, here and nowhere else.

@@ -31,6 +31,13 @@ import Testing
         #expect(agg.max == values.max())
         let report = try db.verify()
         #expect(report.ok, "\(report.faults)")
+        // A scan that stops: exactly the points it took, from where it began.
+        var taken = [Int64]()
+        try db.scanWhile("v", from: ts[2500]) { t, _ in
+            taken.append(t)
+            return taken.count < 1700
+        }
+        #expect(taken == Array(ts[2500..<4200]))
         let partial = try db.aggregate("v", from: ts[100], to: ts[4000])
         #expect(partial.count == 3901)
         let exactSum = values[100...4000].reduce(0, +)

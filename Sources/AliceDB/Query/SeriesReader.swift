@@ -16,33 +16,35 @@ struct SeriesReader {
     @inline(__always)
     func lowerBound(_ ts: [Int64], _ t: Int64) -> Int { RangeQuery.lowerBound(ts, t) }
 
-    /// Calls `body` for every point in `[from, to]`, in time order (ties: arrival order).
-    func scan(from: Int64, to: Int64, _ body: (Int64, Double) -> Void) throws(AliceDBError) {
+    /// Calls `body` for every point in `[from, to]`, in time order (ties: arrival order), until it
+    /// returns false: a page of a long range decodes only the segments it takes points from.
+    func scan(from: Int64, to: Int64, _ body: (Int64, Double) -> Bool) throws(AliceDBError) {
         guard from <= to else { return }
         let (refs, overlaps) = try store.refs(series, from: from, to: to)
         var needsSort = overlaps
         var lastT = Int64.min
         var collected = [DataPoint]()
+        var going = true
         func emit(_ t: Int64, _ v: Double) {
-            if needsSort { collected.append(DataPoint(t, v)) } else { body(t, v) }
+            if needsSort { collected.append(DataPoint(t, v)) } else { going = body(t, v) }
         }
         if let buffer, buffer.count > 0, let lastRef = refs.last,
             buffer.first <= lastRef.lastTimestamp
         {
             needsSort = true
         }
-        for ref in refs {
+        for ref in refs where going {
             guard let d = try store.decodeForQuery(ref) else { continue }
             var i = lowerBound(d.timestamps, from)
-            while i < d.timestamps.count && d.timestamps[i] <= to {
+            while going && i < d.timestamps.count && d.timestamps[i] <= to {
                 emit(d.timestamps[i], d.values[i])
                 i += 1
             }
             lastT = max(lastT, ref.lastTimestamp)
         }
-        if let (ts, values) = buffer?.points(from: from, to: to) {
+        if going, let (ts, values) = buffer?.points(from: from, to: to) {
             var i = lowerBound(ts, from)
-            while i < ts.count && ts[i] <= to {
+            while going && i < ts.count && ts[i] <= to {
                 emit(ts[i], values[i])
                 i += 1
             }
@@ -50,7 +52,7 @@ struct SeriesReader {
         if needsSort {
             // Stable: segments come in (start, flush) order and the MemTable last.
             let order = collected.indices.sorted { (collected[$0].timestamp, $0) < (collected[$1].timestamp, $1) }
-            for i in order { body(collected[i].timestamp, collected[i].value) }
+            for i in order where !body(collected[i].timestamp, collected[i].value) { return }
         }
     }
 
@@ -135,6 +137,7 @@ struct SeriesReader {
             try scan(from: from, to: to) { t, v in
                 ts.append(t)
                 vs.append(v)
+                return true
             }
             return [.points(timestamps: ts, values: vs)]
         }

@@ -60,7 +60,7 @@ public final class EmbeddedStorage: CloudStorage {
 
     public func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage {
         var c = ScanCollector(limit: limit)
-        try database(gateway).scan(series, from: from, to: to) { t, v in _ = c.take(t, v) }
+        try database(gateway).scanWhile(series, from: from, to: to) { t, v in c.take(t, v) }
         return c.page
     }
 
