@@ -114,11 +114,12 @@ stage() {
     fi
 }
 
-# maintscripts ROOT PACKAGE UNIT STATEDIR: postinst, prerm, postrm from packaging/maintscripts.
+# maintscripts ROOT PACKAGE UNIT STATEDIR start|nostart: postinst, prerm, postrm from packaging/maintscripts,
+# the unit started on installation or not (postinst-start, postinst-nostart).
 maintscripts() {
     for script in postinst prerm postrm; do
-        sed -e "s|#PACKAGE#|$2|g" -e "s|#UNITFILE#|$3|g" -e "s|#STATEDIR#|$4|g" \
-            "packaging/maintscripts/$script" > "$1/DEBIAN/$script"
+        sed -e "/^#START#\$/{r packaging/maintscripts/postinst-$5" -e "d}" "packaging/maintscripts/$script" |
+            sed -e "s|#PACKAGE#|$2|g" -e "s|#UNITFILE#|$3|g" -e "s|#STATEDIR#|$4|g" > "$1/DEBIAN/$script"
         chmod 0755 "$1/DEBIAN/$script"
     done
 }
@@ -153,7 +154,8 @@ if [ "$which" = cloud ] || [ "$which" = all ]; then
     chmod 0640 "$root/etc/alicedb/cloud.toml"
     install -m 0644 packaging/alicedb-cloud.service "$root/lib/systemd/system/alicedb-cloud.service"
     echo "/etc/alicedb/cloud.toml" > "$root/DEBIAN/conffiles"
-    maintscripts "$root" alicedb-cloud alicedb-cloud.service alicedb-cloud
+    # Enabled, not started: the example tokens in cloud.toml are to be replaced first.
+    maintscripts "$root" alicedb-cloud alicedb-cloud.service alicedb-cloud nostart
     install -m 0644 README.md docs/cloud.md docs/format.md "$root/usr/share/doc/alicedb-cloud/"
     control "$root" <<CONTROL
 Package: alicedb-cloud
@@ -182,7 +184,7 @@ sed 's|^path = .*|path = "/var/lib/alicedb"|' examples/agent.toml > "$root/etc/a
 chmod 0644 "$root/etc/alicedb/agent.toml"
 install -m 0644 packaging/alicedb-agent.service "$root/lib/systemd/system/alicedb-agent.service"
 echo "/etc/alicedb/agent.toml" > "$root/DEBIAN/conffiles"
-maintscripts "$root" alicedb alicedb-agent.service alicedb
+maintscripts "$root" alicedb alicedb-agent.service alicedb start
 install -m 0644 README.md docs/format.md docs/semantics.md "$root/usr/share/doc/alicedb/"
 control "$root" <<CONTROL
 Package: alicedb
