@@ -90,8 +90,11 @@ mount --bind /dev "$target/dev" && mounted="$target/dev $mounted"
 mount -t devpts devpts "$target/dev/pts" -o newinstance,ptmxmode=0666 && mounted="$target/dev/pts $mounted"
 mount -t proc proc "$target/proc" && mounted="$target/proc $mounted"
 cp /etc/resolv.conf "$target/etc/resolv.conf"
-in_root() { chroot "$target" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root DEBIAN_FRONTEND=noninteractive "$@"; }
-in_root apt-get update -qq
+path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+in_root() { chroot "$target" env -i PATH="$path" LANG=C.UTF-8 HOME=/root DEBIAN_FRONTEND=noninteractive "$@"; }
+# apt runs dpkg with its own PATH (DPkg::Path, without /usr/local): give it ours, for the stubs below.
+apt_get() { in_root apt-get -o DPkg::Path="$path" "$@"; }
+apt_get update -qq
 # Files of the root before the install, for the comparison after the purge.
 listing() {
     (cd "$target" && find . -xdev \( -path ./proc -o -path ./dev -o -path ./tmp -o -path ./run \) -prune -o -print) |
@@ -99,10 +102,32 @@ listing() {
 }
 listing > "$work/before"
 
+# No systemd runs in the root, so the maintainer scripts would skip starting and stopping. Make them
+# believe it does (/run/systemd/system) and log what they ask of it: stubs of systemctl and
+# deb-systemd-invoke in /usr/local/sbin (deb-systemd-helper is the real one). Gone before the purge check.
+mkdir -p "$target/run/systemd/system"
+for tool in systemctl deb-systemd-invoke; do
+    printf '#!/bin/sh\necho "%s $*" >> /run/systemd-calls\n' "$tool" > "$target/usr/local/sbin/$tool"
+    chmod 0755 "$target/usr/local/sbin/$tool"
+done
+# calls PHASE PATTERN...: print the calls the maintainer scripts made since the last phase; each PATTERN
+# (a whole line) must be among them.
+calls() {
+    phase="$1"
+    shift
+    touch "$target/run/systemd-calls"
+    echo "systemd calls of the maintainer scripts ($phase):"
+    sed 's/^/  /' "$target/run/systemd-calls"
+    for want in "$@"; do
+        grep -q -x -F -- "$want" "$target/run/systemd-calls" || fail "$phase: no \"$want\""
+    done
+    mv "$target/run/systemd-calls" "$target/run/systemd-calls.$phase"
+}
+
 step "install: dpkg -i, then apt-get -f install"
 cp $debs "$target/tmp/"
 in_root sh -c 'dpkg -i /tmp/*.deb' || echo "(dpkg -i left dependencies to apt-get -f install)"
-in_root apt-get -f install -y -q --no-install-recommends
+apt_get -f install -y -q --no-install-recommends
 for p in alicedb alicedb-cloud; do
     status="$(in_root dpkg-query -W -f='${Status} ${Version}' "$p")"
     echo "$p: $status"
@@ -114,6 +139,14 @@ if in_root sh -c 'ldd /usr/bin/alicedb /usr/bin/alicedb-agent /usr/bin/alicedb-c
     fail "a library is missing"
 fi
 echo "every library the binaries need is there (ldd)"
+calls install "deb-systemd-invoke start alicedb-agent.service"
+grep -q 'alicedb-cloud' "$target/run/systemd-calls.install" && fail "alicedb-cloud was started on installation"
+echo "alicedb-agent started, alicedb-cloud (example tokens) not"
+
+step "upgrade: dpkg -i over the installed packages"
+in_root sh -c 'dpkg -i /tmp/*.deb'
+calls upgrade "deb-systemd-invoke restart alicedb-agent.service" "deb-systemd-invoke try-restart alicedb-cloud.service"
+grep -q ' stop ' "$target/run/systemd-calls.upgrade" && fail "an upgrade stopped a service"
 
 step "run: alicedb-agent --config /etc/alicedb/agent.toml --check"
 in_root alicedb-agent --config /etc/alicedb/agent.toml --check || fail "agent --check"
@@ -153,15 +186,18 @@ for s in alicedb alicedb-cloud; do
     [ -e "$target/var/lib/$s" ] || ln -s "private/$s" "$target/var/lib/$s"
     touch "$target/var/lib/private/$s/data" "$target/var/lib/$s/data-seen-through-the-link"
 done
-in_root apt-get remove -y -q alicedb alicedb-cloud
+apt_get remove -y -q alicedb alicedb-cloud
+calls remove "deb-systemd-invoke stop alicedb-agent.service" "deb-systemd-invoke stop alicedb-cloud.service"
 for f in /etc/alicedb/agent.toml /etc/alicedb/cloud.toml /var/lib/private/alicedb/data /var/lib/private/alicedb-cloud/data; do
     [ -e "$target$f" ] || fail "remove deleted $f"
 done
 echo "kept: /etc/alicedb/agent.toml /etc/alicedb/cloud.toml /var/lib/alicedb /var/lib/alicedb-cloud"
 
 step "purge (and the dependencies apt-get -f install brought)"
-in_root apt-get purge -y -q alicedb alicedb-cloud
-in_root apt-get autoremove --purge -y -q
+apt_get purge -y -q alicedb alicedb-cloud
+apt_get autoremove --purge -y -q
+calls purge
+rm -f "$target/usr/local/sbin/systemctl" "$target/usr/local/sbin/deb-systemd-invoke"
 for s in alicedb alicedb-cloud; do
     [ ! -e "$target/var/lib/$s" ] && [ ! -L "$target/var/lib/$s" ] || fail "purge left /var/lib/$s"
     [ ! -e "$target/var/lib/private/$s" ] || fail "purge left /var/lib/private/$s"
