@@ -5,8 +5,10 @@
 #  3. a fresh Debian 12 root from debootstrap: dpkg -i both, apt-get -f install for their dependencies;
 #  4. there: alicedb-agent --config /etc/alicedb/agent.toml --check, alicedb-cloud ... --check,
 #     alicedb --help, man alicedb-agent, the completions, the enabled units;
-#  5. remove (configuration and state stay), then purge (both go) and list every file the root has
-#     then that it did not have before the install: only what Debian policy allows may be left.
+#  5. an upgrade (dpkg -i over the installed packages), remove (configuration and state stay), then
+#     purge (both go) and list every file the root has then that it did not have before the install:
+#     only what Debian policy allows may be left. Stubs of systemctl and deb-systemd-invoke record
+#     what the maintainer scripts ask of systemd at each step (start, restart, stop).
 # Usage (as root): packaging/install-test.sh [VERSION]
 # The pristine root is cached as a tarball in ALICEDB_TEST_CACHE (default /var/cache/alicedb-install-test),
 # so only the first run downloads; every run unpacks a fresh copy and unmounts and deletes it at the end.
@@ -219,4 +221,4 @@ comm -13 "$work/before" "$work/after" | grep -E "$allowed" | sed 's/^/  /' || tr
 [ -z "$gone" ] || fail "the install or purge deleted files it did not own"
 in_root dpkg-query -W alicedb alicedb-cloud 2>/dev/null && fail "dpkg still knows the packages"
 
-step "PASS: build, lintian, install, --check, --help, man, remove, purge"
+step "PASS: build, lintian, install, --check, --help, man, upgrade, remove, purge"
