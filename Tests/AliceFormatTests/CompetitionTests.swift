@@ -179,15 +179,25 @@ import Testing
         #expect(bytes.first == TimestampCodec.Mode.steps.rawValue)
         // The gaps' entropy is ~0.05 bytes a point; as deltas of deltas on the grid ~0.08, unscaled ~0.3.
         #expect(Double(bytes.count) / Double(ts.count) < 0.06, "\(bytes.count) bytes")
+        // The fast profile codes the same steps table-coded (mode 10), and gives them back exactly.
+        let fast = CodingProfile.$current.withValue(.fast) {
+            ts.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<$0.count) }
+        }
+        #expect(fast.first == TimestampCodec.Mode.tableSteps.rawValue)
+        #expect(Double(fast.count) / Double(ts.count) < 0.07, "\(fast.count) bytes")
         let extremes: [Int64] = [0, 3_600_000, Int64.max, Int64.min, 5, 5, 5 + 3_600_000, -7]
         for series in [ts, extremes] {
-            let b = series.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<$0.count) }
-            var out = [Int64]()
-            try b.withUnsafeBytes { raw in
-                var r = ByteReader(raw, from: 0, to: raw.count)
-                try TimestampCodec.decode(&r, count: series.count, first: series[0], into: &out)
+            for profile in CodingProfile.allCases {
+                let b = CodingProfile.$current.withValue(profile) {
+                    series.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<$0.count) }
+                }
+                var out = [Int64]()
+                try b.withUnsafeBytes { raw in
+                    var r = ByteReader(raw, from: 0, to: raw.count)
+                    try TimestampCodec.decode(&r, count: series.count, first: series[0], into: &out)
+                }
+                #expect(out == series, "\(profile)")
             }
-            #expect(out == series)
         }
     }
 

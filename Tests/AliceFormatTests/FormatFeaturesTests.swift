@@ -55,7 +55,8 @@ import Testing
         #expect(FormatFeatures.readable.contains("float32:ordered"))
         #expect(FormatFeatures.readable.contains("segment-v2"))
         #expect(FormatFeatures.readable.contains("timestamps:tableDods"))
-        #expect(FormatFeatures.readable.count == 2 + 1 + ModelKind.allCases.count + 10)
+        #expect(FormatFeatures.readable.contains("timestamps:tableSteps"))
+        #expect(FormatFeatures.readable.count == 2 + 1 + ModelKind.allCases.count + 11)
     }
 
     /// Segments coded under the fast profile are version 2, and name it: a node of version 1 alone
@@ -66,7 +67,8 @@ import Testing
         let fast = encodeAll(ts, values, bound: .lossless, chunk: 16384, profile: .fast)
         let features = FormatFeatures.of(segments: fast.map(\.bytes))
         #expect(features.contains("segment-v2") && !features.contains("segment-v1"), "\(features)")
-        #expect(features.contains("timestamps:tableDods"), "\(features)")
+        // (a jittered clock: its steps, table-coded)
+        #expect(features.contains("timestamps:tableSteps"), "\(features)")
         #expect(fast.allSatisfy { $0.bytes[4] == 2 })
         let compact = encodeAll(ts, values, bound: .lossless, chunk: 16384)
         #expect(compact.allSatisfy { $0.bytes[4] == 1 })

@@ -15,8 +15,10 @@ package enum TimestampCodec {
         case steps = 6
         case treeDods = 7
         case tracked = 8
-        /// `treeDods` table-coded (`TableCoder`): the fast profile's one coded mode.
+        /// `treeDods` table-coded (`TableCoder`): the fast profile's coded mode.
         case tableDods = 9
+        /// `steps` table-coded: the fast profile's clock on a grid with gaps.
+        case tableSteps = 10
     }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
@@ -88,7 +90,12 @@ package enum TimestampCodec {
         best.varint(UInt64(scale))
         let scaled = scale == 1 ? zig : dods.map { ZigZag.encode($0 / scale) }
         if fast {
-            TableCoder.encode(scaled, into: &best)  // (steps and tracked clocks are range-coded)
+            TableCoder.encode(scaled, into: &best)  // (tracked clocks are range-coded)
+            if !overflowed, let steps = steps(deltas, firstDelta: firstDelta, table: true),
+                steps.bytes.count < best.bytes.count
+            {
+                best = steps
+            }
         } else {
             best.append(RangeCoder.encode(scaled, layout: .trees))
             // A gap of k steps is one event as a delta (k − 1 steps more than usual), two as
@@ -118,8 +125,9 @@ package enum TimestampCodec {
     }
 
     /// Mode `steps`: `svarint firstDelta, varint grid g, svarint usual step s` (in grid units), then
-    /// `delta / g − s` of every later point, range-coded; `nil` when an excess overflows.
-    static func steps(_ deltas: [Int64], firstDelta: Int64) -> ByteWriter? {
+    /// `delta / g − s` of every later point, range-coded (`table`: table-coded, mode `tableSteps`);
+    /// `nil` when an excess overflows.
+    static func steps(_ deltas: [Int64], firstDelta: Int64, table: Bool = false) -> ByteWriter? {
         guard !deltas.isEmpty else { return nil }
         var grid: UInt64 = 0
         for d in deltas { grid = gcd(grid, d.magnitude) }
@@ -143,11 +151,15 @@ package enum TimestampCodec {
             excess.append(ZigZag.encode(e))
         }
         var w = ByteWriter(capacity: 32)
-        w.u8(Mode.steps.rawValue)
+        w.u8((table ? Mode.tableSteps : Mode.steps).rawValue)
         w.svarint(firstDelta)
         w.varint(UInt64(g))
         w.svarint(usual)
-        w.append(RangeCoder.encode(excess, layout: .trees))
+        if table {
+            TableCoder.encode(excess, into: &w)
+        } else {
+            w.append(RangeCoder.encode(excess, layout: .trees))
+        }
         return w
     }
 
@@ -201,13 +213,17 @@ package enum TimestampCodec {
             }
         case .tracked:
             try decodeTracked(&r, count: count, first: first, firstDelta: firstDelta, into: &out)
-        case .steps:
+        case .steps, .tableSteps:
             let g = try r.varint("timestamp grid")
             guard g >= 1 && g <= UInt64(Int64.max) else { throw DecodeError("timestamp grid \(g)", offset: r.offset) }
             let usual = try r.svarint("usual timestamp step")
             var zig = [UInt64]()
             zig.reserveCapacity(count - 2)
-            try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, layout: .trees, into: &zig)
+            if mode == .tableSteps {
+                try TableCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, into: &zig)
+            } else {
+                try RangeCoder.decode(count: count - 2, from: r.bytes, r.offset, r.end, layout: .trees, into: &zig)
+            }
             for z in zig {
                 t = t &+ (ZigZag.decode(z) &+ usual) &* Int64(g)
                 out.append(t)
