@@ -148,7 +148,11 @@ package enum DecimalCodec {
         let (ks, exceptions) = try Predictor.readStream(&r, count: count)
         let base = out.count
         let p = PowersOfTen.table[e]
-        for k in ks { out.append(Double(k) / p) }
+        out.appendUninitialized(count: ks.count) { o in
+            ks.withUnsafeBufferPointer { k in
+                for i in 0..<k.count { o[i] = Double(k[i]) / p }
+            }
+        }
         for f in refinements {
             let (scaled, o1) = ks[f.position].multipliedReportingOverflow(by: integerPowers[f.extra])
             let (kf, o2) = scaled.addingReportingOverflow(f.rest)
@@ -227,17 +231,29 @@ package enum Predictor {
         let (order, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
         guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: at) }
         var ks = [Int64]()
-        ks.reserveCapacity(count)
-        reconstruct(zig, order: Int(order)) { ks.append($0) }
+        ks.appendUninitialized(count: zig.count) { out in
+            zig.withUnsafeBufferPointer { z in
+                // One loop per order: no switch and no call per value.
+                switch order {
+                case 0: reconstruct(z, into: out) { _, _ in 0 }
+                case 1: reconstruct(z, into: out) { p1, _ in p1 }
+                default: reconstruct(z, into: out) { p1, p2 in (p1 &* 2) &- p2 }
+                }
+            }
+        }
         return (ks, exceptions)
     }
 
-    package static func reconstruct(_ zig: [UInt64], order: Int, _ emit: (Int64) -> Void) {
+    /// The integers from their zig-zagged residuals under `predict` (`predict(order, …)`).
+    @inline(__always)
+    static func reconstruct(
+        _ zig: UnsafeBufferPointer<UInt64>, into out: UnsafeMutablePointer<Int64>, _ predict: (Int64, Int64) -> Int64
+    ) {
         var p1: Int64 = 0
         var p2: Int64 = 0
-        for z in zig {
-            let k = ZigZag.decode(z) &+ predict(order, p1, p2)
-            emit(k)
+        for i in 0..<zig.count {
+            let k = ZigZag.decode(zig[i]) &+ predict(p1, p2)
+            out[i] = k
             p2 = p1
             p1 = k
         }

@@ -122,8 +122,6 @@ package enum TableCoder {
     ) throws(DecodeError) {
         var r = ByteReader(raw, from: from, to: to)
         let (bins, sizeLog) = try readHeader(&r)
-        let base = out.count
-        out.append(contentsOf: repeatElement(0, count: n))
         let bodyBits = r.remaining * 8
         // A padded copy of the bits: no load in the loops below needs a bounds check.
         let padded = UnsafeMutableRawBufferPointer.allocate(byteCount: r.remaining + batchBytes, alignment: 8)
@@ -133,13 +131,16 @@ package enum TableCoder {
             padded.baseAddress!.copyMemory(from: raw.baseAddress! + r.offset, byteCount: r.remaining)
         }
         let bytes = UnsafeRawPointer(padded.baseAddress!)
-        let end = out.withUnsafeMutableBufferPointer { o -> Int in
-            let values = UnsafeMutablePointer(o.baseAddress! + base)
+        let end = out.appendUninitialized(count: n) { values -> Int in
+            let end: Int
             if sizeLog == 0 {
-                return unpack(n, lower: bins[0].lower, bits: bins[0].offsetBits, from: bytes, bodyBits, into: values)
+                end = unpack(n, lower: bins[0].lower, bits: bins[0].offsetBits, from: bytes, bodyBits, into: values)
+            } else {
+                end = DecodingTable(bins: bins, sizeLog: sizeLog).decode(n, from: bytes, bodyBits, into: values)
             }
-            let table = DecodingTable(bins: bins, sizeLog: sizeLog)
-            return table.decode(n, from: bytes, bodyBits, into: values)
+            // Bits that end early stop the decoders where they are: no value is left unwritten.
+            if end > bodyBits { values.update(repeating: 0, count: n) }
+            return end
         }
         if end > bodyBits { throw DecodeError("table-coded values end early", offset: to) }
     }
