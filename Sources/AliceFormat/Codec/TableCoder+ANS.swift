@@ -21,29 +21,32 @@ extension TableCoder {
     /// `minBits[s]` or one more (from `cutoff[s]` on), so that x >> r lies in [w, 2w); the next
     /// state is the (x >> r − w)-th of s's states.
     struct EncodingTable {
-        var weight: [Int]
-        var minBits: [Int]
-        var cutoff: [Int]
-        var start: [Int]
-        /// s's states (T + index, ascending) from `start[s]` on.
+        /// Per symbol: a state at or past `cutoff` gives up `minBits + 1` bits, else `minBits`; what
+        /// is left of it, plus `base`, indexes `next`.
+        struct Entry {
+            var cutoff: Int
+            var minBits: Int
+            var base: Int
+        }
+        var entries: [Entry]
+        /// s's states (T + index, ascending) from s's `base + weight` on.
         var next: [Int]
 
         init(weights: [Int], sizeLog: Int) {
             let t = 1 << sizeLog
-            weight = weights
-            minBits = weights.map { sizeLog + 1 - (64 - (2 * $0 - 1).leadingZeroBitCount) }
-            cutoff = zip(weights, minBits).map { (2 * $0) << $1 }
-            start = []
+            entries = []
             var at = 0
+            var starts = [Int]()
             for w in weights {
-                start.append(at)
+                let minBits = sizeLog + 1 - (64 - (2 * w - 1).leadingZeroBitCount)
+                entries.append(Entry(cutoff: (2 * w) << minBits, minBits: minBits, base: at - w))
+                starts.append(at)
                 at += w
             }
             next = [Int](repeating: 0, count: t)
-            var fill = start
             for (state, s) in spread(weights, sizeLog: sizeLog).enumerated() {
-                next[fill[s]] = t + state
-                fill[s] += 1
+                next[starts[s]] = t + state
+                starts[s] += 1
             }
         }
     }
@@ -135,7 +138,13 @@ extension TableCoder {
                             // The offsets.
                             for j in 0..<k {
                                 let b = Int(ob[j])
-                                out[j] &+= TableCoder.readBits(bytes, position, b)
+                                if b <= 56 {  // (all but the widest offsets: one load, no call)
+                                    let word =
+                                        bytes.loadUnaligned(fromByteOffset: position >> 3, as: UInt64.self).littleEndian
+                                    out[j] &+= (word >> UInt64(position & 7)) & ((1 << UInt64(b)) &- 1)
+                                } else {
+                                    out[j] &+= TableCoder.readBits(bytes, position, b)
+                                }
                                 position &+= b
                             }
                             if position > bodyBits { return position }

@@ -28,7 +28,7 @@ extension TableCoder {
     static func classOf(_ v: UInt64) -> Int {
         if v < 16 { return Int(v) }
         let w = 64 - v.leadingZeroBitCount
-        return 16 + (w - 5) * 8 + Int(truncatingIfNeeded: (v >> UInt64(w - 4)) & 7)
+        return 16 &+ (w &- 5) &* 8 &+ Int(truncatingIfNeeded: (v >> UInt64(w &- 4)) & 7)
     }
 
     static func classLower(_ c: Int) -> UInt64 {

@@ -29,10 +29,16 @@ package enum TableCoder {
         // Each value's class, once: counted here, turned into its bin's symbol below.
         var symbols = [UInt16](repeating: 0, count: n)
         var counts = [Int](repeating: 0, count: classCount)
-        for i in 0..<n {
-            let c = classOf(values[i])
-            symbols[i] = UInt16(c)
-            counts[c] += 1
+        values.withUnsafeBufferPointer { v in
+            symbols.withUnsafeMutableBufferPointer { sym in
+                counts.withUnsafeMutableBufferPointer { cnt in
+                    for i in 0..<n {
+                        let c = classOf(v[i])
+                        sym[i] = UInt16(truncatingIfNeeded: c)
+                        cnt[c] &+= 1
+                    }
+                }
+            }
         }
         let (bins, sizeLog) = chooseBins(counts: counts, total: max(n, 1))
         w.u8(UInt8(sizeLog))
@@ -48,7 +54,11 @@ package enum TableCoder {
         }
         let lowers = bins.map(\.lower)
         let offsetBits = bins.map(\.offsetBits)
-        for i in 0..<n { symbols[i] = symbolOf[Int(symbols[i])] }
+        symbols.withUnsafeMutableBufferPointer { sym in
+            symbolOf.withUnsafeBufferPointer { of in
+                for i in 0..<n { sym[i] = of[Int(sym[i])] }
+            }
+        }
         var bits = BitWriter(capacity: n)
         if sizeLog == 0 {
             for i in 0..<n { bits.write(values[i] &- lowers[0], bits: offsetBits[0]) }
@@ -61,15 +71,27 @@ package enum TableCoder {
         var ansBits = [UInt16](repeating: 0, count: n)
         var ansCount = [UInt8](repeating: 0, count: n)
         var states = [Int](repeating: 1 << sizeLog, count: 4)
-        var i = n - 1
-        while i >= 0 {
-            let s = Int(symbols[i])
-            let x = states[i & 3]
-            let r = x >= table.cutoff[s] ? table.minBits[s] + 1 : table.minBits[s]
-            ansBits[i] = UInt16(truncatingIfNeeded: x & ((1 << r) - 1))
-            ansCount[i] = UInt8(r)
-            states[i & 3] = table.next[table.start[s] + (x >> r) - table.weight[s]]
-            i -= 1
+        symbols.withUnsafeBufferPointer { sym in
+            table.entries.withUnsafeBufferPointer { entries in
+                table.next.withUnsafeBufferPointer { next in
+                    ansBits.withUnsafeMutableBufferPointer { ab in
+                        ansCount.withUnsafeMutableBufferPointer { ac in
+                            states.withUnsafeMutableBufferPointer { st in
+                                var i = n - 1
+                                while i >= 0 {
+                                    let e = entries[Int(sym[i])]
+                                    let x = st[i & 3]
+                                    let r = x >= e.cutoff ? e.minBits + 1 : e.minBits
+                                    ab[i] = UInt16(truncatingIfNeeded: x & ((1 << r) - 1))
+                                    ac[i] = UInt8(truncatingIfNeeded: r)
+                                    st[i & 3] = next[e.base + (x >> r)]
+                                    i -= 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         for x in states { bits.write(UInt64(x - (1 << sizeLog)), bits: sizeLog) }
         var start = 0
@@ -155,7 +177,16 @@ package enum TableCoder {
             return 0
         }
         guard n * bits <= bodyBits else { return n * bits }
-        for i in 0..<n { values[i] = lower &+ readBits(bytes, i * bits, bits) }
+        if bits <= 56 {  // one load a value, no call
+            let mask = (UInt64(1) << UInt64(bits)) &- 1
+            for i in 0..<n {
+                let position = i &* bits
+                let word = bytes.loadUnaligned(fromByteOffset: position >> 3, as: UInt64.self).littleEndian
+                values[i] = lower &+ (word >> UInt64(position & 7)) & mask
+            }
+        } else {
+            for i in 0..<n { values[i] = lower &+ readBits(bytes, i * bits, bits) }
+        }
         return n * bits
     }
 
