@@ -61,35 +61,15 @@ package enum QuantizedCodec {
         var best: (order: Int, estimate: Int, qs: [UInt64], exceptions: Exceptions)? = nil
         for order in 1...4 {
             var qs = [UInt64]()
-            qs.reserveCapacity(n)
             var exceptions = Exceptions()
-            var r1 = 0.0
-            var r2 = 0.0
-            var estimate = 0
-            for i in range {
-                let x = v[i]
-                let pred = predict(order, r1, r2)
-                let qd = roundedQuickly((x - pred) / step)
-                var recon = x
-                var q: Int64 = 0
-                if qd.isFinite && abs(qd) < limit {
-                    q = Int64(qd)
-                    let candidate = pred + Double(q) * step
-                    if bound.accepts(original: x, stored: candidate) {
-                        recon = candidate
-                    } else {
-                        q = 0
-                        exceptions.add(i - range.lowerBound, x)
-                    }
-                } else {
-                    exceptions.add(i - range.lowerBound, x)
+            // One loop per predictor (`predict(order, …)`'s formulas): no switch per value.
+            var estimate = qs.appendUninitialized(count: n) { out in
+                switch order {
+                case 1: quantize(v, range, step, bound, &exceptions, out) { r1, _ in r1 }
+                case 2: quantize(v, range, step, bound, &exceptions, out) { r1, r2 in (r1 + r1) - r2 }
+                case 3: quantize(v, range, step, bound, &exceptions, out) { r1, r2 in (r1 + r2) * 0.5 }
+                default: quantize(v, range, step, bound, &exceptions, out) { r1, r2 in r1 + (r1 - r2) * 0.5 }
                 }
-                if !recon.isFinite { recon = pred }  // keep the predictor finite after NaN/inf
-                let z = ZigZag.encode(q)
-                estimate += 64 - z.leadingZeroBitCount
-                qs.append(z)
-                r2 = r1
-                r1 = recon
             }
             estimate += exceptions.count * 80
             if exceptions.count > n / 4 { continue }
@@ -100,6 +80,45 @@ package enum QuantizedCodec {
         if writeStep || !stepFromBound(bound) { w.f64(step) }
         EntropyStream.write(chosen.qs, tag: UInt8(chosen.order), exceptions: chosen.exceptions, into: &w)
         return w.bytes
+    }
+
+    /// Quantises `v[range]` on the grid of `step` under `predict`, each index zig-zagged into `out`
+    /// (a value the grid cannot hold within `bound` is an exception, index 0).
+    /// - Returns: the indices' bit widths, summed (the estimate the encoder ranks predictors by).
+    @inline(__always)
+    static func quantize(
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, _ step: Double, _ bound: ErrorBound,
+        _ exceptions: inout Exceptions, _ out: UnsafeMutablePointer<UInt64>, _ predict: (Double, Double) -> Double
+    ) -> Int {
+        var r1 = 0.0
+        var r2 = 0.0
+        var estimate = 0
+        for i in range {
+            let x = v[i]
+            let pred = predict(r1, r2)
+            let qd = roundedQuickly((x - pred) / step)
+            var recon = x
+            var q: Int64 = 0
+            if qd.isFinite && abs(qd) < limit {
+                q = Int64(qd)
+                let candidate = pred + Double(q) * step
+                if bound.accepts(original: x, stored: candidate) {
+                    recon = candidate
+                } else {
+                    q = 0
+                    exceptions.add(i - range.lowerBound, x)
+                }
+            } else {
+                exceptions.add(i - range.lowerBound, x)
+            }
+            if !recon.isFinite { recon = pred }  // keep the predictor finite after NaN/inf
+            let z = ZigZag.encode(q)
+            estimate &+= 64 &- z.leadingZeroBitCount
+            out[i &- range.lowerBound] = z
+            r2 = r1
+            r1 = recon
+        }
+        return estimate
     }
 
     /// - Parameter stepFrom: the segment's bound when it is `stepFromBound` (the step is not stored).
