@@ -37,17 +37,7 @@ SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null ||
 export SOURCE_DATE_EPOCH
 
 # What the build and dpkg-shlibdeps need (the -dev packages give the linker its libraries).
-need=""
-for pkg in liblzma-dev zlib1g-dev pkg-config libmosquitto-dev dpkg-dev; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ]; then
-    echo "installing:$need" >&2
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >&2
-fi
+scripts/apt-install.sh liblzma-dev zlib1g-dev pkg-config libmosquitto-dev dpkg-dev
 
 products="alicedb alicedb-agent"
 [ "$which" = cloud ] && products="alicedb-cloud"

@@ -32,13 +32,7 @@ fail() {
     exit 1
 }
 
-for pkg in lintian debootstrap; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="${need:-} $pkg"
-done
-if [ -n "${need:-}" ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
-fi
+scripts/apt-install.sh lintian debootstrap
 
 debs="build/alicedb_${version}_${arch}.deb build/alicedb-cloud_${version}_${arch}.deb"
 if [ "${ALICEDB_SKIP_BUILD:-0}" != 1 ]; then

@@ -7,17 +7,8 @@
 # ipmitool, ...), postgresql sysstat; nothing here needs them.
 set -eu
 cd "$(dirname "$0")/.."
-need=""
-for pkg in liblzma-dev zlib1g-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients openssl ${ALICEDB_APT_EXTRA:-}; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ]; then
-    echo "installing:$need" >&2
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >&2
-fi
+scripts/apt-install.sh liblzma-dev zlib1g-dev pkg-config libmosquitto-dev mosquitto mosquitto-clients openssl \
+    ${ALICEDB_APT_EXTRA:-}
 config="${1:-debug}"
 [ $# -gt 0 ] && shift
 if [ $# -eq 0 ]; then
