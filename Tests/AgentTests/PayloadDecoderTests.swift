@@ -38,6 +38,13 @@ import Testing
             _ = try? PayloadDecoder.json(
                 payload, topic: "plant/p7/telemetry", subscription: s, series: route.series, arrivalMillis: 0)
         }
+        for ts in ["1e30", "\"9300000000000000000000000\"", "1.7976931348623157e308"] {
+            #expect(throws: PayloadError.self) {
+                try PayloadDecoder.json(
+                    Array(#"{"ts": \#(ts), "power": 1}"#.utf8), topic: "plant/p7/telemetry",
+                    subscription: Self.subscription, series: ["p7.power"], arrivalMillis: 0)
+            }
+        }
         let points = try PayloadDecoder.json(
             Array(#"{"ts": "2023-11-14T22:13:20.123456+02:00", "power": 2}"#.utf8), topic: "plant/p7/telemetry",
             subscription: Self.subscription, series: ["p7.power"], arrivalMillis: 0)
