@@ -207,3 +207,29 @@ for target in package.targets where target.type != .system {
             .enableUpcomingFeature("InternalImportsByDefault"),
         ]
 }
+
+// Coverage-guided fuzz targets (docs/reliability.md), only when `scripts/fuzz.sh` builds them
+// (ALICEDB_FUZZ=1, `-sanitize=fuzzer`, its own scratch path): `swift build` and the tests never
+// see them. Inside this package so that they reach the `package` decoders they fuzz.
+if Context.environment["ALICEDB_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-segment", ["AliceFormat"]),
+        ("fuzz-batch", ["AliceFormat"]),
+        ("fuzz-payload", ["Agent"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: dependencies, path: "Fuzz/Sources/\(name)",
+                swiftSettings: [
+                    .enableUpcomingFeature("ExistentialAny"),
+                    .enableUpcomingFeature("MemberImportVisibility"),
+                    .enableUpcomingFeature("InternalImportsByDefault"),
+                    // libFuzzer brings `main`; the target only exports LLVMFuzzerTestOneInput.
+                    .unsafeFlags(["-parse-as-library"]),
+                ]))
+    }
+    // Writes Fuzz/corpus from the committed data set slices; built without the sanitizer.
+    package.targets.append(
+        .executableTarget(name: "fuzz-seeds", dependencies: ["AliceFormat"], path: "Fuzz/Sources/fuzz-seeds"))
+}

@@ -137,10 +137,18 @@ public enum PayloadDecoder {
         switch v {
         case .number(let d):
             guard d.isFinite, d > 0 else { throw PayloadError(message: "timestamp \(field) = \(d)") }
-            if d < 1e11 { return Int64((d * 1000).rounded()) }  // seconds
-            if d < 1e14 { return Int64(d.rounded()) }  // ms
-            if d < 1e17 { return Int64((d / 1000).rounded()) }  // µs
-            return Int64((d / 1_000_000).rounded())  // ns
+            let ms: Double
+            switch d {
+            case ..<1e11: ms = d * 1000  // seconds
+            case ..<1e14: ms = d  // ms
+            case ..<1e17: ms = d / 1000  // µs
+            default: ms = d / 1_000_000  // ns
+            }
+            // Past Int64 (≥ 9.2e24 "ns") the conversion would trap: one message must not stop the agent.
+            guard let t = Int64(exactly: ms.rounded()) else {
+                throw PayloadError(message: "timestamp \(field) = \(d) is out of range")
+            }
+            return t
         case .string(let s):
             if let d = Double(s) { return try timestamp(.number(d), field) }
             guard let ms = RFC3339.millis(s) else {

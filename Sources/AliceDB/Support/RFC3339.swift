@@ -29,7 +29,8 @@ package enum RFC3339 {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { ms *= 10 }
+            // Past 3 digits (µs, ns) the extra ones are dropped above; `digits..<3` would trap.
+            if digits < 3 { for _ in digits..<3 { ms *= 10 } }
         }
         var offset = 0
         guard i < b.count else { return nil }
