@@ -9,16 +9,6 @@
 package enum QuantizedCodec {
     static let limit = 4.0e18
 
-    @inline(__always)
-    static func predict(_ order: Int, _ r1: Double, _ r2: Double) -> Double {
-        switch order {
-        case 1: r1
-        case 2: (r1 + r1) - r2
-        case 3: (r1 + r2) * 0.5
-        default: r1 + (r1 - r2) * 0.5
-        }
-    }
-
     /// The grid step for a segment: twice the smallest error allowed anywhere in it, shaved by
     /// a hair so a value at exactly half a step still lands inside the bound.
     static func step(_ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound) -> Double {
@@ -62,7 +52,7 @@ package enum QuantizedCodec {
         for order in 1...4 {
             var qs = [UInt64]()
             var exceptions = Exceptions()
-            // One loop per predictor (`predict(order, …)`'s formulas): no switch per value.
+            // One loop per predictor (previous, linear, mean of two, damped trend): no switch per value.
             var estimate = qs.appendUninitialized(count: n) { out in
                 switch order {
                 case 1: quantize(v, range, step, bound, &exceptions, out) { r1, _ in r1 }
@@ -146,7 +136,7 @@ package enum QuantizedCodec {
         }
     }
 
-    /// The values from their zig-zagged grid residuals under `predict` (`predict(order, …)`), the
+    /// The values from their zig-zagged grid residuals under `predict` (the encoder's four), the
     /// exceptions' bits in their places; a non-finite value predicts as its prediction did.
     @inline(__always)
     static func reconstruct(
