@@ -74,7 +74,9 @@ package struct Catalog {
     func save() throws(AliceDBError) {
         let file = File(format: "alicedb-catalog", version: 1, series: byID.values.sorted { $0.id < $1.id })
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // Compact: indentation was most of its bytes (~100 a series), and every byte of the data
+        // directory counts in bytes/point.
+        encoder.outputFormatting = [.sortedKeys]
         let data: Data
         do { data = try encoder.encode(file) } catch {
             throw AliceDBError(.io, "catalog could not be encoded: \(error)", path: path, cause: error)
