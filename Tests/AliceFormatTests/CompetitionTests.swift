@@ -301,7 +301,7 @@ import Testing
                 let all = Competition.codecs(v, range, bound: bound, options: FitterOptions(), shortlist: false)
                 #expect(shortlisted.map(\.kind) == [.quantized])
                 // Hundredths under ±0.05 merge in cells of 11 readings (`LatticeCodec`).
-                #expect(Set(all.map(\.kind)) == [.decimal, .quantized, .lattice])
+                #expect(Set(all.map(\.kind)) == [.decimal, .quantized, .interpolated, .lattice])
                 // The shortlist's only candidate is broken: the smaller of the rest (the lattice's
                 // cells; then the decimal codec) must take over.
                 let broken = Competition.Candidate(kind: .quantized, count: t.count, payload: [1, 2, 3])

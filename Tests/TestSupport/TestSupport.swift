@@ -88,7 +88,7 @@ package struct Recipe: CustomStringConvertible {
     package var seed: UInt64
     package var count: Int
 
-    package static let shapes = 11
+    package static let shapes = 12
     package static let clocks = 6
     /// The bounds the property suites try every recipe under.
     package static let bounds: [ErrorBound] = [
@@ -161,6 +161,9 @@ package struct Recipe: CustomStringConvertible {
             return Double(Int64(seed % 40) + Int64(i % 23) - Int64(i % 7)) + (rng.next() % 100 == 0 ? 0.1 : 0)
         case 10:  // float32 readings of 4 decimals widened to doubles (88.5187 → 88.51869964599609)
             return Double(Float(Double(Int64(seed % 100_000) + Int64(i % 41) - Int64(i % 13)) / 10_000))
+        case 11:  // an oversampled waveform, a little noise, 4 decimals (`InterpolationCodec`'s kind)
+            let x = 40 * _sin(Double(i) / 300) + 9 * _sin(Double(i) / 70 + 1) + (rng.unit() - 0.5) * 0.02
+            return (x * 10_000).rounded() / 10_000
         default:  // a z-normalised signal printed with 8 significant digits (%.8g), crossing decades
             let x = 1.7 * _sin(Double(i) / 40) + (rng.unit() - 0.5) * 0.05
             return significantDigits(x, 8)

@@ -324,7 +324,7 @@ package enum Competition {
             seriesID: seriesID, kind: c.kind, firstTimestamp: ts[start], lastTimestamp: ts[range.upperBound - 1],
             bound: bound, summary: SegmentSummary(v, range), maxError: 0, profile: CodingProfile.current)
         // Decode the candidate exactly as a reader will, check every point, measure the max error.
-        let derived = c.kind == .quantized && QuantizedCodec.stepFromBound(bound)
+        let derived = c.kind.codesOnBoundGrid && QuantizedCodec.stepFromBound(bound)
         let first = SegmentFormat.encode(
             header: header, timestampBytes: tsBytes, valueBytes: c.payload, derived: derived)
         guard let decoded = try? SegmentFormat.decode(first) else { return nil }

@@ -32,7 +32,7 @@ package enum Recompression {
         func checked(_ kind: ModelKind, _ tsBytes: [UInt8], _ valueBytes: [UInt8]) -> [UInt8]? {
             var h = header
             h.kind = kind
-            let derived = kind == .quantized && QuantizedCodec.stepFromBound(h.bound)
+            let derived = kind.codesOnBoundGrid && QuantizedCodec.stepFromBound(h.bound)
             let bytes = SegmentFormat.encode(
                 header: h, timestampBytes: tsBytes, valueBytes: valueBytes, derived: derived)
             guard let new = try? SegmentFormat.decode(bytes), new.header == h, new.timestamps == old.timestamps,

@@ -64,6 +64,13 @@ package enum CodecRegistry {
             },
             gate: nil),
         ValueCodec(
+            kind: .interpolated, role: .lossy,
+            encode: { v, r, c in InterpolationCodec.encode(v, r, bound: c.bound) },
+            decode: { r, n, bound, out throws(DecodeError) in
+                try InterpolationCodec.decode(&r, count: n, stepFrom: bound, into: &out)
+            },
+            gate: nil),
+        ValueCodec(
             kind: .xor, role: .lossless, encode: { v, r, _ in XORCodec.encode(v, r) },
             decode: { r, n, _, out throws(DecodeError) in try XORCodec.decode(&r, count: n, into: &out) }, gate: nil),
         ValueCodec(

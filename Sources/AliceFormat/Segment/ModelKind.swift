@@ -14,6 +14,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case lattice = 11
     case float32 = 12
     case ordinal = 13
+    case interpolated = 14
 
     public var description: String {
         switch self {
@@ -31,11 +32,16 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .lattice: "lattice"
         case .float32: "float32"
         case .ordinal: "ordinal"
+        case .interpolated: "interpolated"
         }
     }
 
     /// Models are functions of time; the rest are codecs over the value sequence.
     public var isFunction: Bool { rawValue <= ModelKind.sinusoid.rawValue }
+
+    /// Whether the kind's payload is a grid of the bound's step, which it may leave out where the
+    /// bound gives it (`QuantizedCodec.stepFromBound`, `SegmentFormat.derivedFromHeader`).
+    package var codesOnBoundGrid: Bool { self == .quantized || self == .interpolated }
 }
 
 /// A closed-form model's parameters and its one evaluation routine, shared by the fitter's

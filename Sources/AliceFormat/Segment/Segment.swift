@@ -126,11 +126,11 @@ package enum SegmentFormat {
 
     /// Serialises a segment whose payloads are already encoded.
     /// - Parameter derived: the value payload leaves out what the header gives
-    ///   (`derivedFromHeader`); only for a quantised segment under `QuantizedCodec.stepFromBound`.
+    ///   (`derivedFromHeader`); only for a grid-coded segment (`codesOnBoundGrid`) under `QuantizedCodec.stepFromBound`.
     package static func encode(
         header h: SegmentHeader, timestampBytes: [UInt8], valueBytes: [UInt8], derived: Bool = false
     ) -> [UInt8] {
-        precondition(!derived || (h.kind == .quantized && QuantizedCodec.stepFromBound(h.bound)))
+        precondition(!derived || (h.kind.codesOnBoundGrid && QuantizedCodec.stepFromBound(h.bound)))
         var w = ByteWriter(capacity: 64 + timestampBytes.count + valueBytes.count)
         w.append(magic)
         w.u8(version(of: h.profile))
@@ -181,7 +181,7 @@ package enum SegmentFormat {
         }
         let kindByte = try r.u8("model kind")
         guard let kind = ModelKind(rawValue: kindByte & ~derivedFromHeader) else {
-            throw DecodeError("unknown model kind \(kindByte)", offset: modelByteOffset)
+            throw DecodeError("unknown model kind \(kindByte & ~derivedFromHeader)", offset: modelByteOffset)
         }
         let flags = Flags(rawValue: try r.u8("flags"))
         let series = try r.count("series id", limit: Int(UInt32.max))
@@ -200,7 +200,7 @@ package enum SegmentFormat {
             maxError = fromSteps(try r.u16("max error steps"), absolute)
         }
         if kindByte & derivedFromHeader != 0 {
-            guard kind == .quantized,
+            guard kind.codesOnBoundGrid,
                 QuantizedCodec.stepFromBound(ErrorBound(absolute: absolute, relativePercent: relative))
             else {
                 throw DecodeError(
