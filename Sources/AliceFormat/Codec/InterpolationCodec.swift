@@ -65,18 +65,11 @@ package enum InterpolationCodec {
         let base = range.lowerBound
         walk(range.count, method, r) { i, pred in
             let x = v[base &+ i]
-            let qd = roundedQuickly((x - pred) / step)
             var q: Int64 = 0
             var value = x
-            if qd.isFinite && abs(qd) < QuantizedCodec.limit {
-                q = Int64(qd)
-                let candidate = pred + Double(q) * step
-                if bound.accepts(original: x, stored: candidate) {
-                    value = candidate
-                } else {
-                    q = 0
-                    exceptions.add(k, x)
-                }
+            if let (index, candidate) = QuantizedCodec.onGrid(x, pred, step, bound) {
+                q = index
+                value = candidate
             } else {
                 exceptions.add(k, x)
             }
@@ -93,9 +86,7 @@ package enum InterpolationCodec {
     package static func decode(
         _ r: inout ByteReader, count: Int, stepFrom bound: ErrorBound? = nil, into out: inout [Double]
     ) throws(DecodeError) {
-        let step: Double
-        if let bound { step = QuantizedCodec.step(absolute: bound.absolute) } else { step = try r.f64("grid step") }
-        guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
+        let step = try QuantizedCodec.readStep(&r, stepFrom: bound)
         let (tag, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "interpolation method")
         guard let method = Method(rawValue: tag) else { throw DecodeError("interpolation method \(tag)", offset: at) }
         guard count > 0 else { return }

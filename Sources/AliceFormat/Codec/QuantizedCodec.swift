@@ -72,6 +72,17 @@ package enum QuantizedCodec {
         return w.bytes
     }
 
+    /// The grid index of `x` from `pred` and the value it stands for, nil where that value is not
+    /// within `bound` of `x` (an exception: non-finite, too far, or rounded past the bound's edge).
+    @inline(__always)
+    static func onGrid(_ x: Double, _ pred: Double, _ step: Double, _ bound: ErrorBound) -> (Int64, Double)? {
+        let qd = roundedQuickly((x - pred) / step)
+        guard qd.isFinite && abs(qd) < limit else { return nil }
+        let q = Int64(qd)
+        let candidate = pred + Double(q) * step
+        return bound.accepts(original: x, stored: candidate) ? (q, candidate) : nil
+    }
+
     /// Quantises `v[range]` on the grid of `step` under `predict`, each index zig-zagged into `out`
     /// (a value the grid cannot hold within `bound` is an exception, index 0).
     /// - Returns: the indices' bit widths, summed (the estimate the encoder ranks predictors by).
@@ -86,18 +97,11 @@ package enum QuantizedCodec {
         for i in range {
             let x = v[i]
             let pred = predict(r1, r2)
-            let qd = roundedQuickly((x - pred) / step)
             var recon = x
             var q: Int64 = 0
-            if qd.isFinite && abs(qd) < limit {
-                q = Int64(qd)
-                let candidate = pred + Double(q) * step
-                if bound.accepts(original: x, stored: candidate) {
-                    recon = candidate
-                } else {
-                    q = 0
-                    exceptions.add(i - range.lowerBound, x)
-                }
+            if let (index, candidate) = onGrid(x, pred, step, bound) {
+                q = index
+                recon = candidate
             } else {
                 exceptions.add(i - range.lowerBound, x)
             }
@@ -111,13 +115,19 @@ package enum QuantizedCodec {
         return estimate
     }
 
+    /// A grid payload's step: derived from `bound` where the payload leaves it out, else read.
+    static func readStep(_ r: inout ByteReader, stepFrom bound: ErrorBound?) throws(DecodeError) -> Double {
+        let step: Double
+        if let bound { step = QuantizedCodec.step(absolute: bound.absolute) } else { step = try r.f64("grid step") }
+        guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
+        return step
+    }
+
     /// - Parameter stepFrom: the segment's bound when it is `stepFromBound` (the step is not stored).
     package static func decode(
         _ r: inout ByteReader, count: Int, stepFrom bound: ErrorBound? = nil, into out: inout [Double]
     ) throws(DecodeError) {
-        let step: Double
-        if let bound { step = QuantizedCodec.step(absolute: bound.absolute) } else { step = try r.f64("grid step") }
-        guard step.isFinite, step > 0 else { throw DecodeError("bad grid step \(step)", offset: r.offset - 8) }
+        let step = try readStep(&r, stepFrom: bound)
         let (tag, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
         let order = Int(tag)
         guard (1...4).contains(order) else { throw DecodeError("predictor order \(order)", offset: at) }
