@@ -66,7 +66,7 @@ final class Engine {
                 // in its parent are durable before any write is acknowledged, even if an earlier
                 // open created them and failed before it could sync them.
                 try FileIO.syncDirectory(path)
-                try FileIO.syncDirectory(FileIO.parent(of: path))
+                try FileIO.syncParent(of: path)
                 // A full disk does not stop an open: what the WAL held waits in memory meanwhile.
                 _ = try tolerating { () throws(AliceDBError) in try housekeeping() }
                 try writes.trimWAL()

@@ -198,13 +198,17 @@ package enum FileIO {
                 continue
             }
             hook?.didChange(.mkdir, path: current, to: nil)
-            do { try syncDirectory(parent(of: current)) } catch  where error.errno == EACCES {
-                // A parent this process may not read cannot be synced; the directory is made all the same.
-            }
+            try syncParent(of: current)
         }
     }
 
     package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Makes the name `path` durable in the directory holding it; a directory this process may not
+    /// read (`EACCES`, one outside the database) cannot be synced and is left as it is.
+    package static func syncParent(of path: String) throws(AliceDBError) {
+        do { try syncDirectory(parent(of: path)) } catch  where error.errno == EACCES {}
+    }
 
     /// The directory holding `path` (with a trailing `/`; `.` for a bare name).
     package static func parent(of path: String) -> String {
