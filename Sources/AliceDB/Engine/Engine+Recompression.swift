@@ -46,17 +46,24 @@ extension Engine {
         }
         let shipped = upkeep.outbox?.shippedFiles(store) ?? []
         let id = store.highestID + 1
+        store.highestID = id  // taken even if what follows fails: the outbox may mark it shipped
         do throws(AliceDBError) {
             try job.number(id)
+            try upkeep.willReplace([job.source], with: id, shipped: shipped)
             store.dropCaches()
             try FileIO.rename(job.tmpPath, store.path(id))
         } catch {
             job.discard()
             throw error
         }
-        try FileIO.syncDirectory(store.dir)
-        try FileIO.remove(job.sourcePath)
-        try FileIO.syncDirectory(store.dir)
+        do {
+            try FileIO.syncDirectory(store.dir)
+            try FileIO.remove(job.sourcePath)
+            try FileIO.syncDirectory(store.dir)
+        } catch {
+            try? store.load()  // the index follows the directory whatever failed (as compaction's)
+            throw error
+        }
         try store.load()
         try upkeep.markShipped([(id, [job.source])], from: shipped)
         upkeep.settled.insert(id)

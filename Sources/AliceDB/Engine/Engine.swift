@@ -56,10 +56,17 @@ final class Engine {
                     outbox = Outbox(state: state, dir: path)
                 }
             }
+            // A number marked shipped whose file a crash kept from appearing is never given to a new file.
+            if let outbox { store.highestID = max(store.highestID, outbox.reservedNumber) }
             upkeep = SegmentUpkeep(store: store, path: path, logger: options.logger, outbox: outbox)
             writes = WritePath(options: options, catalog: catalog, store: store, disk: disk)
             try writes.recover(walDir: path + "/wal")
             if !options.readOnly {
+                // The directory's entries (wal/, segments/, the files in it) and the directory itself
+                // in its parent are durable before any write is acknowledged, even if an earlier
+                // open created them and failed before it could sync them.
+                try FileIO.syncDirectory(path)
+                try FileIO.syncParent(of: path)
                 // A full disk does not stop an open: what the WAL held waits in memory meanwhile.
                 _ = try tolerating { () throws(AliceDBError) in try housekeeping() }
                 try writes.trimWAL()

@@ -13,7 +13,10 @@ struct Retention {
     ///   (none without an outbox), even if the files then stay over `maxBytes`.
     /// - Returns: nil when nothing was due; else what the rewrite did and, of what it dropped,
     ///   the segments and points the uplink had not shipped.
-    func run(olderThan: Int64?, maxBytes: Int?, acknowledgedOnly: Bool = false) throws(AliceDBError) -> (
+    func run(
+        olderThan: Int64?, maxBytes: Int?, acknowledgedOnly: Bool = false,
+        willReplace: (UInt64, [UInt64]) throws(AliceDBError) -> Void = { _, _ in }
+    ) throws(AliceDBError) -> (
         done: (segments: Int, points: Int, files: [(new: UInt64, old: [UInt64])]),
         unshipped: (segments: Int, points: Int)
     )? {
@@ -37,7 +40,7 @@ struct Retention {
         }
         guard !files.isEmpty else { return nil }
         var unshipped = (segments: 0, points: 0)
-        let done = try SegmentRewriter(store: store).rewrite(files: files) { r in
+        let done = try SegmentRewriter(store: store).rewrite(files: files, willReplace: willReplace) { r in
             let acked = outbox?.state.isAcknowledged(file: r.file, offset: r.offset) ?? true
             let byBudget = budgetCut.map { r.lastTimestamp < $0 && (acked || !acknowledgedOnly) } ?? false
             let byAge = ageCut.map { r.lastTimestamp < $0 } ?? false

@@ -50,8 +50,12 @@ struct SegmentUpkeep {
     /// Merges the files smaller than `smallBytes` that may be merged; how many were.
     mutating func compact(smallBytes: Int) throws(AliceDBError) -> Int {
         let shipped = outbox?.shippedFiles(store) ?? []
-        let done = try SegmentRewriter(store: store).compact(smallBytes: smallBytes, eligible: compactable)
-        try markShipped(done.files, from: shipped)
+        var o = outbox
+        defer { outbox = o }
+        let done = try SegmentRewriter(store: store).compact(smallBytes: smallBytes, eligible: compactable) {
+            new, old throws(AliceDBError) in try o?.willReplace(old, with: new, shipped: shipped)
+        }
+        try o?.markShipped(done.files, from: shipped, store)
         return done.merged
     }
 
@@ -71,11 +75,14 @@ struct SegmentUpkeep {
     ) {
         let shipped = outbox?.shippedFiles(store) ?? []
         let r = Retention(store: store, outbox: outbox)
+        var o = outbox
+        defer { outbox = o }
         guard
             let (done, unshipped) = try r.run(
-                olderThan: olderThan, maxBytes: maxBytes, acknowledgedOnly: acknowledgedOnly)
+                olderThan: olderThan, maxBytes: maxBytes, acknowledgedOnly: acknowledgedOnly,
+                willReplace: { new, old throws(AliceDBError) in try o?.willReplace(old, with: new, shipped: shipped) })
         else { return ((0, 0), (0, 0)) }
-        try markShipped(done.files, from: shipped)
+        try o?.markShipped(done.files, from: shipped, store)
         guard done.segments > 0 else { return ((0, 0), (0, 0)) }
         logger.warning(
             "retention deleted segments",
@@ -86,6 +93,13 @@ struct SegmentUpkeep {
                 "max_bytes": "\(maxBytes.map(String.init) ?? "-")",
             ])
         return ((done.segments, done.points), unshipped)
+    }
+
+    /// Before a file takes the place of `old`: marked shipped if they all were (`Outbox.willReplace`).
+    mutating func willReplace(_ old: [UInt64], with new: UInt64, shipped: Set<UInt64>) throws(AliceDBError) {
+        guard var o = outbox else { return }
+        try o.willReplace(old, with: new, shipped: shipped)
+        outbox = o
     }
 
     /// Marks the files a rewrite made from acknowledged files only (`Outbox.markShipped`); `shipped`

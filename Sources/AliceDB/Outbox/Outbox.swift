@@ -111,6 +111,22 @@ struct Outbox {
         Set(files.fileIDs.filter { fullyShipped($0, files) })
     }
 
+    /// Marks file `new` shipped, durably, before it takes the place of `old` when those were all
+    /// acknowledged (`shipped`, taken before the rewrite): marked only afterwards (`markShipped`),
+    /// a crash between the rename and the mark shipped its segments again. A crash before the
+    /// rename leaves the mark on a number with no file; the store never gives that number to a
+    /// new file (the engine reserves them at open), and the next acknowledgement drops the mark.
+    mutating func willReplace(_ old: [UInt64], with new: UInt64, shipped: Set<UInt64>) throws(AliceDBError) {
+        guard !old.isEmpty, old.allSatisfy(shipped.contains), !state.shipped.contains(new) else { return }
+        var s = state
+        s.shipped.append(new)
+        try s.save(dir: dir)
+        state = s
+    }
+
+    /// The file numbers marked shipped: a new file must take none of them (`willReplace`).
+    var reservedNumber: UInt64 { state.shipped.max() ?? 0 }
+
     /// Marks the files a compaction or retention rewrite made from acknowledged files only, so
     /// that their new numbers past the cursor do not ship them again.
     mutating func markShipped(
@@ -119,8 +135,9 @@ struct Outbox {
         let whole = rewritten.filter { $0.old.allSatisfy(shipped.contains) }.map(\.new)
         guard !whole.isEmpty else { return }
         var s = state
-        s.shipped += whole
+        s.shipped += whole.filter { !s.shipped.contains($0) }  // `willReplace` marked them already
         s.shipped.removeAll { files.facts[$0] == nil }
+        guard s.shipped != state.shipped else { return }
         try s.save(dir: dir)
         state = s
     }

@@ -9,7 +9,8 @@ package import SystemPackage
 
 /// Thin wrappers over the POSIX calls the storage layer needs: each retries `EINTR` and turns
 /// `-1`/`errno` into an `AliceDBError` that names the file (its cause: swift-system's `Errno`).
-/// Descriptors are swift-system's `FileDescriptor`s; whoever opens one closes it.
+/// Descriptors are swift-system's `FileDescriptor`s; whoever opens one closes it. Every call that
+/// changes the disk asks a fault injector first when a test installed one (FileIO+Faults).
 package enum FileIO {
     static func failure(_ what: String, _ path: String, _ err: Int32 = errno) -> AliceDBError {
         let reason = String(cString: strerror(err))
@@ -42,9 +43,7 @@ package enum FileIO {
             throw error
         }
         try rename(tmp, path)
-        var dir = path
-        while let last = dir.last, last != "/" { dir.removeLast() }
-        try syncDirectory(dir.isEmpty ? "." : dir)
+        try syncDirectory(parent(of: path))
     }
 
     /// The corresponding C function is `open`.
@@ -55,8 +54,10 @@ package enum FileIO {
         if create { flags |= O_CREAT }
         if truncate { flags |= O_TRUNC }
         flags |= O_CLOEXEC
+        let injector = write && create ? try inject(.create, path).injector : nil
         let (fd, err) = retrying { Int(Glibc.open(path, flags, 0o644)) }
         if fd < 0 { throw failure("open", path, err) }
+        injector?.didChange(.create, path: path, to: nil)
         return FileDescriptor(rawValue: Int32(fd))
     }
 
@@ -66,13 +67,17 @@ package enum FileIO {
     package static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer, path: String)
         throws(AliceDBError)
     {
+        let (injector, tear, _) = try inject(.write, path, count: bytes.count)
+        let end = tear?.keep ?? bytes.count
         var done = 0
-        while done < bytes.count {
-            let (n, err) = retrying { Glibc.write(fd.rawValue, bytes.baseAddress! + done, bytes.count - done) }
+        while done < end {
+            let (n, err) = retrying { Glibc.write(fd.rawValue, bytes.baseAddress! + done, end - done) }
             if n < 0 { throw failure("write", path, err) }
             if n == 0 { throw failure("write", path, ENOSPC) }
             done += n
         }
+        if let tear { throw failure("write (injected, \(end) of \(bytes.count) bytes written)", path, tear.errno) }
+        injector?.didChange(.write, path: path, to: nil)
     }
 
     package static func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8], path: String) throws(AliceDBError) {
@@ -136,8 +141,10 @@ package enum FileIO {
 
     /// The corresponding C function is `fsync`.
     package static func sync(_ fd: FileDescriptor, path: String) throws(AliceDBError) {
-        let (r, err) = retrying { Int(fsync(fd.rawValue)) }
+        let (injector, _, skip) = try inject(.sync, path)
+        let (r, err) = skip ? (0, 0) : retrying { Int(fsync(fd.rawValue)) }
         if r != 0 { throw failure("fsync", path, err) }
+        injector?.didChange(.sync, path: path, to: nil)
     }
 
     /// Makes a rename or unlink in `dir` durable.
@@ -149,32 +156,67 @@ package enum FileIO {
 
     /// The corresponding C function is `ftruncate`.
     package static func truncate(_ fd: FileDescriptor, to size: Int, path: String) throws(AliceDBError) {
+        let injector = try inject(.truncate, path).injector
         let (r, err) = retrying { Int(ftruncate(fd.rawValue, off_t(size))) }
         if r != 0 { throw failure("truncate", path, err) }
+        injector?.didChange(.truncate, path: path, to: nil)
     }
 
     package static func seekToEnd(_ fd: FileDescriptor) { _ = lseek(fd.rawValue, 0, SEEK_END) }
 
     /// The corresponding C function is `rename`.
     package static func rename(_ from: String, _ to: String) throws(AliceDBError) {
+        let injector = try inject(.rename, from, to: to).injector
         if Glibc.rename(from, to) != 0 { throw failure("rename to \(to)", from) }
+        injector?.didChange(.rename, path: from, to: to)
     }
 
     /// The corresponding C function is `unlink`; a missing file is not an error.
     package static func remove(_ path: String) throws(AliceDBError) {
-        if unlink(path) != 0 && errno != ENOENT { throw failure("unlink", path) }
+        let injector = try inject(.unlink, path).injector
+        if unlink(path) != 0 {
+            if errno != ENOENT { throw failure("unlink", path) }
+            return
+        }
+        injector?.didChange(.unlink, path: path, to: nil)
     }
 
-    /// Creates `path` (and parents) if missing. The corresponding C function is `mkdir`.
+    /// Creates `path` (and parents) if missing, each made durable: the directory holding it is
+    /// synced, or a power cut soon after could take a new database away whole, acknowledged points
+    /// with it. The corresponding C function is `mkdir`.
     package static func makeDirectory(_ path: String) throws(AliceDBError) {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw failure("mkdir", current) }
+            let hook = injector(current)
+            if hook != nil && exists(current) { continue }
+            if let hook, case .fail(let err) = hook.willChange(.mkdir, path: current, to: nil, count: 0) {
+                throw failure("mkdir (injected)", current, err)
+            }
+            if mkdir(current, 0o755) != 0 {
+                if errno != EEXIST { throw failure("mkdir", current) }
+                continue
+            }
+            hook?.didChange(.mkdir, path: current, to: nil)
+            try syncParent(of: current)
         }
     }
 
     package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Makes the name `path` durable in the directory holding it; a directory this process may not
+    /// read (`EACCES`, one outside the database) cannot be synced and is left as it is.
+    package static func syncParent(of path: String) throws(AliceDBError) {
+        do { try syncDirectory(parent(of: path)) } catch  where error.errno == EACCES {}
+    }
+
+    /// The directory holding `path` (with a trailing `/`; `.` for a bare name).
+    package static func parent(of path: String) -> String {
+        var dir = path
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        while let last = dir.last, last != "/" { dir.removeLast() }
+        return dir.isEmpty ? "." : dir
+    }
 
     /// Names in `dir` (not `.`/`..`), sorted. The corresponding C function is `readdir`.
     package static func list(_ dir: String) throws(AliceDBError) -> [String] {
@@ -224,6 +266,11 @@ extension FileIO {
 extension FileIO {
     /// Removes an empty directory. The corresponding C function is `rmdir`.
     package static func removeDirectory(_ path: String) throws(AliceDBError) {
-        if rmdir(path) != 0 && errno != ENOENT { throw failure("rmdir", path) }
+        let injector = try inject(.unlink, path).injector
+        if rmdir(path) != 0 {
+            if errno != ENOENT { throw failure("rmdir", path) }
+            return
+        }
+        injector?.didChange(.unlink, path: path, to: nil)
     }
 }

@@ -9,9 +9,12 @@ struct SegmentRewriter {
     /// old ones it replaces, so a crash between rename and unlink never doubles data. Files are
     /// taken in groups of at most `maxMergedRefs` segments, which bounds the memory used.
     /// - Returns: the segments and points dropped, and each new file with the files it replaced.
+    /// - Parameter willReplace: called with each new file's number and the files it replaces just
+    ///   before it takes their place (an outbox marks it shipped then: `Outbox.willReplace`).
     @discardableResult
     func rewrite(
-        files old: [UInt64], keep: (SegmentRef) -> Bool
+        files old: [UInt64], willReplace: (UInt64, [UInt64]) throws(AliceDBError) -> Void = { _, _ in },
+        keep: (SegmentRef) -> Bool
     ) throws(AliceDBError) -> (segments: Int, points: Int, files: [(new: UInt64, old: [UInt64])]) {
         precondition(!store.readOnly)
         var dropped = (segments: 0, points: 0)
@@ -21,7 +24,7 @@ struct SegmentRewriter {
         for n in old.sorted() where store.facts[n] != nil {
             let r = store.facts[n]!.refs
             if !group.isEmpty && refs + r > SegmentStore.maxMergedRefs {
-                let d = try rewriteGroup(group, keep: keep)
+                let d = try rewriteGroup(group, keep: keep, willReplace: willReplace)
                 dropped = (dropped.segments + d.segments, dropped.points + d.points)
                 written.append((d.file, group))
                 group = []
@@ -31,7 +34,7 @@ struct SegmentRewriter {
             refs += r
         }
         if !group.isEmpty {
-            let d = try rewriteGroup(group, keep: keep)
+            let d = try rewriteGroup(group, keep: keep, willReplace: willReplace)
             dropped = (dropped.segments + d.segments, dropped.points + d.points)
             written.append((d.file, group))
         }
@@ -39,7 +42,7 @@ struct SegmentRewriter {
     }
 
     private func rewriteGroup(
-        _ old: [UInt64], keep: (SegmentRef) -> Bool
+        _ old: [UInt64], keep: (SegmentRef) -> Bool, willReplace: (UInt64, [UInt64]) throws(AliceDBError) -> Void
     ) throws(AliceDBError) -> (segments: Int, points: Int, file: UInt64) {
         for n in old { try store.seal(n) }
         try store.sync()
@@ -113,11 +116,24 @@ struct SegmentRewriter {
             try? FileIO.remove(tmp)
             throw error
         }
+        // The number is taken even if what follows fails: an outbox may have marked it shipped.
+        store.highestID = max(store.highestID, newID)
+        do { try willReplace(newID, old) } catch {
+            try? FileIO.remove(tmp)
+            throw error
+        }
         store.dropCaches()
         try FileIO.rename(tmp, store.path(newID))
-        try FileIO.syncDirectory(store.dir)
-        for n in old { try FileIO.remove(store.path(n)) }
-        try FileIO.syncDirectory(store.dir)
+        do {
+            try FileIO.syncDirectory(store.dir)
+            for n in old { try FileIO.remove(store.path(n)) }
+            try FileIO.syncDirectory(store.dir)
+        } catch {
+            // The index follows the directory whatever failed: the new file is in place, and some
+            // old ones may be gone (left stale, a later retention read a file that was not there).
+            try? store.load()
+            throw error
+        }
         try store.load()
         return (dropped.segments, dropped.points, newID)
     }
@@ -144,10 +160,11 @@ struct SegmentRewriter {
     /// Merges small segment files (those `eligible` accepts) into one.
     /// - Returns: the files merged, and the new file with the files it replaced.
     func compact(
-        smallBytes: Int, eligible: (UInt64) -> Bool = { _ in true }
+        smallBytes: Int, eligible: (UInt64) -> Bool = { _ in true },
+        willReplace: (UInt64, [UInt64]) throws(AliceDBError) -> Void = { _, _ in }
     ) throws(AliceDBError) -> (merged: Int, files: [(new: UInt64, old: [UInt64])]) {
         let small = smallFiles(below: smallBytes, eligible: eligible)
         guard small.count >= 2 else { return (0, []) }
-        return (small.count, try rewrite(files: small) { _ in true }.files)
+        return (small.count, try rewrite(files: small, willReplace: willReplace) { _ in true }.files)
     }
 }

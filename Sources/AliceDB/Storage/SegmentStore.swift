@@ -40,6 +40,9 @@ package final class SegmentStore {
     /// The file this writer appends to (nil: the next append starts a new one).
     var writing: UInt64?
     var writingDirty = false
+    /// A file was created and the directory's sync failed: its name, and so what is synced into
+    /// it, is not durable yet; `sync` and `seal` try the directory again first.
+    var directoryDirty = false
     /// How much of the file being written is synced (what the uplink may ship).
     var writingDurable = 0
     package var corruptFrames = 0
@@ -150,8 +153,15 @@ package final class SegmentStore {
         looseSummary[n] = [:]
         writing = n
         writingDurable = header.count
-        try FileIO.syncDirectory(dir)
+        directoryDirty = true
+        try syncDirectoryIfDirty()
         return (n, fd)
+    }
+
+    private func syncDirectoryIfDirty() throws(AliceDBError) {
+        guard directoryDirty else { return }
+        try FileIO.syncDirectory(dir)
+        directoryDirty = false
     }
 
     /// Appends one flush of one series as a frame.
@@ -207,6 +217,7 @@ package final class SegmentStore {
         do {
             try FileIO.writeAll(fd, footer, path: p)
             try FileIO.sync(fd, path: p)
+            try syncDirectoryIfDirty()
         } catch {
             // A full disk: the file goes on without a footer, as before (frames are appended after f.size).
             try? FileIO.truncate(fd, to: f.size, path: p)
@@ -224,6 +235,7 @@ package final class SegmentStore {
     }
 
     func sync() throws(AliceDBError) {
+        try syncDirectoryIfDirty()
         if writingDirty, let n = writing, let fd = fds[n] {
             try FileIO.sync(fd, path: path(n))
             writingDirty = false

@@ -54,6 +54,9 @@ package final class WAL {
     private var closedBytes: [UInt64: Int] = [:]
     private var closedTotal = 0
     private var dirty = false
+    /// A file was created and the directory's sync failed: its name is not durable yet, so neither
+    /// is anything synced into it; `sync` tries the directory again first.
+    private var directoryDirty = false
     package private(set) var lastSyncNanos: UInt64 = FileIO.monotonicNanos()
 
     init(dir: String, logger: Logger, fileLimit: Int = WAL.maxFileBytes) {
@@ -158,7 +161,13 @@ package final class WAL {
         currentFile = (existing.keys.max() ?? 0) + 1
         fd = try FileIO.open(path(currentFile), write: true, create: true, truncate: true)
         currentSize = 0
+        try syncDirectory()
+    }
+
+    private func syncDirectory() throws(AliceDBError) {
+        directoryDirty = true
         try FileIO.syncDirectory(dir)
+        directoryDirty = false
     }
 
     /// Buffers a record; written by `flushBuffer`/`sync`.
@@ -225,7 +234,7 @@ package final class WAL {
         currentFile += 1
         currentSize = 0
         dirty = false
-        try FileIO.syncDirectory(dir)
+        try syncDirectory()
     }
 
     /// Bytes in the current file, written or buffered.
@@ -242,6 +251,7 @@ package final class WAL {
     /// Writes the buffer and makes everything written durable.
     func sync() throws(AliceDBError) {
         try flushBuffer()
+        if directoryDirty { try syncDirectory() }
         if dirty {
             try FileIO.sync(fd, path: path(currentFile))
             dirty = false
