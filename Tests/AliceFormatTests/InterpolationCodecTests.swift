@@ -138,6 +138,36 @@ import Testing
         }
     }
 
+    /// A fast segment of either method comes back compact by the same method, bit for bit (the
+    /// other method would only land within the bound of the stored values, not on them).
+    @Test func recompressionKeepsTheMethod() throws {
+        let values = Self.wave(3000)
+        let ts = (0..<3000).map { Int64($0) * 10 }
+        let bound = ErrorBound(absolute: 0.02)
+        for method in InterpolationCodec.Method.allCases {
+            let payload = try #require(
+                CodingProfile.$current.withValue(.fast) {
+                    values.withUnsafeBufferPointer {
+                        InterpolationCodec.encode($0, 0..<3000, bound: bound, methods: [method])
+                    }
+                })
+            let header = SegmentHeader(
+                seriesID: 1, kind: .interpolated, firstTimestamp: 0, lastTimestamp: ts[2999], bound: bound,
+                summary: values.withUnsafeBufferPointer { SegmentSummary($0, 0..<3000) }, maxError: 0.02, profile: .fast
+            )
+            let tsBytes = ts.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<3000) }
+            let fast = SegmentFormat.encode(header: header, timestampBytes: tsBytes, valueBytes: payload, derived: true)
+            let old = try SegmentFormat.decode(fast)
+            guard case .recoded(let bytes) = try Recompression.compact(fast) else {
+                Issue.record("\(method): not re-encoded")
+                continue
+            }
+            let new = try SegmentFormat.decode(bytes)
+            #expect(new.header.kind == .interpolated && new.header.profile == .compact)
+            #expect(new.values.map(\.bitPattern) == old.values.map(\.bitPattern), "\(method)")
+        }
+    }
+
     /// Fewer than three values, no finite step, or mostly exceptions: another codec's job.
     @Test func declinesWhereTheGridDoesNotApply() {
         #expect(encode([1, 2], ErrorBound(absolute: 0.1)) == nil)

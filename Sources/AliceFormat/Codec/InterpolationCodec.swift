@@ -121,6 +121,13 @@ package enum InterpolationCodec {
         }
     }
 
+    /// The method of a payload `encode` wrote, its step left out (`stepLeftOut`) or not; nil where
+    /// the tag byte names none.
+    package static func method(of payload: ArraySlice<UInt8>, stepLeftOut: Bool) -> Method? {
+        let at = payload.startIndex + (stepLeftOut ? 0 : 8)
+        return at < payload.endIndex ? Method(rawValue: payload[at] & 0x0F) : nil
+    }
+
     /// Visits indices 0..<n coarse to fine: 0, then for each stride h = 2^k ≤ n − 1 down to 1 the
     /// indices h, 3h, 5h, … below n. `visit(i, prediction)` returns the value to store at `r[i]`
     /// (reconstructed, finite); the prediction uses only indices visited before `i`. With `r` nil,

@@ -55,8 +55,16 @@ package enum Recompression {
                 // the grid codecs where the stored values lie on the grid they find again.
                 let options = FitterOptions(profile: .compact)
                 let decimals = DecimalCodec.decimals(v, 0..<n)
-                if let payload = Competition.encode(
-                    kind, v, 0..<n, bound: old.header.bound, decimals: decimals, options: options),
+                // The interpolating codec finds its values again only by the method that made them.
+                let stepLeftOut = raw.withUnsafeBytes { SegmentFormat.derivesFromHeader($0) }
+                let method =
+                    kind == .interpolated
+                    ? InterpolationCodec.method(of: raw[valueRange], stepLeftOut: stepLeftOut) : nil
+                if let payload = method.map({
+                    InterpolationCodec.encode(v, 0..<n, bound: old.header.bound, methods: [$0])
+                })
+                    ?? Competition.encode(
+                        kind, v, 0..<n, bound: old.header.bound, decimals: decimals, options: options),
                     let bytes = checked(kind, tsBytes, payload)
                 {
                     return bytes
