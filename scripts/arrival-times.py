@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes CSVs of arrival-time clocks (the timestamps a gateway stamps on MQTT readings) around the
-values of a data set, for measuring timestamp coding: `alicedb import` each, then `alicedb inspect`
-shows the timestamp bytes per segment.
+values of a data set, for measuring timestamp coding: `alicedb import` each (exactly, or with
+`--time-tolerance 25` to store them within 25 ms of the arrival times), then `alicedb inspect` shows
+the timestamp bytes per segment.
 
 usage: scripts/arrival-times.py VALUES.csv OUT_DIR [N]
 

@@ -16,6 +16,9 @@ public struct Subscription: Sendable, Hashable {
     public var bound: ErrorBound
     /// How the series' segments are entropy-coded (`profile`, default compact).
     public var profile: CodingProfile = .compact
+    /// Milliseconds a stored timestamp may be from the arrival time (`time_tolerance`, default 0:
+    /// exact); docs/semantics.md, "Time tolerance".
+    public var timeTolerance: Int64 = 0
     public var qos: Int
     /// Largest payload accepted, bytes.
     public var maxPayload: Int
@@ -27,11 +30,13 @@ public struct Subscription: Sendable, Hashable {
         a.topic == b.topic && a.format == b.format && a.series == b.series && a.timestampField == b.timestampField
             && a.bound == b.bound && a.qos == b.qos && a.fields.map(\.series) == b.fields.map(\.series)
             && a.fields.map(\.path) == b.fields.map(\.path) && a.maxPayload == b.maxPayload
-            && a.stallTimeout == b.stallTimeout && a.profile == b.profile
+            && a.stallTimeout == b.stallTimeout && a.profile == b.profile && a.timeTolerance == b.timeTolerance
     }
 
     /// What a series written through this subscription is created (or updated) with.
-    public var seriesOptions: SeriesOptions { SeriesOptions(bound: bound, profile: SeriesOptions.stored(profile)) }
+    public var seriesOptions: SeriesOptions {
+        SeriesOptions(bound: bound, profile: SeriesOptions.stored(profile), timeTolerance: timeTolerance)
+    }
     public func hash(into h: inout Hasher) { h.combine(topic) }
 }
 
@@ -169,7 +174,7 @@ public struct AgentConfig: Sendable {
                 e, table: t,
                 keys: [
                     "topic", "series", "format", "fields", "timestamp", "max_error", "max_error_pct", "qos",
-                    "max_payload", "stall_timeout", "profile",
+                    "max_payload", "stall_timeout", "profile", "time_tolerance",
                 ])
             guard let topic = try reader.string(e, "topic", t), !topic.isEmpty else {
                 throw reader.error(t, "topic", "is required")
@@ -215,6 +220,8 @@ public struct AgentConfig: Sendable {
                     topic: topic, format: format, series: series, fields: fields,
                     timestampField: try reader.string(e, "timestamp", t),
                     bound: ErrorBound(absolute: maxError, relativePercent: pct), profile: profile,
+                    timeTolerance: Int64(
+                        try reader.int(e, "time_tolerance", t, 0...Int(SeriesOptions.maxTimeTolerance)) ?? 0),
                     qos: try reader.int(e, "qos", t, 0...2) ?? c.qos,
                     maxPayload: try reader.size(e, "max_payload", t) ?? 65536,
                     stallTimeout: try stallTimeout(e, t, reader) ?? c.stallTimeout))
@@ -265,6 +272,7 @@ public struct AgentConfig: Sendable {
         if let a = recompressAfter { s += " recompress_after=\(Self.seconds(a))" }
         for (i, sub) in subscriptions.enumerated() {
             s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"
+            if sub.timeTolerance > 0 { s += " time_tolerance=\(sub.timeTolerance)ms" }
             if sub.format == .number { s += " series=\(sub.series)" }
             for f in sub.fields { s += " \(f.series)<-\(f.path)" }
             if let ts = sub.timestampField { s += " timestamp<-\(ts)" }

@@ -1,6 +1,16 @@
 import AliceDB
 import ArgumentParser
 
+/// A time tolerance as the tables show it: "exact", or "±25" (timestamp units, ms).
+func timeToleranceText(_ t: Int64?) -> String { (t ?? 0) > 0 ? "±\(t ?? 0)" : "exact" }
+
+/// `--time-tolerance`: 0...`SeriesOptions.maxTimeTolerance`.
+func validateTimeTolerance(_ t: Int64?) throws {
+    if let t, t < 0 || t > SeriesOptions.maxTimeTolerance {
+        throw ValidationError("--time-tolerance must be 0...\(SeriesOptions.maxTimeTolerance) (milliseconds)")
+    }
+}
+
 func modelMix(_ models: [String: Int], total: Int) -> String {
     guard total > 0 else { return "" }
     return models.sorted { $0.value > $1.value }.map {
@@ -43,6 +53,7 @@ struct StatsCommand: ParsableCommand {
                 )
                 out.write("\"max_error\": \(x.bound.absolute), \"max_error_pct\": \(x.bound.relativePercent), ")
                 out.write("\"profile\": \(JSON.quote((x.profile ?? .compact).rawValue)), ")
+                out.write("\"time_tolerance\": \(x.timeTolerance ?? 0), ")
                 out.write(
                     "\"first_ts\": \(x.firstTimestamp.map(String.init) ?? "null"), \"last_ts\": \(x.lastTimestamp.map(String.init) ?? "null"), "
                 )
@@ -64,19 +75,21 @@ struct StatsCommand: ParsableCommand {
             return
         }
         var t = Table([
-            "series", "points", "buffered", "segments", "bytes", "bytes/point", "bound", "profile", "models",
+            "series", "points", "buffered", "segments", "bytes", "bytes/point", "bound", "time_tolerance", "profile",
+            "models",
         ])
         for x in s.series {
             t.add([
                 .text(x.name), .int(Int64(x.points)), .int(Int64(x.bufferedPoints)), .int(Int64(x.segments)),
                 .int(Int64(x.bytes)), .text(fixed(x.bytesPerPoint, 3)), .text(x.bound.description),
-                .text((x.profile ?? .compact).rawValue), .text(modelMix(x.models, total: x.points - x.bufferedPoints)),
+                .text(timeToleranceText(x.timeTolerance)), .text((x.profile ?? .compact).rawValue),
+                .text(modelMix(x.models, total: x.points - x.bufferedPoints)),
             ])
         }
         if series == nil {
             t.add([
                 .text("(all files)"), .int(Int64(s.points)), .int(Int64(s.bufferedPoints)), .int(Int64(s.segments)),
-                .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""), .text(""),
+                .int(Int64(s.bytes)), .text(fixed(s.bytesPerPoint, 3)), .text(""), .text(""), .text(""),
                 .text(modelMix(s.models, total: s.points - s.bufferedPoints)),
             ])
         }
@@ -113,14 +126,15 @@ struct InspectCommand: ParsableCommand {
         let segments = try database.openReadOnly().inspect(series)
         var t = Table([
             "model", "first_ts", "last_ts", "points", "bytes", "bytes_per_point", "timestamp_bytes", "value_bytes",
-            "max_error", "bound", "file", "offset", "profile",
+            "max_error", "bound", "max_time_error", "time_tolerance", "file", "offset", "profile",
         ])
         for s in segments {
             t.add([
                 .text(s.model), .int(s.firstTimestamp), .int(s.lastTimestamp), .int(Int64(s.points)),
                 .int(Int64(s.bytes)),
                 .double(Double(s.bytes) / Double(s.points)), .int(Int64(s.timestampBytes)), .int(Int64(s.valueBytes)),
-                .double(s.maxError), .text(s.bound.description), .text(s.file), .int(Int64(s.offset)),
+                .double(s.maxError), .text(s.bound.description), .int(s.maxTimeError),
+                .text(timeToleranceText(s.timeTolerance)), .text(s.file), .int(Int64(s.offset)),
                 .text(s.profile.rawValue),
             ])
         }
@@ -152,7 +166,10 @@ struct SeriesCommand: ParsableCommand {
     @Option(name: .long, help: "Relative error bound in percent.") var maxErrorPct: Double?
     @Option(name: .long, help: "MemTable capacity in points.") var capacity: Int?
     @Option(name: .long, help: "Entropy coding: compact (fewest bytes) or fast.") var profile: CodingProfile?
+    @Option(name: .long, help: "Timestamps may be stored within ± this many ms (0 = exact).") var timeTolerance: Int64?
     @OptionGroup var output: FormatArgument
+
+    func validate() throws { try validateTimeTolerance(timeTolerance) }
 
     func run() throws {
         let db: Database
@@ -166,14 +183,16 @@ struct SeriesCommand: ParsableCommand {
                         absolute: maxError ?? old?.bound.absolute ?? 0,
                         relativePercent: maxErrorPct ?? old?.bound.relativePercent ?? 0),
                     capacity: capacity ?? old?.capacity,
-                    profile: profile.map(SeriesOptions.stored) ?? old?.profile))
+                    profile: profile.map(SeriesOptions.stored) ?? old?.profile,
+                    timeTolerance: timeTolerance ?? old?.timeTolerance))
         } else {
             db = try database.openReadOnly()
         }
-        var t = Table(["id", "series", "bound", "capacity", "profile"])
+        var t = Table(["id", "series", "bound", "time_tolerance", "capacity", "profile"])
         for s in db.listSeries() {
             t.add([
                 .int(Int64(s.id)), .text(s.name), .text(s.options.bound.description),
+                .text(timeToleranceText(s.options.timeTolerance)),
                 s.options.capacity.map { .int(Int64($0)) } ?? .text("default"),
                 .text((s.options.profile ?? .compact).rawValue),
             ])

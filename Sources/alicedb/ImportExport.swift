@@ -15,6 +15,8 @@ struct ImportCommand: ParsableCommand {
     var maxError: Double?
     @Option(name: .long, help: "Relative error bound in percent of each value.")
     var maxErrorPct: Double?
+    @Option(name: .long, help: "Timestamps may be stored within ± this many ms of the file's (0, default: exact).")
+    var timeTolerance: Int64?
     @Option(name: .long, help: "Multi-column form: the timestamp column; every other column becomes a series.")
     var tsColumn: String?
     @Option(name: .long, help: "Entropy coding of the imported series: compact (default, fewest bytes) or fast.")
@@ -36,6 +38,7 @@ struct ImportCommand: ParsableCommand {
         if let p = maxErrorPct, !(p >= 0 && p.isFinite) {
             throw ValidationError("--max-error-pct must be a finite number ≥ 0")
         }
+        try validateTimeTolerance(timeTolerance)
         if !["interval", "every", "off"].contains(sync) {
             throw ValidationError("--sync must be interval, every or off")
         }
@@ -51,13 +54,16 @@ struct ImportCommand: ParsableCommand {
         func prepare(_ name: String) throws {
             guard !created.contains(name) else { return }
             let existing = db.series(named: name)
-            if maxError != nil || maxErrorPct != nil || capacity != nil || profile != nil || existing == nil {
+            if maxError != nil || maxErrorPct != nil || capacity != nil || profile != nil || timeTolerance != nil
+                || existing == nil
+            {
                 try db.createSeries(
                     name,
                     options: SeriesOptions(
                         bound: (maxError != nil || maxErrorPct != nil) ? bound : existing?.options.bound ?? .lossless,
                         capacity: capacity ?? existing?.options.capacity,
-                        profile: profile.map(SeriesOptions.stored) ?? existing?.options.profile))
+                        profile: profile.map(SeriesOptions.stored) ?? existing?.options.profile,
+                        timeTolerance: timeTolerance ?? existing?.options.timeTolerance))
             }
             created.insert(name)
         }

@@ -204,6 +204,30 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         }
     }
 
+    /// `time_tolerance`: milliseconds per subscription (default 0, exact), reaching the series'
+    /// options; anything but an integer in 0...2^32 − 1 names its file, line and key.
+    @Test func timeTolerancePerSubscription() throws {
+        let c = try AgentConfig.parse(
+            "[[subscribe]]\ntopic = \"a/+\"\n[[subscribe]]\ntopic = \"b/+\"\ntime_tolerance = 25", file: "gw.toml")
+        #expect(c.subscriptions.map(\.timeTolerance) == [0, 25])
+        #expect(c.subscriptions[0].seriesOptions.timeTolerance == nil)
+        #expect(c.subscriptions[1].seriesOptions.timeTolerance == 25)
+        #expect(c.subscriptions[0] != c.subscriptions[1] && c.summary.contains("time_tolerance=25ms"))
+        for (value, expected) in [
+            ("-1", "gw.toml:3: subscribe[0].time_tolerance: must be in 0...4294967295, not -1"),
+            ("2.5", "gw.toml:3: subscribe[0].time_tolerance: must be an integer"),
+            ("\"25ms\"", "gw.toml:3: subscribe[0].time_tolerance: must be an integer"),
+            ("4294967296", "gw.toml:3: subscribe[0].time_tolerance: must be in 0...4294967295, not 4294967296"),
+        ] {
+            do {
+                _ = try AgentConfig.parse("[[subscribe]]\ntopic = \"a/+\"\ntime_tolerance = \(value)", file: "gw.toml")
+                Issue.record("accepted time_tolerance = \(value)")
+            } catch {
+                #expect(error.description == expected)
+            }
+        }
+    }
+
     @Test func topicMatchingAndTemplates() {
         #expect(TopicFilter.matches("sensors/+/temperature", "sensors/k/temperature"))
         #expect(!TopicFilter.matches("sensors/+/temperature", "sensors/k/humidity"))

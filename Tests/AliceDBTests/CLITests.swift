@@ -132,6 +132,29 @@ enum CLI {
         #expect(q.split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(",compact") }, "\(q)")
     }
 
+    /// `import --time-tolerance 25`: the series keeps it (`series`, `stats`), each segment says it
+    /// (`inspect`), exported timestamps are within it, and a bad value is refused.
+    @Test func timeToleranceImport() throws {
+        let dir = TempDirectory()
+        let ts = TimeToleranceTests.arrivals(3000, seed: 7)
+        let src = dir.path + "/arrivals.csv"
+        try ("ts,value\n" + ts.enumerated().map { "\($1),\($0 % 10)\n" }.joined()).write(
+            toFile: src, atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["import", src, "--db", dir.path, "--series", "a", "--time-tolerance", "25"]).status == 0)
+        let got = parse(try CLI.run(["export", "--db", dir.path, "--series", "a"]).stdout)
+        #expect(got.count == ts.count && zip(got, ts).allSatisfy { abs($0.0 - $1) <= 25 })
+        let stats = try CLI.run(["stats", "--db", dir.path, "--format", "json"])
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as! [String: Any]
+        #expect((json["series"] as? [[String: Any]])?.first?["time_tolerance"] as? Int == 25)
+        #expect(try CLI.run(["stats", "--db", dir.path, "--format", "csv"]).stdout.contains(",±25,"))
+        #expect(try CLI.run(["series", "--db", dir.path, "--format", "csv"]).stdout.contains(",±25,"))
+        let inspect = try CLI.run(["inspect", "--db", dir.path, "--series", "a", "--format", "csv"]).stdout
+        #expect(inspect.split(separator: "\n").first?.contains("max_time_error,time_tolerance") == true)
+        #expect(inspect.split(separator: "\n").dropFirst().allSatisfy { $0.contains(",±25,") }, "\(inspect)")
+        #expect(try CLI.run(["verify", "--db", dir.path]).status == 0)
+        #expect(try CLI.run(["import", src, "--db", dir.path, "--series", "b", "--time-tolerance", "-3"]).status != 0)
+    }
+
     /// A folder under `dir` holding one real slice (hpc_voltage) for `bench`.
     func benchFolder(_ dir: TempDirectory) throws -> String {
         let data = dir.path + "/data"

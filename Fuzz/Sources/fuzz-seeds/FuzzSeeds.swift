@@ -11,6 +11,8 @@ internal import Foundation
         let corpus = root.appendingPathComponent("Fuzz/corpus")
         let segments = try writeSegments(root: root, to: corpus.appendingPathComponent("segment"))
         try writeBatches(segments, to: corpus.appendingPathComponent("batch"))
+        try writeSnapped(
+            segments: corpus.appendingPathComponent("segment"), batches: corpus.appendingPathComponent("batch"))
         try writePayloads(to: corpus.appendingPathComponent("payload"))
     }
 
@@ -111,6 +113,37 @@ internal import Foundation
         }
         print("segment: \(all.count) seeds, keys: \(best.keys.sorted().joined(separator: " "))")
         return all
+    }
+
+    /// Segments whose timestamps are snapped under a time tolerance (timestamp mode `snapped`): a 1 s
+    /// clock stamped 0–25 ms late, under ±25 ms, both profiles; and a batch of them. Written after the
+    /// others, into the same directories, so that the other seeds stay as they were.
+    static func writeSnapped(segments: URL, batches: URL) throws {
+        var rng = SplitMix(seed: 25)
+        let ts = (0..<160).map { 1_700_000_000_000 + Int64($0) * 1000 + Int64(rng.next() % 26) }
+        let values = ts.indices.map { Double($0 % 23) / 4 }
+        var written = [[UInt8]]()
+        for profile in [CodingProfile.compact, .fast] {
+            for bound in [ErrorBound(), ErrorBound(absolute: 0.5)] {
+                let encoded = ts.withUnsafeBufferPointer { t in
+                    values.withUnsafeBufferPointer { v in
+                        Competition.encode(
+                            seriesID: 1, timestamps: t, values: v, range: 0..<ts.count, bound: bound,
+                            timeTolerance: 25, options: FitterOptions(profile: profile))
+                    }
+                }
+                for e in encoded where e.header.timeTolerance > 0 {
+                    let name = "snapped-\(profile.rawValue)-\(e.header.kind)-\(written.count).seg"
+                    try Data(e.bytes).write(to: segments.appendingPathComponent(name))
+                    written.append(e.bytes)
+                }
+            }
+        }
+        let entries = written.enumerated().map {
+            SegmentBatch.Entry(series: "gw.arrivals\($0.offset)", bound: .lossless, segment: $0.element)
+        }
+        try Data(SegmentBatch(entries: entries).encode()).write(to: batches.appendingPathComponent("batch-snapped.bin"))
+        print("snapped: \(written.count) segment seeds, 1 batch")
     }
 
     static func writeBatches(_ segments: [[UInt8]], to dir: URL) throws {

@@ -200,7 +200,7 @@ final class WritePath {
             flushValues.withUnsafeBufferPointer { v in
                 Competition.encode(
                     seriesID: series, timestamps: t, values: v, range: 0..<t.count, bound: seriesOptions.bound,
-                    options: fitter)
+                    timeTolerance: seriesOptions.timeTolerance ?? 0, options: fitter)
             }
         }
         try store.append(

@@ -68,6 +68,9 @@ public struct SegmentInfo: Sendable, Hashable, Codable {
     public var offset: Int
     /// How its integer streams are coded (its format version says it).
     public var profile: CodingProfile = .compact
+    /// How far its timestamps may be from the ones written, and the farthest one is (0, 0: exact).
+    public var timeTolerance: Int64 = 0
+    public var maxTimeError: Int64 = 0
 }
 
 /// Storage statistics of one series.
@@ -87,13 +90,17 @@ public struct SeriesStats: Sendable, Hashable, Codable {
     public var bound: ErrorBound
     /// How new segments are entropy-coded (nil from a node that predates profiles: compact).
     public var profile: CodingProfile?
+    /// How far new segments' timestamps may be from the ones written (nil: exact).
+    public var timeTolerance: Int64?
 
     public init(
         name: String, points: Int, bufferedPoints: Int, segments: Int, bytes: Int, bytesPerPoint: Double,
         models: [String: Int],
-        firstTimestamp: Int64?, lastTimestamp: Int64?, bound: ErrorBound, profile: CodingProfile? = nil
+        firstTimestamp: Int64?, lastTimestamp: Int64?, bound: ErrorBound, profile: CodingProfile? = nil,
+        timeTolerance: Int64? = nil
     ) {
         self.profile = profile
+        self.timeTolerance = timeTolerance
         self.name = name
         self.points = points
         self.bufferedPoints = bufferedPoints

@@ -27,7 +27,7 @@ struct StatsCollector {
             name: info.name, points: total, bufferedPoints: buffered, segments: t.segments, bytes: bytes,
             bytesPerPoint: total > 0 ? Double(bytes) / Double(total) : 0, models: models,
             firstTimestamp: first, lastTimestamp: last, bound: info.options.bound,
-            profile: info.options.profile ?? .compact)
+            profile: info.options.profile ?? .compact, timeTolerance: info.options.timeTolerance)
     }
 
     /// Bytes of every regular file under the data directory.

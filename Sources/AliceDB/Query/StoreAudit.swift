@@ -17,7 +17,8 @@ struct StoreAudit {
                     model: r.kind.description, firstTimestamp: r.firstTimestamp, lastTimestamp: r.lastTimestamp,
                     points: r.count, bytes: r.length, timestampBytes: tsBytes, valueBytes: valueBytes,
                     maxError: h.maxError, bound: h.bound,
-                    file: SegmentFile.fileName(r.file), offset: r.offset, profile: h.profile))
+                    file: SegmentFile.fileName(r.file), offset: r.offset, profile: h.profile,
+                    timeTolerance: h.timeTolerance, maxTimeError: h.maxTimeError))
         }
         return out
     }

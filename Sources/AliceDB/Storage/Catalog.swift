@@ -9,11 +9,21 @@ public struct SeriesOptions: Sendable, Hashable, Codable {
     public var capacity: Int?
     /// How the series' segments are entropy-coded; nil: the database's default (`FitterOptions`).
     public var profile: CodingProfile?
+    /// How far a stored timestamp may be from the one written, in timestamp units (milliseconds
+    /// for epoch-ms series); nil (0 is kept as nil): exact. Timestamps are then snapped to a
+    /// fitted clock (docs/semantics.md, "Time tolerance"), at most `maxTimeTolerance`.
+    public var timeTolerance: Int64?
 
-    public init(bound: ErrorBound = .lossless, capacity: Int? = nil, profile: CodingProfile? = nil) {
+    /// The largest time tolerance a series may have (2^32 − 1: 49 days in milliseconds).
+    public static let maxTimeTolerance: Int64 = TimestampCodec.maxTolerance
+
+    public init(
+        bound: ErrorBound = .lossless, capacity: Int? = nil, profile: CodingProfile? = nil, timeTolerance: Int64? = nil
+    ) {
         self.bound = bound
         self.capacity = capacity
         self.profile = profile
+        self.timeTolerance = timeTolerance == 0 ? nil : timeTolerance
     }
 
     /// A profile as the catalog keeps it: compact, the default, is left unnamed (catalogs written
@@ -27,6 +37,10 @@ public struct SeriesOptions: Sendable, Hashable, Codable {
         if let cap = capacity, cap < 1 || cap > SegmentFormat.maxPoints {
             throw AliceDBError(
                 .invalidArgument, "series '\(name)': capacity must be 1...\(SegmentFormat.maxPoints) points")
+        }
+        if let t = timeTolerance, t < 0 || t > Self.maxTimeTolerance {
+            throw AliceDBError(
+                .invalidArgument, "series '\(name)': time tolerance must be 0...\(Self.maxTimeTolerance)")
         }
     }
 }

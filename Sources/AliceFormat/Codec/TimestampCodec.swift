@@ -19,6 +19,9 @@ package enum TimestampCodec {
         case tableDods = 9
         /// `steps` table-coded: the fast profile's clock on a grid with gaps.
         case tableSteps = 10
+        /// Timestamps stored within a tolerance of the written ones, then coded by another mode
+        /// (`TimestampCodec+Snapped.swift`).
+        case snapped = 11
     }
 
     /// Encodes `ts[range]`, whose first element the caller stores separately.
@@ -173,14 +176,18 @@ package enum TimestampCodec {
     package static func decode(
         _ r: inout ByteReader, count: Int, first: Int64, into out: inout [Int64]
     ) throws(DecodeError) {
+        let modeByte = try r.u8("timestamp mode")
+        if modeByte == Mode.snapped.rawValue && count >= 1 {
+            try decodeSnapped(&r, count: count, first: first, into: &out)
+            return
+        }
         out.append(first)
         if count <= 1 {
-            guard try r.u8("timestamp mode") == Mode.single.rawValue || count == 0 else {
+            guard modeByte == Mode.single.rawValue || count == 0 else {
                 throw DecodeError("timestamp mode for a single point", offset: r.offset)
             }
             return
         }
-        let modeByte = try r.u8("timestamp mode")
         guard let mode = Mode(rawValue: modeByte) else {
             throw DecodeError("unknown timestamp mode \(modeByte)", offset: r.offset - 1)
         }
@@ -188,6 +195,8 @@ package enum TimestampCodec {
         var t = first &+ firstDelta
         out.append(t)
         switch mode {
+        case .snapped:
+            throw DecodeError("timestamp mode snapped inside snapped", offset: r.offset)
         case .single:
             throw DecodeError("timestamp mode single with \(count) points", offset: r.offset)
         case .regular:

@@ -41,7 +41,11 @@ package enum Recompression {
             return bytes
         }
         let bytes = CodingProfile.$current.withValue(.compact) { () -> [UInt8]? in
-            let tsBytes = old.timestamps.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<n) }
+            var tsBytes = old.timestamps.withUnsafeBufferPointer { TimestampCodec.encode($0, 0..<n) }
+            if header.timeTolerance > 0 {  // snapped timestamps stay marked so (their tolerance holds as before)
+                tsBytes = TimestampCodec.snapped(
+                    tolerance: header.timeTolerance, maxError: header.maxTimeError, inner: tsBytes)
+            }
             let kind = old.header.kind
             switch kind {
             case .constant, .linear, .polynomial, .sinusoid, .lzma, .raw:

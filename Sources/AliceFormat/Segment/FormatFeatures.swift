@@ -23,6 +23,8 @@ public enum FormatFeatures {
         var version: UInt8
         var kind: UInt8
         var timestamps: UInt8?
+        /// Snapped timestamps' own coding (the mode inside mode `snapped`).
+        var snappedInner: UInt8? = nil
         var float32Inner: UInt8?
     }
 
@@ -34,6 +36,7 @@ public enum FormatFeatures {
         return Key(
             version: SegmentFormat.version(of: h.profile), kind: h.kind.rawValue,
             timestamps: tsRange.isEmpty ? nil : raw[tsRange.lowerBound],
+            snappedInner: TimestampCodec.innerMode(raw, tsRange),
             float32Inner: float32 ? raw[valueRange.lowerBound] : nil)
     }
 
@@ -44,6 +47,7 @@ public enum FormatFeatures {
             s.insert("segment-v\(k.version)")
             s.insert(model(k.kind))
             if let t = k.timestamps { s.insert(timestamps(t)) }
+            if let t = k.snappedInner { s.insert(timestamps(t)) }
             if let inner = k.float32Inner {
                 s.insert(inner == Float32Codec.orderedBits ? "float32:ordered" : model(inner))
             }

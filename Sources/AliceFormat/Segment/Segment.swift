@@ -57,6 +57,10 @@ public struct SegmentHeader: Sendable, Hashable {
     public var maxError: Double
     /// How the payloads' integer streams are coded: the format version says it (1 compact, 2 fast).
     public var profile: CodingProfile = .compact
+    /// How far a stored timestamp may be from the one written (0: exact), and the farthest one the
+    /// encoder measured; both from the timestamp payload (mode `snapped`), where they are written.
+    public var timeTolerance: Int64 = 0
+    public var maxTimeError: Int64 = 0
 
     public var count: Int { summary.count }
 }
@@ -124,7 +128,8 @@ package enum SegmentFormat {
         maxErrorSteps(maxError, bound).map { fromSteps($0, bound.absolute) } ?? maxError
     }
 
-    /// Serialises a segment whose payloads are already encoded.
+    /// Serialises a segment whose payloads are already encoded. The header's time tolerance and
+    /// max time error are not written here: the timestamp payload holds them (mode `snapped`).
     /// - Parameter derived: the value payload leaves out what the header gives
     ///   (`derivedFromHeader`); only for a grid-coded segment (`codesOnBoundGrid`) under `QuantizedCodec.stepFromBound`.
     package static func encode(
@@ -217,11 +222,13 @@ package enum SegmentFormat {
         let tsStart = try r.skip(tsLen, "timestamps")
         let valueStart = try r.skip(valueLen, "values")
         guard r.remaining == 0 else { throw DecodeError("\(r.remaining) stray bytes in segment", offset: r.offset) }
-        let header = SegmentHeader(
+        let time = try TimestampCodec.bounds(raw, tsStart..<(tsStart + tsLen))
+        var header = SegmentHeader(
             seriesID: UInt32(series), kind: kind, firstTimestamp: first, lastTimestamp: last,
             bound: ErrorBound(absolute: absolute, relativePercent: relative),
             summary: SegmentSummary(count: count, nanCount: nans, min: minV, max: maxV, sum: sum),
             maxError: maxError, profile: version == fastVersion ? .fast : .compact)
+        (header.timeTolerance, header.maxTimeError) = time
         return (header, tsStart..<(tsStart + tsLen), valueStart..<(valueStart + valueLen))
     }
 
