@@ -272,7 +272,9 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let reported = ReportedPort()
         let run = Task { try await agent.run(onListening: { reported.port.store($0, ordering: .releasing) }) }
-        try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
+        // 60 s: the suites that run beside this one (child processes, PostgreSQL, Prometheus) can
+        // hold the concurrency pool, which starts the agent's services, for many seconds.
+        try await waitUntil(timeout: .seconds(60), "the HTTP listener bound") { await agent.httpPort != nil }
         let port = try #require(await agent.httpPort)
         #expect(port > 0)
         try await waitUntil("the port reported") { reported.port.load(ordering: .acquiring) == port }
@@ -299,15 +301,17 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         cfg.query = q
         let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let run = Task { try await agent.run() }
-        try await waitUntil(timeout: .seconds(30), "the agent connected to the broker") {
-            await agent.counters.connected
+        try await waitUntil(timeout: .seconds(60), "the HTTP listener bound and the broker connected") {
+            let bound = await agent.httpPort != nil
+            let connected = await agent.counters.connected
+            return bound && connected
         }
         let port = try #require(await agent.httpPort)
         let t0: Int64 = 1_700_000_000_000
         try broker.publish(
             "plant/p7/telemetry",
             (0..<120).map { #"{"ts": \#(t0 + Int64($0) * 1000), "power": \#($0), "electrical": {"voltage": 230.5}}"# })
-        try await waitUntil("240 points at the agent") { await agent.counters.points >= 240 }
+        try await waitUntil(timeout: .seconds(60), "240 points at the agent") { await agent.counters.points >= 240 }
         let get = { (path: String, token: String?) in try await answer(port: port, "GET", path, token: token) }
 
         // In its MemTable still, in pages of max_scan_points (plus the points sharing the last timestamp).
@@ -361,7 +365,9 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         cfg.http = ("127.0.0.1", 0)
         let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let run = Task { try await agent.run() }
-        try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
+        // 60 s: the suites that run beside this one (child processes, PostgreSQL, Prometheus) can
+        // hold the concurrency pool, which starts the agent's services, for many seconds.
+        try await waitUntil(timeout: .seconds(60), "the HTTP listener bound") { await agent.httpPort != nil }
         let off = try await answer(port: try #require(await agent.httpPort), "GET", "/v1/scan?series=x", token: "t")
         #expect(off.status == 404 && off.body.contains("[http] query = true"))
         await agent.stop()
@@ -371,12 +377,19 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
 
 /// One request, tried again for up to a minute while it gets no answer: parallel suites can keep the
 /// concurrency pool (which answers the listener's requests) busy longer than a request's 5-s timeout.
+/// The blocking request runs on a thread of its own, not on the pool the agent needs to answer it.
 func answer(
     port: Int, _ method: String, _ path: String, token: String?, body: [UInt8] = [], headers: [String] = []
 ) async throws -> (status: Int, body: String) {
     var result: (status: Int, body: String)?
     try await waitUntil(timeout: .seconds(60), "an answer to \(method) \(path)") {
-        result = try? httpRequest(port: port, method, path, token: token, body: body, headers: headers)
+        result = await withCheckedContinuation { done in
+            Thread {
+                done.resume(
+                    returning: try? httpRequest(port: port, method, path, token: token, body: body, headers: headers))
+            }
+            .start()
+        }
         return result != nil
     }
     return result!
