@@ -70,10 +70,16 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The read API (JSON/CSV queries, the Prometheus API and its PromQL evaluation) without a web
+        // framework: the cloud node's Hummingbird routes and the agent's NIO listener both answer with it.
+        .target(
+            name: "ReadAPI",
+            dependencies: ["AliceDB", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "Agent",
             dependencies: [
-                "AliceDB", "CloudClient", "FleetStatus", "MQTT", "TOMLConfig",
+                "AliceDB", "CloudClient", "FleetStatus", "MQTT", "ReadAPI", "TOMLConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -100,7 +106,7 @@ let package = Package(
         .target(
             name: "Cloud",
             dependencies: [
-                "AliceDB", "FleetStatus", "TOMLConfig",
+                "AliceDB", "FleetStatus", "ReadAPI", "TOMLConfig",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -174,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "CloudTests",
             dependencies: [
-                "Cloud", "AgentHarness", "AliceDB", "TestKit",
+                "Cloud", "AgentHarness", "AliceDB", "ReadAPI", "TestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -13,6 +13,7 @@ import sys
 LAYERS = {
     "Sources/AliceFormat": ["Support", "Codec", "Segment", "Fitting", "Batch"],
     "Sources/AliceDB": ["Support", "MemTable", "Storage", "Query", "Outbox", "Engine", ".", "Import"],
+    "Sources/ReadAPI": ["Support", "PromQL", "Routes"],
 }
 DECL = re.compile(r"^(?:public |package |internal |private |fileprivate |final |indirect )*"
                   r"(?:struct|enum|class|actor|protocol|typealias)\s+([A-Z][A-Za-z0-9_]*)", re.M)

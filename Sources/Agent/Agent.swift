@@ -2,6 +2,7 @@ public import AliceDB
 public import Logging
 internal import MQTT
 internal import ServiceLifecycle
+internal import Synchronization
 
 /// The gateway daemon's core: MQTT messages → points → engine, with batching across messages.
 public actor Agent {
@@ -13,6 +14,8 @@ public actor Agent {
     let logger: Logger
     /// Ships segments to the cloud node (nil without `[uplink]`).
     public let uplink: Uplink?
+    /// The read API's token (`[http] reader_token`), which SIGHUP may change; empty while it is off.
+    let readerToken: Mutex<String>
     /// The port the HTTP listener is bound to (nil before it listens, or without `[http] listen`).
     public private(set) var httpPort: Int?
     var session: MQTTSession?
@@ -40,6 +43,7 @@ public actor Agent {
     public init(config: AgentConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
+        readerToken = Mutex(config.query?.readerToken ?? "")
         (flushRequests, flushContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         var options = DatabaseOptions(
             sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
@@ -111,8 +115,8 @@ public actor Agent {
             metadata: ["broker": "\(config.mqtt.host):\(config.mqtt.port)", "subscriptions": "\(filters.count)"])
     }
 
-    /// Applies a new configuration's subscriptions, mappings and `[uplink]` settings (SIGHUP);
-    /// buffered points and the uplink's cursor stay. Adding or removing `[uplink]` needs a restart
+    /// Applies a new configuration's subscriptions, mappings, `[uplink]` settings and read API token
+    /// (SIGHUP); buffered points and the uplink's cursor stay. Adding or removing `[uplink]` needs a restart
     /// (the database keeps its outbox only with one).
     /// - Throws: when the new `[uplink]` cannot be applied; then nothing changes.
     public func reload(_ new: AgentConfig) async throws {
@@ -121,6 +125,14 @@ public actor Agent {
             config.uplink = options
         } else if (uplink == nil) != (new.uplink == nil) {
             logger.warning("[uplink] was added or removed: that takes a restart; reloading the rest")
+        }
+        if let q = new.query, let running = config.query, q.gateway == running.gateway,
+            q.maxScanPoints == running.maxScanPoints
+        {
+            readerToken.withLock { $0 = q.readerToken }
+            config.query = q
+        } else if new.query != config.query {
+            logger.warning("[http] query, gateway or max_scan_points changed: that takes a restart; reloading the rest")
         }
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions

@@ -55,8 +55,10 @@ public struct AgentConfig: Sendable {
     /// Bytes the WAL may hold on disk before MemTables are flushed early (the default: AgentConfig+DiskBudget.swift).
     public var walMaxBytes = AgentConfig.defaultWALMaxBytes
     public var subscriptions: [Subscription] = []
-    /// The loopback HTTP listener for /healthz and /metrics (nil: off).
+    /// The loopback HTTP listener for /healthz, /metrics and /v1/status (nil: off).
     public var http: (host: String, port: Int)? = ("127.0.0.1", 9464)
+    /// The read API on that listener (`[http] query = true`; nil: off).
+    public var query: QueryOptions? = nil
     /// Shipping segments to a cloud node (nil: the agent keeps them locally only).
     public var uplink: UplinkOptions? = nil
     /// Seconds a point may wait in its MemTable before it is fitted into a segment (and so
@@ -101,10 +103,7 @@ public struct AgentConfig: Sendable {
         c.source = file
         try reader.allow(root, table: "", keys: ["mqtt", "storage", "subscribe", "http", "uplink"])
         if let u = try reader.table(root, "uplink", in: "") { c.uplink = try parseUplink(u, reader) }
-        if let h = try reader.table(root, "http", in: "") {
-            try reader.allow(h, table: "http", keys: ["listen"])
-            if let listen = try reader.address(h, "listen", "http") { c.http = listen }
-        }
+        if let h = try reader.table(root, "http", in: "") { try parseHTTP(h, reader, into: &c) }
         if let m = try reader.table(root, "mqtt", in: "") {
             try reader.allow(
                 m, table: "mqtt",
@@ -264,7 +263,8 @@ public struct AgentConfig: Sendable {
         } else {
             s += "\nuplink: off"
         }
-        s += "\nhttp: " + (http.map { "\($0.host):\($0.port) (/healthz, /metrics)" } ?? "off")
+        s += "\nhttp: " + (http.map { "\($0.host):\($0.port) (/healthz, /metrics, /v1/status)" } ?? "off")
+        if let q = query { s += " query: gateway=\(q.gateway) max_scan_points=\(q.maxScanPoints) (reader token set)" }
         if let r = retention {
             s +=
                 " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-") on_full=\(r.onFull.rawValue)"

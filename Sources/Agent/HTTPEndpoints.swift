@@ -1,6 +1,36 @@
+internal import NIOCore
 internal import NIOHTTP1
 
-/// What the HTTP listener serves, as three questions to whoever runs it (the agent, see
+/// One answer of the listener: status, content type, extra headers and the body.
+struct HTTPAnswer: Sendable {
+    var status: HTTPResponseStatus
+    var contentType: String
+    var headers: [(name: String, value: String)] = []
+    var body: ByteBuffer
+
+    init(_ status: HTTPResponseStatus, _ contentType: String, _ text: String) {
+        self.status = status
+        self.contentType = contentType
+        body = ByteBuffer(string: text)
+    }
+
+    init(status: HTTPResponseStatus, contentType: String, headers: [(name: String, value: String)], body: ByteBuffer) {
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A request as the listener read it: its head and its body (bounded, see `HTTPResponder`).
+struct HTTPRequest: Sendable {
+    var head: HTTPRequestHead
+    var body = ByteBuffer()
+    /// The body was longer than `HTTPResponder.maxBody`; what is in `body` is cut short.
+    var bodyTooLarge = false
+}
+
+/// What the HTTP listener serves, as questions to whoever runs it (the agent, see
 /// `Agent.endpoints`): the listener and its handlers then know HTTP and nothing of the agent.
 struct HTTPEndpoints: Sendable {
     /// Why the gateway is not healthy (nil: it is), for `/healthz`.
@@ -9,22 +39,45 @@ struct HTTPEndpoints: Sendable {
     var metrics: @Sendable () async -> String
     /// The JSON of `/v1/status`.
     var status: @Sendable () async -> String
+    /// The read API, `/v1/scan` and the rest, `/api/v1/*` (nil: `[http] query` is off).
+    var query: QueryEndpoints? = nil
 
-    /// Status, content type and body for a request.
-    func answer(_ head: HTTPRequestHead) async -> (HTTPResponseStatus, String, String) {
+    /// The answer to a request.
+    func answer(_ request: HTTPRequest) async -> HTTPAnswer {
+        let head = request.head
+        let (path, queryString) = HTTPEndpoints.split(head.uri)
+        if path != "/v1/status" && (path.hasPrefix("/v1/") || path.hasPrefix("/api/v1/")) {
+            guard let query else {
+                return HTTPAnswer(
+                    .notFound, "application/json",
+                    "{\"error\": \"the read API is off on this agent: [http] query = true and a reader_token turn it on\", \"code\": \"not_found\"}\n"
+                )
+            }
+            return await query.answer(request, path: path, query: queryString)
+        }
         guard head.method == .GET || head.method == .HEAD else {
-            return (.methodNotAllowed, "text/plain", "GET only\n")
+            return HTTPAnswer(.methodNotAllowed, "text/plain", "GET only\n")
         }
-        switch head.uri.split(separator: "?").first.map(String.init) ?? "/" {
+        switch path {
         case "/healthz":
-            if let problem = await problem() { return (.serviceUnavailable, "text/plain", problem + "\n") }
-            return (.ok, "text/plain", "ok\n")
+            if let problem = await problem() { return HTTPAnswer(.serviceUnavailable, "text/plain", problem + "\n") }
+            return HTTPAnswer(.ok, "text/plain", "ok\n")
         case "/metrics":
-            return (.ok, "text/plain; version=0.0.4", await metrics())
+            return HTTPAnswer(.ok, "text/plain; version=0.0.4", await metrics())
         case "/v1/status":
-            return (.ok, "application/json", await status())
+            return HTTPAnswer(.ok, "application/json", await status())
         default:
-            return (.notFound, "text/plain", "try /healthz, /metrics or /v1/status\n")
+            return HTTPAnswer(
+                .notFound, "text/plain",
+                query == nil
+                    ? "try /healthz, /metrics or /v1/status\n"
+                    : "try /healthz, /metrics, /v1/status, /v1/… or /api/v1/…\n")
         }
+    }
+
+    /// The path and the query string (nil without `?`) of a request target.
+    static func split(_ uri: String) -> (path: String, query: String?) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, nil) }
+        return (String(uri[..<q]), String(uri[uri.index(after: q)...]))
     }
 }

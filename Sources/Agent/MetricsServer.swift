@@ -5,7 +5,7 @@ internal import NIOPosix
 internal import ServiceLifecycle
 
 /// The agent's loopback HTTP listener: `/healthz`, Prometheus text `/metrics` and `/v1/status`,
-/// as a service of the agent's group (closed last, so that a scrape sees the shutdown through).
+/// and with `[http] query = true` the cloud node's read API (`QueryEndpoints`), as a service of the agent's group (closed last, so that a scrape sees the shutdown through).
 ///
 /// It knows HTTP and nothing of the agent: what it answers comes from `endpoints`. Plain SwiftNIO
 /// rather than a web framework: fixed GET routes do not need routing or middleware, and a
@@ -20,7 +20,8 @@ struct MetricsServer: Service {
     /// Called once the listener is bound, with its port.
     var onListening: @Sendable (Int) async -> Void = { _ in }
 
-    /// One event-loop thread is plenty for two loopback endpoints (the default group has one per core).
+    /// One event-loop thread is plenty for loopback endpoints (the default group has one per core;
+    /// a query is answered off it, in a task).
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// Serves until a graceful shutdown (or until the task is cancelled).
@@ -42,10 +43,11 @@ struct MetricsServer: Service {
                 ch.eventLoop.makeCompletedFuture {
                     // A connection that sends nothing for 10 s is closed (a stuck or hostile client
                     // must not hold sockets forever); malformed requests get 400 from NIO's handler.
+                    // The responder holds the idle event back while it answers (a long query reads nothing).
                     try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
-                    try ch.pipeline.syncOperations.addHandler(CloseWhenIdle())
                     try ch.pipeline.syncOperations.configureHTTPServerPipeline()
                     try ch.pipeline.syncOperations.addHandler(HTTPResponder(endpoints: endpoints))
+                    try ch.pipeline.syncOperations.addHandler(CloseWhenIdle())
                 }
             }
             .bind(host: host, port: port).get()

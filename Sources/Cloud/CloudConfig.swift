@@ -1,4 +1,5 @@
 internal import AliceDB
+internal import ReadAPI
 public import TOMLConfig
 
 /// Who may call the cloud node: a gateway (uploads and queries its own data) or a reader
@@ -71,13 +72,7 @@ public struct CloudConfig: Sendable {
     }
 
     /// Gateway names become directory names: letters, digits, `.`, `_`, `-`, at most 64.
-    public static func validGatewayName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 64 && name != "." && name != ".."
-            && name.utf8.allSatisfy {
-                ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2E || $0 == 0x5F
-                    || $0 == 0x2D
-            }
-    }
+    public static func validGatewayName(_ name: String) -> Bool { ReadScope.validGatewayName(name) }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> CloudConfig {
         let (root, reader) = try ConfigReader.parse(text, file: file)

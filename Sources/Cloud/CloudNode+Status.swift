@@ -1,6 +1,7 @@
 internal import AliceDB
 public import FleetStatus
 internal import Hummingbird
+internal import ReadAPI
 internal import Synchronization
 
 extension CloudNode {

@@ -228,6 +228,52 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         }
     }
 
+    /// `[http] query = true` needs a reader token; the gateway's name defaults to the host's.
+    @Test func readAPISettings() throws {
+        let base = "[[subscribe]]\ntopic = \"a/+\"\n[http]\n"
+        for (http, expected) in [
+            (
+                "listen = \"127.0.0.1:9464\"\nquery = true",
+                "gw.toml:5: http.query: needs reader_token or reader_token_file: the token a client sends as Authorization: Bearer TOKEN"
+            ),
+            (
+                "listen = \"\"\nquery = true\nreader_token = \"0123456789\"",
+                "gw.toml:5: http.query: needs the listener, but listen is \"\" (off)"
+            ),
+            ("query = true\nreader_token = \"short\"", "gw.toml:5: http.reader_token: must be at least 8 characters"),
+            (
+                "query = true\nreader_token = \"with space\"",
+                "gw.toml:5: http.reader_token: must be printable ASCII without spaces (it travels in a header)"
+            ),
+            (
+                "query = true\nreader_token = \"0123456789\"\ngateway = \"a/b\"",
+                "gw.toml:6: http.gateway: must be 1–64 letters, digits, '.', '_' or '-', as on the cloud node"
+            ),
+            (
+                "query = true\nreader_token_file = \"/nonexistent/token\"",
+                "gw.toml:5: http.reader_token_file: /nonexistent/token"
+            ),
+            ("query = \"yes\"", "gw.toml:4: http.query: must be true or false"),
+        ] {
+            do {
+                _ = try AgentConfig.parse(base + http, file: "gw.toml")
+                Issue.record("accepted [http] \(http)")
+            } catch {
+                #expect(error.description.hasPrefix(expected), "\(http)")
+            }
+        }
+        let on = try AgentConfig.parse(
+            base + "query = true\nreader_token = \"0123456789\"\ngateway = \"gw-7\"\nmax_scan_points = 5000",
+            file: "gw.toml")
+        var wanted = QueryOptions(readerToken: "0123456789", gateway: "gw-7")
+        wanted.maxScanPoints = 5000
+        #expect(on.query == wanted)
+        let host = try AgentConfig.parse(base + "query = true\nreader_token = \"0123456789\"", file: "gw.toml")
+        #expect(host.query?.gateway == QueryOptions.hostName())
+        #expect(host.query?.maxScanPoints == 100_000)
+        #expect(try AgentConfig.parse(base + "reader_token = \"0123456789\"", file: "gw.toml").query == nil)
+    }
+
     @Test func topicMatchingAndTemplates() {
         #expect(TopicFilter.matches("sensors/+/temperature", "sensors/k/temperature"))
         #expect(!TopicFilter.matches("sensors/+/temperature", "sensors/k/humidity"))
@@ -250,7 +296,9 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let reported = ReportedPort()
         let run = Task { try await agent.run(onListening: { reported.port.store($0, ordering: .releasing) }) }
-        try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
+        // 60 s: the suites that run beside this one (child processes, PostgreSQL, Prometheus) can
+        // hold the concurrency pool, which starts the agent's services, for many seconds.
+        try await waitUntil(timeout: .seconds(60), "the HTTP listener bound") { await agent.httpPort != nil }
         let port = try #require(await agent.httpPort)
         #expect(port > 0)
         try await waitUntil("the port reported") { reported.port.load(ordering: .acquiring) == port }
@@ -263,6 +311,112 @@ func config(_ broker: Broker, _ data: String, extra: String = "") throws -> Agen
         await agent.stop()
         try await run.value
     }
+}
+
+/// `[http] query = true`: the cloud node's read API on the agent's listener, from its engine.
+@Suite struct AgentQueryAPITests {
+    @Test func theReadAPIAnswersFromTheEngineToTheReaderToken() async throws {
+        let broker = try Broker()
+        let token = "agent-reader-0123456789"
+        var cfg = try config(broker, broker.dir.appendingPathComponent("data").path)
+        cfg.http = ("127.0.0.1", 0)
+        var q = QueryOptions(readerToken: token, gateway: "gw-9")
+        q.maxScanPoints = 50
+        cfg.query = q
+        let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let run = Task { try await agent.run() }
+        try await waitUntil(timeout: .seconds(60), "the HTTP listener bound and the broker connected") {
+            let bound = await agent.httpPort != nil
+            let connected = await agent.counters.connected
+            return bound && connected
+        }
+        let port = try #require(await agent.httpPort)
+        let t0: Int64 = 1_700_000_000_000
+        try broker.publish(
+            "plant/p7/telemetry",
+            (0..<120).map { #"{"ts": \#(t0 + Int64($0) * 1000), "power": \#($0), "electrical": {"voltage": 230.5}}"# })
+        try await waitUntil(timeout: .seconds(60), "240 points at the agent") { await agent.counters.points >= 240 }
+        let get = { (path: String, token: String?) in try await answer(port: port, "GET", path, token: token) }
+
+        // In its MemTable still, in pages of max_scan_points (plus the points sharing the last timestamp).
+        let page = try await get("/v1/scan?series=p7.power&format=csv", token)
+        #expect(page.status == 200 && page.body.split(separator: "\n").count == 51)
+        #expect(page.body.hasPrefix("ts,value\n\(t0),0.0\n\(t0 + 1000),1.0\n"))
+        let all = try await get("/v1/aggregate?series=p7.power", token)
+        #expect(
+            all.status == 200
+                && all.body == "{\"count\": 120, \"sum\": 7140.0, \"avg\": 59.5, \"min\": 0.0, \"max\": 119.0}\n")
+        let same = try await get("/v1/aggregate?series=p7.power&gateway=gw-9", token)
+        #expect(same.body == all.body)
+        let other = try await get("/v1/aggregate?series=p7.power&gateway=gw-1", token)
+        #expect(other.status == 404 && other.body.contains("no data from gateway 'gw-1'"))
+        let json = try await get("/v1/scan?series=p7.power&limit=1000&from=\(t0 + 100_000)", token)
+        #expect(json.body.hasPrefix("{\"series\": \"p7.power\", \"points\": [[\(t0 + 100_000), 100.0], "))
+        #expect(json.body.hasSuffix("[\(t0 + 119_000), 119.0]], \"next\": null}\n"))
+        #expect(
+            try await get("/v1/gateways", token).body.hasPrefix("{\"gateways\": [{\"name\": \"gw-9\", \"series\": 2, "))
+
+        // Refusals in the node's shape; /healthz and /metrics need no token.
+        let none = try await get("/v1/series", nil)
+        #expect(none.status == 401 && none.body.contains("\"code\": \"missing_token\""))
+        let wrong = try await get("/v1/series", "not-the-token")
+        #expect(wrong.status == 401 && wrong.body.contains("\"code\": \"unknown_token\""))
+        #expect(try await get("/metrics", nil).status == 200)
+        let bad = try await get("/v1/downsample?series=p7.power&interval=0", token)
+        #expect(bad.status == 400 && bad.body.contains("interval must be a positive integer"))
+
+        // Grafana's Prometheus data source: GET and a POST form, labels with the agent as its gateway.
+        let labels = try await get("/api/v1/label/gateway/values", token)
+        #expect(labels.body == "{\"status\": \"success\", \"data\": [\"gw-9\"]}\n")
+        let form = Array("query=count_over_time(alicedb%7Bseries%3D%22p7.power%22%7D%5B1h%5D)&time=1700000200".utf8)
+        let post = try await answer(
+            port: port, "POST", "/api/v1/query", token: token, body: form,
+            headers: ["Content-Type: application/x-www-form-urlencoded"])
+        #expect(
+            post.status == 200 && post.body.contains("\"gateway\": \"gw-9\"") && post.body.contains("\"120\""),
+            "\(post)")
+        let refused = try await get("/api/v1/query?query=rate(", nil)
+        #expect(refused.status == 401 && refused.body.contains("\"errorType\": \"unauthorized\""))
+        let parse = try await get("/api/v1/query?query=rate(", token)
+        #expect(parse.status == 400 && parse.body.contains("\"errorType\": \"bad_data\""))
+        await agent.stop()
+        try await run.value
+    }
+
+    @Test func offItSaysHowToTurnItOn() async throws {
+        let broker = try Broker()
+        var cfg = try config(broker, broker.dir.appendingPathComponent("data").path)
+        cfg.http = ("127.0.0.1", 0)
+        let agent = try Agent(config: cfg, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let run = Task { try await agent.run() }
+        // 60 s: the suites that run beside this one (child processes, PostgreSQL, Prometheus) can
+        // hold the concurrency pool, which starts the agent's services, for many seconds.
+        try await waitUntil(timeout: .seconds(60), "the HTTP listener bound") { await agent.httpPort != nil }
+        let off = try await answer(port: try #require(await agent.httpPort), "GET", "/v1/scan?series=x", token: "t")
+        #expect(off.status == 404 && off.body.contains("[http] query = true"))
+        await agent.stop()
+        try await run.value
+    }
+}
+
+/// One request, tried again for up to a minute while it gets no answer: parallel suites can keep the
+/// concurrency pool (which answers the listener's requests) busy longer than a request's 5-s timeout.
+/// The blocking request runs on a thread of its own, not on the pool the agent needs to answer it.
+func answer(
+    port: Int, _ method: String, _ path: String, token: String?, body: [UInt8] = [], headers: [String] = []
+) async throws -> (status: Int, body: String) {
+    var result: (status: Int, body: String)?
+    try await waitUntil(timeout: .seconds(60), "an answer to \(method) \(path)") {
+        result = await withCheckedContinuation { done in
+            Thread {
+                done.resume(
+                    returning: try? httpRequest(port: port, method, path, token: token, body: body, headers: headers))
+            }
+            .start()
+        }
+        return result != nil
+    }
+    return result!
 }
 
 /// The port `onListening` was called with (0 before).

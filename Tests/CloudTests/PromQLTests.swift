@@ -6,6 +6,7 @@ import TestKit
 import Testing
 
 @testable import Cloud
+@testable import ReadAPI
 
 /// The PromQL evaluator's own rules; its answers against a real Prometheus are `PromConformanceTests`.
 @Suite struct PromQLTests {
@@ -44,7 +45,7 @@ import Testing
             "topk(alicedb)", "alicedb and 1", "\"unterminated", "alicedb @ start() @ end()",
         ]
         for q in bad {
-            #expect(throws: CloudError.self, "\(q)") { _ = try PromParser.parse(q) }
+            #expect(throws: QueryError.self, "\(q)") { _ = try PromParser.parse(q) }
             do { _ = try PromParser.parse(q) } catch { #expect(error.description.hasPrefix("400 "), "\(q)") }
         }
     }

@@ -1,5 +1,6 @@
 public import AliceDB
 public import Logging
+public import ReadAPI
 internal import ServiceLifecycle
 internal import Synchronization
 

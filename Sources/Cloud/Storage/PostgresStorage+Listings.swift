@@ -1,5 +1,6 @@
 public import AliceDB
 internal import PostgresNIO
+public import ReadAPI
 
 /// The listings, read from the series' running totals that `PostgresIngest` keeps.
 extension PostgresStorage {

@@ -1,6 +1,7 @@
 public import AliceDB
 internal import NIOCore
 internal import PostgresNIO
+public import ReadAPI
 
 /// Queries over the stored segments: the database finds the segments that overlap a range
 /// (`PostgresSegments`), whole-segment summaries come from columns, and only segments cut by the

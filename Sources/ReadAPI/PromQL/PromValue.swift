@@ -28,11 +28,11 @@ enum PromValue: Sendable {
 /// Where the evaluator reads series: the labels that matchers select, and their data.
 protocol PromSource: Sendable {
     /// The series whose labels satisfy every matcher (an absent label is the empty string).
-    func select(_ matchers: [PromMatcher]) async throws(CloudError) -> [PromLabels]
+    func select(_ matchers: [PromMatcher]) async throws(QueryError) -> [PromLabels]
     /// The points of a series in `[from, to]`, in time order.
-    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(CloudError) -> PromSamples
+    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(QueryError) -> PromSamples
     /// The data of `[from, to]` in time order, as summaries for the segments that lie wholly inside
     /// it and that `summarize(first, last)` accepts, and as points elsewhere.
     func pieces(_ labels: PromLabels, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
-        async throws(CloudError) -> [SeriesPiece]
+        async throws(QueryError) -> [SeriesPiece]
 }

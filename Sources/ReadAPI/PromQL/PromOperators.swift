@@ -1,5 +1,3 @@
-internal import HTTPTypes
-
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -67,7 +65,7 @@ enum PromOperators {
 
     static func vectorVector(
         _ op: PromBinaryOp, _ a: [PromSeries], _ b: [PromSeries], _ m: PromMatching, steps: Int
-    ) throws(CloudError) -> [PromSeries] {
+    ) throws(QueryError) -> [PromSeries] {
         // The "one" side goes right.
         let (lhs, rhs) = m.card == .oneToMany ? (b, a) : (a, b)
         let lKeys = lhs.map { matchKey($0.labels, m) }
@@ -91,7 +89,7 @@ enum PromOperators {
             var right = [String: Int]()
             for (j, s) in rhs.enumerated() where s.values[k] != nil {
                 guard right[rKeys[j]] == nil else {
-                    throw CloudError(
+                    throw QueryError(
                         .unprocessableContent,
                         "found duplicate series for the match group on the \(m.card == .oneToMany ? "left" : "right") hand-side of the operation; many-to-many matching not allowed: matching labels must be unique on one side"
                     )
@@ -110,7 +108,7 @@ enum PromOperators {
                 }
                 if m.card == .oneToOne {
                     guard matched.insert(lKeys[i]).inserted else {
-                        throw CloudError(
+                        throw QueryError(
                             .unprocessableContent,
                             "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
                         )

@@ -1,12 +1,12 @@
 /// Request parameters from a query string or an `application/x-www-form-urlencoded` body
 /// (`+` is a space, `%XX` a byte), with typed getters whose errors name the parameter.
-struct Parameters {
+public struct Parameters: Sendable {
     /// Every value of each key, in order (`match[]` may repeat); the getters take the first.
     private(set) var lists: [String: [String]] = [:]
 
-    init(_ encoded: String?) { if let encoded { add(encoded) } }
+    public init(_ encoded: String?) { if let encoded { add(encoded) } }
 
-    mutating func add(_ encoded: String) {
+    public mutating func add(_ encoded: String) {
         for pair in encoded.split(separator: "&", omittingEmptySubsequences: true) {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = Parameters.decode(kv[0])
@@ -43,17 +43,17 @@ struct Parameters {
         }
     }
 
-    subscript(_ key: String) -> String? { lists[key]?.first }
+    public subscript(_ key: String) -> String? { lists[key]?.first }
 
     /// Every value given for `key`.
-    func all(_ key: String) -> [String] { lists[key] ?? [] }
+    public func all(_ key: String) -> [String] { lists[key] ?? [] }
 
-    func required(_ key: String) throws(CloudError) -> String {
+    func required(_ key: String) throws(QueryError) -> String {
         guard let v = self[key], !v.isEmpty else { throw .badRequest("missing parameter '\(key)'") }
         return v
     }
 
-    func int64(_ key: String) throws(CloudError) -> Int64? {
+    func int64(_ key: String) throws(QueryError) -> Int64? {
         guard let v = self[key], !v.isEmpty else { return nil }
         guard let i = Int64(v) else {
             throw .badRequest("parameter '\(key)' must be an integer timestamp, not '\(v.prefix(40))'")

@@ -2,18 +2,18 @@ internal import AliceDB
 
 /// A store's series and their data, as the evaluator reads them.
 struct StoragePromSource: PromSource {
-    let store: any CloudStorage
+    let store: any ReadStore
     let visible: [PromLabels]
 
-    func select(_ matchers: [PromMatcher]) async throws(CloudError) -> [PromLabels] {
+    func select(_ matchers: [PromMatcher]) async throws(QueryError) -> [PromLabels] {
         let out = visible.filter { l in matchers.allSatisfy { $0.matches(l[$0.label] ?? "") } }
-        guard out.count <= PrometheusAPI.maxSeries else {
-            throw .badRequest("the query selects more than \(PrometheusAPI.maxSeries) series: add label matchers")
+        guard out.count <= PrometheusQueries.maxSeries else {
+            throw .badRequest("the query selects more than \(PrometheusQueries.maxSeries) series: add label matchers")
         }
         return out
     }
 
-    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(CloudError) -> PromSamples {
+    func samples(_ labels: PromLabels, from: Int64, to: Int64) async throws(QueryError) -> PromSamples {
         guard from <= to else { return PromSamples(labels: labels) }
         let g = labels["gateway"] ?? ""
         let s = labels["series"] ?? ""
@@ -32,17 +32,17 @@ struct StoragePromSource: PromSource {
                 }
             }
             return out
-        } catch { throw CloudError.http(error) }
+        } catch { throw QueryError.http(error) }
     }
 
     func pieces(_ labels: PromLabels, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool)
-        async throws(CloudError) -> [SeriesPiece]
+        async throws(QueryError) -> [SeriesPiece]
     {
         guard from <= to else { return [] }
         let g = labels["gateway"] ?? ""
         let s = labels["series"] ?? ""
         do { return try await store.pieces(g, s, from: from, to: to, summarize: summarize) } catch {
-            throw CloudError.http(error)
+            throw QueryError.http(error)
         }
     }
 }

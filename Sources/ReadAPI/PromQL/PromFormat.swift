@@ -6,7 +6,7 @@ enum PromQL {
     static let metricName = "alicedb"
 
     /// Unix seconds with a fraction, or RFC 3339; as epoch milliseconds.
-    static func time(_ text: String?, _ name: String, default d: Int64? = nil) throws(CloudError) -> Int64 {
+    static func time(_ text: String?, _ name: String, default d: Int64? = nil) throws(QueryError) -> Int64 {
         guard let text, !text.isEmpty else {
             guard let d else { throw .badRequest("missing parameter '\(name)'") }
             return d
@@ -17,7 +17,7 @@ enum PromQL {
     }
 
     /// Seconds (`15`, `0.5`) or a duration (`15s`, `1m30s`); in milliseconds, positive.
-    static func duration(_ text: String?, _ name: String) throws(CloudError) -> Int64 {
+    static func duration(_ text: String?, _ name: String) throws(QueryError) -> Int64 {
         guard let text, !text.isEmpty else { throw .badRequest("missing parameter '\(name)'") }
         var ms: Int64? = nil
         if let s = Double(text), s.isFinite, abs(s) < 1e12 {

@@ -1,12 +1,10 @@
-internal import HTTPTypes
-
 /// PromQL's aggregations (`sum by (…)`, `topk`, `quantile`, …) step by step over an evaluated
 /// vector, with Prometheus's grouping rules and arithmetic; the evaluator evaluates the arguments.
 enum PromAggregator {
     /// The groups of `v` that `a` makes, aggregated at each of `steps` steps.
     /// - Parameter parameter: `topk`'s, `bottomk`'s or `quantile`'s, per step.
     static func aggregate(_ a: PromAggregation, _ v: [PromSeries], parameter: [Double]?, steps: Int)
-        throws(CloudError) -> [PromSeries]
+        throws(QueryError) -> [PromSeries]
     {
         // Groups by the labels `by` keeps or `without` leaves (without also drops the name).
         var groups = [(labels: PromLabels, members: [Int])]()

@@ -68,7 +68,7 @@ struct PromMatcher {
     /// Anchored at both ends, as Prometheus anchors label regexes.
     var regex: Regex<AnyRegexOutput>?
 
-    init(label: String, op: Op, value: String) throws(CloudError) {
+    init(label: String, op: Op, value: String) throws(QueryError) {
         self.label = label
         self.op = op
         self.value = value

@@ -5,7 +5,7 @@ struct PromParser {
     var i = 0
 
     /// Parses and type-checks a whole query.
-    static func parse(_ text: String) throws(CloudError) -> PromExpr {
+    static func parse(_ text: String) throws(QueryError) -> PromExpr {
         var p = PromParser(chars: Array(text.unicodeScalars))
         p.skipSpace()
         guard !p.atEnd else { throw .badRequest("parse error: no expression found in input") }
@@ -27,7 +27,7 @@ struct PromParser {
 
     // MARK: Expressions
 
-    private mutating func expression(minPrecedence: Int) throws(CloudError) -> PromExpr {
+    private mutating func expression(minPrecedence: Int) throws(QueryError) -> PromExpr {
         var lhs = try unary()
         while true {
             skipSpace()
@@ -73,7 +73,7 @@ struct PromParser {
         return nil
     }
 
-    private mutating func unary() throws(CloudError) -> PromExpr {
+    private mutating func unary() throws(QueryError) -> PromExpr {
         skipSpace()
         if take("-") {
             // Unary minus binds looser than ^: -2^2 is -4.
@@ -86,7 +86,7 @@ struct PromParser {
     }
 
     /// `[range]`, `offset`, `@` after a selector.
-    private mutating func postfix(_ base: PromExpr) throws(CloudError) -> PromExpr {
+    private mutating func postfix(_ base: PromExpr) throws(QueryError) -> PromExpr {
         var e = base
         while true {
             skipSpace()
@@ -105,7 +105,7 @@ struct PromParser {
                 if !negative { _ = take("+") }
                 skipSpace()
                 let d = try duration()
-                e = try modify(e, "offset") { s throws(CloudError) in
+                e = try modify(e, "offset") { s throws(QueryError) in
                     guard s.offset == 0 else { throw fail("offset may not be set multiple times") }
                     s.offset = negative ? -d : d
                 }
@@ -123,7 +123,7 @@ struct PromParser {
                     guard let n = number(), n.isFinite else { throw fail("expected a timestamp after @") }
                     at = .time(Int64(((negative ? -n : n) * 1000).rounded()))
                 }
-                e = try modify(e, "@") { s throws(CloudError) in
+                e = try modify(e, "@") { s throws(QueryError) in
                     guard s.at == nil else { throw fail("@ <timestamp> may not be set multiple times") }
                     s.at = at
                 }
@@ -133,15 +133,15 @@ struct PromParser {
         }
     }
 
-    private mutating func call0() throws(CloudError) {
+    private mutating func call0() throws(QueryError) {
         skipSpace()
         guard take("(") else { throw fail("expected '('") }
         skipSpace()
         guard take(")") else { throw fail("expected ')'") }
     }
 
-    private func modify(_ e: PromExpr, _ what: String, _ f: (inout PromSelector) throws(CloudError) -> Void)
-        throws(CloudError)
+    private func modify(_ e: PromExpr, _ what: String, _ f: (inout PromSelector) throws(QueryError) -> Void)
+        throws(QueryError)
         -> PromExpr
     {
         switch e {
@@ -156,7 +156,7 @@ struct PromParser {
         }
     }
 
-    private mutating func primary() throws(CloudError) -> PromExpr {
+    private mutating func primary() throws(QueryError) -> PromExpr {
         skipSpace()
         guard let c = peek else { throw fail("unexpected end of input") }
         if c == "(" {
@@ -205,9 +205,9 @@ struct PromParser {
         return .selector(PromSelector(matchers: try matchers(name: name)))
     }
 
-    private mutating func aggregation(_ op: PromAggregation.Op) throws(CloudError) -> PromExpr {
+    private mutating func aggregation(_ op: PromAggregation.Op) throws(QueryError) -> PromExpr {
         var a = PromAggregation(op: op)
-        func clause(_ p: inout PromParser) throws(CloudError) -> Bool {
+        func clause(_ p: inout PromParser) throws(QueryError) -> Bool {
             p.skipSpace()
             if p.keyword("by") { a.by = true } else if p.keyword("without") { a.by = false } else { return false }
             a.labels = try p.labelList()
@@ -234,7 +234,7 @@ struct PromParser {
     }
 
     /// `{label op "value", …}` after an optional metric name.
-    private mutating func matchers(name: String?) throws(CloudError) -> [PromMatcher] {
+    private mutating func matchers(name: String?) throws(QueryError) -> [PromMatcher] {
         var out = [PromMatcher]()
         if let name { out.append(try PromMatcher(label: "__name__", op: .equal, value: name)) }
         skipSpace()
@@ -269,7 +269,7 @@ struct PromParser {
         return out
     }
 
-    private mutating func labelList() throws(CloudError) -> [String] {
+    private mutating func labelList() throws(QueryError) -> [String] {
         skipSpace()
         guard take("(") else { throw fail("expected '(' before the label list") }
         var out = [String]()

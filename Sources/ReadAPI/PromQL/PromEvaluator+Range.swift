@@ -4,7 +4,7 @@ internal import AliceDB
 /// cuts the windows (from exact segment summaries where it can), `PromRangeFunctions` computes each
 /// window's value.
 extension PromEvaluator {
-    func rangeFunction(_ name: String, _ args: [PromExpr]) async throws(CloudError) -> [PromSeries] {
+    func rangeFunction(_ name: String, _ args: [PromExpr]) async throws(QueryError) -> [PromSeries] {
         var argument: (PromSelector, Int64)? = nil
         var scalar: [Double]? = nil
         for a in args {
@@ -43,7 +43,7 @@ extension PromEvaluator {
     /// `sum/count/avg/min/max/present_over_time` from exact segment summaries where a window holds a
     /// segment whole, decoding only the segments some window cuts.
     func summaryWindows(_ name: String, _ labels: PromLabels, _ times: [Int64], _ range: Int64)
-        async throws(CloudError) -> [Double?]
+        async throws(QueryError) -> [Double?]
     {
         guard let first = times.first, let last = times.last else { return [] }
         // Windows are [t − width, t] inclusive.

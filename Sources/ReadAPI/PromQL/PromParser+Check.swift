@@ -1,6 +1,6 @@
 extension PromParser {
     /// Prometheus's static checks: argument types of functions, aggregations and operators.
-    static func check(_ e: PromExpr) throws(CloudError) {
+    static func check(_ e: PromExpr) throws(QueryError) {
         switch e {
         case .number, .string, .selector, .matrix: return
         case .paren(let x):

@@ -1,5 +1,4 @@
 internal import AliceDB
-internal import HTTPTypes
 
 /// Evaluates PromQL over the steps `start, start + step, …, ≤ end` as Prometheus 2.x does: an
 /// instant selector takes the newest sample in `[t − lookback, t]`, a range selector the samples in
@@ -28,7 +27,7 @@ struct PromEvaluator: Sendable {
         steps = s
     }
 
-    func eval(_ e: PromExpr) async throws(CloudError) -> PromValue {
+    func eval(_ e: PromExpr) async throws(QueryError) -> PromValue {
         switch e {
         case .number(let n): return .scalar(Array(repeating: n, count: steps.count))
         case .string(let s): return .string(s)
@@ -69,13 +68,13 @@ struct PromEvaluator: Sendable {
 
     /// Prometheus's "vector cannot contain metrics with the same labelset": two series with one label
     /// set (a function dropped the name, `label_replace` made them equal) may not meet at a step.
-    static func requireDistinct(_ v: [PromSeries]) throws(CloudError) {
+    static func requireDistinct(_ v: [PromSeries]) throws(QueryError) {
         var seen = [String: Int]()
         for (i, s) in v.enumerated() {
             let sig = PromQL.signature(s.labels)
             if let j = seen[sig] {
                 if zip(v[j].values, s.values).contains(where: { $0 != nil && $1 != nil }) {
-                    throw CloudError(.unprocessableContent, "vector cannot contain metrics with the same labelset")
+                    throw QueryError(.unprocessableContent, "vector cannot contain metrics with the same labelset")
                 }
             } else {
                 seen[sig] = i
@@ -124,7 +123,7 @@ struct PromEvaluator: Sendable {
 
     /// Each step's newest sample in its lookback window: its value, or (`sampleTimes`, for
     /// `timestamp(selector)`) its time in seconds, the metric name dropped.
-    func instantSelector(_ s: PromSelector, sampleTimes: Bool = false) async throws(CloudError) -> [PromSeries] {
+    func instantSelector(_ s: PromSelector, sampleTimes: Bool = false) async throws(QueryError) -> [PromSeries] {
         let times = refTimes(s)
         guard let first = times.min(), let last = times.max() else { return [] }
         var out = [PromSeries]()
@@ -140,17 +139,17 @@ struct PromEvaluator: Sendable {
     }
 
     /// The value of a scalar argument at every step.
-    func scalarArgument(_ e: PromExpr) async throws(CloudError) -> [Double] {
+    func scalarArgument(_ e: PromExpr) async throws(QueryError) -> [Double] {
         guard case .scalar(let v) = try await eval(e) else { throw .badRequest("expected a scalar argument") }
         return v
     }
 
-    func vectorArgument(_ e: PromExpr) async throws(CloudError) -> [PromSeries] {
+    func vectorArgument(_ e: PromExpr) async throws(QueryError) -> [PromSeries] {
         guard case .vector(let v) = try await eval(e) else { throw .badRequest("expected an instant vector argument") }
         return v
     }
 
-    func stringArgument(_ e: PromExpr) async throws(CloudError) -> String {
+    func stringArgument(_ e: PromExpr) async throws(QueryError) -> String {
         guard case .string(let s) = try await eval(e) else { throw .badRequest("expected a string argument") }
         return s
     }

@@ -1,7 +1,7 @@
 /// The functions over instant vectors and scalars (`PromFunctions` has their tables and arithmetic);
 /// those over range vectors are in `PromEvaluator+Range`.
 extension PromEvaluator {
-    func call(_ name: String, _ args: [PromExpr]) async throws(CloudError) -> PromValue {
+    func call(_ name: String, _ args: [PromExpr]) async throws(QueryError) -> PromValue {
         if PromFunctions.rangeFunctions.contains(name) { return .vector(try await rangeFunction(name, args)) }
         switch name {
         case "time": return .scalar(steps.map { Double($0) / 1000 })
@@ -85,7 +85,7 @@ extension PromEvaluator {
             })
     }
 
-    private func labelReplace(_ args: [PromExpr]) async throws(CloudError) -> [PromSeries] {
+    private func labelReplace(_ args: [PromExpr]) async throws(QueryError) -> [PromSeries] {
         let v = try await vectorArgument(args[0])
         let dst = try await stringArgument(args[1])
         let replacement = try await stringArgument(args[2])

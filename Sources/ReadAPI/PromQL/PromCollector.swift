@@ -1,5 +1,3 @@
-internal import HTTPTypes
-
 /// Step-by-step samples gathered into series by label set; two samples of one label set at one
 /// step are Prometheus's "vector cannot contain metrics with the same labelset".
 struct PromCollector {
@@ -9,20 +7,20 @@ struct PromCollector {
 
     init(steps: Int) { self.steps = steps }
 
-    mutating func add(_ labels: PromLabels, _ k: Int, _ v: Double) throws(CloudError) {
+    mutating func add(_ labels: PromLabels, _ k: Int, _ v: Double) throws(QueryError) {
         try add(PromQL.signature(labels), labels, k, v)
     }
 
     /// - Parameter sig: `signature(labels)`, when the caller has it already.
     mutating func add(_ sig: String, _ labels: @autoclosure () -> PromLabels, _ k: Int, _ v: Double)
-        throws(CloudError)
+        throws(QueryError)
     {
         if series[sig] == nil {
             order.append(sig)
             series[sig] = PromSeries(labels: labels(), values: Array(repeating: nil, count: steps))
         }
         guard series[sig]!.values[k] == nil else {
-            throw CloudError(.unprocessableContent, "vector cannot contain metrics with the same labelset")
+            throw QueryError(.unprocessableContent, "vector cannot contain metrics with the same labelset")
         }
         series[sig]!.values[k] = v
     }

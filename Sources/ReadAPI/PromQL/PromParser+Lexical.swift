@@ -87,7 +87,7 @@ extension PromParser {
     }
 
     /// `1h30m`, `5m`, `90s`, `250ms`: milliseconds.
-    mutating func duration() throws(CloudError) -> Int64 {
+    mutating func duration() throws(QueryError) -> Int64 {
         let units: [(String, Int64)] = [
             ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
             ("w", 604_800_000), ("y", 31_536_000_000),
@@ -113,7 +113,7 @@ extension PromParser {
         return total
     }
 
-    mutating func quoted() throws(CloudError) -> String {
+    mutating func quoted() throws(QueryError) -> String {
         guard let q = peek, q == "\"" || q == "'" || q == "`" else { throw fail("expected a quoted string") }
         i += 1
         var out = String.UnicodeScalarView()
@@ -135,7 +135,7 @@ extension PromParser {
         throw fail("unterminated quoted string")
     }
 
-    func fail(_ what: String) -> CloudError {
-        CloudError.badRequest("parse error at char \(min(i, chars.count) + 1): \(what)")
+    func fail(_ what: String) -> QueryError {
+        QueryError.badRequest("parse error at char \(min(i, chars.count) + 1): \(what)")
     }
 }

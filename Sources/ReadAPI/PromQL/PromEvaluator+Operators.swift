@@ -1,16 +1,14 @@
-internal import HTTPTypes
-
 /// Aggregations and binary operators: the evaluator evaluates the operands, `PromAggregator` and
 /// `PromOperators` combine them step by step.
 extension PromEvaluator {
-    func aggregate(_ a: PromAggregation, _ x: PromExpr, parameter p: PromExpr?) async throws(CloudError) -> PromValue {
+    func aggregate(_ a: PromAggregation, _ x: PromExpr, parameter p: PromExpr?) async throws(QueryError) -> PromValue {
         let v = try await vectorArgument(x)
         var parameter: [Double]? = nil
         if let p { parameter = try await scalarArgument(p) }
         return .vector(try PromAggregator.aggregate(a, v, parameter: parameter, steps: steps.count))
     }
 
-    func binary(_ op: PromBinaryOp, _ l: PromExpr, _ r: PromExpr, _ m: PromMatching) async throws(CloudError)
+    func binary(_ op: PromBinaryOp, _ l: PromExpr, _ r: PromExpr, _ m: PromMatching) async throws(QueryError)
         -> PromValue
     {
         let lv = try await eval(l)
