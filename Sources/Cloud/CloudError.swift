@@ -1,5 +1,6 @@
 internal import AliceDB
 public import Hummingbird
+internal import ReadAPI
 
 /// A refused request: the HTTP status, a short machine-readable code, one line saying what is
 /// wrong, and headers such as `Retry-After` or `WWW-Authenticate`. The body is
@@ -32,21 +33,9 @@ public struct CloudError: HTTPResponseError, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(message)" }
 
-    /// The code of a status when nothing more precise is known.
-    public static func defaultCode(for status: Int) -> String {
-        switch status {
-        case 400: "bad_request"
-        case 401: "unauthorized"
-        case 403: "forbidden"
-        case 404: "not_found"
-        case 413: "too_large"
-        case 429: "rate_limited"
-        case 503: "unavailable"
-        case 507: "storage_full"
-        case 500...599: "internal"
-        default: "http_\(status)"
-        }
-    }
+    /// The code of a status when nothing more precise is known: the read API's (`QueryError`), so a
+    /// refusal reads the same from the node's own routes and from the shared ones.
+    public static func defaultCode(for status: Int) -> String { QueryError.defaultCode(for: status) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var h = headers
