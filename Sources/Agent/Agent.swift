@@ -49,6 +49,7 @@ public actor Agent {
             sync: .interval(milliseconds: config.syncIntervalMs), memoryBudget: config.memoryLimit, logger: logger)
         options.retention = config.retention
         options.recompressAfterMilliseconds = config.recompressAfter.map { Int64($0 * 1000) }
+        options.mergeSegments = config.mergeSegments
         options.maxBufferAgeSeconds = config.maxBufferAge
         options.walMaxBytes = config.walMaxBytes
         options.outbox = config.uplink != nil

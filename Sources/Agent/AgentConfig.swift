@@ -52,6 +52,9 @@ public struct AgentConfig: Sendable {
     public var retention: RetentionPolicy? = nil
     /// Seconds after which fast-profile segments are re-encoded into the compact profile (nil: never).
     public var recompressAfter: Double? = nil
+    /// Whether housekeeping merges runs of a series' short, acknowledged segments into one
+    /// (`[storage] merge_segments`, default true; `DatabaseOptions.mergeSegments`).
+    public var mergeSegments = true
     /// Bytes the WAL may hold on disk before MemTables are flushed early (the default: AgentConfig+DiskBudget.swift).
     public var walMaxBytes = AgentConfig.defaultWALMaxBytes
     public var subscriptions: [Subscription] = []
@@ -148,9 +151,10 @@ public struct AgentConfig: Sendable {
                 s, table: t,
                 keys: [
                     "path", "memory_limit", "sync_interval_ms", "retention_max_bytes", "retention_days",
-                    "max_buffer_age", "wal_max_bytes", "on_full", "recompress_after",
+                    "max_buffer_age", "wal_max_bytes", "on_full", "recompress_after", "merge_segments",
                 ])
             c.recompressAfter = try reader.duration(s, "recompress_after", t)
+            c.mergeSegments = try reader.bool(s, "merge_segments", t) ?? c.mergeSegments
             c.maxBufferAge = try reader.double(s, "max_buffer_age", t) ?? c.maxBufferAge
             guard c.maxBufferAge > 0 else { throw reader.error(t, "max_buffer_age", "must be a number of seconds > 0") }
             c.storagePath = try reader.string(s, "path", t) ?? c.storagePath
@@ -270,6 +274,7 @@ public struct AgentConfig: Sendable {
                 " retention: max_bytes=\(r.maxBytes.map(String.init) ?? "-") max_age_ms=\(r.maxAgeMilliseconds.map(String.init) ?? "-") on_full=\(r.onFull.rawValue)"
         }
         if let a = recompressAfter { s += " recompress_after=\(Self.seconds(a))" }
+        if !mergeSegments { s += " merge_segments=false" }
         for (i, sub) in subscriptions.enumerated() {
             s += "\nsubscribe[\(i)]: \(sub.topic) format=\(sub.format.rawValue) qos=\(sub.qos) bound=\(sub.bound)"
             if sub.timeTolerance > 0 { s += " time_tolerance=\(sub.timeTolerance)ms" }

@@ -56,6 +56,16 @@ struct AgentMetrics {
                 ("{form=\"compact\"}", Double(w.recompressedBytesAfter)),
             ])
         metric(
+            "alicedb_merged_segments_total", "counter",
+            "Short segments merged away by housekeeping (a run of k made one counts k - 1; merge_segments).",
+            [("", Double(w.mergedSegments))])
+        metric(
+            "alicedb_merged_bytes_total", "counter", "Bytes of the merged runs, before and after.",
+            [
+                ("{form=\"runs\"}", Double(w.mergedBytesBefore)),
+                ("{form=\"merged\"}", Double(w.mergedBytesAfter)),
+            ])
+        metric(
             "alicedb_flushes_total", "counter", "MemTable flushes by cause.",
             [
                 ("{cause=\"full\"}", Double(w.flushesFull)), ("{cause=\"budget\"}", Double(w.flushesBudget)),

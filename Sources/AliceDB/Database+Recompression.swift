@@ -20,7 +20,8 @@ struct RecompressionPace: ~Copyable {
 extension Database {
     /// Maintenance's part: one paced step when `DatabaseOptions.recompressAfterMilliseconds` is set.
     func recompressIfDue() throws(AliceDBError) {
-        guard let age = options.recompressAfterMilliseconds, !options.readOnly else { return }
+        let age = options.recompressAfterMilliseconds
+        guard age != nil || options.mergeSegments, !options.readOnly else { return }
         let now = FileIO.monotonicNanos()
         let due = recompression.withLock { p -> RecompressionJob?? in
             guard now >= p.nextStep else { return nil }
@@ -32,7 +33,8 @@ extension Database {
         var running = job
         if running == nil {
             running = try engine.withLock { e throws(AliceDBError) in
-                try e.startRecompression(cutoff: FileIO.wallMillis() &- age)
+                try e.startRecompression(
+                    cutoff: age.map { FileIO.wallMillis() &- $0 }, merge: options.mergeSegments)
             }
         }
         guard let running else {
@@ -52,10 +54,7 @@ extension Database {
     @discardableResult
     public func recompress(olderThan cutoff: Int64) throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
         let before = counters
-        abandonRecompression()
-        while let job = try engine.withLock({ e throws(AliceDBError) in try e.startRecompression(cutoff: cutoff) }) {
-            while try !step(job, until: 0) {}
-        }
+        try rewriteAll(cutoff: cutoff, merge: false)
         let after = counters
         return (
             after.recompressedSegments - before.recompressedSegments,
@@ -64,12 +63,36 @@ extension Database {
         )
     }
 
+    /// Merges every run of a series' short segments in sealed files that may be rewritten (in an
+    /// outbox: acknowledged), now, to the end, as maintenance does a little at a time
+    /// (`DatabaseOptions.mergeSegments`).
+    /// - Returns: the segments merged away and the bytes of the merged runs before and after.
+    @discardableResult
+    public func mergeShortSegments() throws -> (segments: Int, bytesBefore: Int, bytesAfter: Int) {
+        let before = counters
+        try rewriteAll(cutoff: nil, merge: true)
+        let after = counters
+        return (
+            after.mergedSegments - before.mergedSegments, after.mergedBytesBefore - before.mergedBytesBefore,
+            after.mergedBytesAfter - before.mergedBytesAfter
+        )
+    }
+
+    private func rewriteAll(cutoff: Int64?, merge: Bool) throws {
+        abandonRecompression()
+        while let job = try engine.withLock({ e throws(AliceDBError) in
+            try e.startRecompression(cutoff: cutoff, merge: merge)
+        }) {
+            while try !step(job, until: 0) {}
+        }
+    }
+
     /// Runs `job` until `deadline`; swaps its file in once it is done. A job that fails is given up
     /// (its source stays) and its source is not tried again by this process.
     /// - Returns: whether the job is finished (or given up).
     private func step(_ job: RecompressionJob, until deadline: UInt64) throws(AliceDBError) -> Bool {
         do {
-            if try job.hasFastSegmentsOnce() == false {
+            if !job.merge, try job.hasFastSegmentsOnce() == false {
                 engine.withLock { $0.abandonRecompression(job, settle: true) }
                 return true
             }

@@ -24,6 +24,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Entropy coding of the series: compact (fewest bytes) or fast.")
     var profile: CodingProfile = .compact
     @Flag(
+        help:
+            "After each import, merge runs of short segments as the writer's housekeeping does (with a small --capacity: a gateway's segments)."
+    )
+    var merge = false
+    @Flag(
         inversion: .prefixedNo, help: "Run at bound 0 too (--no-lossless: only the lossy bounds, e.g. to profile them)."
     )
     var lossless = true
@@ -39,7 +44,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let runner = try BenchRunner(
-            folder: folder, workDir: workDir, capacity: capacity, repeats: repeats, profile: profile)
+            folder: folder, workDir: workDir, capacity: capacity, repeats: repeats, profile: profile, merge: merge)
         var fractions = (lossless ? [0.0] : []) + [boundFraction]
         if secondFraction > 0 { fractions.append(secondFraction) }
         let results = try runner.run(fractions: fractions, filter: filter) { name in

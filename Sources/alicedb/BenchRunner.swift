@@ -26,8 +26,14 @@ struct BenchRunner {
     /// How often encode and decode are timed (the median is reported).
     let repeats: Int
     let profile: CodingProfile
+    /// After the import, housekeeping's merge of short segments (`Database.mergeShortSegments`).
+    let merge: Bool
 
-    init(folder: String, workDir: String?, capacity: Int, repeats: Int = 5, profile: CodingProfile = .compact) throws {
+    init(
+        folder: String, workDir: String?, capacity: Int, repeats: Int = 5, profile: CodingProfile = .compact,
+        merge: Bool = false
+    ) throws {
+        self.merge = merge
         self.folder = folder
         self.profile = profile
         self.capacity = capacity
@@ -114,6 +120,11 @@ struct BenchRunner {
             try db.close()
         }
         let importSeconds = Clock.seconds(since: start)
+        if merge {
+            let db = try Database(path: dir, options: DatabaseOptions(defaultCapacity: capacity))
+            try db.mergeShortSegments()
+            try db.close()
+        }
         let bytes = directoryBytes(dir)
 
         // Fit + verify alone, and decode alone, without the file system: medians of `repeats` runs

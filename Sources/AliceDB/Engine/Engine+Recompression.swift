@@ -9,15 +9,16 @@ internal import Logging
 /// segment had when it was written (fast for a fast series) and nothing is shipped twice: the new
 /// file is marked shipped like a compaction of acknowledged files (`Outbox.markShipped`).
 extension Engine {
-    /// A job for the oldest sealed file whose segments all end before `cutoff` (epoch ms) and that
-    /// compaction may rewrite; nil when there is none or a job runs already.
-    func startRecompression(cutoff: Int64) throws(AliceDBError) -> RecompressionJob? {
+    /// A job for the oldest sealed file that compaction may rewrite and whose segments all end
+    /// before `cutoff` (epoch ms; nil: none do), or, with `merge`, that holds a run of a series'
+    /// short segments (`RecompressionJob.hasShortRun`); nil when there is none or a job runs already.
+    func startRecompression(cutoff: Int64?, merge: Bool = false) throws(AliceDBError) -> RecompressionJob? {
         guard !closed, !options.readOnly, upkeep.recompressing == nil, disk.full == nil else { return nil }
         let eligible = upkeep.compactable
         for n in store.fileIDs where !upkeep.settled.contains(n) {
-            guard let f = store.facts[n], f.footer != nil, f.refs > 0, f.maxLast < cutoff, eligible(n) else {
-                continue
-            }
+            guard let f = store.facts[n], f.footer != nil, f.refs > 0, eligible(n) else { continue }
+            let old = cutoff.map { f.maxLast < $0 } ?? false
+            guard old || merge else { continue }
             var work = [(series: UInt32, refs: [SegmentRef])]()
             var positions = [UInt32: WALPosition]()
             for s in store.totals.keys.sorted() {
@@ -25,9 +26,18 @@ extension Engine {
                 let list = try store.refs(of: s, in: n).sorted(by: SegmentRef.inOrder)
                 if !list.isEmpty { work.append((s, list)) }
             }
+            let runs = merge && work.contains { RecompressionJob.hasShortRun($0.refs) }
+            guard old || runs else { continue }
             try? FileIO.remove(store.path(n) + RecompressionJob.suffix)  // a job a crash interrupted
-            let job = try RecompressionJob(
-                source: n, size: f.size, path: store.path(n), work: work, positions: positions)
+            let job: RecompressionJob
+            do {
+                job = try RecompressionJob(
+                    source: n, size: f.size, path: store.path(n), work: work, positions: positions, recompress: old,
+                    merge: runs)
+            } catch {
+                upkeep.settled.insert(n)  // (a file gone from under the index: said once, not every second)
+                throw error
+            }
             upkeep.recompressing = n
             return job
         }
@@ -39,7 +49,9 @@ extension Engine {
     /// re-encoded nothing, is dropped.
     func finishRecompression(_ job: RecompressionJob) throws(AliceDBError) {
         upkeep.recompressing = nil
-        guard !closed, let f = store.facts[job.source], f.size == job.sourceSize, job.recoded > 0 else {
+        guard !closed, let f = store.facts[job.source], f.size == job.sourceSize,
+            job.recoded + job.mergedAway > 0
+        else {
             job.discard()
             if store.facts[job.source] != nil { upkeep.settled.insert(job.source) }
             return
@@ -70,11 +82,16 @@ extension Engine {
         writes.counters.recompressedSegments += job.recoded
         writes.counters.recompressedBytesBefore += job.bytesBefore
         writes.counters.recompressedBytesAfter += job.bytesAfter
+        writes.counters.mergedSegments += job.mergedAway
+        writes.counters.mergedBytesBefore += job.mergeBytesBefore
+        writes.counters.mergedBytesAfter += job.mergeBytesAfter
         logger.info(
-            "recompressed segments",
+            "rewrote segments",
             metadata: [
-                "file": "\(job.source)", "into": "\(id)", "segments": "\(job.recoded)", "kept_fast": "\(job.kept)",
+                "file": "\(job.source)", "into": "\(id)", "recompressed": "\(job.recoded)", "kept_fast": "\(job.kept)",
                 "bytes_before": "\(job.bytesBefore)", "bytes_after": "\(job.bytesAfter)",
+                "merged_away": "\(job.mergedAway)", "merge_bytes_before": "\(job.mergeBytesBefore)",
+                "merge_bytes_after": "\(job.mergeBytesAfter)",
             ])
     }
 

@@ -33,6 +33,10 @@ public struct DatabaseOptions: Sendable {
     /// writer's maintenance, a little at a time outside its lock (nil: never). Segments keep their
     /// values and timestamps bit for bit; in an outbox only acknowledged files are re-encoded.
     public var recompressAfterMilliseconds: Int64?
+    /// The writer's maintenance merges runs of a series' short segments in sealed files (in an
+    /// outbox: acknowledged ones) into one segment each, a little at a time outside its lock, where
+    /// that is smaller (`SegmentMerge`: the stored points bit for bit, the bounds as verified).
+    public var mergeSegments = true
     /// The segment files are an outbox shipped upstream (`uplink.json` holds how far): compaction
     /// and age retention then touch acknowledged segments only, and only the disk budget may
     /// delete segments not yet acknowledged (counted in `WriteCounters.retentionUnshipped…`).
@@ -128,6 +132,11 @@ public struct WriteCounters: Sendable, Hashable, Codable {
     public var recompressedSegments: Int = 0
     public var recompressedBytesBefore: Int = 0
     public var recompressedBytesAfter: Int = 0
+    /// Short segments merged away by housekeeping (`DatabaseOptions.mergeSegments`: a run of k
+    /// segments made one counts k − 1), and the bytes of the runs before and after.
+    public var mergedSegments: Int = 0
+    public var mergedBytesBefore: Int = 0
+    public var mergedBytesAfter: Int = 0
 }
 
 /// Points of one series and the options the series must have (`Database.putBatches`).

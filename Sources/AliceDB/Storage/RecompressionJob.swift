@@ -38,13 +38,42 @@ final class RecompressionJob: @unchecked Sendable {
     private(set) var kept = 0
     private(set) var bytesBefore = 0
     private(set) var bytesAfter = 0
+    /// Whether fast segments are re-encoded compact (the file is past `recompress_after`), and
+    /// whether runs of a series' short segments are merged (`SegmentMerge`).
+    let recompress: Bool
+    let merge: Bool
+    /// The run of short segments of the current series waiting to be merged.
+    private var run = [(ref: SegmentRef, bytes: [UInt8], header: SegmentHeader)]()
+    private var runPoints = 0
+    /// Segments merged away (a run of k that became one counts k − 1), and the bytes of the runs
+    /// merged, before and after.
+    private(set) var mergedAway = 0
+    private(set) var mergeBytesBefore = 0
+    private(set) var mergeBytesAfter = 0
+
+    /// Runs grow to at most this many points.
+    static let mergeTarget = SegmentFormat.maxPoints
+    /// A segment of this many points or more is long enough: its ~90 bytes beside the payload cost
+    /// ~0.01 bytes a point or less.
+    static let shortBelow = 1 << 13
+
+    /// Whether `refs` (one series' segments in a file, in query order) hold two short segments in a
+    /// row, the first before the second: a run a merge would shrink.
+    static func hasShortRun(_ refs: [SegmentRef]) -> Bool {
+        zip(refs, refs.dropFirst()).contains { a, b in
+            a.count < shortBelow && b.count < shortBelow && a.kind != .parts && b.kind != .parts
+                && a.lastTimestamp < b.firstTimestamp && a.count + b.count <= mergeTarget
+        }
+    }
 
     static let suffix = ".recode"
 
     init(
         source: UInt64, size: Int, path: String, work: [(series: UInt32, refs: [SegmentRef])],
-        positions: [UInt32: WALPosition]
+        positions: [UInt32: WALPosition], recompress: Bool = true, merge: Bool = false
     ) throws(AliceDBError) {
+        self.recompress = recompress
+        self.merge = merge
         self.source = source
         sourceSize = size
         sourcePath = path
@@ -99,6 +128,7 @@ final class RecompressionJob: @unchecked Sendable {
                     return false
                 }
             }
+            try mergeRun(series)
             try emit(series)
             next = (next.series + 1, 0)
         }
@@ -131,7 +161,7 @@ final class RecompressionJob: @unchecked Sendable {
     private func add(_ ref: SegmentRef, series: UInt32) throws(AliceDBError) {
         let raw = try FileIO.read(input, offset: ref.offset, count: ref.length, path: sourcePath)
         let outcome: Result<Recompression.Outcome, DecodeError> = Result { () throws(DecodeError) in
-            try Recompression.compact(raw)
+            recompress ? try Recompression.compact(raw) : .compact
         }
         var bytes = raw
         switch outcome {
@@ -151,10 +181,42 @@ final class RecompressionJob: @unchecked Sendable {
         guard case .success(let header) = parsed else {
             throw AliceDBError(.corrupt, "segment header does not decode", path: sourcePath, offset: ref.offset)
         }
-        summaries[series, default: .empty].merge(header.summary)
-        if chunkBytes + bytes.count > 1 << 20 { try emit(series) }
         var r = ref
         r.kind = header.kind  // (a grid codec's segment may come back in a lossless codec)
+        guard merge, header.count < Self.shortBelow, header.kind != .parts else {
+            try mergeRun(series)
+            return try put(r, bytes, header, series: series)
+        }
+        if let last = run.last,
+            runPoints + header.count > Self.mergeTarget
+                || header.firstTimestamp <= last.header.lastTimestamp
+        {
+            try mergeRun(series)
+        }
+        run.append((r, bytes, header))
+        runPoints += header.count
+    }
+
+    /// The waiting run written: merged where that is smaller (`SegmentMerge`), else as it was.
+    private func mergeRun(_ series: UInt32) throws(AliceDBError) {
+        defer { (run, runPoints) = ([], 0) }
+        if run.count >= 2, let merged = SegmentMerge.merge(run.map(\.bytes)) {
+            mergedAway += run.count - merged.count
+            mergeBytesBefore += run.reduce(0) { $0 + $1.bytes.count }
+            mergeBytesAfter += merged.reduce(0) { $0 + $1.bytes.count }
+            for s in merged {
+                let r = SegmentRef(
+                    file: run[0].ref.file, offset: 0, length: s.bytes.count, header: s.header, lsn: run[0].ref.lsn)
+                try put(r, s.bytes, s.header, series: series)
+            }
+            return
+        }
+        for (r, bytes, header) in run { try put(r, bytes, header, series: series) }
+    }
+
+    private func put(_ r: SegmentRef, _ bytes: [UInt8], _ header: SegmentHeader, series: UInt32) throws(AliceDBError) {
+        summaries[series, default: .empty].merge(header.summary)
+        if chunkBytes + bytes.count > 1 << 20 { try emit(series) }
         chunk.append((r, bytes))
         chunkBytes += bytes.count
     }

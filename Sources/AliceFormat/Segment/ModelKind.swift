@@ -15,6 +15,8 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
     case float32 = 12
     case ordinal = 13
     case interpolated = 14
+    /// Consecutive segments merged under one header (`SegmentParts`).
+    case parts = 15
 
     public var description: String {
         switch self {
@@ -33,6 +35,7 @@ public enum ModelKind: UInt8, Sendable, CaseIterable, Codable, CustomStringConve
         case .float32: "float32"
         case .ordinal: "ordinal"
         case .interpolated: "interpolated"
+        case .parts: "parts"
         }
     }
 

@@ -249,6 +249,8 @@ package enum SegmentFormat {
         case .constant, .linear, .polynomial, .sinusoid:
             let model = try FunctionModel.read(h.kind, &vr)
             for t in ts { values.append(model.evaluate(t &- h.firstTimestamp)) }
+        case .parts:
+            try SegmentParts.decode(raw, valueRange, header: h, timestamps: ts, into: &values)
         default:
             // (`header` checked that the model byte's flag is only set where the bound gives the step.)
             try CodecRegistry.decode(
