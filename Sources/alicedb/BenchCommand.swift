@@ -40,6 +40,15 @@ struct BenchCommand: ParsableCommand {
     var pcodec: String?
     @Option(name: .long, help: "The pcodec timing script (with --pcodec).")
     var pcodecScript: String = "scripts/pcodec_speed.py"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also run the peer compressors on the same files with this Python (../shared/tools/setup-peers.sh "
+                + "makes one) and print, per set and bound, ours / SZ3 / grid+pcodec / pcodec / … and the winner.",
+            valueName: "python"))
+    var peers: String?
+    @Option(name: .long, help: "The peers script (with --peers).")
+    var peersScript: String = "../shared/tools/peers.py"
     @OptionGroup var output: FormatArgument
 
     func run() throws {
@@ -87,6 +96,22 @@ struct BenchCommand: ParsableCommand {
             gap.write("\n")
             gap.flush()
             PeerBench.table(results, peers) { $0 == 0 ? "0" : "\(fixed($0 * 100, 2))%" }.render(output.resolved)
+        }
+        if let peers {
+            let files = try runner.files(filter: filter).map { folder + "/" + $0 }
+            let tool = PeerTable(python: peers, script: peersScript)
+            var rows = [Double: [String: PeerTable.Row]]()
+            for f in fractions where f > 0 {
+                rows[f] = try tool.run(files: files, fraction: f, workDir: runner.workDir)
+            }
+            if rows.isEmpty {
+                rows[boundFraction] = try tool.run(files: files, fraction: boundFraction, workDir: runner.workDir)
+            }
+            var gap = StdoutBuffer()
+            gap.write("\n")
+            gap.flush()
+            PeerTable.table(results, rows) { $0 == 0 ? "0" : "\(fixed($0 * 100, 2))%" }.render(output.resolved)
+            try? FileIO.removeDirectory(runner.workDir)
         }
         if results.contains(where: { !$0.verified || ($0.fraction == 0 && !$0.exact) || $0.maxErrorRatio > 1 }) {
             throw ExitCode(1)

@@ -24,17 +24,9 @@ struct PeerBench {
         let command =
             ([python, script] + files + ["--fraction", "\(fraction)", "--repeats", "\(repeats)"]).map(Self.quote)
             .joined(separator: " ")
-        guard let pipe = popen(command, "r") else { throw AliceDBError(.unavailable, "cannot run \(command)") }
-        var text = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, pipe) }
-            if n == 0 { break }
-            text += buffer[0..<n]
-        }
-        let status = pclose(pipe) >> 8  // the exit status (of `sh -c`)
+        let (status, text) = try Self.output(of: command)
         var rows = [String: Row]()
-        for line in String(decoding: text, as: UTF8.self).split(separator: "\n").dropFirst() {
+        for line in text.split(separator: "\n").dropFirst() {
             let f = line.split(separator: ",").map(String.init)
             guard f.count == 6, let b = Double(f[3]), let c = Double(f[4]), let d = Double(f[5]) else { continue }
             rows[f[0] + "|" + f[2]] = Row(bytesPerPoint: b, compressRate: c, decompressRate: d)
@@ -75,6 +67,20 @@ struct PeerBench {
             ])
         }
         return t
+    }
+
+    /// What `command` (run by `sh -c`) prints on its standard output, and its exit status.
+    /// - Throws: `.unavailable` when it cannot be started.
+    static func output(of command: String) throws -> (status: Int32, text: String) {
+        guard let pipe = popen(command, "r") else { throw AliceDBError(.unavailable, "cannot run \(command)") }
+        var text = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, pipe) }
+            if n == 0 { break }
+            text += buffer[0..<n]
+        }
+        return (pclose(pipe) >> 8, String(decoding: text, as: UTF8.self))  // the exit status (of `sh -c`)
     }
 
     static func quote(_ s: String) -> String { "'" + s.replacing("'", with: "'\\''") + "'" }
