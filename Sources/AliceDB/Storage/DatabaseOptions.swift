@@ -9,7 +9,10 @@ public struct DatabaseOptions: Sendable {
     public var sync: SyncPolicy
     /// Bytes all MemTables may hold together; the largest buffers are flushed past it.
     public var memoryBudget: Int
-    /// MemTable capacity in points for series that do not set their own.
+    /// MemTable capacity in points for series that do not set their own: the longest segment a
+    /// flush writes. The format's longest by default, so that an import or a busy series pays a
+    /// segment's ~90 bytes of header, frame and index entry once per 65 536 points; a gateway's
+    /// buffers are flushed by age and budget long before that (their segments are merged later).
     public var defaultCapacity: Int
     /// Flush a buffer whose oldest point has waited this long (nil: never by age).
     public var maxBufferAgeSeconds: Double?
@@ -56,7 +59,7 @@ public struct DatabaseOptions: Sendable {
 
     public init(
         readOnly: Bool = false, sync: SyncPolicy = .interval(milliseconds: 200), memoryBudget: Int = 8 << 20,
-        defaultCapacity: Int = 16384, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
+        defaultCapacity: Int = 1 << 16, maxBufferAgeSeconds: Double? = 600, fitter: FitterOptions = FitterOptions(),
         defaultSeriesOptions: SeriesOptions = SeriesOptions(), logger: Logger = Logger(label: "alicedb"),
         retention: RetentionPolicy? = nil, compactSmallBytes: Int = 4 << 20, compactAfterFiles: Int = 8,
         walMaxBytes: Int? = 64 << 20
