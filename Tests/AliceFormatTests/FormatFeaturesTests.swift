@@ -57,7 +57,7 @@ import Testing
         #expect(FormatFeatures.readable.contains("timestamps:tableDods"))
         #expect(FormatFeatures.readable.contains("timestamps:tableSteps"))
         #expect(FormatFeatures.readable.contains("timestamps:snapped"))
-        #expect(FormatFeatures.readable.count == 2 + 1 + ModelKind.allCases.count + 12)
+        #expect(FormatFeatures.readable.count == 2 + 2 + ModelKind.allCases.count + 12)
     }
 
     /// Segments coded under the fast profile are version 2, and name it: a node of version 1 alone

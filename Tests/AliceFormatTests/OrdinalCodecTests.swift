@@ -21,6 +21,30 @@ import Testing
         #expect(bytes < min(xor.count, lzma.count), "\(bytes) vs xor \(xor.count), lzma \(lzma.count)")
     }
 
+    /// A noiseless function in full precision (computed values): its fifth or sixth differences
+    /// are small, so a high order codes it in a fraction of order 2's bytes, bit for bit, and the
+    /// segment names the feature an older node lacks. Readings' codecs still refuse those orders.
+    @Test func smoothComputedValuesTakeHighOrders() throws {
+        let values = (0..<16_384).map { 100 * _sin(Double($0) / 1000) }
+        let ts = values.indices.map(Int64.init)
+        let segments = encodeAll(ts, values, bound: .lossless, chunk: 16384)
+        #expect(segments.map(\.header.kind) == [.ordinal])
+        #expect(try SegmentFormat.decode(segments[0].bytes).values.map(\.bitPattern) == values.map(\.bitPattern))
+        let payload = try #require(values.withUnsafeBufferPointer { OrdinalCodec.encode($0, 0..<$0.count) })
+        #expect((3...Predictor.smoothOrder).contains(Int(payload[0] & 0x0F)), "order \(payload[0] & 0x0F)")
+        var w = ByteWriter()
+        values.withUnsafeBufferPointer { v in
+            Predictor.writeStream((0..<v.count).map { OrdinalCodec.ordinal(v[$0]) }, exceptions: Exceptions(), into: &w)
+        }
+        #expect(Double(payload.count) < Double(w.bytes.count) * 0.6, "\(payload.count) vs order ≤ 2: \(w.bytes.count)")
+        #expect(FormatFeatures.of(segment: segments[0].bytes).contains("ordinal:smooth"))
+        // The same stream is not a decimal's: those stop at order 2.
+        payload.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            #expect(throws: DecodeError.self) { try Predictor.readStream(&reader, count: values.count) }
+        }
+    }
+
     /// The order of ordinals is the order of the values, and every pattern maps back to its bits.
     @Test func ordinalsKeepOrderAndBits() async {
         #expect(OrdinalCodec.ordinal(-0.0) == -1 && OrdinalCodec.ordinal(0.0) == 0)

@@ -174,38 +174,39 @@ package enum Predictor {
         }
     }
 
-    /// Residuals under the order (0, 1 or 2) whose estimated cost is smallest: the magnitudes' bit
-    /// widths plus the signs' entropy. (The widths of the zig-zagged residuals charged every
+    /// The most a stream's order may be: 2 for readings (their noise outweighs any higher
+    /// difference), up to `smoothOrder` for the ordinal codec's computed values, whose
+    /// differences keep shrinking to the fifth or sixth (a noiseless sine in full precision).
+    package static let smoothOrder = 6
+
+    /// Residuals under the order (0 … `maxOrder`) whose estimated cost is smallest: the magnitudes'
+    /// bit widths plus the signs' entropy. (The widths of the zig-zagged residuals charged every
     /// residual of a one-sided stream a sign bit, which the range coder learns to code for nothing:
-    /// a counter's increments then lost to its second differences, 13 % larger.)
-    package static func bestResiduals(_ ks: [Int64]) -> (order: Int, residuals: [UInt64]) {
-        var best = (order: 0, bits: Double.infinity)
-        for order in 0...2 {
-            var p1: Int64 = 0
-            var p2: Int64 = 0
+    /// a counter's increments then lost to its second differences, 13 % larger.) Order k's residuals
+    /// are the k-th differences with zeros before the first integer, so order ≤ 2 is `predict`.
+    package static func bestResiduals(_ ks: [Int64], maxOrder: Int = 2) -> (order: Int, residuals: [UInt64]) {
+        var best = (order: 0, bits: Double.infinity, residuals: ks)
+        var d = ks
+        for order in 0...maxOrder {
+            if order > 0 {
+                var previous: Int64 = 0
+                for i in d.indices {
+                    let x = d[i]
+                    d[i] = x &- previous
+                    previous = x
+                }
+            }
             var widths = 0
             var negative = 0
             var positive = 0
-            for k in ks {
-                let r = k &- predict(order, p1, p2)
+            for r in d {
                 widths += 64 - r.magnitude.leadingZeroBitCount
                 if r < 0 { negative += 1 } else if r > 0 { positive += 1 }
-                p2 = p1
-                p1 = k
             }
             let bits = Double(widths) + signEntropy(negative, positive)
-            if bits < best.bits { best = (order, bits) }
+            if bits < best.bits { best = (order, bits, d) }
         }
-        var out = [UInt64]()
-        out.reserveCapacity(ks.count)
-        var p1: Int64 = 0
-        var p2: Int64 = 0
-        for k in ks {
-            out.append(ZigZag.encode(k &- predict(best.order, p1, p2)))
-            p2 = p1
-            p1 = k
-        }
-        return (best.order, out)
+        return (best.order, best.residuals.map(ZigZag.encode))
     }
 
     /// Bits the signs of `negative + positive` residuals cost at their empirical entropy.
@@ -219,17 +220,21 @@ package enum Predictor {
 
     /// Writes `u8 order (| 0x80: range-coded), exceptions, residuals` — the tail of every integer
     /// codec, under the order whose estimate is smallest.
-    package static func writeStream(_ ks: [Int64], exceptions: Exceptions, into w: inout ByteWriter) {
-        let (order, residuals) = bestResiduals(ks)
-        EntropyStream.write(residuals, tag: UInt8(order), exceptions: exceptions, levelsOf: ks, into: &w)
+    /// Orders above 2 code their widths without levels (a level needs the order's prediction).
+    package static func writeStream(
+        _ ks: [Int64], exceptions: Exceptions, maxOrder: Int = 2, into w: inout ByteWriter
+    ) {
+        let (order, residuals) = bestResiduals(ks, maxOrder: maxOrder)
+        EntropyStream.write(
+            residuals, tag: UInt8(order), exceptions: exceptions, levelsOf: order <= 2 ? ks : nil, into: &w)
     }
 
     /// Reads what `writeStream` wrote (it runs to the end of `r`).
-    package static func readStream(_ r: inout ByteReader, count: Int) throws(DecodeError) -> (
+    package static func readStream(_ r: inout ByteReader, count: Int, maxOrder: Int = 2) throws(DecodeError) -> (
         ks: [Int64], exceptions: Exceptions
     ) {
         let (order, at, exceptions, zig) = try EntropyStream.read(&r, count: count, what: "predictor order")
-        guard order <= 2 else { throw DecodeError("predictor order \(order)", offset: at) }
+        guard order <= maxOrder else { throw DecodeError("predictor order \(order)", offset: at) }
         var ks = [Int64]()
         ks.appendUninitialized(count: zig.count) { out in
             zig.withUnsafeBufferPointer { z in
@@ -237,7 +242,17 @@ package enum Predictor {
                 switch order {
                 case 0: reconstruct(z, into: out) { _, _ in 0 }
                 case 1: reconstruct(z, into: out) { p1, _ in p1 }
-                default: reconstruct(z, into: out) { p1, p2 in (p1 &* 2) &- p2 }
+                case 2: reconstruct(z, into: out) { p1, p2 in (p1 &* 2) &- p2 }
+                default:
+                    // The k-th differences summed up k times (wrapping, as they were taken).
+                    for i in 0..<z.count { out[i] = ZigZag.decode(z[i]) }
+                    for _ in 0..<order {
+                        var sum: Int64 = 0
+                        for i in 0..<z.count {
+                            sum = sum &+ out[i]
+                            out[i] = sum
+                        }
+                    }
                 }
             }
         }

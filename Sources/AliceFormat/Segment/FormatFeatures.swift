@@ -11,6 +11,7 @@ public enum FormatFeatures {
     public static let readable: Set<String> = {
         var s: Set<String> = [
             "segment-v\(SegmentFormat.version)", "segment-v\(SegmentFormat.fastVersion)", "float32:ordered",
+            smoothOrders,
         ]
         for k in ModelKind.allCases { s.insert(model(k.rawValue)) }
         for m in TimestampCodec.Mode.allCases { s.insert(timestamps(m.rawValue)) }
@@ -26,7 +27,12 @@ public enum FormatFeatures {
         /// Snapped timestamps' own coding (the mode inside mode `snapped`).
         var snappedInner: UInt8? = nil
         var float32Inner: UInt8?
+        /// The ordinal codec's predictor order (above 2 from 0.4: `smoothOrders`).
+        var ordinalOrder: UInt8? = nil
     }
+
+    /// The ordinal codec's predictor orders 3 to 6 (`Predictor.smoothOrder`), read from ALICE-DB 0.4 on.
+    static let smoothOrders = "ordinal:smooth"
 
     /// The key of a segment's features; nil for bytes that are not a segment this build can parse
     /// (the reader's own checks refuse those).
@@ -37,7 +43,8 @@ public enum FormatFeatures {
             version: SegmentFormat.version(of: h.profile), kind: h.kind.rawValue,
             timestamps: tsRange.isEmpty ? nil : raw[tsRange.lowerBound],
             snappedInner: TimestampCodec.innerMode(raw, tsRange),
-            float32Inner: float32 ? raw[valueRange.lowerBound] : nil)
+            float32Inner: float32 ? raw[valueRange.lowerBound] : nil,
+            ordinalOrder: h.kind == .ordinal && !valueRange.isEmpty ? raw[valueRange.lowerBound] & 0x0F : nil)
     }
 
     /// The features named by `keys`, sorted (none for no keys).
@@ -48,6 +55,7 @@ public enum FormatFeatures {
             s.insert(model(k.kind))
             if let t = k.timestamps { s.insert(timestamps(t)) }
             if let t = k.snappedInner { s.insert(timestamps(t)) }
+            if let o = k.ordinalOrder, o > 2 { s.insert(smoothOrders) }
             if let inner = k.float32Inner {
                 s.insert(inner == Float32Codec.orderedBits ? "float32:ordered" : model(inner))
             }
