@@ -30,6 +30,9 @@ public final class GatewayStore: Sendable {
             options.maxBufferAgeSeconds = nil
             options.maintenanceTimer = false  // EmbeddedStorage.run calls maintain()
             options.recompressAfterMilliseconds = recompressAfter.map { Int64($0 * 1000) }
+            // A gateway may send a batch again when its acknowledgement was lost, and the node
+            // recognises a segment it holds by its bytes: merged, they would be stored twice.
+            options.mergeSegments = false
             let db = try Database(path: dir, options: options)
             dbs[gateway] = db
             return db
