@@ -50,6 +50,9 @@ public actor Agent {
         options.retention = config.retention
         options.recompressAfterMilliseconds = config.recompressAfter.map { Int64($0 * 1000) }
         options.mergeSegments = config.mergeSegments
+        // A flush (and a merge) fits at most this many points at once: the competition's buffers
+        // for 16 384 points, not the library's 65 536, on a gateway's few hundred MiB.
+        options.defaultCapacity = 1 << 14
         options.maxBufferAgeSeconds = config.maxBufferAge
         options.walMaxBytes = config.walMaxBytes
         options.outbox = config.uplink != nil

@@ -26,14 +26,15 @@ extension Engine {
                 let list = try store.refs(of: s, in: n).sorted(by: SegmentRef.inOrder)
                 if !list.isEmpty { work.append((s, list)) }
             }
-            let runs = merge && work.contains { RecompressionJob.hasShortRun($0.refs) }
+            let target = max(RecompressionJob.shortBelow * 2, options.defaultCapacity)
+            let runs = merge && work.contains { RecompressionJob.hasShortRun($0.refs, target: target) }
             guard old || runs else { continue }
             try? FileIO.remove(store.path(n) + RecompressionJob.suffix)  // a job a crash interrupted
             let job: RecompressionJob
             do {
                 job = try RecompressionJob(
                     source: n, size: f.size, path: store.path(n), work: work, positions: positions, recompress: old,
-                    merge: runs)
+                    merge: runs, mergeTarget: target)
             } catch {
                 upkeep.settled.insert(n)  // (a file gone from under the index: said once, not every second)
                 throw error

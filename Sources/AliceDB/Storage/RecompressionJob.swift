@@ -51,18 +51,19 @@ final class RecompressionJob: @unchecked Sendable {
     private(set) var mergeBytesBefore = 0
     private(set) var mergeBytesAfter = 0
 
-    /// Runs grow to at most this many points.
-    static let mergeTarget = SegmentFormat.maxPoints
+    /// Runs grow to at most this many points (the database's default capacity: what a flush may
+    /// write, and so what a writer's memory is sized for).
+    let mergeTarget: Int
     /// A segment of this many points or more is long enough: its ~90 bytes beside the payload cost
     /// ~0.01 bytes a point or less.
     static let shortBelow = 1 << 13
 
     /// Whether `refs` (one series' segments in a file, in query order) hold two short segments in a
     /// row, the first before the second: a run a merge would shrink.
-    static func hasShortRun(_ refs: [SegmentRef]) -> Bool {
+    static func hasShortRun(_ refs: [SegmentRef], target: Int) -> Bool {
         zip(refs, refs.dropFirst()).contains { a, b in
             a.count < shortBelow && b.count < shortBelow && a.kind != .parts && b.kind != .parts
-                && a.lastTimestamp < b.firstTimestamp && a.count + b.count <= mergeTarget
+                && a.lastTimestamp < b.firstTimestamp && a.count + b.count <= target
         }
     }
 
@@ -70,8 +71,10 @@ final class RecompressionJob: @unchecked Sendable {
 
     init(
         source: UInt64, size: Int, path: String, work: [(series: UInt32, refs: [SegmentRef])],
-        positions: [UInt32: WALPosition], recompress: Bool = true, merge: Bool = false
+        positions: [UInt32: WALPosition], recompress: Bool = true, merge: Bool = false,
+        mergeTarget: Int = SegmentFormat.maxPoints
     ) throws(AliceDBError) {
+        self.mergeTarget = mergeTarget
         self.recompress = recompress
         self.merge = merge
         self.source = source
@@ -188,7 +191,7 @@ final class RecompressionJob: @unchecked Sendable {
             return try put(r, bytes, header, series: series)
         }
         if let last = run.last,
-            runPoints + header.count > Self.mergeTarget
+            runPoints + header.count > mergeTarget
                 || header.firstTimestamp <= last.header.lastTimestamp
         {
             try mergeRun(series)
