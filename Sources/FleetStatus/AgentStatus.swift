@@ -2,7 +2,7 @@ public import FoundationEssentials
 
 /// The version of this build (the agent, the node and the CLI report it).
 public enum AliceDBVersion {
-    public static let string = "0.3.0"
+    public static let string = "0.4.0"
 }
 
 /// What `GET /v1/status` on the agent's loopback listener answers and `alicedb status` shows: one

@@ -57,7 +57,7 @@ import Testing
         let text = try Self.alicedb(["status", "--agent", address])
         #expect(text.status == 0, "\(text.err)")
         for expected in [
-            "alicedb-agent 0.3.0", "127.0.0.1:\(broker.port)  connected", "taking messages", "plant/+/temp",
+            "alicedb-agent 0.4.0", "127.0.0.1:\(broker.port)  connected", "taking messages", "plant/+/temp",
             "uplink         \(cloud.url)", "lag          0 segments", "acknowledged)",
         ] {
             #expect(text.out.contains(expected), "\(expected) in:\n\(text.out)")
@@ -76,7 +76,7 @@ import Testing
 
         let node = try Self.alicedb(["status", "--cloud", cloud.url, "--token", CloudFixture.readerToken])
         #expect(node.status == 0, "\(node.err)")
-        #expect(node.out.contains("alicedb-cloud 0.3.0") && node.out.contains("storage   embedded"), "\(node.out)")
+        #expect(node.out.contains("alicedb-cloud 0.4.0") && node.out.contains("storage   embedded"), "\(node.out)")
         #expect(node.out.contains("gw-1") && node.out.contains("250"), "\(node.out)")
         let nodeJSON = CloudFixture.json(
             try Self.alicedb(["status", "--cloud", cloud.url, "--token", CloudFixture.gatewayToken, "--json"]).out)
