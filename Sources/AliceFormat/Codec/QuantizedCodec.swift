@@ -40,8 +40,11 @@ package enum QuantizedCodec {
 
     /// - Parameter writeStep: write the step even where the bound gives it (the layout before
     ///   `stepFromBound`, kept for the decoding tests).
+    /// - Parameter exactly: every value must come back bit for bit (else it is an exception): for
+    ///   values already stored on a grid of this bound, coded again (`SegmentMerge`).
     package static func encode(
-        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, writeStep: Bool = false
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, bound: ErrorBound, writeStep: Bool = false,
+        exactly: Bool = false
     ) -> [UInt8]? {
         let n = range.count
         let step = step(v, range, bound: bound)
@@ -55,10 +58,11 @@ package enum QuantizedCodec {
             // One loop per predictor (previous, linear, mean of two, damped trend): no switch per value.
             var estimate = qs.appendUninitialized(count: n) { out in
                 switch order {
-                case 1: quantize(v, range, step, bound, &exceptions, out) { r1, _ in r1 }
-                case 2: quantize(v, range, step, bound, &exceptions, out) { r1, r2 in (r1 + r1) - r2 }
-                case 3: quantize(v, range, step, bound, &exceptions, out) { r1, r2 in (r1 + r2) * 0.5 }
-                default: quantize(v, range, step, bound, &exceptions, out) { r1, r2 in r1 + (r1 - r2) * 0.5 }
+                case 1: quantize(v, range, step, bound, exactly, &exceptions, out) { r1, _ in r1 }
+                case 2: quantize(v, range, step, bound, exactly, &exceptions, out) { r1, r2 in (r1 + r1) - r2 }
+                case 3: quantize(v, range, step, bound, exactly, &exceptions, out) { r1, r2 in (r1 + r2) * 0.5 }
+                default:
+                    quantize(v, range, step, bound, exactly, &exceptions, out) { r1, r2 in r1 + (r1 - r2) * 0.5 }
                 }
             }
             estimate += exceptions.count * 80
@@ -75,12 +79,15 @@ package enum QuantizedCodec {
     /// The grid index of `x` from `pred` and the value it stands for, nil where that value is not
     /// within `bound` of `x` (an exception: non-finite, too far, or rounded past the bound's edge).
     @inline(__always)
-    static func onGrid(_ x: Double, _ pred: Double, _ step: Double, _ bound: ErrorBound) -> (Int64, Double)? {
+    static func onGrid(
+        _ x: Double, _ pred: Double, _ step: Double, _ bound: ErrorBound, exactly: Bool = false
+    ) -> (Int64, Double)? {
         let qd = roundedQuickly((x - pred) / step)
         guard qd.isFinite && abs(qd) < limit else { return nil }
         let q = Int64(qd)
         let candidate = pred + Double(q) * step
-        return bound.accepts(original: x, stored: candidate) ? (q, candidate) : nil
+        let accepted = exactly ? candidate.bitPattern == x.bitPattern : bound.accepts(original: x, stored: candidate)
+        return accepted ? (q, candidate) : nil
     }
 
     /// Quantises `v[range]` on the grid of `step` under `predict`, each index zig-zagged into `out`
@@ -88,7 +95,7 @@ package enum QuantizedCodec {
     /// - Returns: the indices' bit widths, summed (the estimate the encoder ranks predictors by).
     @inline(__always)
     static func quantize(
-        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, _ step: Double, _ bound: ErrorBound,
+        _ v: UnsafeBufferPointer<Double>, _ range: Range<Int>, _ step: Double, _ bound: ErrorBound, _ exactly: Bool,
         _ exceptions: inout Exceptions, _ out: UnsafeMutablePointer<UInt64>, _ predict: (Double, Double) -> Double
     ) -> Int {
         var r1 = 0.0
@@ -99,7 +106,7 @@ package enum QuantizedCodec {
             let pred = predict(r1, r2)
             var recon = x
             var q: Int64 = 0
-            if let (index, candidate) = onGrid(x, pred, step, bound) {
+            if let (index, candidate) = onGrid(x, pred, step, bound, exactly: exactly) {
                 q = index
                 recon = candidate
             } else {

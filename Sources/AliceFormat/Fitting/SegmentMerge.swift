@@ -77,8 +77,15 @@ package enum SegmentMerge {
             ts = decoded.flatMap(\.timestamps)
             v = decoded.flatMap(\.values)
             let first = decoded[0].header
+            // Lossless: the stored values are the originals, and a reader checks the header's sum
+            // against theirs added in order (a merged sum rounds differently). Bounded: the parts'
+            // exact summaries of the originals, merged.
             var summary = SegmentSummary.empty
-            for d in decoded { summary.merge(d.header.summary) }
+            if first.bound.isLossless {
+                summary = v.withUnsafeBufferPointer { SegmentSummary($0, 0..<$0.count) }
+            } else {
+                for d in decoded { summary.merge(d.header.summary) }
+            }
             header = SegmentHeader(
                 seriesID: first.seriesID, kind: .parts, firstTimestamp: first.firstTimestamp,
                 lastTimestamp: decoded[decoded.count - 1].header.lastTimestamp, bound: first.bound, summary: summary,
@@ -129,8 +136,11 @@ package enum SegmentMerge {
                     ModelKind(rawValue: $0.modelByte & ~SegmentFormat.derivedFromHeader)?.codesOnBoundGrid == true
                 })
             else { return nil }
+            // Exactly: a value the run's grid does not reproduce (where a part's chain began) is an exception.
             let payload = CodingProfile.$current.withValue(profile) {
-                v.withUnsafeBufferPointer { Competition.encode(.quantized, $0, 0..<$0.count, bound: header.bound) }
+                v.withUnsafeBufferPointer {
+                    QuantizedCodec.encode($0, 0..<$0.count, bound: header.bound, exactly: true)
+                }
             }
             return payload.map { segment(.quantized, $0, timestampBytes()) }
         }
@@ -156,7 +166,8 @@ package enum SegmentMerge {
             var pos = 0
             var summary = SegmentSummary.empty
             for s in segments {
-                guard let d = try? SegmentFormat.decode(s.bytes), d.header.bound == header.bound,
+                guard let d = try? SegmentFormat.decode(s.bytes), d.inconsistency == nil,
+                    d.header.bound == header.bound,
                     d.header.timeTolerance == header.timeTolerance, d.header.maxError <= header.maxError,
                     d.header.maxTimeError <= max(header.maxTimeError, 0), pos + d.header.count <= ts.count
                 else { return false }
