@@ -1,6 +1,8 @@
 internal import AliceDB
+internal import Dispatch
 internal import Logging
 internal import ServiceLifecycle
+internal import Synchronization
 internal import UnixSignals
 
 // The agent's services (`Agent.run` starts them): each holds what it needs (the database, the
@@ -41,6 +43,32 @@ struct IntakeService: Service {
 struct MaintenanceService: Service {
     let db: Database
     let logger: Logger
+    /// Recompression and merge steps run here, never on the loop that commits the WAL: a merge of
+    /// a long run takes a while on a slow core, and acknowledged points wait for the group commit.
+    private let rewrites = DispatchQueue(label: "alicedb-agent.rewrite", qos: .utility)
+    private let rewriting = Busy()
+
+    final class Busy: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+
+    init(db: Database, logger: Logger) {
+        self.db = db
+        self.logger = logger
+    }
+
+    /// Starts a rewrite step unless one runs (it is paced inside: at most one a second).
+    private func rewrite() {
+        guard rewriting.flag.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            return
+        }
+        rewrites.async { [db, logger, rewriting] in
+            defer { rewriting.flag.store(false, ordering: .releasing) }
+            do { try db.rewriteIfDue() } catch {
+                logger.error("recompression or merge failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
 
     func run() async throws {
         let interval = db.options.maintenanceInterval
@@ -50,11 +78,13 @@ struct MaintenanceService: Service {
             let wake = next
             do { try await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) } } catch
             {
+                rewrites.sync {}  // a step under way ends before the database closes
                 return  // shut down (or cancelled)
             }
-            do { try db.maintain() } catch {
+            do { try db.maintainWrites() } catch {
                 logger.error("maintenance failed", metadata: ["error": "\(error)"])
             }
+            rewrite()
             if ContinuousClock.now - trimmed >= .seconds(10) {
                 ProcessMemory.returnFreePages()
                 ProcessMemory.unmapIdleCode()

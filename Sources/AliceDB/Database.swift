@@ -48,7 +48,21 @@ public final class Database: Sendable {
     /// Periodic work: the WAL's group commit, age-based flushes, and each minute retention and
     /// compaction. The database's own timer calls it unless `DatabaseOptions.maintenanceTimer` is off.
     public func maintain() throws {
+        try maintainWrites()
+        try rewriteIfDue()
+    }
+
+    /// `maintain`'s first half: the WAL's group commit, age-based flushes, retention and compaction
+    /// — what acknowledged points wait for. An owner that runs `rewriteIfDue` on a thread of its own
+    /// calls this on its schedule, so that a long rewrite step never delays a group commit.
+    public func maintainWrites() throws {
         try locked { e throws(AliceDBError) in try e.maintenance() }
+    }
+
+    /// `maintain`'s second half: one paced step of re-encoding old fast segments
+    /// (`recompressAfterMilliseconds`) and merging short ones (`mergeSegments`), outside the lock.
+    /// A step re-encodes for ~50 ms, but a run's merge is one unit (up to the capacity's points).
+    public func rewriteIfDue() throws {
         try recompressIfDue()
     }
 
