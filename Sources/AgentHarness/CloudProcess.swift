@@ -49,7 +49,8 @@ public final class CloudProcess {
         pid = try spawn(
             [executable, "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log",
             environment: environment)
-        for _ in 0..<500 {
+        // Up to 60 s: start-up on a loaded 2-core machine.
+        for _ in 0..<3000 {
             if log.components(separatedBy: listening).count > before && Broker.canConnect(port) { return }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
