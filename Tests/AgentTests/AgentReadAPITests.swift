@@ -115,8 +115,8 @@ import Testing
 
     /// An agent whose listener closes connections idle for 1 s, holding `points` points of series
     /// `s`: a CSV answer of about 20 MB, far more than the kernel buffers on loopback (4 MiB at most
-    /// in the agent's socket, 256 KiB in the client's). The agent's socket takes more only once half
-    /// of what it holds has gone (Linux), so the client must read 2 MiB within the timeout.
+    /// in the agent's socket, 256 KiB in the client's). Linux lets the agent write more only once a
+    /// third of a full send buffer has gone, so the client must read over 1 MiB within the timeout.
     static func agent(_ broker: Broker) async throws -> (Agent, Task<Void, any Error>, Int) {
         let data = broker.dir.appendingPathComponent("data").path
         let db = try Database(path: data, options: DatabaseOptions())
