@@ -97,10 +97,12 @@ enum AgentBinary {
 
     /// SIGHUP with a new `reader_token`: the old one is refused (401), the new one accepted. A
     /// changed `max_scan_points` takes a restart, and the log says so; the token still applies.
+    /// With `reader_token_file`, SIGHUP reads the file again.
     @Test func sighupChangesTheReaderToken() async throws {
         let broker = try Broker()
         let dir = TempDirectory()
-        func config(token: String, maxScan: Int) -> (String, String) -> String {
+        let tokenFile = dir.path + "/reader-token"
+        func config(token: String, maxScan: Int, file: Bool = false) -> (String, String) -> String {
             { data, listen in
                 """
                 [mqtt]
@@ -112,7 +114,7 @@ enum AgentBinary {
                 [http]
                 listen = "\(listen)"
                 query = true
-                reader_token = "\(token)"
+                \(file ? "reader_token_file = \"\(tokenFile)\"" : "reader_token = \"\(token)\"")
                 gateway = "gw-1"
                 max_scan_points = \(maxScan)
                 [[subscribe]]
@@ -130,8 +132,9 @@ enum AgentBinary {
         #expect(try status("first-token-0123") == 200)
         #expect(try status("second-token-0123") == 401)
         // The listener's port stays; the file says port 0, which a reload does not rebind.
-        func reload(token: String, maxScan: Int) throws {
-            try config(token: token, maxScan: maxScan)(agent.data, "127.0.0.1:0").write(
+        func reload(token: String, maxScan: Int, file: Bool = false) throws {
+            if file { try token.write(toFile: tokenFile, atomically: true, encoding: .utf8) }
+            try config(token: token, maxScan: maxScan, file: file)(agent.data, "127.0.0.1:0").write(
                 toFile: agent.configPath, atomically: true, encoding: .utf8)
             kill(agent.pid, SIGHUP)
         }
@@ -145,6 +148,16 @@ enum AgentBinary {
         try await waitUntil(timeout: .seconds(60), "the log to say max_scan_points takes a restart") {
             agent.log.contains("[http] gateway or max_scan_points changed: that takes a restart")
         }
+        try reload(token: "fourth-token-0123", maxScan: 10, file: true)
+        try await waitUntil(timeout: .seconds(60), "the file's token accepted") {
+            try status("fourth-token-0123") == 200
+        }
+        #expect(try status("third-token-0123") == 401)
+        try reload(token: "fifth-token-0123", maxScan: 10, file: true)  // the same config, a new file
+        try await waitUntil(timeout: .seconds(60), "the file's new token accepted") {
+            try status("fifth-token-0123") == 200
+        }
+        #expect(try status("fourth-token-0123") == 401)
         try agent.terminate()
     }
 
