@@ -83,6 +83,11 @@ import Testing
         #expect(
             over.status == 413 && over.body.contains("\"errorType\": \"bad_data\"")
                 && over.body.contains("request body: larger than 1048576 bytes (1 MiB)"), "\(over)")
+        // Sent in chunks, the body's length shows only as it is read: the same refusal.
+        let chunked = try await chunkedPost(port, "/api/v1/query_range", token, padded((1 << 20) + 1))
+        #expect(chunked.status == 413 && chunked.body == over.body, "\(chunked.status) \(chunked.body.prefix(300))")
+        let small = try await chunkedPost(port, "/api/v1/query", token, padded(4096))
+        #expect(small.status == 200, "\(small.status) \(small.body.prefix(300))")
         let refused = try await get("/api/v1/query?query=rate(", nil)
         #expect(refused.status == 401 && refused.body.contains("\"errorType\": \"unauthorized\""))
         let parse = try await get("/api/v1/query?query=rate(", token)
@@ -163,6 +168,18 @@ import Testing
         await agent.stop()
         try await run.value
     }
+}
+
+/// `httpChunkedPost`, tried again for up to a minute while it gets no answer (as `answer`).
+func chunkedPost(_ port: Int, _ path: String, _ token: String, _ body: [UInt8]) async throws -> (
+    status: Int, body: String
+) {
+    var result: (status: Int, body: String)?
+    try await waitUntil(timeout: .seconds(60), "an answer to the chunked POST \(path)") {
+        result = try? await onThread { try httpChunkedPost(port: port, path, token: token, body: body) }
+        return result != nil
+    }
+    return result!
 }
 
 /// Runs blocking socket work on a thread of its own, not on the pool the agent needs to answer it.

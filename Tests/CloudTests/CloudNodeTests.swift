@@ -295,6 +295,13 @@ import Testing
         #expect(
             over.status == 413 && over.body.contains("\"errorType\": \"bad_data\"")
                 && over.body.contains("request body: larger than 1048576 bytes (1 MiB)"), "\(over)")
+        // Sent in chunks, the body's length shows only as it is read: the same refusal.
+        let chunked = try httpChunkedPost(
+            port: cloud.port, "/api/v1/query_range", token: CloudFixture.readerToken, body: padded((1 << 20) + 1))
+        #expect(chunked.status == 413 && chunked.body == over.body, "\(chunked.status) \(chunked.body.prefix(300))")
+        let small = try httpChunkedPost(
+            port: cloud.port, "/api/v1/query", token: CloudFixture.readerToken, body: padded(4096))
+        #expect(small.status == 200, "\(small.status) \(small.body.prefix(300))")
         let metric = result.first?["metric"] as? [String: String]
         #expect(metric?["gateway"] == "gw-1" && metric?["series"] == "boiler.temp")
         let values = (result.first?["values"] as? [[Any]]) ?? []
