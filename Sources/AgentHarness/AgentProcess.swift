@@ -88,8 +88,8 @@ public final class AgentProcess {
 
     /// SIGTERM and wait; returns the seconds it took to exit (it flushes everything first).
     ///
-    /// The signal waits (60 s at most: start-up on a loaded machine) for the listening line: before it, the agent may not trap
-    /// SIGTERM yet and would die of it like of SIGKILL.
+    /// The signal waits (60 s at most: start-up on a loaded machine) for the listening line: before
+    /// it, the agent may not trap SIGTERM yet and would die of it like of SIGKILL.
     @discardableResult
     public func terminate() throws -> Double {
         let deadline = ContinuousClock.now + .seconds(60)

@@ -13,7 +13,7 @@ public struct FormBody: Sendable {
     public private(set) var tooLarge = false
 
     /// - Parameter contentLength: the request's `Content-Length` header, if any; a length over
-    ///   `maxBytes` is refused before a byte of the body is read.
+    ///   `maxBytes` marks the body too large at once, and nothing of it is kept.
     public init(contentLength: String? = nil) {
         if let length = contentLength.flatMap({ Int($0) }), length > FormBody.maxBytes { tooLarge = true }
     }
