@@ -21,7 +21,7 @@ extension Agent {
         var services = [ServiceGroupConfiguration.ServiceConfiguration]()
         if let (host, port) = config.http {
             let server = MetricsServer(
-                host: host, port: port, endpoints: endpoints, logger: logger,
+                host: host, port: port, endpoints: endpoints, idleTimeout: config.httpIdleTimeout, logger: logger,
                 onListening: { port in
                     await self.listening(onPort: port)
                     await onListening(port)

@@ -130,13 +130,17 @@ public actor Agent {
         } else if (uplink == nil) != (new.uplink == nil) {
             logger.warning("[uplink] was added or removed: that takes a restart; reloading the rest")
         }
-        if let q = new.query, let running = config.query, q.gateway == running.gateway,
-            q.maxScanPoints == running.maxScanPoints
-        {
+        if let q = new.query, var running = config.query {
+            // The token (reader_token, or reader_token_file read again) applies to the next request.
             readerToken.withLock { $0 = q.readerToken }
-            config.query = q
-        } else if new.query != config.query {
-            logger.warning("[http] query, gateway or max_scan_points changed: that takes a restart; reloading the rest")
+            running.readerToken = q.readerToken
+            config.query = running
+            if q.gateway != running.gateway || q.maxScanPoints != running.maxScanPoints {
+                logger.warning(
+                    "[http] gateway or max_scan_points changed: that takes a restart; the new reader token applies now")
+            }
+        } else if (new.query == nil) != (config.query == nil) {
+            logger.warning("[http] query was turned on or off: that takes a restart; reloading the rest")
         }
         let oldFilters = config.subscriptions.map { "\($0.topic)|\($0.qos)" }
         config.subscriptions = new.subscriptions

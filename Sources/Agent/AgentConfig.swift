@@ -60,6 +60,9 @@ public struct AgentConfig: Sendable {
     public var subscriptions: [Subscription] = []
     /// The loopback HTTP listener for /healthz, /metrics and /v1/status (nil: off).
     public var http: (host: String, port: Int)? = ("127.0.0.1", 9464)
+    /// A connection to that listener that neither sends nor takes a byte for this long is closed
+    /// (not a key: tests shorten it; an answer being worked out never counts as idle).
+    var httpIdleTimeout = Duration.seconds(10)
     /// The read API on that listener (`[http] query = true`; nil: off).
     public var query: QueryOptions? = nil
     /// Shipping segments to a cloud node (nil: the agent keeps them locally only).

@@ -1,5 +1,6 @@
 internal import NIOCore
 internal import NIOHTTP1
+internal import ReadAPI
 
 /// One answer of the listener: status, content type, extra headers and the body.
 struct HTTPAnswer: Sendable {
@@ -22,12 +23,15 @@ struct HTTPAnswer: Sendable {
     }
 }
 
-/// A request as the listener read it: its head and its body (bounded, see `HTTPResponder`).
+/// A request as the listener read it: its head and its body (a form, bounded as on the cloud node).
 struct HTTPRequest: Sendable {
     var head: HTTPRequestHead
-    var body = ByteBuffer()
-    /// The body was longer than `HTTPResponder.maxBody`; what is in `body` is cut short.
-    var bodyTooLarge = false
+    var body: FormBody
+
+    init(head: HTTPRequestHead) {
+        self.head = head
+        body = FormBody(contentLength: head.headers["Content-Length"].first)
+    }
 }
 
 /// What the HTTP listener serves, as questions to whoever runs it (the agent, see

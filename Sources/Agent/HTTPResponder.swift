@@ -6,12 +6,14 @@ internal import ReadAPI
 final class HTTPResponder: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
-    /// A request body is kept up to this many bytes (a Prometheus API form); the rest is dropped.
-    static let maxBody = PrometheusQueries.maxBody
     let endpoints: HTTPEndpoints
     private var request: HTTPRequest?
-    /// A request is being answered: the idle timeout does not close the connection meanwhile.
+    /// An answer is being worked out: the idle timeout does not close the connection meanwhile.
+    /// Once it is written, a client that takes none of it for the idle timeout is cut off.
     private var answering = false
+    /// An answer's body goes out in parts of this many bytes (slices, not copies): each part the
+    /// client takes is progress for the idle timeout, so a long answer read slowly is not cut.
+    static let writePart = 64 << 10
 
     init(endpoints: HTTPEndpoints) { self.endpoints = endpoints }
 
@@ -20,8 +22,8 @@ final class HTTPResponder: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// The idle event (see `CloseWhenIdle`, after this handler) closes the connection unless a
-    /// query is still being answered (a long one reads nothing meanwhile).
+    /// The idle event (see `CloseWhenIdle`, after this handler) closes the connection unless an
+    /// answer is still being worked out (a long query reads and writes nothing meanwhile).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if answering && event is IdleStateHandler.IdleStateEvent { return }
         context.fireUserInboundEventTriggered(event)
@@ -31,13 +33,9 @@ final class HTTPResponder: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             request = HTTPRequest(head: head)
-        case .body(var part):
-            guard request != nil else { return }
-            if request!.body.readableBytes + part.readableBytes > HTTPResponder.maxBody {
-                request!.bodyTooLarge = true
-            } else {
-                request!.body.writeBuffer(&part)
-            }
+        case .body(let part):
+            // Kept up to FormBody.maxBytes (a Prometheus API form); the rest is read and dropped.
+            request?.body.append(part)
         case .end:
             guard let request else { return }
             self.request = nil
@@ -49,6 +47,7 @@ final class HTTPResponder: ChannelInboundHandler {
             let head = request.head
             promise.futureResult.whenSuccess { answer in
                 let (handler, context) = bound.value
+                handler.answering = false
                 var headers = HTTPHeaders()
                 headers.add(name: "Content-Type", value: answer.contentType)
                 for h in answer.headers { headers.add(name: h.name, value: h.value) }
@@ -59,7 +58,12 @@ final class HTTPResponder: ChannelInboundHandler {
                         .head(HTTPResponseHead(version: head.version, status: answer.status, headers: headers))),
                     promise: nil)
                 if head.method != .HEAD {
-                    context.write(handler.wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
+                    var body = answer.body
+                    while let part = body.readSlice(length: min(HTTPResponder.writePart, body.readableBytes)),
+                        part.readableBytes > 0
+                    {
+                        context.write(handler.wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
+                    }
                 }
                 let channel = context.channel
                 context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in

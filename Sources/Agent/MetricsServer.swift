@@ -16,6 +16,8 @@ struct MetricsServer: Service {
     let port: Int
     /// What each route answers.
     let endpoints: HTTPEndpoints
+    /// A connection idle this long (nothing read, no part of an answer taken by the client) is closed.
+    var idleTimeout = Duration.seconds(10)
     let logger: Logger
     /// Called once the listener is bound, with its port.
     var onListening: @Sendable (Int) async -> Void = { _ in }
@@ -32,6 +34,7 @@ struct MetricsServer: Service {
     /// Serves until the task is cancelled.
     func serve() async throws {
         let endpoints = self.endpoints
+        let idle = TimeAmount.nanoseconds(Int64(idleTimeout / .nanoseconds(1)))
         let channel = try await ServerBootstrap(group: MetricsServer.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // Requests here are a few hundred bytes: small receive buffers, not NIO's default of up
@@ -41,10 +44,12 @@ struct MetricsServer: Service {
             )
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
-                    // A connection that sends nothing for 10 s is closed (a stuck or hostile client
-                    // must not hold sockets forever); malformed requests get 400 from NIO's handler.
-                    // The responder holds the idle event back while it answers (a long query reads nothing).
-                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+                    // A connection idle for 10 s (no byte read, no part of an answer written) is
+                    // closed: a stuck or hostile client must not hold sockets forever. The responder
+                    // holds the idle event back while it works an answer out (a long query reads and
+                    // writes nothing), and writes a long answer in parts, each one progress.
+                    // Malformed requests get 400 from NIO's handler.
+                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try ch.pipeline.syncOperations.configureHTTPServerPipeline()
                     try ch.pipeline.syncOperations.addHandler(HTTPResponder(endpoints: endpoints))
                     try ch.pipeline.syncOperations.addHandler(CloseWhenIdle())

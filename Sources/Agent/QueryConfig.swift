@@ -15,7 +15,7 @@ public struct QueryOptions: Sendable, Equatable {
     public var gateway: String
     /// At most this many points a scan page, and buckets a downsample; smaller than the cloud
     /// node's default (1 000 000) so that an answer stays small beside the agent's memory budget.
-    public var maxScanPoints = 100_000
+    public var maxScanPoints = 25_000
 
     public init(readerToken: String, gateway: String) {
         self.readerToken = readerToken

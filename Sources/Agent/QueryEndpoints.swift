@@ -38,10 +38,7 @@ struct QueryEndpoints: Sendable {
         if let refusal = check(head.headers["Authorization"].first) { return refuse(refusal) }
         var p = Parameters(query)
         if post {
-            guard !request.bodyTooLarge else {
-                return refuse(QueryError(.badRequest, "request body: larger than \(PrometheusQueries.maxBody) bytes"))
-            }
-            p.add(String(buffer: request.body))
+            do { try request.body.add(to: &p) } catch { return refuse(error) }
         }
         if isPrometheus { return HTTPAnswer(await prometheus.answer(path, p, scope, label: label)) }
         do { return HTTPAnswer(try await reads.answer(path, p, scope)) } catch { return refuse(error) }

@@ -64,7 +64,7 @@ public final class AgentProcess {
 
     /// Waits until `alicedb_broker_connected` is 1.
     /// - Throws: `HarnessError` with the agent's log when it does not connect within `timeout`.
-    public func waitConnected(timeout: Duration = .seconds(10)) async throws {
+    public func waitConnected(timeout: Duration = .seconds(60)) async throws {
         do {
             try await waitUntil(timeout: timeout, "the agent connected to the broker") {
                 metric("alicedb_broker_connected") == 1
@@ -88,11 +88,11 @@ public final class AgentProcess {
 
     /// SIGTERM and wait; returns the seconds it took to exit (it flushes everything first).
     ///
-    /// The signal waits (10 s at most) for the listening line: before it, the agent may not trap
-    /// SIGTERM yet and would die of it like of SIGKILL.
+    /// The signal waits (60 s at most: start-up on a loaded machine) for the listening line: before
+    /// it, the agent may not trap SIGTERM yet and would die of it like of SIGKILL.
     @discardableResult
     public func terminate() throws -> Double {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while httpPort == 0 && ContinuousClock.now < deadline && !hasExited { usleep(5_000) }
         let t = Date()
         Foundation.kill(pid, SIGTERM)

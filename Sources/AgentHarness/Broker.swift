@@ -32,8 +32,8 @@ public final class Broker {
     public func start() throws {
         // posix_spawn + waitpid: Foundation's Process can hang in waitUntilExit from a deinit here.
         pid = try spawn([Broker.find("mosquitto"), "-c", dir.appendingPathComponent("mosquitto.conf").path])
-        // Ready when the port accepts connections.
-        for _ in 0..<100 {
+        // Ready when the port accepts connections: up to 60 s, start-up on a loaded 2-core machine.
+        for _ in 0..<3000 {
             if Broker.canConnect(port) { return }
             usleep(20_000)
         }

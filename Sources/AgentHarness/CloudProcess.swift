@@ -49,7 +49,8 @@ public final class CloudProcess {
         pid = try spawn(
             [executable, "--config", configPath, "--log-level", "warning"], output: directory + "/cloud.log",
             environment: environment)
-        for _ in 0..<500 {
+        // Up to 60 s: start-up on a loaded 2-core machine.
+        for _ in 0..<3000 {
             if log.components(separatedBy: listening).count > before && Broker.canConnect(port) { return }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
@@ -97,7 +98,23 @@ public func httpRequest(
     var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
     if let token { head += "Authorization: Bearer \(token)\r\n" }
     for h in headers { head += h + "\r\n" }
-    let text = try httpRaw(port: port, Array((head + "\r\n").utf8) + body)
+    return try httpAnswer(try httpRaw(port: port, Array((head + "\r\n").utf8) + body))
+}
+
+/// A form POST whose body goes as one chunk (`Transfer-Encoding: chunked`, no `Content-Length`): the
+/// server learns its length only by reading it. The status and the body of the answer.
+public func httpChunkedPost(port: Int, _ path: String, token: String?, body: [UInt8]) throws -> (
+    status: Int, body: String
+) {
+    var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    if let token { head += "Authorization: Bearer \(token)\r\n" }
+    head += "\r\n\(String(body.count, radix: 16))\r\n"
+    return try httpAnswer(try httpRaw(port: port, Array(head.utf8) + body + Array("\r\n0\r\n\r\n".utf8)))
+}
+
+/// The status and the body (de-chunked) of an HTTP/1.1 answer.
+func httpAnswer(_ text: String) throws -> (status: Int, body: String) {
     guard text.hasPrefix("HTTP/1.1 "), let code = Int(text.dropFirst(9).prefix(3)) else {
         throw HarnessError("not an HTTP answer: \(text.prefix(200))")
     }

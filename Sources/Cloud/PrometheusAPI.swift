@@ -30,16 +30,26 @@ struct PrometheusAPI: Sendable {
         var p = Parameters(request.uri.query)
         do {
             who = try await principal(request)
-            if request.method == .post {
-                var request = request
-                let body = try await request.collectBody(upTo: PrometheusQueries.maxBody)
-                p.add(String(buffer: body))
-            }
+            if request.method == .post { try await PrometheusAPI.form(request).add(to: &p) }
         } catch let e as CloudError {
             return Response(PrometheusQueries.error(e.queryError))
+        } catch let e as QueryError {
+            return Response(PrometheusQueries.error(e))
         } catch {
             return Response(PrometheusQueries.error(QueryError(.badRequest, "request body: \(error)")))
         }
         return Response(await queries.answer(route, p, who.scope, label: label))
+    }
+
+    /// A POST's form body, collected as the agent's listener collects it (ReadAPI's `FormBody`: up
+    /// to 1 MiB; past that, or a longer `Content-Length`, the rest is not read and `add` says 413).
+    static func form(_ request: Request) async throws -> FormBody {
+        var form = FormBody(contentLength: request.headers[.contentLength])
+        guard !form.tooLarge else { return form }
+        for try await part in request.body {
+            form.append(part)
+            if form.tooLarge { break }
+        }
+        return form
     }
 }

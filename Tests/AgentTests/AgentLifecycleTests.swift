@@ -37,7 +37,7 @@ import Testing
                 """)
         let agent = try Agent(config: cfg, logger: Logger(label: "test"))
         let run = Task { try await agent.run() }
-        try await waitUntil(timeout: .seconds(30), "the agent connected to the broker") {
+        try await waitUntil(timeout: .seconds(60), "the agent connected to the broker") {
             await agent.counters.connected
         }
         try broker.publish("sensors/boiler/temperature", (0..<500).map { "\(20 + Double($0) / 4)" })

@@ -208,7 +208,7 @@ func waitSubscribed(_ broker: Broker, _ clientID: String, times: Int) async thro
 
 /// The agent's /metrics, over HTTP.
 func metricsText(_ agent: Agent) async throws -> String {
-    try await waitUntil("the HTTP listener bound") { await agent.httpPort != nil }
+    try await waitUntil(timeout: .seconds(60), "the HTTP listener bound") { await agent.httpPort != nil }
     let port = try #require(await agent.httpPort)
     // Polled: under the parallel suites the pool (and so the agent's actor) can stall for longer
     // than one request's 5-s read timeout, and the answer is then empty.

@@ -95,6 +95,72 @@ enum AgentBinary {
         #expect(try db.scan("b.y").map(\.value) == [20, 30])
     }
 
+    /// SIGHUP with a new `reader_token`: the old one is refused (401), the new one accepted. A
+    /// changed `max_scan_points` takes a restart, and the log says so; the token still applies.
+    /// With `reader_token_file`, SIGHUP reads the file again.
+    @Test func sighupChangesTheReaderToken() async throws {
+        let broker = try Broker()
+        let dir = TempDirectory()
+        let tokenFile = dir.path + "/reader-token"
+        func config(token: String, maxScan: Int, file: Bool = false) -> (String, String) -> String {
+            { data, listen in
+                """
+                [mqtt]
+                host = "127.0.0.1"
+                port = \(broker.port)
+                client_id = "sighup-token-test"
+                [storage]
+                path = "\(data)"
+                [http]
+                listen = "\(listen)"
+                query = true
+                \(file ? "reader_token_file = \"\(tokenFile)\"" : "reader_token = \"\(token)\"")
+                gateway = "gw-1"
+                max_scan_points = \(maxScan)
+                [[subscribe]]
+                topic = "a/+"
+                """
+            }
+        }
+        let agent = try AgentProcess(
+            executable: AgentBinary.path, directory: dir.path + "/agent",
+            config: config(token: "first-token-0123", maxScan: 1000))
+        try await waitUntil(timeout: .seconds(60), "the agent listening") { agent.httpPort > 0 }
+        let status = { (token: String) in
+            try httpRequest(port: agent.httpPort, "GET", "/v1/series", token: token).status
+        }
+        #expect(try status("first-token-0123") == 200)
+        #expect(try status("second-token-0123") == 401)
+        // The listener's port stays; the file says port 0, which a reload does not rebind.
+        func reload(token: String, maxScan: Int, file: Bool = false) throws {
+            if file { try token.write(toFile: tokenFile, atomically: true, encoding: .utf8) }
+            try config(token: token, maxScan: maxScan, file: file)(agent.data, "127.0.0.1:0").write(
+                toFile: agent.configPath, atomically: true, encoding: .utf8)
+            kill(agent.pid, SIGHUP)
+        }
+        try reload(token: "second-token-0123", maxScan: 1000)
+        try await waitUntil(timeout: .seconds(60), "the new token accepted") { try status("second-token-0123") == 200 }
+        #expect(try status("first-token-0123") == 401)
+        #expect(!agent.log.contains("takes a restart"))
+        try reload(token: "third-token-0123", maxScan: 10)
+        try await waitUntil(timeout: .seconds(60), "the third token accepted") { try status("third-token-0123") == 200 }
+        #expect(try status("second-token-0123") == 401)
+        try await waitUntil(timeout: .seconds(60), "the log to say max_scan_points takes a restart") {
+            agent.log.contains("[http] gateway or max_scan_points changed: that takes a restart")
+        }
+        try reload(token: "fourth-token-0123", maxScan: 10, file: true)
+        try await waitUntil(timeout: .seconds(60), "the file's token accepted") {
+            try status("fourth-token-0123") == 200
+        }
+        #expect(try status("third-token-0123") == 401)
+        try reload(token: "fifth-token-0123", maxScan: 10, file: true)  // the same config, a new file
+        try await waitUntil(timeout: .seconds(60), "the file's new token accepted") {
+            try status("fifth-token-0123") == 200
+        }
+        #expect(try status("fourth-token-0123") == 401)
+        try agent.terminate()
+    }
+
     @Test func badConfigExitsWithTheLine() throws {
         let dir = TempDirectory()
         let path = dir.path + "/bad.toml"

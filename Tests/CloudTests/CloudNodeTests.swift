@@ -281,6 +281,27 @@ import Testing
         let data = CloudFixture.json(r.body)["data"] as? [String: Any]
         let result = (data?["result"] as? [[String: Any]]) ?? []
         #expect(result.count == 1, "\(r.body.prefix(300))")
+        // Form bodies up to 1 MiB (ReadAPI's FormBody, the agent's too); one byte more is refused with 413.
+        let padded = { (size: Int) in
+            form + Array("&pad=".utf8) + [UInt8](repeating: 0x78, count: size - form.count - 5)
+        }
+        let mib = try cloud.request(
+            "POST", "/api/v1/query_range", token: CloudFixture.readerToken, body: padded(1 << 20),
+            headers: ["Content-Type: application/x-www-form-urlencoded"])
+        #expect(mib.status == 200 && mib.body == r.body, "\(mib.status) \(mib.body.prefix(300))")
+        let over = try cloud.request(
+            "POST", "/api/v1/query_range", token: CloudFixture.readerToken, body: padded((1 << 20) + 1),
+            headers: ["Content-Type: application/x-www-form-urlencoded"])
+        #expect(
+            over.status == 413 && over.body.contains("\"errorType\": \"bad_data\"")
+                && over.body.contains("request body: larger than 1048576 bytes (1 MiB)"), "\(over)")
+        // Sent in chunks, the body's length shows only as it is read: the same refusal.
+        let chunked = try httpChunkedPost(
+            port: cloud.port, "/api/v1/query_range", token: CloudFixture.readerToken, body: padded((1 << 20) + 1))
+        #expect(chunked.status == 413 && chunked.body == over.body, "\(chunked.status) \(chunked.body.prefix(300))")
+        let small = try httpChunkedPost(
+            port: cloud.port, "/api/v1/query", token: CloudFixture.readerToken, body: padded(4096))
+        #expect(small.status == 200, "\(small.status) \(small.body.prefix(300))")
         let metric = result.first?["metric"] as? [String: String]
         #expect(metric?["gateway"] == "gw-1" && metric?["series"] == "boiler.temp")
         let values = (result.first?["values"] as? [[Any]]) ?? []

@@ -11,8 +11,6 @@ public struct PrometheusQueries: Sendable {
     /// A selector answers at most this many series, and a range query at most this many steps.
     static let maxSeries = 1000
     static let maxSteps = 11_000
-    /// A POST's form body may be this long at most.
-    public static let maxBody = 1 << 20
 
     public let store: any ReadStore
 
@@ -39,7 +37,7 @@ public struct PrometheusQueries: Sendable {
     public static func error(_ e: QueryError) -> Answer {
         let type =
             switch e.status.code {
-            case 400: "bad_data"
+            case 400, 413: "bad_data"
             case 401, 403: "unauthorized"
             case 404: "not_found"
             case 422: "execution"

@@ -399,7 +399,7 @@ class Client:
         as stored: lossless series give back the identical bits.
 
         The node answers at most ``max_scan_points`` points a request (1 000 000 on a cloud node,
-        100 000 on an agent by default); the client asks for page after page until none remain.
+        25 000 on an agent by default); the client asks for page after page until none remain.
 
         Args:
             series: the series name (``/`` allowed).
