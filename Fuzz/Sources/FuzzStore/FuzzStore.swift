@@ -45,9 +45,9 @@ public enum Checksums {
         var at = start
         guard varint(b, &at) != nil else { return }
         at += 8
-        guard at <= end, varint(b, &at) != nil, let k = varint(b, &at) else { return }
+        guard at <= end, varint(b, &at) != nil, let k = varint(b, &at), at <= end else { return }
         for _ in 0..<min(k, 1 << 16) {
-            guard let len = varint(b, &at), len >= 8, len <= UInt64(end - at) else { return }
+            guard at <= end, let len = varint(b, &at), at <= end, len >= 8, len <= UInt64(end - at) else { return }
             let last = at + Int(len) - 4
             put32(&b, last, CRC32C.checksum(b, from: at, to: last))
             at += Int(len)
