@@ -50,6 +50,36 @@ import Testing
         }
     }
 
+    /// A query nested or chained past the parser's bounds is refused before anything recurses on it
+    /// (a POST body of 1 MiB held 500 000 levels: the parser ran the thread out of stack); at the
+    /// bounds it parses, type-checks and evaluates.
+    @Test func deepQueriesAreBadDataNotAStackOverflow() async throws {
+        let deep = [
+            String(repeating: "(", count: 200_000) + "1" + String(repeating: ")", count: 200_000),
+            String(repeating: "-", count: 500_000) + "1", String(repeating: "abs(", count: 100_000) + "vector(1)",
+            String(repeating: "1 + ", count: 250_000) + "1", String(repeating: "2 ^ ", count: 250_000) + "1",
+        ]
+        for q in deep {
+            #expect(throws: QueryError.self) { _ = try PromParser.parse(q) }
+        }
+        let (_, dir, source) = try await Self.store()
+        defer { withExtendedLifetime(dir) {} }
+        let e = PromEvaluator(source: source, start: 0, end: 0, step: 1)
+        let n = PromParser.maxNesting - 1
+        let atBounds = [
+            String(repeating: "(", count: n) + "1" + String(repeating: ")", count: n),
+            String(repeating: "1 + ", count: PromParser.maxOperators) + "1",
+            String(repeating: "1 ^ ", count: n - 1) + "1", String(repeating: "-", count: n - 1) + "1",
+        ]
+        for q in atBounds {
+            guard case .scalar(let v) = try await e.eval(try PromParser.parse(q)) else {
+                Issue.record("\(q.prefix(20)) is not a scalar")
+                continue
+            }
+            #expect(v.count == 1)
+        }
+    }
+
     /// Windows that hold whole segments are answered from the segments' summaries, and the
     /// answers equal those computed from the points.
     @Test func summariesAnswerWhatThePointsWould() async throws {
