@@ -67,12 +67,13 @@ options() {
 replay() {
     status=0
     for t in "$@"; do
-        mkdir -p "Fuzz/crashes/$t" "Fuzz/scratch/$t"
+        mkdir -p "Fuzz/crashes/$t" Fuzz/scratch
         echo "== $t: $(ls "Fuzz/corpus/$t" | wc -l) seeds, $(ls "Fuzz/crashes/$t" | wc -l) past crashes" >&2
         # -runs=0: run every input of the directories once, then stop. An input that fails is
-        # already committed: its copy goes to the scratch directory, not the working tree's root.
+        # already committed: its copy goes under Fuzz/scratch (not into a corpus a run reads, nor
+        # the working tree's root).
         # shellcheck disable=SC2046
-        "$(binary "$t")" $(options "$t") -runs=0 -artifact_prefix="Fuzz/scratch/$t/replay-" \
+        "$(binary "$t")" $(options "$t") -runs=0 -artifact_prefix="Fuzz/scratch/replay-$t-" \
             "Fuzz/corpus/$t" "Fuzz/crashes/$t" || status=1
     done
     return $status

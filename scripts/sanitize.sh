@@ -6,8 +6,8 @@
 #
 # Each sanitizer builds into its own scratch path (.build-asan, .build-tsan), so the ordinary
 # .build is untouched; a fresh one starts from .build's dependency checkouts (no network).
-# FILTER (a `swift test --filter` pattern) picks suites; by default the suites that run without
-# services besides the ones the tests start themselves: see docs/reliability.md for what is left out.
+# FILTER (a `swift test --filter` pattern) picks suites; by default the format, engine and config
+# suites (docs/reliability.md says what else was run and what is left out, and why).
 # Suppressions, each with its reason, are in scripts/sanitizers/ (lsan.supp; tsan.supp if one is needed).
 set -eu
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ supp=""
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1$supp}"
 swift build --build-tests --scratch-path "$scratch" --manifest-cache local --sanitize="$kind" >&2
 [ "${1:-}" = --build ] && exit 0
-# The engine, format, config, MQTT and agent suites by default; the cloud suites start PostgreSQL
-# and Prometheus servers and take longest (pass a FILTER to run them).
+# The format, engine and config suites by default; the agent, MQTT and cloud suites start brokers,
+# processes, PostgreSQL and Prometheus and take longest (pass a FILTER to run them).
 filter="${1:-AliceFormatTests\.|AliceDBTests\.|TOMLConfigTests\.}"
 swift test --skip-build --scratch-path "$scratch" --manifest-cache local --sanitize="$kind" --filter "$filter"
