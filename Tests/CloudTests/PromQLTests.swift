@@ -43,6 +43,8 @@ import Testing
             "foo(alicedb)",
             "alicedb offset", "sum by (gateway alicedb", "alicedb{series=~\"(\"}", "rate(alicedb[5m]) offset 1m",
             "topk(alicedb)", "alicedb and 1", "\"unterminated", "alicedb @ start() @ end()",
+            // Past ±9e15 s the milliseconds left Int64: a trap (found by fuzz-query: `58@71e38`).
+            "58@71e38", "alicedb @ -1e300",
         ]
         for q in bad {
             #expect(throws: QueryError.self, "\(q)") { _ = try PromParser.parse(q) }
@@ -77,6 +79,20 @@ import Testing
                 continue
             }
             #expect(v.count == 1)
+        }
+    }
+
+    /// A calendar function of a time no Int64 of seconds holds is NaN, not a trap.
+    @Test func calendarFunctionsOfHugeTimesAreNaN() async throws {
+        let (_, dir, source) = try await Self.store()
+        defer { withExtendedLifetime(dir) {} }
+        let e = PromEvaluator(source: source, start: 0, end: 0, step: 1)
+        for q in ["scalar(month(vector(1e300)))", "scalar(year(vector(-9.3e18)))", "scalar(hour(vector(1e16)))"] {
+            guard case .scalar(let v) = try await e.eval(try PromParser.parse(q)) else {
+                Issue.record("\(q) is not a scalar")
+                continue
+            }
+            #expect(v.count == 1 && v[0].isNaN, "\(q)")
         }
     }
 

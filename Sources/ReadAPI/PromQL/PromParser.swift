@@ -137,7 +137,9 @@ struct PromParser {
                     at = .end
                 } else {
                     let negative = take("-")
+                    // Past ±9e15 s the milliseconds leave Int64 (`Int64(_:)` trapped on `@ 1e30`).
                     guard let n = number(), n.isFinite else { throw fail("expected a timestamp after @") }
+                    guard Swift.abs(n) < 9e15 else { throw fail("timestamp out of bounds for @ modifier") }
                     at = .time(Int64(((negative ? -n : n) * 1000).rounded()))
                 }
                 e = try modify(e, "@") { s throws(QueryError) in
