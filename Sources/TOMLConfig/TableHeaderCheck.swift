@@ -30,6 +30,8 @@ enum TableHeaderCheck {
 
         mutating func run() -> Int? {
             var lineStart = true
+            // toml++ skips a UTF-8 byte order mark first (found by fuzz-agent-config: a BOM before `[{`).
+            if b.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
             while let c = at(i) {
                 if lineStart && Scanner.isSpace(c) {
                     i += 1

@@ -73,7 +73,7 @@ import Testing
     @Test func tableHeadersThatDoNotStartWithAKeyAreSyntaxErrors() {
         for (text, line) in [
             ("[=]\n", 1), ("[mqtt]\nhost = \"h\"\n\n[.storage]\n", 4), ("a = 1\n  [ {]\n", 2), ("[[ #x\n", 1),
-            ("[\t=]\n", 1), ("[é]\n", 1), ("s = \"\"\"\n[ok\n\"\"\"\n[[=]]\n", 4),
+            ("[\t=]\n", 1), ("[é]\n", 1), ("s = \"\"\"\n[ok\n\"\"\"\n[[=]]\n", 4), ("\u{FEFF}[{1}]\n", 1),
         ] {
             do {
                 _ = try ConfigReader.parse(text, file: "gw.toml")
