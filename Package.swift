@@ -222,7 +222,18 @@ if Context.environment["ALICEDB_FUZZ"] != nil {
         ("fuzz-segment", ["AliceFormat"]),
         ("fuzz-batch", ["AliceFormat"]),
         ("fuzz-payload", ["Agent"]),
+        ("fuzz-segment-file", ["FuzzStore"]),
+        ("fuzz-wal", ["FuzzStore"]),
+        ("fuzz-query", ["AliceDB", "ReadAPI", .product(name: "Logging", package: "swift-log")]),
+        ("fuzz-agent-config", ["Agent"]),
+        ("fuzz-cloud-config", ["Cloud"]),
     ]
+    // What the segment-file and WAL targets share: a database directory per input, checksums made right.
+    package.targets.append(
+        .target(
+            name: "FuzzStore",
+            dependencies: ["AliceDB", "AliceFormat", .product(name: "Logging", package: "swift-log")],
+            path: "Fuzz/Sources/FuzzStore"))
     for (name, dependencies) in fuzzTargets {
         package.targets.append(
             .executableTarget(
@@ -237,5 +248,8 @@ if Context.environment["ALICEDB_FUZZ"] != nil {
     }
     // Writes Fuzz/corpus from the committed data set slices; built without the sanitizer.
     package.targets.append(
-        .executableTarget(name: "fuzz-seeds", dependencies: ["AliceFormat"], path: "Fuzz/Sources/fuzz-seeds"))
+        .executableTarget(
+            name: "fuzz-seeds",
+            dependencies: ["AliceDB", "AliceFormat", .product(name: "Logging", package: "swift-log")],
+            path: "Fuzz/Sources/fuzz-seeds"))
 }

@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh --replay [TARGET]   run each target once over its corpus and past crashes (no fuzzing)
 #   scripts/fuzz.sh --build [TARGET]    build only
 #   scripts/fuzz.sh --seeds             rewrite Fuzz/corpus/ from Tests/Fixtures/datasets (commit the result)
+#   scripts/fuzz.sh --ci [SECONDS]      what .ci/run does: build, replay, then fuzz each target SECONDS (20)
 #
 # The targets are executables of the root package that exist only when ALICEDB_FUZZ is set, built in
 # release with -sanitize=fuzzer into Fuzz/.build (FUZZ_ASAN=1: also AddressSanitizer, into
@@ -14,7 +15,11 @@
 # crash, timeout and out-of-memory inputs land in Fuzz/crashes/TARGET/ (commit them, fix the bug).
 set -eu
 cd "$(dirname "$0")/.."
-targets="segment batch payload"
+targets="segment batch payload segment-file wal query agent-config cloud-config"
+# The targets CI builds and fuzzes (FUZZ_CI_TARGETS overrides): those whose instrumented build fits
+# its time. payload, agent-config and cloud-config link the agent or the node (NIO, BoringSSL,
+# Hummingbird, PostgresNIO, all instrumented): their fresh build alone is 15+ minutes.
+ci_targets="segment batch segment-file wal query"
 scratch=Fuzz/.build
 sanitize="--sanitize=fuzzer"
 # libFuzzer, not the Swift runtime's backtracer, must catch a trap: it saves the input.
@@ -25,7 +30,7 @@ if [ "${FUZZ_ASAN:-0}" = 1 ]; then
 fi
 
 usage() {
-    sed -n '4,8p' "$0" | sed 's/^# *//' >&2
+    sed -n '4,9p' "$0" | sed 's/^# *//' >&2
     exit 2
 }
 
@@ -58,6 +63,31 @@ options() {
     return 0
 }
 
+# Each target once over its corpus and past crashes; fails if any input fails.
+replay() {
+    status=0
+    for t in "$@"; do
+        mkdir -p "Fuzz/crashes/$t" Fuzz/scratch
+        echo "== $t: $(ls "Fuzz/corpus/$t" | wc -l) seeds, $(ls "Fuzz/crashes/$t" | wc -l) past crashes" >&2
+        # -runs=0: run every input of the directories once, then stop. An input that fails is
+        # already committed: its copy goes under Fuzz/scratch (not into a corpus a run reads, nor
+        # the working tree's root).
+        # shellcheck disable=SC2046
+        "$(binary "$t")" $(options "$t") -runs=0 -artifact_prefix="Fuzz/scratch/replay-$t-" \
+            "Fuzz/corpus/$t" "Fuzz/crashes/$t" || status=1
+    done
+    return $status
+}
+
+# Fuzz target $1 for $2 seconds. New inputs go to the first directory (scratch); the committed
+# corpus is read, never written.
+fuzz() {
+    mkdir -p "Fuzz/scratch/$1" "Fuzz/crashes/$1"
+    # shellcheck disable=SC2046
+    "$(binary "$1")" $(options "$1") -max_total_time="$2" -artifact_prefix="Fuzz/crashes/$1/" \
+        "Fuzz/scratch/$1" "Fuzz/corpus/$1"
+}
+
 case "${1:-}" in
 --list)
     for t in $targets; do echo "$t"; done
@@ -82,15 +112,22 @@ case "${1:-}" in
     [ $# -gt 0 ] || set -- $targets
     for t in "$@"; do known "$t"; done
     build "$@"
-    status=0
+    replay "$@"
+    ;;
+--ci)
+    seconds="${2:-20}"
+    # shellcheck disable=SC2086
+    set -- ${FUZZ_CI_TARGETS:-$ci_targets}
+    for t in "$@"; do known "$t"; done
+    start=$(date +%s)
+    build "$@"
+    echo "== fuzz targets built in $(($(date +%s) - start)) s" >&2
+    replay "$@"
     for t in "$@"; do
-        mkdir -p "Fuzz/crashes/$t"
-        echo "== $t: $(ls "Fuzz/corpus/$t" | wc -l) seeds, $(ls "Fuzz/crashes/$t" | wc -l) past crashes" >&2
-        # -runs=0: run every input of the directories once, then stop.
-        # shellcheck disable=SC2046
-        "$(binary "$t")" $(options "$t") -runs=0 "Fuzz/corpus/$t" "Fuzz/crashes/$t" || status=1
+        echo "== $t: fuzzing for $seconds s" >&2
+        fuzz "$t" "$seconds"
     done
-    exit $status
+    echo "== fuzzing done in $(($(date +%s) - start)) s" >&2
     ;;
 "" | -*)
     usage
@@ -99,10 +136,6 @@ case "${1:-}" in
     [ $# = 2 ] || usage
     known "$1"
     build "$1"
-    mkdir -p "Fuzz/scratch/$1" "Fuzz/crashes/$1"
-    # New inputs go to the first directory (scratch); the committed corpus is read, never written.
-    # shellcheck disable=SC2046
-    exec "$(binary "$1")" $(options "$1") -max_total_time="$2" -artifact_prefix="Fuzz/crashes/$1/" \
-        "Fuzz/scratch/$1" "Fuzz/corpus/$1"
+    fuzz "$1" "$2"
     ;;
 esac

@@ -18,3 +18,8 @@ swift test --skip-build --filter 'AgentTests\.|CloudTests\.|MQTTTests\.' "$@"
 swift test --skip-build --skip 'AgentTests\.|CloudTests\.|MQTTTests\.' "$@"
 # The Python client (python/) against the debug alicedb-cloud and alicedb-agent built above.
 scripts/python-test.sh
+# Bounded fuzzing (docs/reliability.md): replay every committed seed and past crash, then fuzz each
+# target CI builds for ALICEDB_FUZZ_SECONDS (default 20; 0 skips all of it).
+if [ "${ALICEDB_FUZZ_SECONDS:-20}" != 0 ]; then
+    scripts/fuzz.sh --ci "${ALICEDB_FUZZ_SECONDS:-20}"
+fi

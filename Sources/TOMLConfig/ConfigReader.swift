@@ -47,6 +47,11 @@ package struct ConfigReader {
 
     /// Parses TOML text; a syntax error names the file and line.
     package static func parse(_ text: String, file: String) throws(ConfigError) -> (TOMLTable, ConfigReader) {
+        if let line = TableHeaderCheck.firstBadHeader(text) {
+            throw ConfigError(
+                file: file, line: line,
+                message: "TOML syntax: a table header must name a bare key (letters, digits, _ or -) or a quoted one")
+        }
         do {
             return (try TOMLTable(string: text), ConfigReader(file: file, locator: TOMLLocator(text)))
         } catch let e as TOMLParseError {
@@ -121,7 +126,11 @@ package struct ConfigReader {
 
     package func double(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Double? {
         guard let v = t[key] else { return nil }
-        if let d = v.double { return d }
+        // TOML has inf and nan; no setting means either (they trapped where they became a Duration).
+        if let d = v.double {
+            guard d.isFinite else { throw error(table, key, "must be a finite number, not \(d)") }
+            return d
+        }
         if let i = v.int { return Double(i) }
         throw error(table, key, "must be a number")
     }
@@ -152,14 +161,22 @@ package struct ConfigReader {
 }
 
 extension ConfigReader {
+    /// The longest duration a setting takes, in seconds (100 years): what is longer means never,
+    /// and would overflow where it becomes milliseconds or a `Duration`.
+    package static let maxDuration: Double = 100 * 365.25 * 86_400
+
     /// A duration in seconds: a number, or a string such as "90s", "15m", "12h", "7d", "2w".
     package func duration(_ t: TOMLTable, _ key: String, _ table: String) throws(ConfigError) -> Double? {
         guard let v = t[key] else { return nil }
-        if let d = v.double ?? v.int.map(Double.init), d >= 0 { return d }
+        let message = "must be a duration such as 7d, 12h, 30m, 90s or a number of seconds, at most 100 years"
+        if let d = v.double ?? v.int.map(Double.init) {
+            guard d >= 0, d <= ConfigReader.maxDuration else { throw error(table, key, message) }
+            return d
+        }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]
         guard let s = v.string?.trimmed, let unit = s.last, let f = units[unit],
-            let n = Double(s.dropLast().trimmed), n >= 0, n.isFinite
-        else { throw error(table, key, "must be a duration such as 7d, 12h, 30m, 90s or a number of seconds") }
+            let n = Double(s.dropLast().trimmed), n >= 0, n * f <= ConfigReader.maxDuration
+        else { throw error(table, key, message) }
         return n * f
     }
 }
@@ -174,7 +191,7 @@ package enum ByteSize {
             "": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1_048_576, "mb": 1e6, "mib": 1_048_576,
             "g": 1_073_741_824, "gb": 1e9, "gib": 1_073_741_824,
         ]
-        guard let f = factors[unit] else { return nil }
+        guard let f = factors[unit], value * f < 0x1p62 else { return nil }  // 4 EiB: past it, Int(_:) traps
         return Int(value * f)
     }
 }

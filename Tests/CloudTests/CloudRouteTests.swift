@@ -94,6 +94,8 @@ import Testing
                 ("/v1/scan?gateway=gw-1&series=boiler.temp&from=x", .badRequest),
                 ("/v1/scan?gateway=gw-1", .badRequest),  // no series
                 ("/v1/downsample?gateway=gw-1&series=boiler.temp&interval=0", .badRequest),
+                // More buckets than a page: `to - from` overflowed and let them all through.
+                ("/v1/downsample?gateway=gw-1&series=boiler.temp&interval=1&from=-9223372036854775808", .badRequest),
                 ("/api/v1/query_range?query=histogram_quantile(0.9,up)&start=0&end=1&step=1", .badRequest),
                 ("/v1/scan?gateway=gw-9&series=x", .notFound),
                 ("/v1/scan?gateway=..%2Fetc&series=x", .notFound),

@@ -43,10 +43,56 @@ import Testing
             "foo(alicedb)",
             "alicedb offset", "sum by (gateway alicedb", "alicedb{series=~\"(\"}", "rate(alicedb[5m]) offset 1m",
             "topk(alicedb)", "alicedb and 1", "\"unterminated", "alicedb @ start() @ end()",
+            // Past ±9e15 s the milliseconds left Int64: a trap (found by fuzz-query: `58@71e38`).
+            "58@71e38", "alicedb @ -1e300",
         ]
         for q in bad {
             #expect(throws: QueryError.self, "\(q)") { _ = try PromParser.parse(q) }
             do { _ = try PromParser.parse(q) } catch { #expect(error.description.hasPrefix("400 "), "\(q)") }
+        }
+    }
+
+    /// A query nested or chained past the parser's bounds is refused before anything recurses on it
+    /// (a POST body of 1 MiB held 500 000 levels: the parser ran the thread out of stack); at the
+    /// bounds it parses, type-checks and evaluates.
+    @Test func deepQueriesAreBadDataNotAStackOverflow() async throws {
+        let deep = [
+            String(repeating: "(", count: 200_000) + "1" + String(repeating: ")", count: 200_000),
+            String(repeating: "-", count: 500_000) + "1", String(repeating: "abs(", count: 100_000) + "vector(1)",
+            String(repeating: "1 + ", count: 250_000) + "1", String(repeating: "2 ^ ", count: 250_000) + "1",
+        ]
+        for q in deep {
+            #expect(throws: QueryError.self) { _ = try PromParser.parse(q) }
+        }
+        let (_, dir, source) = try await Self.store()
+        defer { withExtendedLifetime(dir) {} }
+        let e = PromEvaluator(source: source, start: 0, end: 0, step: 1)
+        let n = PromParser.maxNesting - 1
+        let atBounds = [
+            String(repeating: "(", count: n) + "1" + String(repeating: ")", count: n),
+            String(repeating: "1 + ", count: PromParser.maxOperators) + "1",
+            String(repeating: "1 ^ ", count: n - 1) + "1", String(repeating: "-", count: n - 1) + "1",
+        ]
+        for q in atBounds {
+            guard case .scalar(let v) = try await e.eval(try PromParser.parse(q)) else {
+                Issue.record("\(q.prefix(20)) is not a scalar")
+                continue
+            }
+            #expect(v.count == 1)
+        }
+    }
+
+    /// A calendar function of a time no Int64 of seconds holds is NaN, not a trap.
+    @Test func calendarFunctionsOfHugeTimesAreNaN() async throws {
+        let (_, dir, source) = try await Self.store()
+        defer { withExtendedLifetime(dir) {} }
+        let e = PromEvaluator(source: source, start: 0, end: 0, step: 1)
+        for q in ["scalar(month(vector(1e300)))", "scalar(year(vector(-9.3e18)))", "scalar(hour(vector(1e16)))"] {
+            guard case .scalar(let v) = try await e.eval(try PromParser.parse(q)) else {
+                Issue.record("\(q) is not a scalar")
+                continue
+            }
+            #expect(v.count == 1 && v[0].isNaN, "\(q)")
         }
     }
 

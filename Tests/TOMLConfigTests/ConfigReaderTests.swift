@@ -68,6 +68,39 @@ import Testing
         }
     }
 
+    /// A table header that does not start with a key aborted the process inside toml++ (an
+    /// assertion; found by fuzz-agent-config: `[\u{FFFD}…`, then `[=]`, `[.mqtt]`, `[ {]`, `[[ #`).
+    @Test func tableHeadersThatDoNotStartWithAKeyAreSyntaxErrors() {
+        for (text, line) in [
+            ("[=]\n", 1), ("[mqtt]\nhost = \"h\"\n\n[.storage]\n", 4), ("a = 1\n  [ {]\n", 2), ("[[ #x\n", 1),
+            ("[\t=]\n", 1), ("[é]\n", 1), ("s = \"\"\"\n[ok\n\"\"\"\n[[=]]\n", 4), ("\u{FEFF}[{1}]\n", 1),
+        ] {
+            do {
+                _ = try ConfigReader.parse(text, file: "gw.toml")
+                Issue.record("accepted \(text.debugDescription)")
+            } catch {
+                #expect(error.line == line, "\(text.debugDescription)")
+                #expect(error.description.contains("table header must name"), "\(text.debugDescription)")
+            }
+        }
+        // Brackets that start a line inside a value or a multi-line string are not headers.
+        let fine = """
+            a = [
+              [1, 2],
+              [ "x" ],
+            ]
+            s = \"\"\"
+            [=] not a header
+            \"\"\"
+            l = '''
+            [ { neither'''
+            ["quoted key"]
+            [ 'literal' . b ]
+            [[ arr ]]
+            """
+        #expect(throws: Never.self) { _ = try ConfigReader.parse(fine, file: "gw.toml") }
+    }
+
     @Test func badTypesNameFileLineAndKey() throws {
         let (root, r) = try Self.parsed()
         let mqtt = try #require(try r.table(root, "mqtt", in: ""))
@@ -127,7 +160,29 @@ import Testing
         #expect(ByteSize.parse("2GB") == 2_000_000_000)
         #expect(ByteSize.parse("1.5k") == 1536)
         #expect(ByteSize.parse("100") == 100)
-        for bad in ["", "0", "-1MiB", "MiB", "5 parsecs"] { #expect(ByteSize.parse(bad) == nil, "\(bad)") }
+        // Past Int's range it trapped (`max_body = "99999999999999999999"` stopped the node at start).
+        for bad in ["", "0", "-1MiB", "MiB", "5 parsecs", "99999999999999999999", "9999999999GiB"] {
+            #expect(ByteSize.parse(bad) == nil, "\(bad)")
+        }
+        #expect(ByteSize.parse(String(repeating: "9", count: 400)) == nil)
+    }
+
+    /// TOML's inf and nan and durations past any use are refused with the key named (they trapped
+    /// later, where they became milliseconds or a `Duration`).
+    @Test func numbersAndDurationsAreFiniteAndBounded() throws {
+        let (root, r) = try ConfigReader.parse(
+            "a = inf\nb = nan\nc = 1e300\nd = \"1e300w\"\ne = 2.5\nf = \"7d\"\ng = -inf\n", file: "x.toml")
+        Self.expectError("x.toml:1: a: must be a finite number, not inf") { _ = try r.double(root, "a", "") }
+        Self.expectError("x.toml:2: b: must be a finite number, not nan") { _ = try r.double(root, "b", "") }
+        #expect(try r.double(root, "c", "") == 1e300)
+        #expect(try r.double(root, "e", "") == 2.5)
+        let message = "must be a duration such as 7d, 12h, 30m, 90s or a number of seconds, at most 100 years"
+        for key in ["a", "b", "c", "d", "g"] {
+            #expect(throws: ConfigError.self, "\(key)") { _ = try r.duration(root, key, "") }
+        }
+        Self.expectError("x.toml:4: d: \(message)") { _ = try r.duration(root, "d", "") }
+        #expect(try r.duration(root, "e", "") == 2.5)
+        #expect(try r.duration(root, "f", "") == 7 * 86_400)
     }
 
     @Test func readingTheFile() throws {

@@ -14,6 +14,7 @@ internal import Foundation
         try writeSnapped(
             segments: corpus.appendingPathComponent("segment"), batches: corpus.appendingPathComponent("batch"))
         try writePayloads(to: corpus.appendingPathComponent("payload"))
+        try writeStoreFiles(to: corpus)
     }
 
     /// A fresh directory (its old seeds removed, so that a changed generator leaves no strays).

@@ -38,6 +38,9 @@ final class WritePath {
         for s in store.totals.keys { if let h = store.highWater(s) { highWater[s] = h } }
     }
 
+    /// The highest LSN an open accepts (2^63): no writer gets near it.
+    static let maxLSN: UInt64 = 1 << 63
+
     /// Replays the WAL: every record newer than its series' flushed LSN goes back into the MemTable.
     /// Then (a writer) opens the WAL for appending and deletes the files it no longer needs.
     func recover(walDir: String) throws(AliceDBError) {
@@ -49,14 +52,23 @@ final class WritePath {
                 logger.error(
                     "WAL names a series missing from the catalog; recovered under a generated name",
                     metadata: ["series": "\(r.series)"])
-                _ = catalog.upsert("series-\(r.series)", options: options.defaultSeriesOptions)
+                _ = catalog.restore(id: r.series, options: options.defaultSeriesOptions)
                 if !options.readOnly { try saveCatalog() }
             }
             replayed += r.timestamps.count
             try insert(
                 series: r.series, r.timestamps, r.values, lsn: r.lsn, fromWAL: true, recordOffset: r.recordOffset)
         }
-        nextLSN = max(walMax, store.maxLSN) + 1
+        // An LSN past 2^63 is no count of writes but damage (a frame or record whose checksum holds
+        // by chance, or was made to): `+ 1` trapped at 2^64 - 1. A reader never writes; a writer
+        // would run the counter over, so it refuses.
+        let lastLSN = max(walMax, store.maxLSN)
+        if lastLSN > WritePath.maxLSN && !options.readOnly {
+            throw AliceDBError(
+                .corrupt, "a segment frame or WAL record has LSN \(lastLSN), past \(WritePath.maxLSN)",
+                path: walDir)
+        }
+        nextLSN = min(lastLSN, WritePath.maxLSN) + 1
         // A reader sees a live writer's unflushed points on every open: not news.
         if replayed > 0 {
             logger.log(

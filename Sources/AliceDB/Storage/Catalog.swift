@@ -98,6 +98,22 @@ package struct Catalog {
         try FileIO.replace(path, with: [UInt8](data))
     }
 
+    /// Adds a series under the id its points already have (the WAL holds them and the catalog lost
+    /// it), named `series-ID` (with a suffix if that name is taken); the caller saves.
+    mutating func restore(id: UInt32, options: SeriesOptions) -> SeriesInfo {
+        if let s = byID[id] { return s }
+        var name = "series-\(id)"
+        var n = 1
+        while byName[name] != nil {
+            n += 1
+            name = "series-\(id)-\(n)"
+        }
+        let s = SeriesInfo(id: id, name: name, options: options)
+        byName[name] = s
+        byID[id] = s
+        return s
+    }
+
     /// Adds a series (or changes its options); the caller saves.
     mutating func upsert(_ name: String, options: SeriesOptions) -> SeriesInfo {
         if var s = byName[name] {

@@ -102,6 +102,8 @@ enum PromFunctions {
     }
 
     static func calendarValue(_ name: String, _ seconds: Double) -> Double {
+        // `civil` takes whole seconds as an Int64: past that (`month(vector(1e300))`) no date, not a trap.
+        guard seconds.isFinite, Swift.abs(seconds) < 9e15 else { return .nan }
         let c = civil(seconds)
         switch name {
         case "minute": return Double(c.minute)

@@ -165,7 +165,9 @@ public struct ReadQueries: Sendable {
         }
         if q.params["from"] == nil { from = first }
         to = min(to, lastTS)
-        if to >= from, (to.subtractingReportingOverflow(from).partialValue / interval) > Int64(maxScanPoints) {
+        // Unsigned: `to - from` overflows Int64 from a `from` far in the past (it wrapped negative
+        // and let any number of buckets through).
+        if to >= from, UInt64(bitPattern: to &- from) / UInt64(interval) > UInt64(maxScanPoints) {
             throw .badRequest("more than \(maxScanPoints) buckets: use a larger interval or a shorter range")
         }
         let buckets =
