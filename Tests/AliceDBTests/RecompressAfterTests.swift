@@ -187,7 +187,7 @@ import Testing
         }
     }
 
-    /// Maintenance merges by itself (the default), a step at a time; not with `mergeSegments` off.
+    /// Maintenance merges by itself with `mergeSegments` on (the agent's default), a step at a time; not with it off.
     @Test func maintenanceMergesOnItsOwn() throws {
         for merge in [true, false] {
             let dir = TempDirectory()

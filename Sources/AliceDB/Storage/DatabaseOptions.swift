@@ -39,7 +39,9 @@ public struct DatabaseOptions: Sendable {
     /// The writer's maintenance merges runs of a series' short segments in sealed files (in an
     /// outbox: acknowledged ones) into one segment each, a little at a time outside its lock, where
     /// that is smaller (`SegmentMerge`: the stored points bit for bit, the bounds as verified).
-    public var mergeSegments = true
+    /// Off by default in the library (an import writes long segments); the agent turns it on
+    /// (`[storage] merge_segments`) and runs the steps apart from its group commit.
+    public var mergeSegments = false
     /// The segment files are an outbox shipped upstream (`uplink.json` holds how far): compaction
     /// and age retention then touch acknowledged segments only, and only the disk budget may
     /// delete segments not yet acknowledged (counted in `WriteCounters.retentionUnshipped…`).
