@@ -5,7 +5,7 @@ internal import ServiceLifecycle
 internal import Synchronization
 
 /// The single-node store: one embedded engine directory per gateway (`GatewayStore`).
-public final class EmbeddedStorage: CloudStorage {
+public final class EmbeddedStorage: CloudStorage, EngineReadStore {
     public let gatewayStore: GatewayStore
     private let lastUpload = Mutex<[String: Int64]>([:])
 
@@ -18,7 +18,7 @@ public final class EmbeddedStorage: CloudStorage {
 
     /// The database of a gateway that has uploaded.
     /// - Throws: `.notFound` when it never has.
-    func database(_ gateway: String) throws -> Database {
+    public func database(_ gateway: String) throws -> Database {
         guard let db = try gatewayStore.database(gateway, create: false) else {
             throw AliceDBError(.notFound, "no data from gateway '\(gateway)'")
         }
@@ -57,34 +57,6 @@ public final class EmbeddedStorage: CloudStorage {
     public func seriesStats(_ gateway: String, series: String?) async throws -> [SeriesStats]? {
         guard let db = try gatewayStore.database(gateway, create: false) else { return nil }
         return try db.stats(series: series).series
-    }
-
-    public func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage {
-        var c = ScanCollector(limit: limit)
-        try database(gateway).scanWhile(series, from: from, to: to) { t, v in c.take(t, v) }
-        return c.page
-    }
-
-    public func get(_ gateway: String, _ series: String, at: Int64) async throws -> Double? {
-        try database(gateway).get(series, at: at)
-    }
-
-    public func aggregate(_ gateway: String, _ series: String, from: Int64, to: Int64) async throws -> AggregateResult {
-        try database(gateway).aggregate(series, from: from, to: to)
-    }
-
-    public func downsample(_ gateway: String, _ series: String, from: Int64, to: Int64, interval: Int64) async throws
-        -> [Bucket]
-    {
-        try database(gateway).downsample(series, from: from, to: to, interval: interval)
-    }
-
-    public func pieces(
-        _ gateway: String, _ series: String, from: Int64, to: Int64, summarize: @Sendable (Int64, Int64) -> Bool
-    )
-        async throws -> [SeriesPiece]
-    {
-        try database(gateway).pieces(series, from: from, to: to, summarize: summarize)
     }
 
     public func problem() async -> String? {

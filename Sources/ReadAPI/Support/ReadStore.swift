@@ -100,7 +100,7 @@ public struct ScanCollector {
 
 /// One engine database as the store of one gateway: what an agent answers from (its own
 /// engine, MemTables included). Another gateway's name has no data.
-public struct DatabaseReadStore: ReadStore {
+public struct DatabaseReadStore: EngineReadStore {
     /// The gateway's name (the `gateway` label and parameter).
     public let name: String
     public let db: Database
@@ -112,7 +112,7 @@ public struct DatabaseReadStore: ReadStore {
 
     /// The database when `gateway` is this one.
     /// - Throws: `.notFound` for any other name.
-    func database(_ gateway: String) throws -> Database {
+    public func database(_ gateway: String) throws -> Database {
         guard gateway == name else { throw AliceDBError(.notFound, "no data from gateway '\(gateway.prefix(64))'") }
         return db
     }
@@ -131,7 +131,17 @@ public struct DatabaseReadStore: ReadStore {
     public func seriesStats(_ gateway: String, series: String?) async throws -> [SeriesStats]? {
         gateway == name ? try db.stats(series: series).series : nil
     }
+}
 
+/// A store whose gateways are engine databases (an agent's own, a node's embedded ones): the point
+/// queries are the engine's, once for both.
+public protocol EngineReadStore: ReadStore {
+    /// The database of `gateway`.
+    /// - Throws: `.notFound` when there is none.
+    func database(_ gateway: String) throws -> Database
+}
+
+extension EngineReadStore {
     public func scan(_ gateway: String, _ series: String, from: Int64, to: Int64, limit: Int) async throws -> ScanPage {
         var c = ScanCollector(limit: limit)
         try database(gateway).scanWhile(series, from: from, to: to) { t, v in c.take(t, v) }
